@@ -1,0 +1,27 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+# Both build .venv from requirements.lock (hashes checked) the first time, and reuse it after.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PLAN   ?= deadlines.yaml
+
+.PHONY: run test lock clean
+
+run: $(VENV)/.installed        ## check and summarise the plan
+	$(BIN)/duban plan check $(PLAN)
+
+test: $(VENV)/.installed       ## the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+lock:                          ## re-pin dependencies after editing pyproject.toml (needs uv)
+	uv pip compile pyproject.toml build-requirements.in --extra test --universal --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis
