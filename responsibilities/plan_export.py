@@ -6,6 +6,7 @@ id, lead, co_units, task, deadline_text, rule (kinds as in deadline_rules) and s
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import fields, is_dataclass
 from datetime import date
@@ -90,7 +91,7 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
             "unit_of_measure": plan.targets.unit_of_measure,
             "total": breakdown.totals.total,
             "by_year": {str(y): v for y, v in breakdown.totals.by_year.items()},
-            "regions": [{"region": plan.unit(r.region).name, "total": r.total,
+            "regions": [{"region": plan.unit(r.region).short_name, "total": r.total,
                          "by_year": {str(y): v for y, v in r.by_year.items()}} for r in breakdown.regions],
             "plan_wide": [{"id": t.id, "name": t.name, "value": t.value, "unit_of_measure": t.unit_of_measure}
                           for t in plan.targets.plan_wide if t.year is None],
@@ -104,6 +105,13 @@ KIND_NAMES = {"fixed": "固定日期", "ongoing": "持续推进", "periodic": "�
               "external": "外部确定", "staged": "分阶段"}
 UNIT_KIND_NAMES = {"government": "市政府及办公室", "county_government": "县(市、区)政府", "region": "市本级",
                    "department": "市直部门", "mass_organization": "群团组织", "external": "外部机构"}
+
+
+def _pad(text: object, width: int, *, right: bool = False) -> str:
+    """Align in a terminal, where each Chinese character takes two columns."""
+    text = str(text)
+    fill = " " * max(width - sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text), 0)
+    return fill + text if right else text + fill
 
 
 def render_summary(summary: dict[str, Any]) -> str:
@@ -123,10 +131,10 @@ def render_summary(summary: dict[str, Any]) -> str:
         + "、".join(f"{KIND_NAMES[k]} {n}" for k, n in o["by_kind"].items() if n),
         "  待记录事件:" + ("、".join(e["name"] for e in summary["events"]) or "无"),
         f"目标({t['unit_of_measure']}):三年 {t['total']:,}," + "、".join(f"{y}年 {t['by_year'][y]:,}" for y in years),
-        f"  {'区域':<6}{'三年':>8}" + "".join(f"{y:>8}" for y in years),
+        "  " + _pad("区域", 8) + "".join(_pad(x, 8, right=True) for x in ["三年", *years]),
     ]
     for r in t["regions"]:
-        lines.append(f"  {r['region']:<6}{r['total']:>8}" + "".join(f"{r['by_year'][y]:>8}" for y in years))
+        lines.append("  " + _pad(r["region"], 8) + "".join(_pad(n, 8, right=True) for n in [r["total"], *r["by_year"].values()]))
     lines.append("  分类:" + "、".join(f"{x['name']} {x['value']:,}{'' if x['unit_of_measure'] == t['unit_of_measure'] else x['unit_of_measure']}"
                                       for x in t["plan_wide"] if x["id"] != "total"))
     lines += [f"  {s}" for s in t["minimum_shares"]]

@@ -51,6 +51,11 @@ class Unit:
     kind: UnitKind
     contacts: tuple[Contact, ...]
 
+    @property
+    def short_name(self) -> str:
+        """The name the document mostly uses (市人力资源社会保障局, 桂平市): the first alias."""
+        return self.aliases[0] if self.aliases else self.name
+
 
 @dataclass(frozen=True)
 class Group:
