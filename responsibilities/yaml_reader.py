@@ -24,6 +24,8 @@ TIMESTAMP = "tag:yaml.org,2002:timestamp"
 NULL = "tag:yaml.org,2002:null"
 
 _constructor = SafeConstructor()
+# libyaml's composer is several times faster and keeps the same marks; the pure-Python one is the fallback.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,7 @@ def compose_file(path: Path) -> tuple[Node | None, Reader]:
         reader.error(None, "", f"is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8")
         return None, reader
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
