@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from yaml.nodes import Node
+from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from responsibilities.deadline_phrases import DeadlinePhraseError, parse_deadline
 from responsibilities.deadline_rules import AfterEvent, DeadlineRule, Fixed, Periodic, Staged
@@ -37,7 +37,7 @@ from responsibilities.plan_model import (
 )
 from responsibilities.plan_numbers import NumbersReader
 from responsibilities.working_days import YearOverride, WorkingCalendar
-from responsibilities.yaml_reader import PlanInvalid, Reader, compose_file, did_you_mean
+from responsibilities.yaml_reader import STR, PlanInvalid, Reader, compose_file, did_you_mean, value_node
 
 T = TypeVar("T")
 
@@ -72,20 +72,36 @@ class PlanReader(NumbersReader):
     # ── helpers ──────────────────────────────────────────────────────────────────────────────
 
     def each(self, node: Node | None, field: str, read: Callable[[Node, str], T | None]) -> list[T]:
-        items = (read(n, f"{field}[{i}]") for i, n in enumerate(self.r.sequence(node, field)))
-        return [item for item in items if item is not None]
+        return [item for item, _, _ in self.each_located(node, field, read)]
 
-    def unique(self, items: Iterable[T], key: Callable[[T], str], node: Node | None, field: str) -> None:
+    def each_located(self, node: Node | None, field: str,
+                     read: Callable[[Node, str], T | None]) -> list[tuple[T, Node, str]]:
+        """Like ``each``, keeping each item's node and field, so later checks point at the right line."""
+        located = ((read(n, f"{field}[{i}]"), n, f"{field}[{i}]") for i, n in enumerate(self.r.sequence(node, field)))
+        return [(item, n, f) for item, n, f in located if item is not None]
+
+    @staticmethod
+    def named(node: Node, field: str, table: str) -> str:
+        """``table[id]`` when the entry states a plain id, else ``field``: so that problems found before
+        the id is read (unknown or repeated keys) still say which entry they are in."""
+        peek = value_node(node, "id")
+        ok = isinstance(peek, ScalarNode) and peek.tag == STR and peek.value.strip()
+        return f"{table}[{peek.value}]" if ok else field
+
+    def unique(self, located: Iterable[tuple[T, Node, str]], key: Callable[[T], str]) -> None:
+        """A problem at every repeat of an id, pointing at the repeat."""
         seen: set[str] = set()
-        for item in items:
+        for item, node, field in located:
             if key(item) in seen:
-                self.r.error(node, field, f'id "{key(item)}" is used twice')
+                self.r.error(value_node(node, "id") or node, f"{field}.id", f'id "{key(item)}" is used twice')
             seen.add(key(item))
 
     def ref(self, node: Node | None, field: str, table: dict, what: str) -> str | None:
         """A reference by id to an entry of ``table``: unknown ids get a did-you-mean."""
         value = self.r.text(node, field)
         if value is None:
+            return None
+        if value not in table and value in self.unusable["event" if what == "event" else "unit"]:
             return None
         if value not in table:
             candidates = list(table) + list(self.names) if what in ("unit", "unit or group") else list(table)
@@ -201,6 +217,7 @@ class PlanReader(NumbersReader):
             self.names.setdefault(name, owner)
 
     def read_unit(self, node: Node, field: str) -> Unit | None:
+        field = self.named(node, field, "units")
         m = self.r.mapping(node, field, required=("id", "name", "kind"), optional=("aliases", "contacts"))
         if m is None:
             return None
@@ -210,14 +227,20 @@ class PlanReader(NumbersReader):
             return None
         field = f"units[{uid}]" if uid else field
         name = self.r.text(m.get("name"), f"{field}.name")
-        aliases = self.r.texts(m.get("aliases"), f"{field}.aliases")
+        alias_nodes = self.r.sequence(m.get("aliases"), f"{field}.aliases")
+        located_aliases = [(self.r.text(n, f"{field}.aliases[{i}]"), n) for i, n in enumerate(alias_nodes)]
+        aliases = tuple(a for a, _ in located_aliases if a is not None)
         kind = self.r.choice(m.get("kind"), f"{field}.kind", UNIT_KINDS)
         contacts = self.each(m.get("contacts"), f"{field}.contacts", self.read_contact)
+        if uid is not None and name is not None:
+            self.claim_names(uid, [(name, m.get("name"), f"{field}.name")] + [
+                (a, n, f"{field}.aliases") for a, n in located_aliases if a is not None])
         if uid is None or name is None or kind is None:
+            if uid is not None:
+                self.unusable["unit"].add(uid)
             return None
-        self.claim_names(uid, [(name, m.get("name"), f"{field}.name")] + [
-            (a, n, f"{field}.aliases") for a, n in zip(aliases, self.r.sequence(m.get("aliases"), ""))])
-        return Unit(uid, name, aliases, kind, tuple(contacts))
+        self.units[uid] = Unit(uid, name, aliases, kind, tuple(contacts))
+        return self.units[uid]
 
     def read_email(self, node: Node | None, field: str) -> str | None:
         email = self.r.text(node, field)
@@ -242,13 +265,18 @@ class PlanReader(NumbersReader):
             self.r.error(m.get("id"), f"{field}.id", f'id "{gid}" is already used')
             return None
         name = self.r.text(m.get("name"), f"{field}.name")
-        aliases = self.r.texts(m.get("aliases"), f"{field}.aliases")
+        alias_nodes = self.r.sequence(m.get("aliases"), f"{field}.aliases")
+        located_aliases = [(self.r.text(n, f"{field}.aliases[{i}]"), n) for i, n in enumerate(alias_nodes)]
+        aliases = tuple(a for a, _ in located_aliases if a is not None)
         members = self.unit_refs(m.get("members"), f"{field}.members")
         if not gid or not name:
+            if gid:
+                self.unusable["unit"].add(gid)
             return None
-        if not members:
+        if not members and isinstance(m.get("members"), SequenceNode):
             self.r.error(m.get("members"), f"{field}.members", "a group needs at least one member")
-        self.claim_names(gid, [(n, m.get("name"), f"{field}.name") for n in (name, *aliases)])
+        self.claim_names(gid, [(name, m.get("name"), f"{field}.name")] + [
+            (a, n, f"{field}.aliases") for a, n in located_aliases if a is not None])
         group = Group(gid, name, aliases, members)
         self.groups[gid] = group
         return group
@@ -260,8 +288,10 @@ class PlanReader(NumbersReader):
         values = [self.r.text(m.get(k), f"{field}.{k}") for k in ("id", "name", "title")]
         unit = self.unit_ref(m.get("unit"), f"{field}.unit")
         email = self.read_email(m.get("email"), f"{field}.email")
-        if None in values or unit is None or email is None:
+        if None in values or unit is None:
             return None
+        # A bad email is reported above (so no plan is built); the person still speaks for the unit,
+        # which spares a "no member speaks for" problem on each of its obligations.
         return Person(*values, unit=unit, email=email, role=role)
 
     def read_leading_group(self, node: Node | None, field: str) -> LeadingGroup | None:
@@ -269,14 +299,16 @@ class PlanReader(NumbersReader):
         if m is None:
             return None
         leader = self.read_person(m.get("leader"), f"{field}.leader", "leader")
-        deputies = self.each(m.get("deputies"), f"{field}.deputies", lambda n, f: self.read_person(n, f, "deputy"))
-        members = self.each(m.get("members"), f"{field}.members", lambda n, f: self.read_person(n, f, "member"))
-        people = [p for p in (leader, *deputies, *members) if p]
-        self.unique(people, lambda p: p.id, node, field)
+        located_deputies = self.each_located(m.get("deputies"), f"{field}.deputies", lambda n, f: self.read_person(n, f, "deputy"))
+        located_members = self.each_located(m.get("members"), f"{field}.members", lambda n, f: self.read_person(n, f, "member"))
+        members = [p for p, _, _ in located_members]
+        leader_located = [(leader, m.get("leader"), f"{field}.leader")] if leader else []
+        self.unique([*leader_located, *located_deputies, *located_members], lambda p: p.id)
+        deputies = [p for p, _, _ in located_deputies]
         spoken_for: dict[str, str] = {}
-        for person, person_node in zip(members, self.r.sequence(m.get("members"), "")):
+        for person, person_node, person_field in located_members:
             if person.unit in spoken_for:
-                self.r.error(person_node, f"{field}.members", f'{person.name} and {spoken_for[person.unit]} both speak for "{person.unit}"; escalations need one member per unit')
+                self.r.error(value_node(person_node, "unit") or person_node, f"{person_field}.unit", f'{person.name} and {spoken_for[person.unit]} both speak for "{person.unit}"; escalations need one member per unit')
             spoken_for.setdefault(person.unit, person.name)
         office = self.read_office(m.get("office"), f"{field}.office")
         within = self.unit_ref(m.get("within"), f"{field}.within") if "within" in m else None
@@ -308,6 +340,8 @@ class PlanReader(NumbersReader):
         values = [eid, self.r.text(m.get("name"), f"{field}.name"), self.r.text(m.get("text"), f"{field}.text"),
                   self.unit_ref(m.get("issued_by"), f"{field}.issued_by")]
         if None in values:
+            if eid is not None:
+                self.unusable["event"].add(eid)
             return None
         self.events[eid] = Event(*values)
         return self.events[eid]
@@ -315,8 +349,9 @@ class PlanReader(NumbersReader):
     # ── obligations ──────────────────────────────────────────────────────────────────────────
 
     def read_obligations(self, node: Node | None, field: str, group: LeadingGroup | None) -> list[Obligation]:
-        declared = self.each(node, field, self.read_obligation)
-        self.unique(declared, lambda o: o.id, node, field)
+        located = self.each_located(node, field, self.read_obligation)
+        declared = [o for o, _, _ in located]
+        self.unique([(o, n, f"obligations[{o.id}]") for o, n, _ in located], lambda o: o.id)
         expanded: list[Obligation] = []
         for obligation in declared:
             members = self.groups[obligation.lead].members if obligation.lead in self.groups else ()
@@ -326,16 +361,17 @@ class PlanReader(NumbersReader):
             else:
                 expanded.append(obligation)
         if group is not None:
-            for nodes_obligation, obligation_node in zip(declared, self.r.sequence(node, "")):
+            for nodes_obligation, obligation_node, _ in located:
                 leads = self.groups[nodes_obligation.lead].members if nodes_obligation.lead in self.groups else (nodes_obligation.lead,)
                 for lead in leads:
                     if group.member_for(lead) is None:
-                        self.r.error(obligation_node, f"obligations[{nodes_obligation.id}].lead",
+                        self.r.error(value_node(obligation_node, "lead") or obligation_node, f"obligations[{nodes_obligation.id}].lead",
                                      f'no leading-group member speaks for "{lead}": add one under leading_group.members, '
                                      "or escalations about it skip the first rung")
         return expanded
 
     def read_obligation(self, node: Node, field: str) -> Obligation | None:
+        field = self.named(node, field, "obligations")
         m = self.r.mapping(node, field, required=("id", "lead", "task", "deadline", "sources"), optional=(
             "co_units", "detail", "awaits", "start", "until", "targets", "report_to"))
         if m is None:
@@ -361,9 +397,11 @@ class PlanReader(NumbersReader):
         self.pending_target_refs.append((m.get("targets"), f"{field}.targets", targets))
         report_to = self.unit_refs(m.get("report_to"), f"{field}.report_to")
         sources = self.each(m.get("sources"), f"{field}.sources", self.read_source)
-        if "sources" in m and not sources and not self.r.sequence(m.get("sources"), ""):
+        if isinstance(m.get("sources"), SequenceNode) and not self.r.items(m.get("sources")):
             self.r.error(m.get("sources"), f"{field}.sources", "cite at least one place in the document")
         if None in (oid, lead, task, deadline):
+            if oid is not None:
+                self.unusable["obligation"].add(oid)
             return None
         return Obligation(oid, lead, co_units, task, deadline, tuple(sources), detail, awaits, start, until,
                           targets, report_to, declared_id=oid)
@@ -431,13 +469,16 @@ class PlanReader(NumbersReader):
         chase = self.r.mapping(m.get("chase"), f"{field}.chase", required=("first_after_working_days", "repeat_every_working_days")) or {}
         first = self.r.integer(chase.get("first_after_working_days"), f"{field}.chase.first_after_working_days", minimum=1)
         repeat = self.r.integer(chase.get("repeat_every_working_days"), f"{field}.chase.repeat_every_working_days", minimum=1)
-        steps = self.each(m.get("escalation"), f"{field}.escalation", self.read_step)
-        for i, (a, b) in enumerate(zip(steps, steps[1:])):
+        located_steps = self.each_located(m.get("escalation"), f"{field}.escalation", self.read_step)
+        steps = [s for s, _, _ in located_steps]
+        # Order is checked only when every step was readable; otherwise the gap is the problem.
+        complete = len(located_steps) == len(self.r.items(m.get("escalation")))
+        for (a, _, _), (b, b_node, b_field) in zip(located_steps, located_steps[1:]) if complete else ():
             if b.level != a.level + 1 or b.after_working_days <= a.after_working_days:
-                self.r.error(m.get("escalation"), f"{field}.escalation[{i + 1}]",
-                             "levels must count up by one and each must come later than the one before")
-        if steps and steps[0].level != 1:
-            self.r.error(m.get("escalation"), f"{field}.escalation[0].level", "the ladder starts at level 1")
+                self.r.error(b_node, b_field, "levels must count up by one and each must come later than the one before")
+        if located_steps and steps[0].level != 1:
+            first, first_node, first_field = located_steps[0]
+            self.r.error(value_node(first_node, "level") or first_node, f"{first_field}.level", "the ladder starts at level 1")
         grace = self.r.integer(m.get("awaiting_grace_working_days"), f"{field}.awaiting_grace_working_days", minimum=1)
         if cadence is None or None in offsets or None in (first, repeat, grace) or not steps:
             if not steps:
@@ -451,9 +492,11 @@ class PlanReader(NumbersReader):
             return None
         level = self.r.integer(m.get("level"), f"{field}.level", minimum=1)
         after = self.r.integer(m.get("after_working_days"), f"{field}.after_working_days", minimum=1)
-        to = tuple(filter(None, (self.r.choice(n, f"{field}.to[{i}]", LADDER_RUNGS) for i, n in enumerate(self.r.sequence(m.get("to"), f"{field}.to")))))
+        to_nodes = self.r.sequence(m.get("to"), f"{field}.to")
+        to = tuple(filter(None, (self.r.choice(n, f"{field}.to[{i}]", LADDER_RUNGS) for i, n in enumerate(to_nodes))))
         if not to:
-            self.r.error(m.get("to"), f"{field}.to", f"name who is told: {', '.join(LADDER_RUNGS)}")
+            if isinstance(m.get("to"), SequenceNode) and not to_nodes:
+                self.r.error(m.get("to"), f"{field}.to", f"name who is told: {', '.join(LADDER_RUNGS)}")
             return None
         return EscalationStep(level, after, to) if level and after else None
 

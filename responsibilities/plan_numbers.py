@@ -1,8 +1,8 @@
 """The numeric part of the plan file: targets (目标分解表 and 计划目标) and the reporting rules.
 
-A mixin of ``PlanReader`` (it uses that class's ``r``, ``each``, ``unit_ref`` and ``in_plan``): kept apart
-because the arithmetic checks (rows and columns add up, parts never exceed their whole) are their own
-concern.
+A mixin of ``PlanReader`` (it uses that class's ``r``, ``each``, ``each_located``, ``unique``, ``unit_ref`` and
+``in_plan``): kept apart because the arithmetic checks (rows and columns add up, parts never exceed their
+whole) are their own concern.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from responsibilities.plan_model import (
     Breakdown,
@@ -23,7 +23,7 @@ from responsibilities.plan_model import (
     Standard,
     Targets,
 )
-from responsibilities.yaml_reader import Reader, did_you_mean
+from responsibilities.yaml_reader import Reader, did_you_mean, value_node
 
 
 class NumbersReader:
@@ -31,6 +31,10 @@ class NumbersReader:
         self.r = reader
         # Obligations name target ids before the targets section is read; checked at its end.
         self.pending_target_refs: list[tuple[Node | None, str, tuple[str, ...]]] = []
+        self.target_nodes: dict[str, Node] = {}
+        # Ids declared by entries that had problems of their own, by kind (unit, event, obligation,
+        # target): references to them are not reported again as unknown, so one mistake is one problem.
+        self.unusable: dict[str, set[str]] = {"unit": set(), "event": set(), "obligation": set(), "target": set()}
 
     # ── targets ──────────────────────────────────────────────────────────────────────────────
 
@@ -40,11 +44,15 @@ class NumbersReader:
         if m is None:
             return None
         unit_of_measure = self.r.text(m.get("unit_of_measure"), f"{field}.unit_of_measure")
-        plan_wide = self.each(m.get("plan_wide"), f"{field}.plan_wide",
-                              lambda n, f: self.read_plan_target(n, f, unit_of_measure or ""))
+        located = self.each_located(m.get("plan_wide"), f"{field}.plan_wide",
+                                    lambda n, f: self.read_plan_target(n, f, unit_of_measure or ""))
+        plan_wide = [t for t, _, _ in located]
         by_id = {t.id: t for t in plan_wide}
-        if len(by_id) != len(plan_wide):
-            self.r.error(m.get("plan_wide"), f"{field}.plan_wide", "an id is used twice")
+        # Each target's node, so that the checks below point at the target's own line.
+        self.target_nodes = {t.id: n for t, n, _ in reversed(located)}
+        self.unusable["target"] |= {v.value for n in self.r.items(m.get("plan_wide"))
+                                 if isinstance(v := value_node(n, "id"), ScalarNode)} - set(by_id)
+        self.unique([(t, n, f"targets.plan_wide[{t.id}]") for t, n, _ in located], lambda t: t.id)
         breakdown = self.read_breakdown(m.get("breakdown"), f"{field}.breakdown", by_id)
         self.check_parts(m.get("plan_wide"), f"{field}.plan_wide", plan_wide, by_id)
         if breakdown is not None:
@@ -53,7 +61,7 @@ class NumbersReader:
         standards = self.each(m.get("standards"), f"{field}.standards", self.read_standard)
         for refs_node, refs_field, refs in self.pending_target_refs:
             for ref in refs:
-                if ref not in by_id:
+                if ref not in by_id and ref not in self.unusable["target"]:
                     self.r.error(refs_node, refs_field, f'unknown target "{ref}"{did_you_mean(ref, by_id)}')
         if breakdown is None or unit_of_measure is None:
             return None
@@ -87,32 +95,38 @@ class NumbersReader:
     def check_parts(self, node: Node | None, field: str, targets: list[PlanTarget], by_id: dict) -> None:
         """Category parts (same unit, no year) never add up to more than their whole."""
         for target in targets:
-            if target.part_of is not None and target.part_of not in by_id:
-                self.r.error(node, f"targets.plan_wide[{target.id}].part_of",
+            if target.part_of is not None and target.part_of not in by_id and target.part_of not in self.unusable["target"]:
+                self.r.error(self.target_node(target.id, "part_of", node), f"targets.plan_wide[{target.id}].part_of",
                              f'unknown target "{target.part_of}"{did_you_mean(target.part_of, by_id)}')
         for whole in targets:
             parts = [t for t in targets if t.part_of == whole.id and t.year is None
                      and t.unit_of_measure == whole.unit_of_measure]
             if parts and sum(p.value for p in parts) > whole.value:
                 listing = " + ".join(f"{p.id} {p.value}" for p in parts)
-                self.r.error(node, f"targets.plan_wide[{whole.id}]",
+                self.r.error(self.target_node(whole.id, "value", node), f"targets.plan_wide[{whole.id}].value",
                              f"its parts add up to more than the whole: {listing} > {whole.value}")
 
     def check_plan_wide_against_breakdown(self, node: Node | None, field: str, breakdown: Breakdown,
                                           by_id: dict) -> None:
         total = by_id.get("total")
         if total is None:
-            self.r.error(node, field, 'needs a target with id "total" (the three-year goal)')
+            if "total" not in self.unusable["target"]:
+                self.r.error(node, field, 'needs a target with id "total" (the three-year goal)')
         elif total.value != breakdown.totals.total:
-            self.r.error(node, f"{field}[total].value",
+            self.r.error(self.target_node("total", "value", node), f"{field}[total].value",
                          f"says {total.value}, but the breakdown's total is {breakdown.totals.total}")
         for target in by_id.values():
             if target.year is None:
                 continue
             expected = breakdown.totals.by_year.get(target.year)
             if expected is not None and target.value != expected:
-                self.r.error(node, f"{field}[{target.id}].value",
+                self.r.error(self.target_node(target.id, "value", node), f"{field}[{target.id}].value",
                              f"says {target.value} for {target.year}, but the breakdown's total for {target.year} is {expected}")
+
+    def target_node(self, target_id: str, key: str, fallback: Node | None) -> Node | None:
+        """Where a plan-wide target states ``key``, or the target, or ``fallback``."""
+        node = self.target_nodes.get(target_id)
+        return value_node(node, key) or node or fallback
 
     def read_breakdown(self, node: Node | None, field: str, categories: dict) -> Breakdown | None:
         m = self.r.mapping(node, field, required=("source", "years", "regions", "totals"), optional=("minimum_shares",))
@@ -121,12 +135,15 @@ class NumbersReader:
         source = self.r.text(m.get("source"), f"{field}.source")
         years = tuple(filter(None, (self.read_year(n, f"{field}.years[{i}]")
                                     for i, n in enumerate(self.r.sequence(m.get("years"), f"{field}.years")))))
-        regions = self.each(m.get("regions"), f"{field}.regions", lambda n, f: self.read_region_row(n, f, years, region=True))
+        located_rows = self.each_located(m.get("regions"), f"{field}.regions",
+                                         lambda n, f: self.read_region_row(n, f, years, region=True))
+        regions = [row for row, _, _ in located_rows]
         totals = self.read_region_row(m.get("totals"), f"{field}.totals", years, region=False)
         seen: set[str] = set()
-        for row, row_node in zip(regions, self.r.sequence(m.get("regions"), "")):
+        for row, row_node, _ in located_rows:
             if row.region in seen:
-                self.r.error(row_node, f"{field}.regions", f'region "{row.region}" appears twice')
+                self.r.error(value_node(row_node, "region") or row_node, f"{field}.regions[{row.region}].region",
+                             f'region "{row.region}" appears twice')
             seen.add(row.region)
         if totals is not None and regions:
             for year in years:
@@ -222,11 +239,12 @@ class NumbersReader:
         monthly_obligation = self.obligation_ref(monthly.get("obligation"), f"{field}.monthly_report.obligation", obligations)
         receiver = self.unit_ref(monthly.get("receiver"), f"{field}.monthly_report.receiver")
         monthly_text = self.r.text(monthly.get("text"), f"{field}.monthly_report.text")
-        fields = self.each(monthly.get("fields"), f"{field}.monthly_report.fields", self.read_report_field)
+        located_fields = self.each_located(monthly.get("fields"), f"{field}.monthly_report.fields", self.read_report_field)
+        fields = [f for f, _, _ in located_fields]
         ids = {f.id for f in fields}
-        for f, f_node in zip(fields, self.r.sequence(monthly.get("fields"), "")):
+        for f, f_node, _ in located_fields:
             if f.part_of is not None and f.part_of not in ids:
-                self.r.error(f_node, f"{field}.monthly_report.fields[{f.id}].part_of",
+                self.r.error(value_node(f_node, "part_of") or f_node, f"{field}.monthly_report.fields[{f.id}].part_of",
                              f'unknown field "{f.part_of}"{did_you_mean(f.part_of, ids)}')
         if len(ids) != len(fields):
             self.r.error(monthly.get("fields"), f"{field}.monthly_report.fields", "a field id is used twice")
@@ -254,7 +272,7 @@ class NumbersReader:
 
     def obligation_ref(self, node: Node | None, field: str, obligations: set[str]) -> str | None:
         value = self.r.text(node, field)
-        if value is not None and value not in obligations:
+        if value is not None and value not in obligations and value not in self.unusable["obligation"]:
             self.r.error(node, field, f'unknown obligation "{value}"{did_you_mean(value, obligations)}')
             return None
         return value

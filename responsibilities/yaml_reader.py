@@ -57,6 +57,21 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return f'; did you mean "{close[0]}"?' if close else ""
 
 
+def value_node(node: Node | None, key: str) -> Node | None:
+    """The value node of ``key`` in a mapping node, or None: to point a problem at one field."""
+    if isinstance(node, MappingNode):
+        for key_node, value in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == key:
+                return value
+    return None
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of a character (or byte) offset into ``text``."""
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
 def kind_of(node: Node) -> str:
     if isinstance(node, MappingNode):
         return "a mapping"
@@ -100,18 +115,24 @@ class Reader:
             if not isinstance(key, str):
                 self.error(key_node, field, "keys must be plain names")
                 continue
+            key_field = f"{field}.{key}" if field else key
             if key in out:
-                self.error(key_node, f"{field}.{key}", "appears twice in the same mapping")
+                self.error(key_node, key_field, "appears twice in the same mapping")
                 continue
             if key not in allowed:
                 hint = did_you_mean(key, allowed) or " (allowed: " + ", ".join(allowed) + ")"
-                self.error(key_node, f"{field}.{key}", f"unknown key{hint}")
+                self.error(key_node, key_field, f"unknown key{hint}")
                 continue
             out[key] = value_node
         for key in required:
             if key not in out:
                 self.error(node, field, f'missing required key "{key}"')
         return out
+
+    @staticmethod
+    def items(node: Node | None) -> list[Node]:
+        """The item nodes of a list, or [] for anything else, reporting nothing (``sequence`` did)."""
+        return list(node.value) if isinstance(node, SequenceNode) else []
 
     def sequence(self, node: Node | None, field: str) -> list[Node]:
         if node is None:
@@ -221,15 +242,29 @@ def compose_file(path: Path) -> tuple[Node | None, Reader]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        reader.error(None, "", f"is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8")
+        # Lines and columns count characters; the undecodable tail counts one per byte.
+        good = raw[: exc.start].decode("utf-8-sig", errors="replace")
+        line, column = _line_column(good, len(good))
+        reader.problems.append(Problem(str(path), line, column, "", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                                       "cannot be read; GBK or another encoding?): save it as UTF-8"))
         return None, reader
     try:
         node = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark, context = exc.problem_mark or exc.context_mark, exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(filter(None, [exc.context, exc.problem]))
+        what = " ".join(filter(None, [exc.context, exc.problem])) or "not valid YAML"
+        if context and mark and (context.line, context.column) != (mark.line, mark.column):
+            # Where the construct began (an unclosed "{" or quote) is often where the mistake is.
+            what += f" (started at line {context.line + 1}, column {context.column + 1})"
+        if "\t" in (text.splitlines()[line - 1 : line] or [""])[0]:
+            what += "; YAML indents with spaces, never tabs"
         reader.problems.append(Problem(str(path), line, column, "", f"YAML syntax error: {what}"))
+        return None, reader
+    except yaml.reader.ReaderError as exc:
+        line, column = _line_column(text, exc.position)
+        reader.problems.append(Problem(str(path), line, column, "", f"character #x{exc.character:04x} is not allowed "
+                                       "in YAML (a control character: delete it)"))
         return None, reader
     except yaml.YAMLError as exc:
         reader.error(None, "", f"YAML error: {exc}")
