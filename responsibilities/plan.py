@@ -11,17 +11,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
-
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import Node, SequenceNode
 
 from responsibilities.deadline_phrases import DeadlinePhraseError, parse_deadline
-from responsibilities.deadline_rules import AfterEvent, DeadlineRule, Fixed, Periodic, Staged
+from responsibilities.deadline_rules import AfterEvent, DeadlineRule, Fixed, Staged
 from responsibilities.plan_model import (
-    LADDER_RUNGS,
     UNIT_KINDS,
-    EscalationStep,
-    Supervision,
     Contact,
     Event,
     Group,
@@ -36,10 +31,8 @@ from responsibilities.plan_model import (
     Unit,
 )
 from responsibilities.plan_numbers import NumbersReader
-from responsibilities.working_days import YearOverride, WorkingCalendar
-from responsibilities.yaml_reader import STR, PlanInvalid, Reader, compose_file, did_you_mean, value_node
-
-T = TypeVar("T")
+from responsibilities.plan_settings import SettingsReader
+from responsibilities.yaml_reader import PlanInvalid, compose_file, did_you_mean, value_node
 
 TOP_LEVEL = ("plan", "units", "groups", "leading_group", "events", "obligations", "targets", "reporting",
              "supervision", "calendar")
@@ -57,72 +50,8 @@ def load_plan(path: Path | str) -> Plan:
     return plan
 
 
-class PlanReader(NumbersReader):
+class PlanReader(NumbersReader, SettingsReader):
     """Reads the sections of the plan file, checking references against what was read before."""
-
-    def __init__(self, reader: Reader):
-        super().__init__(reader)
-        self.units: dict[str, Unit] = {}
-        self.groups: dict[str, Group] = {}
-        self.events: dict[str, Event] = {}
-        self.names: dict[str, str] = {}  # every name and alias → unit or group id
-        self.start = date.min
-        self.end = date.max
-
-    # ── helpers ──────────────────────────────────────────────────────────────────────────────
-
-    def each(self, node: Node | None, field: str, read: Callable[[Node, str], T | None]) -> list[T]:
-        return [item for item, _, _ in self.each_located(node, field, read)]
-
-    def each_located(self, node: Node | None, field: str,
-                     read: Callable[[Node, str], T | None]) -> list[tuple[T, Node, str]]:
-        """Like ``each``, keeping each item's node and field, so later checks point at the right line."""
-        located = ((read(n, f"{field}[{i}]"), n, f"{field}[{i}]") for i, n in enumerate(self.r.sequence(node, field)))
-        return [(item, n, f) for item, n, f in located if item is not None]
-
-    @staticmethod
-    def named(node: Node, field: str, table: str) -> str:
-        """``table[id]`` when the entry states a plain id, else ``field``: so that problems found before
-        the id is read (unknown or repeated keys) still say which entry they are in."""
-        peek = value_node(node, "id")
-        ok = isinstance(peek, ScalarNode) and peek.tag == STR and peek.value.strip()
-        return f"{table}[{peek.value}]" if ok else field
-
-    def unique(self, located: Iterable[tuple[T, Node, str]], key: Callable[[T], str]) -> None:
-        """A problem at every repeat of an id, pointing at the repeat."""
-        seen: set[str] = set()
-        for item, node, field in located:
-            if key(item) in seen:
-                self.r.error(value_node(node, "id") or node, f"{field}.id", f'id "{key(item)}" is used twice')
-            seen.add(key(item))
-
-    def ref(self, node: Node | None, field: str, table: dict, what: str) -> str | None:
-        """A reference by id to an entry of ``table``: unknown ids get a did-you-mean."""
-        value = self.r.text(node, field)
-        if value is None:
-            return None
-        if value not in table and value in self.unusable["event" if what == "event" else "unit"]:
-            return None
-        if value not in table:
-            candidates = list(table) + list(self.names) if what in ("unit", "unit or group") else list(table)
-            hint = did_you_mean(value, candidates)
-            by_name = self.names.get(value)
-            if by_name:
-                hint = f'; "{value}" is a name: use its id "{by_name}"'
-            self.r.error(node, field, f'unknown {what} "{value}"{hint}')
-            return None
-        return value
-
-    def unit_ref(self, node: Node | None, field: str) -> str | None:
-        return self.ref(node, field, self.units, "unit")
-
-    def unit_refs(self, node: Node | None, field: str) -> tuple[str, ...]:
-        return tuple(filter(None, (self.unit_ref(n, f"{field}[{i}]") for i, n in enumerate(self.r.sequence(node, field)))))
-
-    def in_plan(self, node: Node | None, field: str, value: date | None) -> date | None:
-        if value is not None and not (self.start <= value <= self.end):
-            self.r.error(node, field, f"{value} is outside the plan ({self.start} to {self.end})")
-        return value
 
     # ── sections ─────────────────────────────────────────────────────────────────────────────
 
@@ -178,19 +107,6 @@ class PlanReader(NumbersReader):
                     leading_group=leading_group, events=tuple(events), obligations=tuple(obligations),
                     targets=targets, reporting=reporting, supervision=supervision, calendar_years=calendar_years)
 
-    def read_time_zone(self, node: Node | None, field: str) -> str | None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only here: zoneinfo is not needed elsewhere
-
-        value = self.r.text(node, field)
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.r.error(node, field, f'unknown time zone "{value}" (e.g. Asia/Shanghai)')
-            return None
-        return value
-
     def read_phase(self, node: Node, field: str) -> Phase | None:
         m = self.r.mapping(node, field, required=("id", "name", "text", "spans"))
         if m is None:
@@ -208,13 +124,6 @@ class PlanReader(NumbersReader):
         if start and end and end < start:
             self.r.error(m.get("end"), f"{field}.end", f"ends ({end}) before it starts ({start})")
         return Span(start, end) if start and end else None
-
-    def claim_names(self, owner: str, names: Iterable[tuple[str, Node | None, str]]) -> None:
-        """Record names and aliases; one name must never mean two units."""
-        for name, node, field in names:
-            if name in self.names and self.names[name] != owner:
-                self.r.error(node, field, f'"{name}" already names "{self.names[name]}"')
-            self.names.setdefault(name, owner)
 
     def read_unit(self, node: Node, field: str) -> Unit | None:
         field = self.named(node, field, "units")
@@ -442,93 +351,6 @@ class PlanReader(NumbersReader):
         quote = self.r.text(m.get("quote"), f"{field}.quote") if "quote" in m else None
         deadline_text = self.r.text(m.get("deadline_text"), f"{field}.deadline_text") if "deadline_text" in m else None
         return Source(section, unit, item, quote, deadline_text) if section else None
-
-    # ── supervision and calendar ─────────────────────────────────────────────────────────────
-
-    def read_supervision(self, node: Node | None, field: str) -> Supervision | None:
-        m = self.r.mapping(node, field, required=("ongoing_cadence", "reminder_working_days_before", "chase", "escalation",
-                                                  "awaiting_grace_working_days"))
-        if m is None:
-            return None
-        cadence_text = self.r.text(m.get("ongoing_cadence"), f"{field}.ongoing_cadence")
-        cadence = None
-        if cadence_text is not None:
-            try:
-                cadence = parse_deadline(cadence_text)
-            except DeadlinePhraseError as exc:
-                self.r.error(m.get("ongoing_cadence"), f"{field}.ongoing_cadence", str(exc))
-            if cadence is not None and not isinstance(cadence, Periodic):
-                self.r.error(m.get("ongoing_cadence"), f"{field}.ongoing_cadence",
-                             f'"{cadence_text}" reads as {cadence.kind}; the cadence must be periodic (e.g. 季度结束后10日内)')
-                cadence = None
-        offsets_node = m.get("reminder_working_days_before")
-        offsets = [self.r.integer(n, f"{field}.reminder_working_days_before[{i}]", minimum=0)
-                   for i, n in enumerate(self.r.sequence(offsets_node, f"{field}.reminder_working_days_before"))]
-        if len(set(offsets)) != len(offsets):
-            self.r.error(offsets_node, f"{field}.reminder_working_days_before", "lists the same offset twice")
-        chase = self.r.mapping(m.get("chase"), f"{field}.chase", required=("first_after_working_days", "repeat_every_working_days")) or {}
-        first = self.r.integer(chase.get("first_after_working_days"), f"{field}.chase.first_after_working_days", minimum=1)
-        repeat = self.r.integer(chase.get("repeat_every_working_days"), f"{field}.chase.repeat_every_working_days", minimum=1)
-        located_steps = self.each_located(m.get("escalation"), f"{field}.escalation", self.read_step)
-        steps = [s for s, _, _ in located_steps]
-        # Order is checked only when every step was readable; otherwise the gap is the problem.
-        complete = len(located_steps) == len(self.r.items(m.get("escalation")))
-        for (a, _, _), (b, b_node, b_field) in zip(located_steps, located_steps[1:]) if complete else ():
-            if b.level != a.level + 1 or b.after_working_days <= a.after_working_days:
-                self.r.error(b_node, b_field, "levels must count up by one and each must come later than the one before")
-        if located_steps and steps[0].level != 1:
-            first, first_node, first_field = located_steps[0]
-            self.r.error(value_node(first_node, "level") or first_node, f"{first_field}.level", "the ladder starts at level 1")
-        grace = self.r.integer(m.get("awaiting_grace_working_days"), f"{field}.awaiting_grace_working_days", minimum=1)
-        if cadence is None or None in offsets or None in (first, repeat, grace) or not steps:
-            if not steps:
-                self.r.error(m.get("escalation"), f"{field}.escalation", "the escalation ladder needs at least one level")
-            return None
-        return Supervision(cadence, tuple(sorted(offsets, reverse=True)), first, repeat, tuple(steps), grace)
-
-    def read_step(self, node: Node, field: str) -> EscalationStep | None:
-        m = self.r.mapping(node, field, required=("level", "after_working_days", "to"))
-        if m is None:
-            return None
-        level = self.r.integer(m.get("level"), f"{field}.level", minimum=1)
-        after = self.r.integer(m.get("after_working_days"), f"{field}.after_working_days", minimum=1)
-        to_nodes = self.r.sequence(m.get("to"), f"{field}.to")
-        to = tuple(filter(None, (self.r.choice(n, f"{field}.to[{i}]", LADDER_RUNGS) for i, n in enumerate(to_nodes))))
-        if not to:
-            if isinstance(m.get("to"), SequenceNode) and not to_nodes:
-                self.r.error(m.get("to"), f"{field}.to", f"name who is told: {', '.join(LADDER_RUNGS)}")
-            return None
-        return EscalationStep(level, after, to) if level and after else None
-
-    def read_calendar(self, node: Node | None, field: str) -> tuple[YearOverride, ...] | None:
-        years: list[YearOverride] = []
-        if node is not None:
-            m = self.r.mapping(node, field, required=(), optional=("years",)) or {}
-            for i, year_node in enumerate(self.r.sequence(m.get("years"), f"{field}.years")):
-                y = self.r.mapping(year_node, f"{field}.years[{i}]", required=("year",), optional=("holidays", "workdays"))
-                if y is None:
-                    continue
-                year = self.r.integer(y.get("year"), f"{field}.years[{i}].year", minimum=1900)
-                holidays = self.r.dates(y.get("holidays"), f"{field}.years[{i}].holidays")
-                workdays = self.r.dates(y.get("workdays"), f"{field}.years[{i}].workdays")
-                if year is None:
-                    continue
-                try:
-                    years.append(YearOverride(year, frozenset(holidays), frozenset(workdays)))
-                except ValueError as exc:
-                    self.r.error(year_node, f"{field}.years[{i}]", str(exc))
-        try:
-            calendar = WorkingCalendar(years)
-        except ValueError as exc:
-            self.r.error(node, field, str(exc))
-            return None
-        # Reports for the plan's last period fall due early in the year after it ends.
-        if self.start != date.min and self.end != date.max:
-            for year in range(self.start.year, self.end.year + 2):
-                if not calendar.knows(year):
-                    self.r.error(node, field, f"the working-day calendar does not know {year} (known: "
-                                 f"{calendar.describe_known()}); declare its holidays under calendar.years")
-        return tuple(years)
 
 
 def _fixed_dates(rule: DeadlineRule) -> list[date]:

@@ -1,8 +1,7 @@
 """The numeric part of the plan file: targets (目标分解表 and 计划目标) and the reporting rules.
 
-A mixin of ``PlanReader`` (it uses that class's ``r``, ``each``, ``each_located``, ``unique``, ``unit_ref`` and
-``in_plan``): kept apart because the arithmetic checks (rows and columns add up, parts never exceed their
-whole) are their own concern.
+Part of ``PlanReader``, kept apart because the arithmetic checks (rows and columns add up, parts never
+exceed their whole) are their own concern.
 """
 
 from __future__ import annotations
@@ -23,19 +22,11 @@ from responsibilities.plan_model import (
     Standard,
     Targets,
 )
-from responsibilities.yaml_reader import Reader, did_you_mean, value_node
+from responsibilities.plan_sections import SectionReader
+from responsibilities.yaml_reader import did_you_mean, value_node
 
 
-class NumbersReader:
-    def __init__(self, reader: Reader):
-        self.r = reader
-        # Obligations name target ids before the targets section is read; checked at its end.
-        self.pending_target_refs: list[tuple[Node | None, str, tuple[str, ...]]] = []
-        self.target_nodes: dict[str, Node] = {}
-        # Ids declared by entries that had problems of their own, by kind (unit, event, obligation,
-        # target): references to them are not reported again as unknown, so one mistake is one problem.
-        self.unusable: dict[str, set[str]] = {"unit": set(), "event": set(), "obligation": set(), "target": set()}
-
+class NumbersReader(SectionReader):
     # ── targets ──────────────────────────────────────────────────────────────────────────────
 
     def read_targets(self, node: Node | None, field: str, units: Mapping) -> Targets | None:
@@ -173,9 +164,9 @@ class NumbersReader:
         if by_year_node is not None and not isinstance(by_year_node, MappingNode):
             self.r.error(by_year_node, f"{field}.by_year", "expected a mapping of year → number")
         elif by_year_node is not None:
-            for key_node, value_node in by_year_node.value:
+            for key_node, count_node in by_year_node.value:
                 year = self.r.integer(key_node, f"{field}.by_year")
-                value = self.r.integer(value_node, f"{field}.by_year.{key_node.value}", minimum=0)
+                value = self.r.integer(count_node, f"{field}.by_year.{key_node.value}", minimum=0)
                 if year in by_year:
                     self.r.error(key_node, f"{field}.by_year.{year}", "appears twice")
                 elif year is not None and value is not None:
