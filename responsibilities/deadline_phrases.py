@@ -264,7 +264,8 @@ PERIODIC_RULES: list[tuple[re.Pattern, Builder]] = [
 
 OFFSET = rf"(?P<n>{NUM})(?P<unit>个工作日|工作日|个月|个自然日|自然日|日|天|个星期|星期|周)(?:以)?内"
 _UNITS = {"个工作日": "working_day", "工作日": "working_day", "个月": "month"}
-_EVENT_ALIASES = {"会": "会议"}  # 会后7日内: "会" alone is the meeting
+_EVENT_ALIASES = {"会": "会议"}
+_LONGEST = {"day": 3660, "working_day": 2500, "month": 120}  # 会后7日内: "会" alone is the meeting
 
 
 def _after_event(m: re.Match, text: str, year: int | None) -> _Hit:
@@ -273,6 +274,8 @@ def _after_event(m: re.Match, text: str, year: int | None) -> _Hit:
         n *= 7  # weeks are exact days: no guess involved
     if n <= 0:
         raise _Unreadable("the time allowed is zero")
+    if n > _LONGEST[unit]:  # beyond ten years it is a typo, and would overflow date arithmetic
+        raise _Unreadable(f"{n} {unit.replace('_', ' ')}s is longer than any work plan runs")
     event = m.groupdict().get("event") or "交办"  # a bare 5个工作日内 counts from assignment (交办)
     return _Hit(AfterEvent(text, _EVENT_ALIASES.get(event, event), n, unit), _label(m), False)
 

@@ -69,7 +69,7 @@ class PlanReader(NumbersReader, SettingsReader):
         self.end = self.r.date(header.get("end"), "plan.end") or date.max
         if self.start > self.end:
             self.r.error(header.get("end"), "plan.end", f"the plan ends ({self.end}) before it starts ({self.start})")
-        for unit in self.each(top.get("units"), "units", self.read_unit):
+        for unit in self.each(top.get("units"), "units", self.read_unit, non_empty=True):
             self.units.setdefault(unit.id, unit)
         groups = self.each(top.get("groups"), "groups", self.read_group)
         self.groups = {g.id: g for g in groups}
@@ -96,7 +96,7 @@ class PlanReader(NumbersReader, SettingsReader):
             time_zone=self.read_time_zone(header.get("time_zone"), "plan.time_zone"),
             start=self.start,
             end=self.end,
-            phases=tuple(self.each(header.get("phases"), "plan.phases", self.read_phase)),
+            phases=tuple(self.each(header.get("phases"), "plan.phases", self.read_phase, non_empty=True)),
         )
         if plan_fields["written_on"] and plan_fields["published_on"] and plan_fields["published_on"] < plan_fields["written_on"]:
             self.r.error(header.get("published_on"), "plan.published_on", "published before it was written")
@@ -111,7 +111,7 @@ class PlanReader(NumbersReader, SettingsReader):
         m = self.r.mapping(node, field, required=("id", "name", "text", "spans"))
         if m is None:
             return None
-        spans = self.each(m.get("spans"), f"{field}.spans", self.read_span)
+        spans = self.each(m.get("spans"), f"{field}.spans", self.read_span, non_empty=True)
         return Phase(self.r.text(m.get("id"), f"{field}.id"), self.r.text(m.get("name"), f"{field}.name"),
                      self.r.text(m.get("text"), f"{field}.text"), tuple(spans))
 
@@ -258,7 +258,7 @@ class PlanReader(NumbersReader, SettingsReader):
     # ── obligations ──────────────────────────────────────────────────────────────────────────
 
     def read_obligations(self, node: Node | None, field: str, group: LeadingGroup | None) -> list[Obligation]:
-        located = self.each_located(node, field, self.read_obligation)
+        located = self.each_located(node, field, self.read_obligation, non_empty=True)
         declared = [o for o, _, _ in located]
         self.unique([(o, n, f"obligations[{o.id}]") for o, n, _ in located], lambda o: o.id)
         expanded: list[Obligation] = []

@@ -36,13 +36,16 @@ class SectionReader:
 
     # ── helpers ──────────────────────────────────────────────────────────────────────────────
 
-    def each(self, node: Node | None, field: str, read: Callable[[Node, str], T | None]) -> list[T]:
-        return [item for item, _, _ in self.each_located(node, field, read)]
+    def each(self, node: Node | None, field: str, read: Callable[[Node, str], T | None], *,
+             non_empty: bool = False) -> list[T]:
+        """The readable entries of a list; ``non_empty`` makes an empty list a problem."""
+        return [item for item, _, _ in self.each_located(node, field, read, non_empty=non_empty)]
 
-    def each_located(self, node: Node | None, field: str,
-                     read: Callable[[Node, str], T | None]) -> list[tuple[T, Node, str]]:
+    def each_located(self, node: Node | None, field: str, read: Callable[[Node, str], T | None], *,
+                     non_empty: bool = False) -> list[tuple[T, Node, str]]:
         """Like ``each``, keeping each item's node and field, so later checks point at the right line."""
-        located = ((read(n, f"{field}[{i}]"), n, f"{field}[{i}]") for i, n in enumerate(self.r.sequence(node, field)))
+        nodes = self.r.sequence(node, field, non_empty=non_empty)
+        located = ((read(n, f"{field}[{i}]"), n, f"{field}[{i}]") for i, n in enumerate(nodes))
         return [(item, n, f) for item, n, f in located if item is not None]
 
     @staticmethod

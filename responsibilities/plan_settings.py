@@ -47,7 +47,7 @@ class SettingsReader(SectionReader):
                 cadence = None
         offsets_node = m.get("reminder_working_days_before")
         offsets = [self.r.integer(n, f"{field}.reminder_working_days_before[{i}]", minimum=0)
-                   for i, n in enumerate(self.r.sequence(offsets_node, f"{field}.reminder_working_days_before"))]
+                   for i, n in enumerate(self.r.sequence(offsets_node, f"{field}.reminder_working_days_before", non_empty=True))]
         if len(set(offsets)) != len(offsets):
             self.r.error(offsets_node, f"{field}.reminder_working_days_before", "lists the same offset twice")
         chase = self.r.mapping(m.get("chase"), f"{field}.chase", required=("first_after_working_days", "repeat_every_working_days")) or {}

@@ -7,6 +7,7 @@ values (or None where a value was unusable, so that reading goes on and all prob
 
 from __future__ import annotations
 
+import codecs
 import difflib
 from dataclasses import dataclass
 from datetime import date
@@ -134,12 +135,14 @@ class Reader:
         """The item nodes of a list, or [] for anything else, reporting nothing (``sequence`` did)."""
         return list(node.value) if isinstance(node, SequenceNode) else []
 
-    def sequence(self, node: Node | None, field: str) -> list[Node]:
+    def sequence(self, node: Node | None, field: str, *, non_empty: bool = False) -> list[Node]:
         if node is None:
             return []
         if not isinstance(node, SequenceNode):
             self.error(node, field, f"expected a list, found {kind_of(node)}")
             return []
+        if non_empty and not node.value:
+            self.error(node, field, "must list at least one entry")
         return list(node.value)
 
     # ── scalars ───────────────────────────────────────────────────────────────────────────────
@@ -235,6 +238,9 @@ def compose_file(path: Path) -> tuple[Node | None, Reader]:
         return None, reader
     except OSError as exc:
         reader.error(None, "", f"cannot read the file: {exc.strerror}")
+        return None, reader
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        reader.error(None, "", "is UTF-16 text; save it as UTF-8")
         return None, reader
     if b"\x00" in raw:
         reader.error(None, "", "is a binary file, not a YAML plan")

@@ -413,3 +413,8 @@ def test_next_month_fifth_over_the_plan_gives_26_periods_ending_on_5_january_202
     assert len(dues) == 26
     assert dues[0] == (date(2019, 11, 1), date(2019, 12, 5))
     assert dues[-1] == (date(2021, 12, 1), date(2022, 1, 5))
+
+
+def test_an_offset_longer_than_any_plan_runs_is_refused_as_a_typo():
+    with pytest.raises(DeadlinePhraseError, match="longer than any work plan runs"):
+        parse_deadline("自治区相关文件下发后99999999999个月内")

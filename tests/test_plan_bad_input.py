@@ -492,3 +492,21 @@ def test_deadline_parse_with_a_bad_from_date_is_a_usage_error(tmp_path):
     assert result.returncode == 2
     assert '"2019-13-01" is not a date' in result.stderr and "usage:" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("edit, field", [
+    ("      spans: [{start: 2019-11-01, end: 2021-12-31}]", "plan.phases[1].spans"),
+    ("  reminder_working_days_before: [5, 1, 0]", "supervision.reminder_working_days_before"),
+])
+def test_an_empty_list_where_the_plan_needs_entries_is_a_problem(tmp_path, edit, field):
+    empty = edit.split(":")[0] + ": []"
+    problems, _, _ = problems_after(tmp_path, edit, empty)
+    assert [(p.field, p.message) for p in problems] == [(field, "must list at least one entry")]
+
+
+def test_a_utf16_file_is_told_to_be_saved_as_utf8(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(SEED.read_text(encoding="utf-8").encode("utf-16"))
+    with pytest.raises(PlanInvalid) as refused:
+        load_plan(path)
+    assert [p.message for p in refused.value.problems] == ["is UTF-16 text; save it as UTF-8"]
