@@ -1,0 +1,66 @@
+"""The database: engine, sessions, and the settings SQLite needs to be a safe shared store.
+
+The embedded default is one SQLite file under ./var/; ``DUBAN_DATABASE_URL`` points elsewhere
+(PostgreSQL for larger installs). Everything dialect-specific sits behind ``is_sqlite`` checks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "sqlite:///var/duban.sqlite3"
+BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another writer before giving up
+
+
+def database_url(url: str | None = None) -> str:
+    return url or os.environ.get("DUBAN_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = database_url(url)
+    if is_sqlite(url):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Per-connection settings, and write transactions that take the write lock up front.
+
+    Python's sqlite3 driver opens transactions lazily and never for SELECTs, so a read-then-write
+    transaction could fail halfway with "database is locked". Per SQLAlchemy's SQLite notes we take
+    over transaction control and emit BEGIN IMMEDIATE ourselves: the lock is taken, or waited for
+    (busy timeout), before the first read.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):  # noqa: ANN001 - DBAPI types
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the writer, nor it them
+        cursor.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed data
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):  # noqa: ANN001
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: services return the objects they changed, read after the commit.
+    return sessionmaker(engine, expire_on_commit=False)

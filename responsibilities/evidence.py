@@ -1,0 +1,290 @@
+"""Evidence for handed-in deliverables: files kept in a content-addressed folder, and links.
+
+Pure file IO, no database: callers record the returned ``StoredFile`` metadata themselves.
+A file lies at ``root/ab/cdef…`` (its SHA-256, first two hex digits as a folder); the user's
+name is only ever a display name. Writes are atomic and leave nothing behind on any error.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+import stat
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+MAX_LINK_CHARS = 2000
+MAX_NAME_CHARS = 120
+CHUNK = 64 * 1024
+ACCEPTED = "PDF, Word, Excel, PowerPoint, OFD, images PNG/JPEG/GIF, plain text/CSV, ZIP"
+
+PDF, PNG, JPEG, GIF, OFD, ZIP = "application/pdf", "image/png", "image/jpeg", "image/gif", "application/ofd", "application/zip"
+OLE, TEXT, CSV = "application/x-ole-storage", "text/plain", "text/csv"
+_OOXML = "application/vnd.openxmlformats-officedocument."
+DOCX, XLSX, PPTX = _OOXML + "wordprocessingml.document", _OOXML + "spreadsheetml.sheet", _OOXML + "presentationml.presentation"
+
+# content type -> (what to call it in messages, extension for a name that sanitises to nothing)
+KINDS = {PDF: ("a PDF", ".pdf"), PNG: ("a PNG image", ".png"), JPEG: ("a JPEG image", ".jpg"),
+         GIF: ("a GIF image", ".gif"), DOCX: ("a Word document (.docx)", ".docx"),
+         XLSX: ("an Excel workbook (.xlsx)", ".xlsx"), PPTX: ("a PowerPoint presentation (.pptx)", ".pptx"),
+         OFD: ("an OFD document", ".ofd"), ZIP: ("a ZIP archive", ".zip"),
+         OLE: ("a legacy Office document (.doc/.xls/.ppt/.wps)", ""), TEXT: ("plain text", ".txt"),
+         CSV: ("CSV text", ".csv")}
+
+# extension -> content types it may hold; a name with any other extension is not checked against its content
+_WORD, _EXCEL, _SLIDES = {OLE, DOCX}, {OLE, XLSX}, {OLE, PPTX}
+EXPECTED = {".pdf": {PDF}, ".png": {PNG}, ".jpg": {JPEG}, ".jpeg": {JPEG}, ".jpe": {JPEG}, ".gif": {GIF},
+            ".doc": _WORD, ".docx": _WORD, ".docm": _WORD, ".dot": _WORD, ".dotx": _WORD, ".wps": _WORD,
+            ".xls": _EXCEL, ".xlsx": _EXCEL, ".xlsm": _EXCEL, ".et": _EXCEL,
+            ".ppt": _SLIDES, ".pptx": _SLIDES, ".pptm": _SLIDES, ".dps": _SLIDES,
+            ".ofd": {OFD}, ".zip": {ZIP, DOCX, XLSX, PPTX, OFD}, ".txt": {TEXT}, ".csv": {CSV}}
+# Names a reviewer's computer would run on a double-click, whatever the content.
+RUNNABLE = {".exe", ".com", ".bat", ".cmd", ".scr", ".pif", ".msi", ".dll", ".ps1", ".vbs", ".vbe", ".js",
+            ".jse", ".wsf", ".wsh", ".hta", ".lnk", ".jar", ".sh", ".apk", ".reg", ".cpl"}
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_ILLEGAL = re.compile(r'[<>:"/\\|?*]')
+_WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)(\..*)?", re.IGNORECASE)
+
+
+class EvidenceRejected(ValueError):
+    """Evidence we will not keep; the message names the file or link, says why and what to do."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size: int
+    content_type: str
+    filename: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class EvidenceLink:
+    url: str
+    title: str | None = None
+
+
+def _mb(n: int) -> str:
+    mb = n / (1024 * 1024)
+    return f"{mb:g} MB" if mb >= 1 else f"{mb:.4g} MB ({n} bytes)"
+
+
+def safe_filename(name: str, extension: str = "") -> str:
+    """The display name: base name only, no control/Windows-illegal characters, at most 120 characters."""
+    parts = [p for p in re.split(r"[\\/]", name) if p.strip()]
+    base = parts[-1] if parts else ""
+    base = "".join(c for c in base if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
+    base = " ".join(_ILLEGAL.sub("", base).split()).lstrip(". ").rstrip(". ")
+    if _WINDOWS_RESERVED.fullmatch(base):
+        base = "_" + base
+    if not base:
+        return "evidence" + extension
+    stem, ext = os.path.splitext(base)
+    if len(ext) > 20:  # not a real extension: truncate it like the rest of the name
+        stem, ext = base, ""
+    return stem[: MAX_NAME_CHARS - len(ext)].rstrip(". ") + ext if len(base) > MAX_NAME_CHARS else base
+
+
+class EvidenceStore:
+    def __init__(self, root: Path, *, max_bytes: int = MAX_EVIDENCE_BYTES) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+
+    def put_file(self, source: Path, *, filename: str | None = None) -> StoredFile:
+        source = Path(source)
+        try:
+            info = source.stat()
+            if stat.S_ISDIR(info.st_mode):
+                raise EvidenceRejected(f"{source}: is a folder, not a file; hand in the files inside it, or a ZIP of it")
+            if not stat.S_ISREG(info.st_mode):
+                raise EvidenceRejected(f"{source}: is not a regular file; hand in a saved copy of the document")
+            handle = source.open("rb")
+        except FileNotFoundError:
+            raise EvidenceRejected(f"{source}: cannot read the file: it does not exist; check the path") from None
+        except PermissionError:
+            raise EvidenceRejected(f"{source}: cannot read the file: permission denied; "
+                                   "copy it somewhere readable or fix its permissions") from None
+        except OSError as e:
+            raise EvidenceRejected(f"{source}: cannot read the file: {e.strerror or e}") from None
+        name = filename if filename is not None else source.name
+        with handle:
+            self._check_size(safe_filename(name), info.st_size)
+            return self._store(iter(lambda: handle.read(CHUNK), b""), name, source)
+
+    def put_bytes(self, data: bytes, *, filename: str) -> StoredFile:
+        self._check_size(safe_filename(filename), len(data))
+        view = memoryview(data)
+        return self._store((bytes(view[i:i + CHUNK]) for i in range(0, len(data), CHUNK)), filename, None)
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Read back a stored file by its hash; a malformed hash never reaches the filesystem."""
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256.lower()):
+            raise EvidenceRejected(f"{sha256!r}: not an evidence reference (expected 64 hexadecimal characters)")
+        return self._path(sha256.lower()).open("rb")
+
+    def _path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:]
+
+    def _check_size(self, display: str, size: int) -> None:
+        if size > self.max_bytes:
+            raise EvidenceRejected(f"{display}: larger than the {_mb(self.max_bytes)} limit; "
+                                   "compress it, or split it into several files")
+        if size == 0:
+            raise EvidenceRejected(f"{display}: the file is empty; hand in the file with its content")
+
+    def _store(self, chunks: Iterable[bytes], name: str, source: Path | None) -> StoredFile:
+        display = safe_filename(name)
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-", suffix=".part")
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                sha, size, head, text = self._copy(chunks, out, display, source)
+                out.flush()
+                os.fsync(out.fileno())
+            self._check_size(display, size)
+            content_type = self._detect(temp, head, text, display)
+            self._check_name(display, content_type)
+            final = self._path(sha)
+            if final.exists():  # same content already kept: keep the first copy untouched
+                temp.unlink()
+            else:
+                final.parent.mkdir(exist_ok=True)
+                os.replace(temp, final)
+                _fsync_dir(final.parent)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return StoredFile(sha, size, content_type, safe_filename(name, KINDS[content_type][1]), final)
+
+    def _copy(self, chunks: Iterable[bytes], out: BinaryIO, display: str,
+              source: Path | None) -> tuple[str, int, bytes, bool]:
+        """Stream into ``out`` while hashing, counting and checking whether it is all NUL-free UTF-8."""
+        sha, size, head, text = hashlib.sha256(), 0, b"", True
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        for chunk in _guarded(chunks, source):
+            size += len(chunk)
+            if size > self.max_bytes:
+                self._check_size(display, size)
+            if len(head) < 16:
+                head = (head + chunk)[:16]
+            text = text and b"\x00" not in chunk and _decodes(decoder, chunk)
+            sha.update(chunk)
+            out.write(chunk)
+        text = text and _decodes(decoder, b"", final=True)
+        return sha.hexdigest(), size, head, text
+
+    @staticmethod
+    def _detect(temp: Path, head: bytes, text: bool, display: str) -> str:
+        if head.startswith(b"%PDF-"):
+            return PDF
+        if head.startswith(b"\x89PNG\r\n\x1a\n"):
+            return PNG
+        if head.startswith(b"\xff\xd8\xff"):
+            return JPEG
+        if head.startswith((b"GIF87a", b"GIF89a")):
+            return GIF
+        if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+            return OLE
+        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            try:
+                with zipfile.ZipFile(temp) as archive:
+                    names = set(archive.namelist())
+            except (zipfile.BadZipFile, OSError, ValueError):
+                raise EvidenceRejected(f"{display}: looks like a ZIP or Office file but cannot be opened "
+                                       "(damaged or incomplete); save or export it again") from None
+            if "OFD.xml" in names:
+                return OFD
+            if "[Content_Types].xml" in names:
+                for prefix, kind in (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX)):
+                    if any(n.startswith(prefix) for n in names):
+                        return kind
+            return ZIP
+        if text:
+            return CSV if display.lower().endswith(".csv") else TEXT
+        hint = " Text files must be saved as UTF-8." if display.lower().endswith((".txt", ".csv")) else ""
+        raise EvidenceRejected(f"{display}: not an accepted kind of file (accepted: {ACCEPTED}).{hint}")
+
+    @staticmethod
+    def _check_name(display: str, content_type: str) -> None:
+        ext = os.path.splitext(display)[1].lower()
+        if ext in RUNNABLE:
+            raise EvidenceRejected(f"{display}: not an accepted kind of file: {ext} files run as programs "
+                                   f"(accepted: {ACCEPTED})")
+        if ext in EXPECTED and content_type not in EXPECTED[ext]:
+            raise EvidenceRejected(f"{display}: the name says {ext} but the content is {KINDS[content_type][0]}; "
+                                   "rename the file to match its content, or hand in the right file")
+
+
+def _guarded(chunks: Iterable[bytes], source: Path | None) -> Iterator[bytes]:
+    """Turn a read error midway into a rejection that names the source."""
+    iterator = iter(chunks)
+    while True:
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            return
+        except OSError as e:
+            raise EvidenceRejected(f"{source}: cannot read the file: {e.strerror or e}; try again "
+                                   "or copy it to a local disk first") from None
+        yield chunk
+
+
+def _decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool = False) -> bool:
+    try:
+        decoder.decode(chunk, final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows: directories cannot be opened; os.replace is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def is_link(text: str) -> bool:
+    """Whether the CLI should treat this argument as a link rather than a file path."""
+    return text.lstrip().lower().startswith(("http://", "https://"))
+
+
+def parse_link(text: str) -> EvidenceLink:
+    url = text.strip()
+    shown = url if len(url) <= 80 else url[:77] + "..."
+    if len(url) > MAX_LINK_CHARS:
+        raise EvidenceRejected(f"{shown}: link longer than {MAX_LINK_CHARS} characters; use a shorter link")
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
+        raise EvidenceRejected(f"{shown}: a link cannot contain spaces or control characters; "
+                               "copy the address from the browser again")
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError for a bad port
+    except ValueError:
+        raise EvidenceRejected(f"{shown}: not a valid web address; copy it from the browser again") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise EvidenceRejected(f"{shown}: only http:// and https:// links are accepted")
+    if "@" in parts.netloc:
+        raise EvidenceRejected(f"{shown}: the link contains a user name or password; "
+                               "remove the part before '@' and never share credentials in links")
+    if not parts.hostname:
+        raise EvidenceRejected(f"{shown}: the link has no host (expected e.g. https://example.gov.cn/...)")
+    return EvidenceLink(url)

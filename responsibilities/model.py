@@ -1,0 +1,214 @@
+"""Storage models (SQLAlchemy 2, typed). The schema itself is created by Alembic migrations.
+
+The plan's facts (units, people, obligations, targets) are copied in by ``duban load``; deliverables are
+the dated hand-ins the supervision cycle tracks. The audit table is append-only in the database itself
+(triggers, see the migration), so the trail cannot be edited even with direct SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, stored as naive UTC on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous: pass an aware datetime (services take `now` with a zone)")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class PlanRecord(Base):
+    __tablename__ = "plans"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    document_number: Mapped[str] = mapped_column(String(64))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    published_on: Mapped[date] = mapped_column(Date)
+    # Supervision settings and calendar declarations as loaded: the database is self-contained.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    loaded_at: Mapped[datetime]
+
+
+class UnitRecord(Base):
+    __tablename__ = "units"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    short_name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    aliases: Mapped[list[Any]] = mapped_column(JSON)
+    emails: Mapped[list[Any]] = mapped_column(JSON)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PersonRecord(Base):
+    __tablename__ = "people"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    email: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))  # leader | deputy | member
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    """Someone who acts in duban: the office, a unit's staff, or a leader (read-only)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # office | unit | leader
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime]
+
+
+class ObligationRecord(Base):
+    __tablename__ = "obligations"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    declared_id: Mapped[str] = mapped_column(String(128))
+    lead_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    group_id: Mapped[str | None] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    deadline_text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    awaits: Mapped[str | None] = mapped_column(ForeignKey("events.id"))
+    sources: Mapped[list[Any]] = mapped_column(JSON)
+    co_unit_ids: Mapped[list[Any]] = mapped_column(JSON)  # in the document's order; see obligation_co_units
+    retired_at: Mapped[datetime | None]
+
+
+class CoUnit(Base):
+    """Which units cooperate on which obligation: indexed, so a unit finds what it cooperates on."""
+
+    __tablename__ = "obligation_co_units"
+    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+
+
+class EventRecord(Base):
+    __tablename__ = "events"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime | None]
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+
+
+STATES = ("open", "submitted", "returned", "accepted", "waived")
+
+
+class Deliverable(Base):
+    """One dated hand-in of an obligation; ``ref`` is what people type (hrss-1, monthly-report.guiping@2019-11)."""
+
+    __tablename__ = "deliverables"
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "period", name="uq_deliverable_period"),
+        Index("ix_deliverables_state_due", "state", "due"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(160), unique=True)
+    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)  # the lead unit, for fast per-unit views
+    period: Mapped[str] = mapped_column(String(32))  # once | 2019-11 | 2019-Q4 | 2019-H2 | 2019 | stage-1 | 2020-03-15
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    original_due: Mapped[date | None] = mapped_column(Date)  # as the plan dates it: scoring uses this
+    due: Mapped[date | None] = mapped_column(Date)  # after granted extensions
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    submitted_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]  # accepted or waived
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    set_by_office: Mapped[bool] = mapped_column(Boolean, default=False)  # external dates: kept across loads
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deliverable_id: Mapped[int] = mapped_column(ForeignKey("deliverables.id"), index=True)
+    added_at: Mapped[datetime]
+    added_by: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))  # file | link
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(Integer)
+    url: Mapped[str | None] = mapped_column(Text)
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deliverable_id: Mapped[int] = mapped_column(ForeignKey("deliverables.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    requested_due: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | granted | refused
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditRecord(Base):
+    """Who did what, when, to which deliverable: before → after. Append-only (database triggers)."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_unit_at", "unit_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[str | None] = mapped_column(String(64))
+    obligation_id: Mapped[str | None] = mapped_column(String(128))
+    deliverable_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    deliverable_ref: Mapped[str | None] = mapped_column(String(160))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class RegionTargetRecord(Base):
+    __tablename__ = "region_targets"
+    region_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class PlanTargetRecord(Base):
+    __tablename__ = "plan_targets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    value: Mapped[int] = mapped_column(Integer)
+    unit_of_measure: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int | None] = mapped_column(Integer)
+    part_of: Mapped[str | None] = mapped_column(String(64))
+    by: Mapped[date | None] = mapped_column(Date)
