@@ -7,8 +7,11 @@ PLAN   ?= deadlines.yaml
 
 .PHONY: run test lock clean
 
-run: $(VENV)/.installed        ## check and summarise the plan
+AS_OF  ?=
+run: $(VENV)/.installed        ## check the plan, load it into var/duban.sqlite3, show where every unit stands
 	$(BIN)/duban plan check $(PLAN)
+	$(BIN)/duban load $(PLAN)
+	$(BIN)/duban status $(if $(AS_OF),--as-of $(AS_OF))
 
 test: $(VENV)/.installed       ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

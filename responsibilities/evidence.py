@@ -8,6 +8,7 @@ name is only ever a display name. Writes are atomic and leave nothing behind on 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import os
 import re
@@ -27,10 +28,11 @@ MAX_NAME_CHARS = 120
 CHUNK = 64 * 1024
 ACCEPTED = "PDF, Word, Excel, PowerPoint, OFD, images PNG/JPEG/GIF, plain text/CSV, ZIP"
 
-PDF, PNG, JPEG, GIF, OFD, ZIP = "application/pdf", "image/png", "image/jpeg", "image/gif", "application/ofd", "application/zip"
-OLE, TEXT, CSV = "application/x-ole-storage", "text/plain", "text/csv"
+PDF, PNG, JPEG, GIF = "application/pdf", "image/png", "image/jpeg", "image/gif"
+OFD, ZIP, OLE, TEXT, CSV = "application/ofd", "application/zip", "application/x-ole-storage", "text/plain", "text/csv"
 _OOXML = "application/vnd.openxmlformats-officedocument."
-DOCX, XLSX, PPTX = _OOXML + "wordprocessingml.document", _OOXML + "spreadsheetml.sheet", _OOXML + "presentationml.presentation"
+DOCX, XLSX = _OOXML + "wordprocessingml.document", _OOXML + "spreadsheetml.sheet"
+PPTX = _OOXML + "presentationml.presentation"
 
 # content type -> (what to call it in messages, extension for a name that sanitises to nothing)
 KINDS = {PDF: ("a PDF", ".pdf"), PNG: ("a PNG image", ".png"), JPEG: ("a JPEG image", ".jpg"),
@@ -51,6 +53,8 @@ EXPECTED = {".pdf": {PDF}, ".png": {PNG}, ".jpg": {JPEG}, ".jpeg": {JPEG}, ".jpe
 RUNNABLE = {".exe", ".com", ".bat", ".cmd", ".scr", ".pif", ".msi", ".dll", ".ps1", ".vbs", ".vbe", ".js",
             ".jse", ".wsf", ".wsh", ".hta", ".lnk", ".jar", ".sh", ".apk", ".reg", ".cpl"}
 
+MAGIC = ((b"%PDF-", PDF), (b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG), (b"GIF87a", GIF), (b"GIF89a", GIF),
+         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", OLE))
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _ILLEGAL = re.compile(r'[<>:"/\\|?*]')
 _WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)(\..*)?", re.IGNORECASE)
@@ -106,7 +110,7 @@ class EvidenceStore:
         try:
             info = source.stat()
             if stat.S_ISDIR(info.st_mode):
-                raise EvidenceRejected(f"{source}: is a folder, not a file; hand in the files inside it, or a ZIP of it")
+                raise EvidenceRejected(f"{source}: is a folder, not a file; hand in the files in it, or a ZIP")
             if not stat.S_ISREG(info.st_mode):
                 raise EvidenceRejected(f"{source}: is not a regular file; hand in a saved copy of the document")
             handle = source.open("rb")
@@ -187,16 +191,9 @@ class EvidenceStore:
 
     @staticmethod
     def _detect(temp: Path, head: bytes, text: bool, display: str) -> str:
-        if head.startswith(b"%PDF-"):
-            return PDF
-        if head.startswith(b"\x89PNG\r\n\x1a\n"):
-            return PNG
-        if head.startswith(b"\xff\xd8\xff"):
-            return JPEG
-        if head.startswith((b"GIF87a", b"GIF89a")):
-            return GIF
-        if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-            return OLE
+        for magic, kind in MAGIC:
+            if head.startswith(magic):
+                return kind
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
             try:
                 with zipfile.ZipFile(temp) as archive:
@@ -229,16 +226,11 @@ class EvidenceStore:
 
 def _guarded(chunks: Iterable[bytes], source: Path | None) -> Iterator[bytes]:
     """Turn a read error midway into a rejection that names the source."""
-    iterator = iter(chunks)
-    while True:
-        try:
-            chunk = next(iterator)
-        except StopIteration:
-            return
-        except OSError as e:
-            raise EvidenceRejected(f"{source}: cannot read the file: {e.strerror or e}; try again "
-                                   "or copy it to a local disk first") from None
-        yield chunk
+    try:
+        yield from chunks
+    except OSError as e:
+        raise EvidenceRejected(f"{source}: cannot read the file: {e.strerror or e}; try again, "
+                               "or copy it to a local disk first") from None
 
 
 def _decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool = False) -> bool:
@@ -250,16 +242,13 @@ def _decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool = Fal
 
 
 def _fsync_dir(folder: Path) -> None:
-    try:
+    """Make the rename durable (not possible on Windows, where os.replace is atomic anyway)."""
+    with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows: directories cannot be opened; os.replace is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def is_link(text: str) -> bool:

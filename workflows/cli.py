@@ -32,7 +32,7 @@ def _print_json(data: object) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def _load_or_report(path: Path):
+def load_plan_or_report(path: Path):
     """The plan, or None after printing every problem to stderr."""
     from responsibilities.plan import PlanInvalid, load_plan
 
@@ -49,7 +49,7 @@ def _load_or_report(path: Path):
 def cmd_plan_check(args: argparse.Namespace) -> int:
     from responsibilities.plan_export import plan_summary, render_summary
 
-    plan = _load_or_report(_plan_path(args.file))
+    plan = load_plan_or_report(_plan_path(args.file))
     if plan is None:
         return 1
     summary = plan_summary(plan)
@@ -63,7 +63,7 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
 def cmd_plan_export(args: argparse.Namespace) -> int:
     from responsibilities.plan_export import plan_to_json
 
-    plan = _load_or_report(_plan_path(args.file))
+    plan = load_plan_or_report(_plan_path(args.file))
     if plan is None:
         return 1
     _print_json(plan_to_json(plan))
@@ -96,9 +96,16 @@ def cmd_deadline_parse(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from workflows.cli_track import add_track_commands
+
     parser = argparse.ArgumentParser(prog="duban", description="Supervision (督办) tracker for government work plans.")
     parser.add_argument("--version", action="version", version="duban 0.1.0")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Who acts and what "today" is: accepted by every command that reads or changes tracked work.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--as", dest="as_user", metavar="USER", help="the user who acts (see `duban users list`)")
+    common.add_argument("--as-of", metavar="DATE", help='what "now" is: YYYY-MM-DD or an ISO datetime (default: the clock)')
+    add_track_commands(commands, common)
 
     plan = commands.add_parser("plan", help="check and export the work plan (deadlines.yaml)")
     plan_commands = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
@@ -125,7 +132,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except Exception as error:  # every refusal is a message and exit 1, never a traceback
+        message = _known_failure(error)
+        if message is None:
+            raise
+        print(f"duban: {message}", file=sys.stderr)
+        return 1
+
+
+def _known_failure(error: Exception) -> str | None:
+    """A message a person can act on for the failures duban expects, or None for a real bug."""
+    from responsibilities.errors import DomainError
+    from responsibilities.migrate import SchemaOutOfDate
+
+    if isinstance(error, (DomainError, SchemaOutOfDate)):
+        return str(error)
+    if type(error).__module__.startswith("sqlalchemy"):
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(error, OperationalError):
+            return f"the database could not be used: {error.orig}"
+    return None
 
 
 if __name__ == "__main__":

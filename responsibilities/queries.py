@@ -1,0 +1,168 @@
+"""The read side: status with traffic lights, one deliverable with its history, the audit trail.
+
+Reads respect the same walls as writes: a unit's user sees its own deliverables (and those it cooperates
+on, marked as such), never another unit's. The office and leaders see everything. ``viewer=None`` is the
+operator at the command line, who can read the database file anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from responsibilities.errors import NotAllowed, NotFound
+from responsibilities.model import (
+    AuditRecord,
+    CoUnit,
+    Deliverable,
+    EventRecord,
+    Evidence,
+    Extension,
+    ObligationRecord,
+    PlanRecord,
+    UnitRecord,
+    User,
+)
+from responsibilities.plan_sync import calendar_from_settings
+from responsibilities.rules import days_overdue, light
+
+SessionFactory = sessionmaker[Session]
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    id: str
+    obligation: str
+    unit: str
+    unit_name: str
+    task: str
+    kind: str
+    period: str | None
+    due: date | None
+    original_due: date | None
+    state: str
+    light: str
+    days_overdue: int
+    version: int | None
+    cooperating: bool = False  # the viewer's unit cooperates on it rather than leads it
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "due": self.due.isoformat() if self.due else None,
+                "original_due": self.original_due.isoformat() if self.original_due else None}
+
+
+def _viewer(session: Session, name: str | None) -> User | None:
+    if name is None:
+        return None
+    user = session.scalars(select(User).where(User.name == name)).first()
+    if user is None:
+        raise NotFound(f'no user named "{name}"')
+    return user
+
+
+def _visible_units(session: Session, viewer: User | None, unit: str | None) -> str | None:
+    """The unit whose work to show (None: all), refusing a unit's user a look at another unit."""
+    if unit is not None and session.get(UnitRecord, unit) is None:
+        raise NotFound(f'no unit "{unit}"')
+    if viewer is not None and viewer.role == "unit":
+        if unit is not None and unit != viewer.unit_id:
+            raise NotAllowed(f"{viewer.name} (unit:{viewer.unit_id}) may not see the work of {unit}")
+        return viewer.unit_id
+    return unit
+
+
+def status(session_factory: SessionFactory, *, today: date, viewer: str | None = None,
+           unit: str | None = None) -> list[StatusRow]:
+    """Every current deliverable (and every obligation still waiting for an event or a date) with its light."""
+    with session_factory() as session:
+        plan = session.scalars(select(PlanRecord)).first()
+        if plan is None:
+            raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+        calendar = calendar_from_settings(plan.settings)
+        window = max(plan.settings["supervision"]["reminder_working_days_before"])
+        unit = _visible_units(session, _viewer(session, viewer), unit)
+        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+        query = (select(Deliverable, ObligationRecord)
+                 .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+                 .where(Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None)))
+        cooperating: set[str] = set()
+        if unit is not None:
+            cooperating = set(session.scalars(select(CoUnit.obligation_id).where(CoUnit.unit_id == unit)))
+            query = query.where(or_(Deliverable.unit_id == unit, Deliverable.obligation_id.in_(cooperating)))
+        rows = [
+            StatusRow(d.ref, o.id, d.unit_id, names.get(d.unit_id, d.unit_id), o.task, o.kind, d.period, d.due,
+                      d.original_due, d.state,
+                      light(d.state, d.due, today, calendar=calendar, due_soon_working_days=window),
+                      days_overdue(d.due, today) if d.state in ("open", "returned") else 0, d.version,
+                      cooperating=unit is not None and d.unit_id != unit)
+            for d, o in session.execute(query)
+        ]
+        rows += _waiting_rows(session, names, unit)
+        return sorted(rows, key=lambda r: (r.cooperating, r.unit, r.due or date.max, r.id))
+
+
+def _waiting_rows(session: Session, names: dict[str, str], unit: str | None) -> list[StatusRow]:
+    """Obligations with no deliverable yet because the office has not recorded their event or date."""
+    query = select(ObligationRecord).where(ObligationRecord.kind.in_(("after_event", "external")),
+                                           ObligationRecord.retired_at.is_(None))
+    if unit is not None:
+        query = query.where(ObligationRecord.lead_unit_id == unit)
+    dated = set(session.scalars(select(Deliverable.obligation_id).where(Deliverable.retired.is_(False))))
+    rows = []
+    for o in session.scalars(query):
+        if o.id in dated:
+            continue
+        event = session.get(EventRecord, o.awaits) if o.awaits else None
+        state = "awaiting_event" if event is not None else "awaiting_date"
+        rows.append(StatusRow(o.id, o.id, o.lead_unit_id, names.get(o.lead_unit_id, o.lead_unit_id), o.task, o.kind,
+                              None, None, None, state, "grey", 0, None))
+    return rows
+
+
+@dataclass(frozen=True)
+class DeliverableView:
+    deliverable: Deliverable
+    obligation: ObligationRecord
+    unit_name: str
+    evidence: list[Evidence] = field(default_factory=list)
+    extensions: list[Extension] = field(default_factory=list)
+    history: list[AuditRecord] = field(default_factory=list)
+
+
+def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None) -> DeliverableView:
+    with session_factory() as session:
+        deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first()
+        if deliverable is None:
+            raise NotFound(f'no deliverable "{ref}"; `duban status` lists them')
+        user = _viewer(session, viewer)
+        if user is not None and user.role == "unit" and user.unit_id != deliverable.unit_id:
+            if session.get(CoUnit, (deliverable.obligation_id, user.unit_id)) is None:
+                raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see {ref}: it belongs to {deliverable.unit_id}")
+        obligation = session.get(ObligationRecord, deliverable.obligation_id)
+        unit = session.get(UnitRecord, deliverable.unit_id)
+        return DeliverableView(
+            deliverable, obligation, unit.short_name if unit else deliverable.unit_id,
+            list(session.scalars(select(Evidence).where(Evidence.deliverable_id == deliverable.id).order_by(Evidence.id))),
+            list(session.scalars(select(Extension).where(Extension.deliverable_id == deliverable.id).order_by(Extension.id))),
+            list(session.scalars(select(AuditRecord).where(AuditRecord.deliverable_id == deliverable.id).order_by(AuditRecord.id))),
+        )
+
+
+def audit_trail(session_factory: SessionFactory, *, viewer: str | None = None, unit: str | None = None,
+                deliverable: str | None = None, limit: int | None = None) -> list[AuditRecord]:
+    """The trail, oldest first (the last ``limit`` records when given)."""
+    with session_factory() as session:
+        unit = _visible_units(session, _viewer(session, viewer), unit)
+        query = select(AuditRecord)
+        if unit is not None:
+            query = query.where(AuditRecord.unit_id == unit)
+        if deliverable is not None:
+            query = query.where(AuditRecord.deliverable_ref == deliverable)
+        if limit is not None:
+            newest = list(session.scalars(query.order_by(AuditRecord.id.desc()).limit(limit)))
+            return newest[::-1]
+        return list(session.scalars(query.order_by(AuditRecord.id)))

@@ -1,0 +1,52 @@
+"""Settings from the environment, with the embedded defaults. Secrets (later: SMTP passwords) come only from here.
+
+DUBAN_DATABASE_URL   database (default: sqlite:///var/duban.sqlite3)
+DUBAN_EVIDENCE_DIR   where evidence files are kept (default: var/evidence)
+DUBAN_PLAN           the plan file (default: deadlines.yaml)
+DUBAN_TIME_ZONE      the zone of --as-of dates and of "today" (default: Asia/Shanghai, the plan's zone)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    evidence_dir: Path
+    plan_file: Path
+    time_zone: ZoneInfo
+
+    @classmethod
+    def from_environment(cls) -> "Settings":
+        env = os.environ
+        return cls(
+            database_url=env.get("DUBAN_DATABASE_URL") or None,
+            evidence_dir=Path(env.get("DUBAN_EVIDENCE_DIR") or "var/evidence"),
+            plan_file=Path(env.get("DUBAN_PLAN") or "deadlines.yaml"),
+            time_zone=ZoneInfo(env.get("DUBAN_TIME_ZONE") or "Asia/Shanghai"),
+        )
+
+
+def resolve_now(as_of: str | None, zone: ZoneInfo) -> datetime:
+    """The "now" of a command: the real clock, or --as-of.
+
+    --as-of takes a date (that day, at the current time of day, so that commands replayed on one day keep
+    their order) or a full ISO datetime (naive ones are read in ``zone``).
+    """
+    real = datetime.now(zone)
+    if as_of is None:
+        return real
+    try:
+        if len(as_of) == 10:
+            day = date.fromisoformat(as_of)
+            return real.replace(year=day.year, month=day.month, day=day.day)
+        moment = datetime.fromisoformat(as_of)
+    except ValueError:
+        raise ValueError(f'--as-of "{as_of}" is not a date (YYYY-MM-DD) or a datetime (YYYY-MM-DDTHH:MM)') from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
