@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///var/duban.sqlite3"
 BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another writer before giving up
+READ_ONLY = "duban_read_only"  # execution option: this transaction only reads
 
 
 def database_url(url: str | None = None) -> str:
@@ -58,7 +59,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (READ_ONLY, see queries.py) begin deferred: under WAL they read a snapshot and neither wait
+        # for a writer nor make one wait. Taking the write lock for them would serialise every page view.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def read_session(session_factory: sessionmaker[Session]) -> Session:
+    """A session for reading only: on SQLite its transaction does not take the write lock."""
+    session = session_factory()
+    session.connection(execution_options={READ_ONLY: True})
+    return session
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

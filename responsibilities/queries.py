@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from responsibilities.db import read_session
 from responsibilities.errors import NotAllowed, NotFound
 from responsibilities.model import (
     AuditRecord,
@@ -78,7 +79,7 @@ def _visible_units(session: Session, viewer: User | None, unit: str | None) -> s
 def status(session_factory: SessionFactory, *, today: date, viewer: str | None = None,
            unit: str | None = None) -> list[StatusRow]:
     """Every current deliverable (and every obligation still waiting for an event or a date) with its light."""
-    with session_factory() as session:
+    with read_session(session_factory) as session:
         plan = session.scalars(select(PlanRecord)).first()
         if plan is None:
             raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
@@ -134,7 +135,7 @@ class DeliverableView:
 
 
 def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None) -> DeliverableView:
-    with session_factory() as session:
+    with read_session(session_factory) as session:
         deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first()
         if deliverable is None:
             raise NotFound(f'no deliverable "{ref}"; `duban status` lists them')
@@ -155,7 +156,7 @@ def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None
 def audit_trail(session_factory: SessionFactory, *, viewer: str | None = None, unit: str | None = None,
                 deliverable: str | None = None, limit: int | None = None) -> list[AuditRecord]:
     """The trail, oldest first (the last ``limit`` records when given)."""
-    with session_factory() as session:
+    with read_session(session_factory) as session:
         unit = _visible_units(session, _viewer(session, viewer), unit)
         query = select(AuditRecord)
         if unit is not None:

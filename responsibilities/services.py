@@ -212,10 +212,10 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
             raise InvalidInput(f"{occurred_on} is in the future: record an event once it has happened")
         if event.occurred_on is not None and event.occurred_on != occurred_on:
             raise IllegalTransition(f"{event_id} was already recorded as {event.occurred_on} by {event.recorded_by}")
-        before = {"occurred_on": event.occurred_on.isoformat() if event.occurred_on else None}
-        event.occurred_on, event.recorded_at, event.recorded_by = occurred_on, now, user.name
-        write_audit(session, now=now, actor=user.name, action="event.recorded", before=before,
-                    after={"event": event_id, "occurred_on": occurred_on.isoformat()})
+        if event.occurred_on is None:  # recording the same date again changes nothing, nor who recorded it
+            event.occurred_on, event.recorded_at, event.recorded_by = occurred_on, now, user.name
+            write_audit(session, now=now, actor=user.name, action="event.recorded", before={"occurred_on": None},
+                        after={"event": event_id, "occurred_on": occurred_on.isoformat()})
         calendar = calendar_from_settings(_plan(session).settings)
         created = []
         waiting = session.scalars(select(ObligationRecord).where(
