@@ -57,8 +57,14 @@ def _plan(session: Session) -> PlanRecord:
     return plan
 
 
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("`now` must be an aware datetime: a naive one would be read in the machine's zone")
+
+
 def local_today(session: Session, now: datetime) -> date:
     """``now`` as a calendar day in the plan's time zone: deadlines are local dates."""
+    _require_aware(now)
     return now.astimezone(ZoneInfo(_plan(session).time_zone)).date()
 
 
@@ -101,16 +107,17 @@ def _require_assigned(session: Session, user: User, deliverable: Deliverable, do
     if user.role == "unit" and user.unit_id != deliverable.unit_id:
         co = session.get(CoUnit, (deliverable.obligation_id, user.unit_id))
         if co is None:
-            raise NotAllowed(f"{user.name} ({_role(user)}) may not {doing} {deliverable.ref}: "
-                             f"{user.unit_id} neither leads nor cooperates on it")
+            raise NotAllowed(f"{user.name} ({_role(user)}) may not {doing} {deliverable.ref}: it belongs to "
+                             f"{deliverable.unit_id}, and {user.unit_id} does not cooperate on it")
     elif user.role not in ("office", "unit"):
-        raise NotAllowed(f"{user.name} ({_role(user)}) may not {doing}: leaders only read")
+        raise NotAllowed(f"{user.name} ({_role(user)}) may not change {deliverable.ref}: leaders only read")
 
 
-def _check_version(deliverable: Deliverable, expected_version: int | None) -> None:
+def _check_version(session: Session, deliverable: Deliverable, expected_version: int | None) -> None:
     if expected_version is not None and deliverable.version != expected_version:
+        when = deliverable.updated_at.astimezone(ZoneInfo(_plan(session).time_zone))
         raise StaleDeliverable(
-            f"{deliverable.ref} was changed by {deliverable.updated_by} at {deliverable.updated_at:%Y-%m-%d %H:%M} UTC "
+            f"{deliverable.ref} was changed by {deliverable.updated_by} at {when:%Y-%m-%d %H:%M} "
             f"(version {deliverable.version}, you saw {expected_version}); look at it again, then retry")
 
 
@@ -153,11 +160,15 @@ def _transition(
     change: Callable[[Session, User, Deliverable], str | None],
 ) -> Change:
     """Run one change to one deliverable in one transaction, versioned and audited."""
+    _require_aware(now)
     try:
         with session_factory.begin() as session:
             user = _user(session, actor)
             deliverable = _deliverable(session, ref)
-            _check_version(deliverable, expected_version)
+            # Before anything about the deliverable is revealed (its version, who changed it): may this user
+            # act on it at all? The change itself checks the finer rules.
+            _require_assigned(session, user, deliverable, "act on")
+            _check_version(session, deliverable, expected_version)
             before = snapshot(deliverable)
             note = change(session, user, deliverable)
             deliverable.updated_at, deliverable.updated_by = now, user.name
@@ -167,7 +178,7 @@ def _transition(
         # Another transaction changed the row between our read and our write (possible on PostgreSQL).
         with session_factory() as session:
             current = _deliverable(session, ref)
-            _check_version(current, -1)
+            _check_version(session, current, -1)
         raise  # pragma: no cover - _check_version always raises above
 
 
