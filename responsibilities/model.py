@@ -212,3 +212,52 @@ class PlanTargetRecord(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     part_of: Mapped[str | None] = mapped_column(String(64))
     by: Mapped[date | None] = mapped_column(Date)
+
+
+class CalendarDay(Base):
+    """The plan's working-day calendar as a table, so the sweep can count working days in SQL.
+
+    ``cum`` is the number of working days from the table's first day up to and including ``day``: the working
+    days in (a, b] are ``cum(b) - cum(a)``, for any two days, on every database.
+    """
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    cum: Mapped[int] = mapped_column(Integer)
+
+
+NOTICE_KINDS = ("reminder", "chase", "escalation", "office")
+NOTICE_STATES = ("pending", "sending", "sent", "failed")
+
+
+class Notice(Base):
+    """A message owed to someone, written by the sweep in the same transaction as its decision (an outbox).
+
+    ``dedupe_key`` makes every owed step exist once however often the sweep runs; delivery claims rows with a
+    conditional UPDATE and records the outcome here. ``audience`` says who is told; addresses are resolved
+    when the message is rendered, so a corrected contact address is used by notices still pending.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status_next", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)  # reminder: working days before due; chase: its number; escalation: level
+    audience: Mapped[str] = mapped_column(String(80))  # unit | co-unit:<id> | unit-member | office | deputies | leader, comma-joined
+    deliverable_id: Mapped[int | None] = mapped_column(ForeignKey("deliverables.id"), index=True)
+    obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    owed_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    recipients: Mapped[list[Any] | None] = mapped_column(JSON)
+    refused: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # address → the server's reply
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from responsibilities.audit import snapshot, write_audit
 from responsibilities.deadline_rules import AfterEvent, rule_to_json
 from responsibilities.model import (
+    CalendarDay,
     CoUnit,
     Deliverable,
     EventRecord,
@@ -60,7 +61,30 @@ def plan_settings(plan: Plan) -> dict[str, Any]:
     """The parts of the plan services need at run time, stored with the plan row."""
     supervision = to_json(plan.supervision)
     supervision["ongoing_cadence"] = rule_to_json(plan.supervision.ongoing_cadence)
-    return {"supervision": supervision, "calendar_years": to_json(plan.calendar_years)}
+    office = plan.leading_group.office
+    return {"supervision": supervision, "calendar_years": to_json(plan.calendar_years),
+            "office": {"name": office.name, "email": office.email, "unit": office.housed_in}}
+
+
+# The calendar table runs from a little before the plan to well after it: reports on the last period fall
+# due after the plan ends, and overdue work keeps being chased until it is done.
+CALENDAR_LEAD = timedelta(days=62)
+CALENDAR_TAIL_YEARS = 5
+
+
+def calendar_days(plan: Plan) -> list[tuple[date, bool, int]]:
+    """(day, working, cumulative working days) for every day the sweep may need to count."""
+    calendar = plan.working_calendar()
+    last_year = plan.end.year + CALENDAR_TAIL_YEARS
+    while not calendar.knows(last_year):
+        last_year -= 1
+    day, end, cum, days = plan.start - CALENDAR_LEAD, date(last_year, 12, 31), 0, []
+    while day <= end:
+        working = calendar.is_working_day(day)
+        cum += working
+        days.append((day, working, cum))
+        day += timedelta(days=1)
+    return days
 
 
 def calendar_from_settings(settings: dict[str, Any]) -> WorkingCalendar:
@@ -141,7 +165,23 @@ class _Sync:
                     Deliverable.obligation_id == gone.id, Deliverable.retired.is_(False))):
                 self.retire(deliverable)
         self.sync_targets()
+        self.sync_calendar()
         return self.report
+
+    def sync_calendar(self) -> None:
+        stored = {row.day: row for row in self.session.scalars(select(CalendarDay))}
+        wanted = calendar_days(self.plan)
+        for day, working, cum in wanted:
+            row = stored.pop(day, None)
+            if row is None:
+                self.session.add(CalendarDay(day=day, working=working, cum=cum))
+                self.report.count("calendar", "added")
+            elif (row.working, row.cum) != (working, cum):
+                row.working, row.cum = working, cum
+                self.report.count("calendar", "updated")
+        for row in stored.values():
+            self.session.delete(row)
+            self.report.count("calendar", "retired")
 
     def sync_obligation(self, o: Obligation) -> None:
         row, changes = self.upsert(ObligationRecord, o.id, dict(

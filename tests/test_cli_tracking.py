@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from responsibilities.migrate import HEAD
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -136,7 +138,7 @@ def test_a_stale_version_is_refused_naming_who_changed_it(workdir):
 def test_commands_refuse_a_database_without_the_schema_and_say_what_to_run(tmp_path):
     result = run(tmp_path, "status")
     assert result.returncode == 1 and "duban db upgrade" in result.stderr
-    assert "空 → 0001" in ok(tmp_path, "db", "upgrade")
+    assert f"空 → {HEAD}" in ok(tmp_path, "db", "upgrade")
     assert "已是最新结构" in ok(tmp_path, "db", "upgrade")
     no_plan = run(tmp_path, "status")
     assert no_plan.returncode == 1 and "duban load" in no_plan.stderr

@@ -96,7 +96,7 @@ def cmd_load(ctx: Context) -> int:
         return 0
     labels = {"added": "新增", "updated": "更新", "redated": "改期", "retired": "撤销"}
     kinds = {"plan": "方案", "units": "单位", "people": "人员", "events": "事件", "obligations": "任务",
-             "deliverables": "应交事项", "targets": "目标"}
+             "deliverables": "应交事项", "targets": "目标", "calendar": "工作日历"}
     parts = [f"{kinds.get(what, what)} " + "、".join(f"{labels.get(k, k)} {n}" for k, n in counts.items())
              for what, counts in report.as_dict().items()]
     print(f"已载入 {plan.title}:" + ";".join(parts))
