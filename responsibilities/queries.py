@@ -23,6 +23,7 @@ from responsibilities.model import (
     EventRecord,
     Evidence,
     Extension,
+    Notice,
     ObligationRecord,
     PlanRecord,
     UnitRecord,
@@ -167,3 +168,20 @@ def audit_trail(session_factory: SessionFactory, *, viewer: str | None = None, u
             newest = list(session.scalars(query.order_by(AuditRecord.id.desc()).limit(limit)))
             return newest[::-1]
         return list(session.scalars(query.order_by(AuditRecord.id)))
+
+
+def notices(session_factory: SessionFactory, *, status: str | None = None, unit: str | None = None,
+            viewer: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """Notices, newest first: what was owed, to whom, and how delivery went (failed ones keep the server's reply)."""
+    with read_session(session_factory) as session:
+        unit = _visible_units(session, _viewer(session, viewer), unit)
+        query = select(Notice).order_by(Notice.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(Notice.status == status)
+        if unit is not None:
+            query = query.where(Notice.unit_id == unit)
+        return [{"id": n.id, "dedupe_key": n.dedupe_key, "kind": n.kind, "level": n.level, "audience": n.audience,
+                 "unit_id": n.unit_id, "owed_on": n.owed_on.isoformat(), "status": n.status, "attempts": n.attempts,
+                 "sent_at": n.sent_at.isoformat() if n.sent_at else None, "message_id": n.message_id,
+                 "recipients": n.recipients, "refused": n.refused, "last_error": n.last_error}
+                for n in session.scalars(query)]

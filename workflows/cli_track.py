@@ -331,3 +331,7 @@ def add_track_commands(commands: argparse._SubParsersAction, common: argparse.Ar
 
     backup = command("backup", cmd_backup, "write an online, consistent copy of the database")
     backup.add_argument("path")
+
+    from workflows.cli_notices import add_notice_commands
+
+    add_notice_commands(command)

@@ -4,6 +4,10 @@ DUBAN_DATABASE_URL   database (default: sqlite:///var/duban.sqlite3)
 DUBAN_EVIDENCE_DIR   where evidence files are kept (default: var/evidence)
 DUBAN_PLAN           the plan file (default: deadlines.yaml)
 DUBAN_TIME_ZONE      the zone of --as-of dates and of "today" (default: Asia/Shanghai, the plan's zone)
+DUBAN_BASE_URL       the address of duban's web pages, for links in emails (default: http://127.0.0.1:8000)
+DUBAN_SMTP_URL       smtp://user:password@host:587?starttls=true&from=duban%40example.gov.cn; unset: mail
+                     goes to DUBAN_MAIL_DIR instead (default: var/mail), one .eml file per message
+DUBAN_MAIL_FROM      the sender when no SMTP URL names one (default: duban@localhost)
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ class Settings:
     evidence_dir: Path
     plan_file: Path
     time_zone: ZoneInfo
+    base_url: str
+    smtp_url: str | None
+    mail_dir: Path
+    mail_from: str
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -30,6 +38,10 @@ class Settings:
             evidence_dir=Path(env.get("DUBAN_EVIDENCE_DIR") or "var/evidence"),
             plan_file=Path(env.get("DUBAN_PLAN") or "deadlines.yaml"),
             time_zone=ZoneInfo(env.get("DUBAN_TIME_ZONE") or "Asia/Shanghai"),
+            base_url=(env.get("DUBAN_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            smtp_url=env.get("DUBAN_SMTP_URL") or None,
+            mail_dir=Path(env.get("DUBAN_MAIL_DIR") or "var/mail"),
+            mail_from=env.get("DUBAN_MAIL_FROM") or "duban@localhost",
         )
 
 

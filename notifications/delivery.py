@@ -1,0 +1,186 @@
+"""Delivery: claim pending notices, render them, send them through a transport, record what happened.
+
+Like healthchecks' Flip processing: a notice is claimed with a conditional UPDATE (only rows still pending,
+or whose claim has gone stale, change hands), so several deliverers at once never send one notice twice
+in the normal course. A deliverer that dies after claiming leaves the row "sending"; once the lease has
+passed, another deliverer takes it over. The one window for a duplicate is a crash after the server
+accepted the message and before the outcome was recorded: the resend carries the same Message-ID, so it
+is recognisably the same message.
+
+Temporary failures (4xx, disconnects, timeouts) retry with exponential backoff and jitter up to a limit;
+permanent ones (5xx, no address) stop and are kept, with the server's reply, for the office to see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifications.messages import Message, NoRecipients, render_notice
+from notifications.transports import PermanentFailure, TemporaryFailure, Transport
+from responsibilities.db import read_session
+from responsibilities.model import Notice, PlanRecord
+
+SessionFactory = sessionmaker[Session]
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    base_url: str
+    sender: str
+    message_domain: str = "duban.local"
+    batch_size: int = 100
+    max_attempts: int = 8  # 1 min, 2, 4 … 64 min: about two hours of trying before the office is told
+    first_backoff: timedelta = timedelta(minutes=1)
+    max_backoff: timedelta = timedelta(hours=6)
+    lease: timedelta = timedelta(minutes=10)  # a claim older than this belonged to a deliverer that died
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    refused_recipients: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: "DeliveryReport") -> None:
+        for name in ("claimed", "sent", "retrying", "failed", "refused_recipients"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+
+
+def _claimable(now: datetime, lease: timedelta):  # noqa: ANN202 - a SQL condition
+    return or_(
+        and_(Notice.status == "pending", or_(Notice.next_attempt_at.is_(None), Notice.next_attempt_at <= now)),
+        and_(Notice.status == "sending", Notice.claimed_at < now - lease),
+    )
+
+
+def claim(session_factory: SessionFactory, *, now: datetime, limit: int, lease: timedelta) -> tuple[str, list[int]]:
+    """Take up to ``limit`` notices for this deliverer; returns its claim token and the notice ids."""
+    token = uuid.uuid4().hex
+    with session_factory.begin() as session:
+        candidates = select(Notice.id).where(_claimable(now, lease)).order_by(Notice.id).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list(session.scalars(candidates))
+        if not ids:
+            return token, []
+        # Conditional: a row another deliverer claimed in the meantime no longer matches and is left alone.
+        session.execute(update(Notice).where(Notice.id.in_(ids), _claimable(now, lease)).values(
+            status="sending", claimed_by=token, claimed_at=now, attempts=Notice.attempts + 1))
+        claimed = list(session.scalars(select(Notice.id).where(Notice.claimed_by == token, Notice.status == "sending")))
+        return token, claimed
+
+
+def _record(session_factory: SessionFactory, notice_id: int, token: str, **values) -> bool:
+    """Record an outcome, only if the claim is still ours (a stale deliverer must not overwrite a newer one)."""
+    with session_factory.begin() as session:
+        result = session.execute(update(Notice).where(Notice.id == notice_id, Notice.claimed_by == token,
+                                                      Notice.status == "sending").values(**values))
+        return result.rowcount == 1
+
+
+def backoff(attempts: int, settings: DeliverySettings, rng: random.Random) -> timedelta:
+    """Exponential backoff with ±20% jitter, so that retries after an outage do not all arrive at once."""
+    delay = min(settings.first_backoff * (2 ** max(attempts - 1, 0)), settings.max_backoff)
+    return delay * rng.uniform(0.8, 1.2)
+
+
+def _render_all(session_factory: SessionFactory, ids: list[int], settings: DeliverySettings, today: date,
+                ) -> list[tuple[int, int, Message | NoRecipients]]:
+    out = []
+    with read_session(session_factory) as session:
+        for notice in session.scalars(select(Notice).where(Notice.id.in_(ids)).order_by(Notice.id)):
+            try:
+                message = render_notice(session, notice, base_url=settings.base_url, sender=settings.sender, today=today)
+            except NoRecipients as missing:
+                message = missing
+            out.append((notice.id, notice.attempts, message))
+    return out
+
+
+async def deliver_claimed(session_factory: SessionFactory, transport: Transport, settings: DeliverySettings,
+                          token: str, ids: list[int], *, now: datetime, rng: random.Random) -> DeliveryReport:
+    report = DeliveryReport(claimed=len(ids))
+    with read_session(session_factory) as session:
+        plan = session.scalars(select(PlanRecord)).first()
+        today = now.astimezone(ZoneInfo(plan.time_zone)).date() if plan else now.date()
+    pending = _render_all(session_factory, ids, settings, today)
+    try:
+        async with transport:
+            while pending:
+                notice_id, attempts, message = pending[0]
+                await _send_one(session_factory, transport, settings, token, notice_id, attempts, message,
+                                now=now, rng=rng, report=report)
+                pending.pop(0)
+    except (TemporaryFailure, PermanentFailure) as failure:
+        # The connection itself failed (server down, refused login): every notice not yet sent waits and retries.
+        for notice_id, attempts, _ in pending:
+            _retry_or_fail(session_factory, settings, token, notice_id, attempts, failure.reply, now=now, rng=rng,
+                           report=report)
+    return report
+
+
+async def _send_one(session_factory: SessionFactory, transport: Transport, settings: DeliverySettings, token: str,
+                    notice_id: int, attempts: int, message: Message | NoRecipients, *, now: datetime,
+                    rng: random.Random, report: DeliveryReport) -> None:
+    if isinstance(message, NoRecipients):
+        _record(session_factory, notice_id, token, status="failed", last_error=f"no recipient address: {message}")
+        report.failed += 1
+        return
+    try:
+        result = await transport.send(message.as_email(date=now), sender=message.sender, recipients=list(message.to))
+    except TemporaryFailure as failure:
+        _retry_or_fail(session_factory, settings, token, notice_id, attempts, failure.reply, now=now, rng=rng,
+                       report=report)
+        return
+    except PermanentFailure as failure:
+        _record(session_factory, notice_id, token, status="failed", last_error=failure.reply)
+        report.failed += 1
+        return
+    _record(session_factory, notice_id, token, status="sent", sent_at=now, message_id=message.message_id,
+            recipients=list(result.accepted), refused=result.refused or None, last_error=None)
+    report.sent += 1
+    report.refused_recipients += len(result.refused)
+
+
+def _retry_or_fail(session_factory: SessionFactory, settings: DeliverySettings, token: str, notice_id: int,
+                   attempts: int, reply: str, *, now: datetime, rng: random.Random, report: DeliveryReport) -> None:
+    give_up = attempts >= settings.max_attempts
+    _record(session_factory, notice_id, token, status="failed" if give_up else "pending",
+            next_attempt_at=None if give_up else now + backoff(attempts, settings, rng),
+            last_error=f"{reply} (attempt {attempts})")
+    report.failed += give_up
+    report.retrying += not give_up
+
+
+async def deliver_async(session_factory: SessionFactory, transport: Transport, settings: DeliverySettings, *,
+                        now: datetime, rng: random.Random | None = None,
+                        max_batches: int | None = None) -> DeliveryReport:
+    """Deliver everything claimable now, batch by batch (one connection per batch)."""
+    rng = rng or random.Random()
+    total = DeliveryReport()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        token, ids = claim(session_factory, now=now, limit=settings.batch_size, lease=settings.lease)
+        if not ids:
+            break
+        total.add(await deliver_claimed(session_factory, transport, settings, token, ids, now=now, rng=rng))
+        batches += 1
+    return total
+
+
+def deliver(session_factory: SessionFactory, transport: Transport, settings: DeliverySettings, *, now: datetime,
+            rng: random.Random | None = None, max_batches: int | None = None) -> DeliveryReport:
+    """The synchronous entry point: ``deliver_async`` in its own event loop."""
+    return asyncio.run(deliver_async(session_factory, transport, settings, now=now, rng=rng, max_batches=max_batches))

@@ -1,0 +1,233 @@
+"""Rendering notices into email messages: who receives them, and what they say (Jinja2, text + HTML, Chinese).
+
+The sweep writes notice rows with an *audience* (``unit``, ``co-unit:<id>``, ``unit-member``, ``office``,
+``deputies``, ``leader``, comma-joined); addresses are resolved here, at render time, so a corrected contact
+address reaches notices still pending. Every word a reader sees lives in ``templates/``; this module only
+gathers the facts (unit, task, where the task stands in the plan, dates, level, superseded steps, link).
+
+Message-IDs are derived from the notice's dedupe key, so a resend of the same notice carries the same id
+and the receiving side (and the office) can recognise it.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from responsibilities.model import (Deliverable, EventRecord, Notice, ObligationRecord, PersonRecord, PlanRecord,
+                                    UnitRecord)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+KINDS = ("reminder", "chase", "escalation", "office")
+SUBJECT_TASK_CHARS = 24  # a subject names the task by its first clause, at most this many characters
+CLAUSE_ENDS = ",。;:,;"
+DEFAULT_DOMAIN = "duban.localhost"
+
+
+class NoRecipients(Exception):
+    """The notice's audience resolves to no address: delivery records it as a permanent failure."""
+
+
+@dataclass(frozen=True)
+class Message:
+    notice_id: int
+    dedupe_key: str
+    message_id: str
+    sender: str
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+
+    def as_email(self, *, date: datetime) -> EmailMessage:
+        """A multipart/alternative message (text, then HTML), UTF-8, ready for SMTP or a maildir."""
+        if date.tzinfo is None:
+            raise ValueError("the Date header needs an aware datetime")
+        message = EmailMessage(policy=email.policy.default)
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.to)
+        message["Subject"] = self.subject
+        message["Date"] = format_datetime(date)
+        message["Message-ID"] = self.message_id
+        message["X-Duban-Notice"] = self.dedupe_key
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies, please
+        message.set_content(self.text, charset="utf-8")
+        message.add_alternative(self.html, subtype="html", charset="utf-8")
+        return message
+
+
+def message_id_for(dedupe_key: str, domain: str) -> str:
+    """A stable Message-ID for a notice: the same key always gives the same id, so a resend is recognisable."""
+    return f"<{hashlib.sha256(dedupe_key.encode('utf-8')).hexdigest()[:32]}@{domain}>"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The templates' environment: HTML autoescaped, a missing variable an error rather than an empty string."""
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+# ── recipients ──────────────────────────────────────────────────────────────────────────────────
+
+
+def _plan(session: Session) -> PlanRecord:
+    plan = session.scalars(select(PlanRecord)).first()
+    if plan is None:
+        raise LookupError("no plan is loaded")
+    return plan
+
+
+def _unit_emails(session: Session, unit_id: str | None) -> list[str]:
+    unit = session.get(UnitRecord, unit_id) if unit_id else None
+    return list(unit.emails or []) if unit is not None and not unit.retired else []
+
+
+def _people(session: Session, role: str, unit_id: str | None = None) -> list[str]:
+    query = select(PersonRecord.email).where(PersonRecord.role == role, PersonRecord.retired.is_(False))
+    if unit_id is not None:
+        query = query.where(PersonRecord.unit_id == unit_id)
+    return list(session.scalars(query.order_by(PersonRecord.id)))
+
+
+def _lead_unit_id(session: Session, notice: Notice) -> str | None:
+    """The lead unit the notice is about: the deliverable's, else the obligation's, else the notice's own."""
+    if notice.deliverable_id is not None:
+        deliverable = session.get(Deliverable, notice.deliverable_id)
+        if deliverable is not None:
+            return deliverable.unit_id
+    if notice.obligation_id is not None:
+        obligation = session.get(ObligationRecord, notice.obligation_id)
+        if obligation is not None:
+            return obligation.lead_unit_id
+    return notice.unit_id
+
+
+def recipients_for(session: Session, notice: Notice) -> tuple[str, ...]:
+    """The addresses of the notice's audience, in audience order, retired people and units skipped, no repeats."""
+    found: list[str] = []
+    for part in (p.strip() for p in notice.audience.split(",")):
+        if part == "unit":
+            found += _unit_emails(session, notice.unit_id)
+        elif part.startswith("co-unit:"):
+            found += _unit_emails(session, part.removeprefix("co-unit:"))
+        elif part == "unit-member":
+            found += _people(session, "member", _lead_unit_id(session, notice))
+        elif part == "office":
+            found.append((_plan(session).settings.get("office") or {}).get("email") or "")
+        elif part in ("deputies", "leader"):
+            found += _people(session, "deputy" if part == "deputies" else "leader")
+        elif part:
+            raise ValueError(f"notice {notice.dedupe_key}: unknown audience part {part!r}")
+    seen: set[str] = set()
+    out = []
+    for address in (a.strip() for a in found if a):
+        if address and address.lower() not in seen:
+            seen.add(address.lower())
+            out.append(address)
+    return tuple(out)
+
+
+# ── the facts a message states ──────────────────────────────────────────────────────────────────
+
+
+def _task_short(task: str) -> str:
+    """The task's first clause, cut to a subject-sized length, with an ellipsis when anything was left off."""
+    cut = min((i for i, ch in enumerate(task) if ch in CLAUSE_ENDS), default=len(task))
+    short = task[:min(cut, SUBJECT_TASK_CHARS)].strip()
+    return short if short == task.strip() else short + "…"
+
+
+def _sources(obligation: ObligationRecord) -> list[dict[str, Any]]:
+    keys = ("section", "unit", "item", "quote", "deadline_text")
+    return [{k: (s or {}).get(k) for k in keys} for s in obligation.sources or []]
+
+
+def _superseded(session: Session, notice: Notice, settings: dict[str, Any]) -> list[int]:
+    """Lower steps of the same kind that were never written for this deliverable (and unit, for reminders)."""
+    if notice.kind == "office" or notice.deliverable_id is None:
+        return []
+    supervision = settings["supervision"]
+    if notice.kind == "escalation":
+        lower = sorted(e["level"] for e in supervision["escalation"] if e["level"] < notice.level)
+    elif notice.kind == "chase":
+        lower = list(range(1, notice.level))
+    else:  # reminder: the earlier (larger) offsets
+        lower = sorted((k for k in supervision["reminder_working_days_before"] if k > notice.level), reverse=True)
+    query = select(Notice.level).where(Notice.kind == notice.kind, Notice.deliverable_id == notice.deliverable_id)
+    if notice.kind == "reminder":
+        query = query.where(Notice.unit_id == notice.unit_id)
+    written = set(session.scalars(query))
+    return [level for level in lower if level not in written]
+
+
+def _context(session: Session, notice: Notice, base_url: str, today: date) -> dict[str, Any]:
+    plan = _plan(session)
+    settings = plan.settings
+    obligation = session.get(ObligationRecord, notice.obligation_id)
+    deliverable = session.get(Deliverable, notice.deliverable_id) if notice.deliverable_id is not None else None
+    if obligation is None and deliverable is not None:
+        obligation = session.get(ObligationRecord, deliverable.obligation_id)
+    if obligation is None:
+        raise LookupError(f"notice {notice.dedupe_key}: its obligation is not in the database")
+    lead = session.get(UnitRecord, _lead_unit_id(session, notice))
+    unit = session.get(UnitRecord, notice.unit_id) if notice.unit_id else lead
+    event = session.get(EventRecord, obligation.awaits) if obligation.awaits else None
+    parts = [p.strip() for p in notice.audience.split(",") if p.strip()]
+    due = deliverable.due if deliverable is not None else None
+    original = deliverable.original_due if deliverable is not None else None
+    steps = {e["level"]: e["after_working_days"] for e in settings["supervision"]["escalation"]}
+    base = base_url.rstrip("/")
+    return {
+        "kind": notice.kind, "level": notice.level, "today": today.isoformat(),
+        "plan_title": plan.title, "plan_number": plan.document_number,
+        "office_name": (settings.get("office") or {}).get("name") or "",
+        "unit": unit.short_name, "unit_name": unit.name,
+        "lead_unit": lead.short_name, "lead_unit_name": lead.name,
+        "co_unit": any(p.startswith("co-unit:") for p in parts),
+        "audience": ["co-unit" if p.startswith("co-unit:") else p for p in parts],
+        "task": obligation.task, "task_short": _task_short(obligation.task),
+        "deadline_text": obligation.deadline_text, "sources": _sources(obligation),
+        "ref": deliverable.ref if deliverable is not None else None,
+        "period": deliverable.period if deliverable is not None and deliverable.period != "once" else None,
+        "due": due.isoformat() if due else None,
+        "original_due": original.isoformat() if original and original != due else None,
+        "days_overdue": max((today - due).days, 0) if due else None,
+        "escalation_after": steps.get(notice.level) if notice.kind == "escalation" else None,
+        "supersedes": _superseded(session, notice, settings),
+        "link": f"{base}/deliverables/{deliverable.ref}" if deliverable is not None
+                else f"{base}/obligations/{obligation.id}",
+        "obligation_kind": obligation.kind, "event_name": event.name if event else None,
+        "event_text": event.text if event else None,
+        "published_on": plan.published_on.isoformat(), "days_waiting": (today - plan.published_on).days,
+        "grace": settings["supervision"]["awaiting_grace_working_days"],
+    }
+
+
+def render_notice(session: Session, notice: Notice, *, base_url: str, sender: str, today: date) -> Message:
+    """The notice as a message: subject, text and HTML from the kind's templates, addressed to its audience."""
+    if notice.kind not in KINDS:
+        raise ValueError(f"notice {notice.dedupe_key}: unknown kind {notice.kind!r}")
+    to = recipients_for(session, notice)
+    if not to:
+        raise NoRecipients(f"notice {notice.dedupe_key}: audience {notice.audience!r} has no address")
+    env = environment()
+    context = _context(session, notice, base_url, today)
+    subject = " ".join(env.get_template(f"{notice.kind}/subject.txt").render(context).split())
+    context["subject"] = subject
+    text = env.get_template(f"{notice.kind}/body.txt").render(context)
+    html = env.get_template(f"{notice.kind}/body.html").render(context)
+    domain = parseaddr(sender)[1].rpartition("@")[2] or DEFAULT_DOMAIN
+    return Message(notice.id, notice.dedupe_key, message_id_for(notice.dedupe_key, domain), sender, to,
+                   subject, text, html)

@@ -1,0 +1,83 @@
+"""`duban sweep`, `duban deliver`, `duban notices`, `duban mail-sink`: the notice machinery at the command line."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+
+def cmd_sweep(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
+    from responsibilities.sweep import sweep
+
+    today = ctx.now.astimezone(ctx.settings.time_zone).date()
+    report = sweep(ctx.sessions, now=ctx.now, today=today, dry_run=ctx.args.dry_run)
+    if not report.working_day:
+        print(f"{today} 不是工作日:不发通知,下一个工作日补发")
+        return 0
+    if ctx.args.dry_run:
+        for row in report.would_write:
+            print(f"{row['dedupe_key']:<40} {row['kind']:<10} {row['audience']:<16} {row['unit_id'] or ''}")
+        print(f"(试运行:将写入 {len(report.would_write)} 条通知,实际未写入)")
+        return 0
+    names = {"reminder": "提醒", "chase": "催办", "escalation": "督办通知", "office": "办公室提示"}
+    print(f"{today} 扫描完成:新写入 " + "、".join(f"{names[k]} {n}" for k, n in report.written.items()))
+    return 0
+
+
+def delivery_settings(ctx):  # noqa: ANN001, ANN201
+    from notifications.delivery import DeliverySettings
+    from notifications.transports import SmtpSettings
+
+    sender = SmtpSettings.from_url(ctx.settings.smtp_url).sender if ctx.settings.smtp_url else ctx.settings.mail_from
+    domain = urlsplit(ctx.settings.base_url).hostname or "duban.local"
+    return DeliverySettings(base_url=ctx.settings.base_url, sender=sender, message_domain=domain)
+
+
+def cmd_deliver(ctx) -> int:  # noqa: ANN001
+    from notifications.delivery import deliver
+    from notifications.transports import transport_from_environment
+
+    transport = transport_from_environment(ctx.settings.smtp_url, ctx.settings.mail_dir)
+    report = deliver(ctx.sessions, transport, delivery_settings(ctx), now=ctx.now)
+    where = "SMTP" if ctx.settings.smtp_url else str(ctx.settings.mail_dir)
+    print(f"投递完成({where}):发出 {report.sent},待重试 {report.retrying},失败 {report.failed}"
+          + (f",被拒收件人 {report.refused_recipients}" if report.refused_recipients else ""))
+    return 0
+
+
+def cmd_notices(ctx) -> int:  # noqa: ANN001
+    from responsibilities.queries import notices
+
+    status = "pending" if ctx.args.pending else "failed" if ctx.args.failed else None
+    rows = notices(ctx.sessions, status=status, unit=ctx.args.unit, viewer=ctx.args.as_user)
+    if ctx.args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
+        return 0
+    for row in rows:
+        extra = f"  {row['last_error']}" if row["last_error"] else ""
+        print(f"{row['dedupe_key']:<40} {row['status']:<8} {row['owed_on']}  {row['unit_id'] or '':<18}{extra}")
+    print(f"(共 {len(rows)} 条)")
+    return 0
+
+
+def cmd_mail_sink(ctx) -> int:  # noqa: ANN001
+    from notifications.sink import run_sink
+
+    print(f"本地邮件接收器:smtp://127.0.0.1:{ctx.args.port},收到的邮件存入 {ctx.args.folder}(Ctrl-C 停止)")
+    run_sink(ctx.args.folder, port=ctx.args.port)
+    return 0
+
+
+def add_notice_commands(command) -> None:  # noqa: ANN001 - cli_track's command() helper
+    sweep = command("sweep", cmd_sweep, "write the reminders, chases and escalations owed today")
+    sweep.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing")
+    command("deliver", cmd_deliver, "send pending notices (SMTP, or the mail folder)")
+    listing = command("notices", cmd_notices, "list notices")
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument("--pending", action="store_true")
+    which.add_argument("--failed", action="store_true")
+    listing.add_argument("--unit")
+    listing.add_argument("--json", action="store_true")
+    sink = command("mail-sink", cmd_mail_sink, "run a local SMTP server on 127.0.0.1 that keeps what it receives")
+    sink.add_argument("--port", type=int, default=2525)
+    sink.add_argument("--folder", default="var/mail-sink")
