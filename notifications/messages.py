@@ -20,6 +20,7 @@ from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
@@ -206,8 +207,8 @@ def _context(session: Session, notice: Notice, base_url: str, today: date) -> di
         "days_overdue": max((today - due).days, 0) if due else None,
         "escalation_after": steps.get(notice.level) if notice.kind == "escalation" else None,
         "supersedes": _superseded(session, notice, settings),
-        "link": f"{base}/deliverables/{deliverable.ref}" if deliverable is not None
-                else f"{base}/obligations/{obligation.id}",
+        "link": f"{base}/deliverables/{quote(deliverable.ref, safe='@')}" if deliverable is not None
+                else f"{base}/obligations/{quote(obligation.id, safe='@')}",
         "obligation_kind": obligation.kind, "event_name": event.name if event else None,
         "event_text": event.text if event else None,
         "published_on": plan.published_on.isoformat(), "days_waiting": (today - plan.published_on).days,

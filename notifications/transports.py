@@ -1,0 +1,460 @@
+"""Mail transports: every message duban sends goes through one small interface.
+
+Like httpx's transports, the code that composes and schedules notices never talks SMTP itself; it
+enters a transport for a batch (one connection), calls ``send`` per message and reads a ``SendResult``
+or catches ``TemporaryFailure`` (retry later) / ``PermanentFailure`` (do not retry).
+
+- ``SmtpTransport``: a real server through aiosmtplib, one connection per batch.
+- ``MailFolderTransport``: no SMTP configured; one ``.eml`` file per message in a folder.
+- ``MemoryTransport``: for unit tests; keeps what it was given and can be scripted to fail.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import aiosmtplib
+
+Security = Literal["none", "starttls", "tls"]
+
+DEFAULT_MAIL_DIR = Path("var/mail")
+
+
+# ── results and failures ─────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the server took: ``accepted`` addresses, and the reply for each address it refused."""
+
+    accepted: tuple[str, ...]
+    refused: dict[str, str] = field(default_factory=dict)  # address → "550 5.1.1 no such user"
+
+
+class DeliveryFailure(Exception):
+    """A message was not sent. ``reply`` is the server's reply (or a description of the network
+    problem); ``refused`` holds per-recipient replies when every recipient was refused."""
+
+    def __init__(self, reply: str, *, refused: Mapping[str, str] | None = None) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.refused: dict[str, str] = dict(refused or {})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.reply!r})"
+
+
+class TemporaryFailure(DeliveryFailure):
+    """4xx replies, disconnects, timeouts, connection refused: try again later."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """5xx replies (including every recipient refused with 5xx): trying again will not help."""
+
+
+def _reply(code: int, message: str) -> str:
+    return f"{code} {message}".strip()
+
+
+def _failure_for(code: int, reply: str, **kwargs: object) -> DeliveryFailure:
+    """5xx is permanent; 4xx, and anything odd a server may say, is temporary."""
+    if 500 <= code <= 599:
+        return PermanentFailure(reply, **kwargs)  # type: ignore[arg-type]
+    return TemporaryFailure(reply, **kwargs)  # type: ignore[arg-type]
+
+
+def classify(error: BaseException) -> DeliveryFailure:
+    """Turn an aiosmtplib (or network) exception into a TemporaryFailure or a PermanentFailure."""
+    if isinstance(error, DeliveryFailure):
+        return error
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        refused = {e.recipient: _reply(e.code, e.message) for e in error.recipients}
+        reply = "; ".join(f"{address}: {text}" for address, text in refused.items()) or "all recipients refused"
+        every_permanent = bool(error.recipients) and all(500 <= e.code <= 599 for e in error.recipients)
+        kind = PermanentFailure if every_permanent else TemporaryFailure
+        return kind(reply, refused=refused)
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        # Data, sender, HELO, AUTH, and a bad greeting (SMTPConnectResponseError) all carry a code.
+        return _failure_for(error.code, _reply(error.code, error.message))
+    if isinstance(error, aiosmtplib.SMTPNotSupported):
+        # e.g. STARTTLS required but not offered: a configuration problem, not a passing one.
+        return PermanentFailure(f"not supported by the server: {error.message}")
+    if isinstance(error, aiosmtplib.SMTPTimeoutError | TimeoutError):
+        return TemporaryFailure(f"timed out: {error}")
+    if isinstance(error, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError):
+        return TemporaryFailure(f"connection problem: {error}")
+    if isinstance(error, OSError):  # ConnectionRefusedError, ssl.SSLError, name resolution, ...
+        return TemporaryFailure(f"network problem: {error}")
+    if isinstance(error, aiosmtplib.SMTPException):
+        return TemporaryFailure(f"SMTP problem: {error}")
+    raise TypeError(f"not a mail delivery error: {error!r}") from error
+
+
+def _checked_recipients(recipients: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(recipients, str):
+        raise TypeError("recipients must be a sequence of addresses, not one string")
+    result = tuple(recipients)
+    if not result:
+        raise ValueError("a message needs at least one recipient")
+    return result
+
+
+# ── the interface ────────────────────────────────────────────────────────────────────────────────
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Enter once per batch (one connection), then ``send`` each message."""
+
+    async def __aenter__(self) -> Transport: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult: ...
+
+
+# ── SMTP settings ────────────────────────────────────────────────────────────────────────────────
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "tls": 465}
+_QUERY_KEYS = ("from", "starttls", "timeout")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to reach the SMTP server. ``repr`` and ``str`` never show the password."""
+
+    host: str
+    port: int
+    security: Security
+    username: str | None
+    password: str | None = field(repr=False)
+    sender: str
+    timeout: float = 30
+
+    def __post_init__(self) -> None:
+        if self.security not in _DEFAULT_PORTS:
+            raise ValueError(f"security must be one of none, starttls, tls; got {self.security!r}")
+        if not self.host:
+            raise ValueError("the SMTP host is missing")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"the SMTP port must be between 1 and 65535; got {self.port}")
+        if self.timeout <= 0:
+            raise ValueError(f"the SMTP timeout must be positive; got {self.timeout}")
+
+    def __repr__(self) -> str:
+        password = "'***'" if self.password else "None"
+        return (f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
+                f"username={self.username!r}, password={password}, sender={self.sender!r}, "
+                f"timeout={self.timeout})")
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpSettings:
+        """Read ``DUBAN_SMTP_URL``.
+
+        - ``smtp://user:pass@host:587?starttls=true&from=duban%40gov.example`` (STARTTLS, login)
+        - ``smtps://host:465?from=…`` (TLS from the first byte)
+        - ``smtp://127.0.0.1:2525?from=…`` (no encryption, e.g. ``duban mail-sink``)
+
+        User name and password are percent-decoded; ``from`` (the envelope sender) is required;
+        ``timeout`` (seconds) is optional. The port defaults to 25, 587 with STARTTLS, 465 for smtps.
+        """
+        shown = _redacted(url)
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError as error:
+            raise ValueError(f"cannot read the SMTP URL {shown}: {error}") from None
+        scheme = parts.scheme.lower()
+        if scheme not in ("smtp", "smtps"):
+            raise ValueError(f"the SMTP URL must start with smtp:// or smtps://; got {shown}")
+        host = parts.hostname
+        if not host:
+            raise ValueError(f"the SMTP URL has no host: {shown}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"the SMTP URL has a bad port (a number 1–65535 is needed): {shown}") from None
+        if port == 0:
+            raise ValueError(f"the SMTP URL has a bad port (a number 1–65535 is needed): {shown}")
+        if parts.path not in ("", "/"):
+            raise ValueError(f"the SMTP URL must not have a path: {shown}")
+
+        query: dict[str, str] = {}
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            key = key.lower()
+            if key not in _QUERY_KEYS:
+                raise ValueError(f"unknown SMTP URL parameter {key!r} (known: {', '.join(_QUERY_KEYS)}): {shown}")
+            if key in query:
+                raise ValueError(f"the SMTP URL parameter {key!r} is given twice: {shown}")
+            query[key] = value
+
+        security: Security = "tls" if scheme == "smtps" else "none"
+        if "starttls" in query:
+            flag = query["starttls"].lower()
+            if flag not in _TRUE | _FALSE:
+                raise ValueError(f"starttls must be true or false; got {query['starttls']!r}: {shown}")
+            if flag in _TRUE:
+                if scheme == "smtps":
+                    raise ValueError(f"smtps:// is TLS from the start; starttls=true contradicts it: {shown}")
+                security = "starttls"
+
+        sender = query.get("from", "").strip()
+        if not sender:
+            raise ValueError(f"the SMTP URL needs the sender address as from=… (e.g. ?from=duban%40gov.example): {shown}")
+        if "@" not in sender:
+            raise ValueError(f"the sender (from=) must be an email address; got {sender!r}")
+
+        timeout = 30.0
+        if "timeout" in query:
+            try:
+                timeout = float(query["timeout"])
+            except ValueError:
+                raise ValueError(f"timeout must be a number of seconds; got {query['timeout']!r}: {shown}") from None
+            if not timeout > 0:
+                raise ValueError(f"timeout must be positive; got {query['timeout']!r}: {shown}")
+
+        username = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password is not None else None
+        if password is not None and not username:
+            raise ValueError(f"the SMTP URL has a password but no user name: {shown}")
+
+        return cls(host=host, port=port or _DEFAULT_PORTS[security], security=security,
+                   username=username, password=password, sender=sender, timeout=timeout)
+
+
+def _redacted(url: str) -> str:
+    """The URL as it may be shown in messages and logs: the password replaced by ***."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        return repr(url if len(url) < 80 else url[:77] + "...")
+    authority_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    userinfo, at, hostport = authority.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    return f"{scheme}://{userinfo}{at}{hostport}{tail}"
+
+
+# ── SMTP ─────────────────────────────────────────────────────────────────────────────────────────
+
+
+class SmtpTransport:
+    """An SMTP server through aiosmtplib: one connection for the batch between ``__aenter__`` and
+    ``__aexit__`` (opened lazily on the first send). If the server dropped an idle connection between
+    two messages, it reconnects once and tries that message again."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.connections = 0  # connections opened so far: cheap to read, handy in tests and logs
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    def __repr__(self) -> str:
+        return f"SmtpTransport({self.settings!r})"
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        return aiosmtplib.SMTP(
+            hostname=s.host, port=s.port, username=s.username, password=s.password, timeout=s.timeout,
+            use_tls=s.security == "tls", start_tls=s.security == "starttls",
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._smtp is not None and self._smtp.is_connected
+
+    async def __aenter__(self) -> SmtpTransport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Say QUIT if still connected, and close. Never raises."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            if smtp.is_connected:
+                await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            pass
+        finally:
+            smtp.close()
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        self._drop()
+        smtp = self._client()
+        try:
+            await smtp.connect()
+        except BaseException:
+            smtp.close()
+            raise
+        self.connections += 1
+        self._smtp = smtp
+        return smtp
+
+    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult:
+        addresses = _checked_recipients(recipients)
+        try:
+            reused = self.connected
+            smtp = self._smtp if reused and self._smtp is not None else await self._connect()
+            try:
+                refused, _ = await smtp.send_message(message, sender=sender, recipients=list(addresses))
+            except aiosmtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                # The server closed the idle connection since the previous message: once more, fresh.
+                smtp = await self._connect()
+                refused, _ = await smtp.send_message(message, sender=sender, recipients=list(addresses))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            failure = classify(error)
+            if not isinstance(error, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused):
+                # A network problem leaves the connection in an unknown state: start afresh next time.
+                self._drop()
+            raise failure from error
+        except ValueError as error:  # an address aiosmtplib will not put on the wire (e.g. a newline)
+            raise PermanentFailure(f"cannot send: {error}") from error
+        refused_replies = {address: _reply(r.code, r.message) for address, r in refused.items()}
+        return SendResult(accepted=tuple(a for a in addresses if a not in refused_replies), refused=refused_replies)
+
+
+# ── a folder of .eml files ───────────────────────────────────────────────────────────────────────
+
+
+def eml_name(message: EmailMessage) -> str:
+    """The file name for a message: a hash of its Message-ID (of its content when it has none), so
+    sending the same message again overwrites the same file."""
+    message_id = (message.get("Message-ID") or "").strip()
+    key = message_id.encode("utf-8") if message_id else message.as_bytes(policy=email.policy.SMTP)
+    return hashlib.sha256(key).hexdigest()[:32] + ".eml"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file next to ``path``, then rename it over ``path``: a reader never sees
+    half a file, and a crash leaves at most a stray ``.tmp`` file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def envelope_headers(sender: str, recipients: Iterable[str]) -> bytes:
+    """The envelope as the first header lines, as aiosmtpd's own handlers write it (X-MailFrom, X-RcptTo)."""
+    recipients = list(recipients)
+    if any("\r" in a or "\n" in a for a in [sender, *recipients]):
+        raise ValueError("an address contains a line break")
+    return f"X-MailFrom: {sender}\r\nX-RcptTo: {', '.join(recipients)}\r\n".encode("utf-8")
+
+
+class MailFolderTransport:
+    """With no SMTP server configured: one ``.eml`` file per message in ``folder`` (``var/mail`` by
+    default), named after the Message-ID, written atomically. Every recipient counts as accepted."""
+
+    def __init__(self, folder: Path = DEFAULT_MAIL_DIR) -> None:
+        self.folder = Path(folder)
+
+    def __repr__(self) -> str:
+        return f"MailFolderTransport({str(self.folder)!r})"
+
+    async def __aenter__(self) -> MailFolderTransport:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult:
+        addresses = _checked_recipients(recipients)
+        try:
+            data = envelope_headers(sender, addresses) + message.as_bytes(policy=email.policy.SMTP)
+            write_atomically(self.folder / eml_name(message), data)
+        except ValueError as error:
+            raise PermanentFailure(f"cannot write the message: {error}") from error
+        except OSError as error:  # disk full, permissions: may pass
+            raise TemporaryFailure(f"cannot write to {self.folder}: {error}") from error
+        return SendResult(accepted=addresses, refused={})
+
+
+# ── memory, for tests ────────────────────────────────────────────────────────────────────────────
+
+
+class MemoryTransport:
+    """Keeps ``(message, sender, accepted recipients)`` in ``.sent``.
+
+    ``script`` is consumed one item per ``send`` call: an exception is raised (and nothing is kept),
+    ``None`` means success; once it runs out every send succeeds. ``refuse`` maps addresses to the
+    reply that refuses them, as a server would one by one; when every recipient is refused, ``send``
+    raises like ``SmtpTransport`` does. ``batches`` counts ``async with`` entries (connections)."""
+
+    def __init__(self, script: Iterable[BaseException | None] = (),
+                 refuse: Mapping[str, str] | None = None) -> None:
+        self.script: list[BaseException | None] = list(script)
+        self.refuse: dict[str, str] = dict(refuse or {})
+        self.sent: list[tuple[EmailMessage, str, tuple[str, ...]]] = []
+        self.calls = 0
+        self.batches = 0
+
+    def __repr__(self) -> str:
+        return f"MemoryTransport(sent={len(self.sent)}, script_left={len(self.script)})"
+
+    async def __aenter__(self) -> MemoryTransport:
+        self.batches += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult:
+        addresses = _checked_recipients(recipients)
+        self.calls += 1
+        if self.script:
+            step = self.script.pop(0)
+            if step is not None:
+                raise step
+        refused = {a: self.refuse[a] for a in addresses if a in self.refuse}
+        accepted = tuple(a for a in addresses if a not in refused)
+        if not accepted:
+            codes = [int(r[:3]) if r[:3].isdigit() else 550 for r in refused.values()]
+            reply = "; ".join(f"{a}: {r}" for a, r in refused.items())
+            kind = PermanentFailure if all(500 <= c <= 599 for c in codes) else TemporaryFailure
+            raise kind(reply, refused=refused)
+        self.sent.append((message, sender, accepted))
+        return SendResult(accepted=accepted, refused=refused)
+
+
+# ── choosing one ─────────────────────────────────────────────────────────────────────────────────
+
+
+def transport_from_environment(smtp_url: str | None, mail_dir: Path = DEFAULT_MAIL_DIR) -> Transport:
+    """``SmtpTransport`` when ``DUBAN_SMTP_URL`` is set (and valid: a bad URL raises ValueError),
+    otherwise ``MailFolderTransport`` writing to ``mail_dir``."""
+    if smtp_url and smtp_url.strip():
+        return SmtpTransport(SmtpSettings.from_url(smtp_url))
+    return MailFolderTransport(mail_dir)
