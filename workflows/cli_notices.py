@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 
 def cmd_sweep(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
@@ -24,11 +25,20 @@ def cmd_sweep(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
     return 0
 
 
+def smtp_url(ctx) -> str | None:  # noqa: ANN001
+    """DUBAN_SMTP_URL, with DUBAN_MAIL_FROM as the sender when the URL names none."""
+    url = ctx.settings.smtp_url
+    if url and "from=" not in urlsplit(url).query:
+        url += ("&" if urlsplit(url).query else "?") + urlencode({"from": ctx.settings.mail_from})
+    return url
+
+
 def delivery_settings(ctx):  # noqa: ANN001, ANN201
     from notifications.delivery import DeliverySettings
     from notifications.transports import SmtpSettings
 
-    sender = SmtpSettings.from_url(ctx.settings.smtp_url).sender if ctx.settings.smtp_url else ctx.settings.mail_from
+    url = smtp_url(ctx)
+    sender = SmtpSettings.from_url(url).sender if url else ctx.settings.mail_from
     domain = urlsplit(ctx.settings.base_url).hostname or "duban.local"
     return DeliverySettings(base_url=ctx.settings.base_url, sender=sender, message_domain=domain)
 
@@ -37,7 +47,7 @@ def cmd_deliver(ctx) -> int:  # noqa: ANN001
     from notifications.delivery import deliver
     from notifications.transports import transport_from_environment
 
-    transport = transport_from_environment(ctx.settings.smtp_url, ctx.settings.mail_dir)
+    transport = transport_from_environment(smtp_url(ctx), ctx.settings.mail_dir)
     report = deliver(ctx.sessions, transport, delivery_settings(ctx), now=ctx.now)
     where = "SMTP" if ctx.settings.smtp_url else str(ctx.settings.mail_dir)
     print(f"投递完成({where}):发出 {report.sent},待重试 {report.retrying},失败 {report.failed}"
@@ -63,8 +73,7 @@ def cmd_notices(ctx) -> int:  # noqa: ANN001
 def cmd_mail_sink(ctx) -> int:  # noqa: ANN001
     from notifications.sink import run_sink
 
-    print(f"本地邮件接收器:smtp://127.0.0.1:{ctx.args.port},收到的邮件存入 {ctx.args.folder}(Ctrl-C 停止)")
-    run_sink(ctx.args.folder, port=ctx.args.port)
+    run_sink(Path(ctx.args.folder), port=ctx.args.port)
     return 0
 
 
