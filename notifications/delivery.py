@@ -3,9 +3,10 @@
 Like healthchecks' Flip processing: a notice is claimed with a conditional UPDATE (only rows still pending,
 or whose claim has gone stale, change hands), so several deliverers at once never send one notice twice
 in the normal course. A deliverer that dies after claiming leaves the row "sending"; once the lease has
-passed, another deliverer takes it over. The one window for a duplicate is a crash after the server
-accepted the message and before the outcome was recorded: the resend carries the same Message-ID, so it
-is recognisably the same message.
+passed, another deliverer takes it over. Each message renews the claim first and goes out only if the claim
+is still this deliverer's, so one that stalled past its lease sends nothing. The one window for a duplicate
+is a crash after the server accepted the message and before the outcome was recorded: the resend carries
+the same Message-ID, so it is recognisably the same message.
 
 Temporary failures (4xx, disconnects, timeouts) retry with exponential backoff and jitter up to a limit;
 permanent ones (5xx, no address) stop and are kept, with the server's reply, for the office to see.
@@ -15,16 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.messages import Message, NoRecipients, render_notice
-from notifications.transports import PermanentFailure, TemporaryFailure, Transport
+from notifications.transports import ConnectionFailure, PermanentFailure, TemporaryFailure, Transport
 from responsibilities.db import read_session
 from responsibilities.model import Notice, PlanRecord
 
@@ -35,7 +39,6 @@ SessionFactory = sessionmaker[Session]
 class DeliverySettings:
     base_url: str
     sender: str
-    message_domain: str = "duban.local"
     batch_size: int = 100
     max_attempts: int = 8  # 1 min, 2, 4 … 64 min: about two hours of trying before the office is told
     first_backoff: timedelta = timedelta(minutes=1)
@@ -50,11 +53,13 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     refused_recipients: int = 0
+    server_unreachable: bool = False  # the batch could not reach the server: later batches wait for the next run
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: "DeliveryReport") -> None:
         for name in ("claimed", "sent", "retrying", "failed", "refused_recipients"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.server_unreachable = self.server_unreachable or other.server_unreachable
         self.errors += other.errors
 
 
@@ -65,10 +70,19 @@ def _claimable(now: datetime, lease: timedelta):  # noqa: ANN202 - a SQL conditi
     )
 
 
-def claim(session_factory: SessionFactory, *, now: datetime, limit: int, lease: timedelta) -> tuple[str, list[int]]:
-    """Take up to ``limit`` notices for this deliverer; returns its claim token and the notice ids."""
+def claim(session_factory: SessionFactory, *, now: datetime, limit: int, lease: timedelta,
+          max_attempts: int | None = None) -> tuple[str, list[int]]:
+    """Take up to ``limit`` notices for this deliverer; returns its claim token and the notice ids.
+
+    A notice whose deliverers keep dying while holding it (``max_attempts`` claims that never recorded an
+    outcome) is given up as failed rather than claimed forever.
+    """
     token = uuid.uuid4().hex
     with session_factory.begin() as session:
+        if max_attempts is not None:
+            session.execute(update(Notice).where(
+                Notice.status == "sending", Notice.claimed_at < now - lease, Notice.attempts >= max_attempts,
+            ).values(status="failed", last_error=f"abandoned: its deliverer stopped without an outcome {max_attempts} times"))
         candidates = select(Notice.id).where(_claimable(now, lease)).order_by(Notice.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
@@ -90,6 +104,12 @@ def _record(session_factory: SessionFactory, notice_id: int, token: str, **value
         return result.rowcount == 1
 
 
+def _clock(now: datetime) -> Callable[[], datetime]:
+    """``now`` moved on by the real time elapsed since: a long run claims, renews and records at the time it does so."""
+    started = time.monotonic()
+    return lambda: now + timedelta(seconds=time.monotonic() - started)
+
+
 def backoff(attempts: int, settings: DeliverySettings, rng: random.Random) -> timedelta:
     """Exponential backoff with ±20% jitter, so that retries after an outage do not all arrive at once."""
     delay = min(settings.first_backoff * (2 ** max(attempts - 1, 0)), settings.max_backoff)
@@ -97,7 +117,7 @@ def backoff(attempts: int, settings: DeliverySettings, rng: random.Random) -> ti
 
 
 def _render_all(session_factory: SessionFactory, ids: list[int], settings: DeliverySettings, today: date,
-                ) -> list[tuple[int, int, Message | NoRecipients]]:
+                ) -> list[tuple[int, int, Message | Exception]]:
     out = []
     with read_session(session_factory) as session:
         for notice in session.scalars(select(Notice).where(Notice.id.in_(ids)).order_by(Notice.id)):
@@ -105,6 +125,10 @@ def _render_all(session_factory: SessionFactory, ids: list[int], settings: Deliv
                 message = render_notice(session, notice, base_url=settings.base_url, sender=settings.sender, today=today)
             except NoRecipients as missing:
                 message = missing
+            except SQLAlchemyError:
+                raise  # the database's trouble, not this notice's: the batch waits for its lease
+            except Exception as error:  # noqa: BLE001 - one notice that cannot be rendered must not hold up its batch
+                message = error
             out.append((notice.id, notice.attempts, message))
     return out
 
@@ -116,30 +140,39 @@ async def deliver_claimed(session_factory: SessionFactory, transport: Transport,
         plan = session.scalars(select(PlanRecord)).first()
         today = now.astimezone(ZoneInfo(plan.time_zone)).date() if plan else now.date()
     pending = _render_all(session_factory, ids, settings, today)
+    clock = _clock(now)
     try:
         async with transport:
             while pending:
                 notice_id, attempts, message = pending[0]
                 await _send_one(session_factory, transport, settings, token, notice_id, attempts, message,
-                                now=now, rng=rng, report=report)
+                                now=clock(), rng=rng, report=report)
                 pending.pop(0)
     except (TemporaryFailure, PermanentFailure) as failure:
         # The connection itself failed (server down, refused login): every notice not yet sent waits and retries.
+        report.server_unreachable = isinstance(failure, ConnectionFailure)
         for notice_id, attempts, _ in pending:
-            _retry_or_fail(session_factory, settings, token, notice_id, attempts, failure.reply, now=now, rng=rng,
+            _retry_or_fail(session_factory, settings, token, notice_id, attempts, failure.reply, now=clock(), rng=rng,
                            report=report)
     return report
 
 
 async def _send_one(session_factory: SessionFactory, transport: Transport, settings: DeliverySettings, token: str,
-                    notice_id: int, attempts: int, message: Message | NoRecipients, *, now: datetime,
+                    notice_id: int, attempts: int, message: Message | Exception, *, now: datetime,
                     rng: random.Random, report: DeliveryReport) -> None:
-    if isinstance(message, NoRecipients):
-        _record(session_factory, notice_id, token, status="failed", last_error=f"no recipient address: {message}")
+    if isinstance(message, Exception):
+        reason = "no recipient address" if isinstance(message, NoRecipients) else "cannot render"
+        _record(session_factory, notice_id, token, status="failed", last_error=f"{reason}: {message}")
         report.failed += 1
+        return
+    # Renew the claim, and send only if it is still ours: a deliverer that stalled past its lease must not send
+    # what another has taken over. The one duplicate left is a crash between the server's 250 and _record.
+    if not _record(session_factory, notice_id, token, claimed_at=now):
         return
     try:
         result = await transport.send(message.as_email(date=now), sender=message.sender, recipients=list(message.to))
+    except ConnectionFailure:
+        raise  # the server is not there: the rest of the batch waits too, without trying each message in turn
     except TemporaryFailure as failure:
         _retry_or_fail(session_factory, settings, token, notice_id, attempts, failure.reply, now=now, rng=rng,
                        report=report)
@@ -148,10 +181,10 @@ async def _send_one(session_factory: SessionFactory, transport: Transport, setti
         _record(session_factory, notice_id, token, status="failed", last_error=failure.reply)
         report.failed += 1
         return
-    _record(session_factory, notice_id, token, status="sent", sent_at=now, message_id=message.message_id,
-            recipients=list(result.accepted), refused=result.refused or None, last_error=None)
-    report.sent += 1
-    report.refused_recipients += len(result.refused)
+    if _record(session_factory, notice_id, token, status="sent", sent_at=now, message_id=message.message_id,
+               recipients=list(result.accepted), refused=result.refused or None, last_error=None):
+        report.sent += 1
+        report.refused_recipients += len(result.refused)
 
 
 def _retry_or_fail(session_factory: SessionFactory, settings: DeliverySettings, token: str, notice_id: int,
@@ -169,14 +202,19 @@ async def deliver_async(session_factory: SessionFactory, transport: Transport, s
                         max_batches: int | None = None) -> DeliveryReport:
     """Deliver everything claimable now, batch by batch (one connection per batch)."""
     rng = rng or random.Random()
+    clock = _clock(now)
     total = DeliveryReport()
     batches = 0
     while max_batches is None or batches < max_batches:
-        token, ids = claim(session_factory, now=now, limit=settings.batch_size, lease=settings.lease)
+        batch_now = clock()  # not the run's start: a late batch's claim must not look stale the moment it is made
+        token, ids = claim(session_factory, now=batch_now, limit=settings.batch_size, lease=settings.lease,
+                           max_attempts=settings.max_attempts)
         if not ids:
             break
-        total.add(await deliver_claimed(session_factory, transport, settings, token, ids, now=now, rng=rng))
+        total.add(await deliver_claimed(session_factory, transport, settings, token, ids, now=batch_now, rng=rng))
         batches += 1
+        if total.server_unreachable:
+            break  # no use trying the next batch against a server that is not there
     return total
 
 

@@ -57,6 +57,10 @@ class TemporaryFailure(DeliveryFailure):
     """4xx replies, disconnects, timeouts, connection refused: try again later."""
 
 
+class ConnectionFailure(TemporaryFailure):
+    """No conversation with the server at all (refused, unreachable, timed out, dropped): the whole batch waits."""
+
+
 class PermanentFailure(DeliveryFailure):
     """5xx replies (including every recipient refused with 5xx): trying again will not help."""
 
@@ -89,11 +93,11 @@ def classify(error: BaseException) -> DeliveryFailure:
         # e.g. STARTTLS required but not offered: a configuration problem, not a passing one.
         return PermanentFailure(f"not supported by the server: {error.message}")
     if isinstance(error, aiosmtplib.SMTPTimeoutError | TimeoutError):
-        return TemporaryFailure(f"timed out: {error}")
+        return ConnectionFailure(f"timed out: {error}")
     if isinstance(error, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError):
-        return TemporaryFailure(f"connection problem: {error}")
+        return ConnectionFailure(f"connection problem: {error}")
     if isinstance(error, OSError):  # ConnectionRefusedError, ssl.SSLError, name resolution, ...
-        return TemporaryFailure(f"network problem: {error}")
+        return ConnectionFailure(f"network problem: {error}")
     if isinstance(error, aiosmtplib.SMTPException):
         return TemporaryFailure(f"SMTP problem: {error}")
     raise TypeError(f"not a mail delivery error: {error!r}") from error

@@ -39,8 +39,7 @@ def delivery_settings(ctx):  # noqa: ANN001, ANN201
 
     url = smtp_url(ctx)
     sender = SmtpSettings.from_url(url).sender if url else ctx.settings.mail_from
-    domain = urlsplit(ctx.settings.base_url).hostname or "duban.local"
-    return DeliverySettings(base_url=ctx.settings.base_url, sender=sender, message_domain=domain)
+    return DeliverySettings(base_url=ctx.settings.base_url, sender=sender)
 
 
 def cmd_deliver(ctx) -> int:  # noqa: ANN001

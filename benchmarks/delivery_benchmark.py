@@ -1,0 +1,273 @@
+"""Delivery throughput: duban's ``deliver`` next to bare aiosmtplib sending the same messages (the floor).
+
+Run by hand, not by the test suite:
+
+    .venv/bin/python benchmarks/delivery_benchmark.py --notices 10000 --batch-size 100 500 1000
+
+It builds a temporary SQLite file with the real schema (Alembic migrations) and the seed plan
+(``deadlines.yaml``), inserts ``--notices`` pending reminder notices spread over the plan's deliverables
+(distinct dedupe keys; the daily sweep never owes 10,000 on one day, so they are written directly), and
+starts an aiosmtpd sink on 127.0.0.1 in a separate process (its CPU does not share the client's GIL) whose
+handler only counts and discards. Then, for each ``--batch-size``, in the same run and against the same sink:
+
+1. the floor: every notice rendered once (``render_notice`` + ``Message.as_email``, not timed), then the
+   same ``EmailMessage`` objects sent with bare ``aiosmtplib.SMTP`` over ONE connection (connect once,
+   ``send_message`` each, quit), timed;
+2. duban: the notices reset to pending, then ``notifications.delivery.deliver`` with ``SmtpTransport``,
+   timed end to end (claim, render, send, record), every notice checked to be ``sent`` afterwards.
+
+The sink must have received 2 × notices × (number of batch sizes) messages. ``--profile`` runs one more
+duban delivery (first batch size) under cProfile and prints the top functions by cumulative time.
+See benchmarks/README.md for figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import multiprocessing
+import os
+import platform
+import pstats
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HOST = "127.0.0.1"
+SENDER = "duban@gov.example"
+BASE_URL = "https://duban.gov.example"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2020, 6, 1, 9, 0, tzinfo=SHANGHAI)  # the moment every delivery and rendering sees
+REMINDER_LEVELS = (5, 1, 0)  # the seed plan's reminder_working_days_before
+
+
+# ── the sink, in its own process ─────────────────────────────────────────────────────────────────
+
+
+class _CountingHandler:
+    """Counts and discards. aiosmtpd reads the handler's attributes on every connection: plain ones only."""
+
+    def __init__(self, count) -> None:  # noqa: ANN001 - a multiprocessing.Value
+        self.count = count
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        self.count.value += 1  # only the sink's event loop thread writes it
+        return "250 OK"
+
+
+def _run_sink(port: int, count, ready, stop) -> None:  # noqa: ANN001 - multiprocessing objects
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_CountingHandler(count), hostname=HOST, port=port, server_hostname="bench-sink")
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+
+
+class Sink:
+    """The counting sink in a child process; ``count`` is read from shared memory."""
+
+    def __init__(self) -> None:
+        from notifications.sink import free_port
+
+        context = multiprocessing.get_context("spawn")
+        self.port = free_port(HOST)
+        self._count = context.Value("q", 0, lock=False)
+        self._ready, self._stop = context.Event(), context.Event()
+        self._process = context.Process(target=_run_sink, args=(self.port, self._count, self._ready, self._stop),
+                                        daemon=True)
+
+    @property
+    def count(self) -> int:
+        return self._count.value
+
+    def __enter__(self) -> Sink:
+        self._process.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("the sink did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.terminate()
+
+
+# ── the database ─────────────────────────────────────────────────────────────────────────────────
+
+
+def build_database(path: Path, notices: int):  # noqa: ANN201 - (engine, session factory)
+    from sqlalchemy import insert, select
+
+    from responsibilities import migrate, plan_sync
+    from responsibilities.db import make_engine, make_session_factory
+    from responsibilities.model import Deliverable, Notice
+    from responsibilities.plan import load_plan
+
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    session_factory = make_session_factory(engine)
+    plan_sync.sync_plan(session_factory, load_plan(ROOT / "deadlines.yaml"), now=datetime(2019, 10, 23, 9, tzinfo=SHANGHAI))
+    with session_factory.begin() as session:
+        deliverables = session.execute(select(Deliverable.id, Deliverable.obligation_id, Deliverable.unit_id)
+                                       .order_by(Deliverable.id)).all()
+        rows = []
+        for i in range(notices):
+            deliverable_id, obligation_id, unit_id = deliverables[i % len(deliverables)]
+            level = REMINDER_LEVELS[(i // len(deliverables)) % len(REMINDER_LEVELS)]
+            rows.append({"dedupe_key": f"reminder:{deliverable_id}:{level}:bench{i}", "kind": "reminder",
+                         "level": level, "audience": "unit", "deliverable_id": deliverable_id,
+                         "obligation_id": obligation_id, "unit_id": unit_id, "owed_on": NOW.date(),
+                         "created_at": NOW, "status": "pending", "attempts": 0})
+        session.execute(insert(Notice), rows)
+    return engine, session_factory, len(deliverables)
+
+
+def reset_notices(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute("UPDATE notices SET status = 'pending', attempts = 0, next_attempt_at = NULL, "
+                           "claimed_by = NULL, claimed_at = NULL, sent_at = NULL, message_id = NULL, "
+                           "recipients = NULL, refused = NULL, last_error = NULL")
+    connection.close()
+
+
+def status_counts(path: Path) -> dict[str, int]:
+    connection = sqlite3.connect(path)
+    try:
+        return dict(connection.execute("SELECT status, count(*) FROM notices GROUP BY status").fetchall())
+    finally:
+        connection.close()
+
+
+# ── the two measurements ─────────────────────────────────────────────────────────────────────────
+
+
+def render_all(session_factory):  # noqa: ANN001, ANN201 - [(EmailMessage, sender, recipients)]
+    from sqlalchemy import select
+
+    from notifications.messages import render_notice
+    from responsibilities.db import read_session
+    from responsibilities.model import Notice
+
+    out = []
+    with read_session(session_factory) as session:
+        for notice in session.scalars(select(Notice).order_by(Notice.id)):
+            message = render_notice(session, notice, base_url=BASE_URL, sender=SENDER, today=NOW.date())
+            out.append((message.as_email(date=NOW), message.sender, list(message.to)))
+    return out
+
+
+async def bare_send(port: int, messages) -> None:  # noqa: ANN001
+    import aiosmtplib
+
+    smtp = aiosmtplib.SMTP(hostname=HOST, port=port, timeout=30)
+    await smtp.connect()
+    for email_message, sender, recipients in messages:
+        await smtp.send_message(email_message, sender=sender, recipients=recipients)
+    await smtp.quit()
+
+
+def duban_deliver(session_factory, port: int, batch_size: int):  # noqa: ANN001, ANN201 - DeliveryReport
+    from notifications.delivery import DeliverySettings, deliver
+    from notifications.transports import SmtpSettings, SmtpTransport
+
+    transport = SmtpTransport(SmtpSettings(host=HOST, port=port, security="none", username=None, password=None,
+                                           sender=SENDER))
+    settings = DeliverySettings(base_url=BASE_URL, sender=SENDER, batch_size=batch_size)
+    return deliver(session_factory, transport, settings, now=NOW)
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = ", ".join(f"{name} {version(name)}" for name in ("aiosmtplib", "aiosmtpd", "SQLAlchemy", "Jinja2"))
+    return (f"{platform.system()} {platform.release()}, {model}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {versions}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notices", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[100], help="one duban run per size")
+    parser.add_argument("--profile", action="store_true", help="also profile one duban delivery (cProfile)")
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="duban-delivery-") as folder, Sink() as sink:
+        path = Path(folder) / "duban.sqlite3"
+        started = time.perf_counter()
+        engine, session_factory, deliverables = build_database(path, args.notices)
+        print(f"database: {args.notices} pending reminder notices over {deliverables} deliverables "
+              f"({time.perf_counter() - started:.1f} s to build); sink on {HOST}:{sink.port} (separate process)")
+
+        started = time.perf_counter()
+        messages = render_all(session_factory)
+        render_seconds = time.perf_counter() - started
+        size = sum(len(m.as_bytes()) for m, _, _ in messages[:100]) / min(len(messages), 100)
+        print(f"rendered {len(messages)} messages once for the floor in {render_seconds:.2f} s (not timed; "
+              f"~{size / 1024:.1f} KiB each)")
+
+        expected = 0
+        results = []
+        for batch_size in args.batch_size:
+            before = sink.count
+            started = time.perf_counter()
+            asyncio.run(bare_send(sink.port, messages))
+            bare = time.perf_counter() - started
+            assert sink.count - before == len(messages), f"bare: sink got {sink.count - before}"
+            expected += len(messages)
+
+            reset_notices(path)
+            before = sink.count
+            started = time.perf_counter()
+            report = duban_deliver(session_factory, sink.port, batch_size)
+            duban = time.perf_counter() - started
+            statuses = status_counts(path)
+            assert report.sent == args.notices and statuses == {"sent": args.notices}, (report, statuses)
+            assert sink.count - before == args.notices, f"duban: sink got {sink.count - before}"
+            expected += args.notices
+
+            bare_rate, duban_rate = len(messages) / bare, args.notices / duban
+            results.append((batch_size, bare_rate, duban_rate))
+            print(f"batch {batch_size:>5}: bare aiosmtplib {bare_rate:7.0f} msg/s ({bare:.2f} s) | "
+                  f"duban deliver {duban_rate:7.0f} msg/s ({duban:.2f} s) | ratio {duban_rate / bare_rate:.2f}×")
+
+        if args.profile:
+            reset_notices(path)
+            before = sink.count
+            profiler = cProfile.Profile()
+            profiler.enable()
+            duban_deliver(session_factory, sink.port, args.batch_size[0])
+            profiler.disable()
+            expected += args.notices
+            assert sink.count - before == args.notices
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+        engine.dispose()
+        assert sink.count == expected, f"the sink received {sink.count} messages, expected {expected}"
+        print(f"sink received {sink.count} messages in total (expected {expected}): OK")
+    worst = min(d / b for _, b, d in results)
+    print(f"goal: duban ≥ 0.7× bare; worst ratio {worst:.2f}× → {'met' if worst >= 0.7 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
