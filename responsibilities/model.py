@@ -10,7 +10,21 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -227,7 +241,7 @@ class CalendarDay(Base):
     cum: Mapped[int] = mapped_column(Integer)
 
 
-NOTICE_KINDS = ("reminder", "chase", "escalation", "office")
+NOTICE_KINDS = ("reminder", "chase", "escalation", "office", "digest")
 NOTICE_STATES = ("pending", "sending", "sent", "failed")
 
 
@@ -261,3 +275,27 @@ class Notice(Base):
     recipients: Mapped[list[Any] | None] = mapped_column(JSON)
     refused: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # address → the server's reply
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerLease(Base):
+    """Who runs the embedded scheduler for this database: one holder at a time, renewed while it lives.
+
+    A lease row rather than a file lock, so that it works wherever the database is (two machines on one
+    PostgreSQL, too), and a holder that dies is replaced once its lease expires.
+    """
+
+    __tablename__ = "scheduler_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    acquired_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+class APSchedulerJob(Base):
+    """APScheduler's job store table, created here by migration so that two schedulers starting at once on a
+    new database do not race on CREATE TABLE. APScheduler owns its rows (pickled job state)."""
+
+    __tablename__ = "apscheduler_jobs"
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

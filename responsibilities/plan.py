@@ -35,7 +35,7 @@ from responsibilities.plan_settings import SettingsReader
 from responsibilities.yaml_reader import PlanInvalid, compose_file, did_you_mean, value_node
 
 TOP_LEVEL = ("plan", "units", "groups", "leading_group", "events", "obligations", "targets", "reporting",
-             "supervision", "calendar")
+             "supervision", "calendar", "schedules")
 
 
 def load_plan(path: Path | str) -> Plan:
@@ -57,7 +57,7 @@ class PlanReader(NumbersReader, SettingsReader):
 
     def read(self, root: Node) -> Plan | None:
         top = self.r.mapping(root, "", required=TOP_LEVEL[:4] + ("obligations", "targets", "reporting", "supervision"),
-                             optional=("events", "calendar"))
+                             optional=("events", "calendar", "schedules"))
         if top is None:
             return None
         header = self.r.mapping(top.get("plan"), "plan", required=(
@@ -82,6 +82,7 @@ class PlanReader(NumbersReader, SettingsReader):
         reporting = self.read_reporting(top.get("reporting"), "reporting", declared, self.units)
         supervision = self.read_supervision(top.get("supervision"), "supervision")
         calendar_years = self.read_calendar(top.get("calendar"), "calendar")
+        schedules = self.read_schedules(top.get("schedules"), "schedules")
         plan_fields = dict(
             id=self.r.text(header.get("id"), "plan.id"),
             title=self.r.text(header.get("title"), "plan.title"),
@@ -105,7 +106,8 @@ class PlanReader(NumbersReader, SettingsReader):
             return None
         return Plan(**plan_fields, units=tuple(self.units.values()), groups=tuple(groups),
                     leading_group=leading_group, events=tuple(events), obligations=tuple(obligations),
-                    targets=targets, reporting=reporting, supervision=supervision, calendar_years=calendar_years)
+                    targets=targets, reporting=reporting, supervision=supervision, calendar_years=calendar_years,
+                    schedules=schedules)
 
     def read_phase(self, node: Node, field: str) -> Phase | None:
         m = self.r.mapping(node, field, required=("id", "name", "text", "spans"))

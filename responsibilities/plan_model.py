@@ -6,7 +6,7 @@ reads these objects and never the YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
 from types import MappingProxyType
@@ -19,6 +19,14 @@ UnitKind = Literal["government", "county_government", "region", "department", "m
 UNIT_KINDS: tuple[str, ...] = ("government", "county_government", "region", "department", "mass_organization", "external")
 LadderRung = Literal["unit-member", "office", "deputies", "leader"]
 LADDER_RUNGS: tuple[str, ...] = ("unit-member", "office", "deputies", "leader")
+# When the embedded scheduler runs each flow (cron: minute hour day month weekday, in the plan's zone). The
+# flows themselves skip days off and catch up from the data, so plain daily schedules are enough.
+DEFAULT_SCHEDULES: dict[str, str] = {
+    "sweep": "0 8 * * *",       # every morning: reminders, chases, escalations owed today
+    "deliver": "* * * * *",     # every minute: send what is pending
+    "digests": "30 8 * * *",    # every morning: the office's daily digest; the weekly ones on the week's first working day
+    "year_end": "0 18 31 12 *",  # the bulletin date, 31 December: the year-end compliance summary
+}
 
 
 @dataclass(frozen=True)
@@ -283,6 +291,7 @@ class Plan:
     reporting: Reporting
     supervision: Supervision
     calendar_years: tuple[YearOverride, ...] = ()
+    schedules: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_SCHEDULES)))
 
     @cached_property
     def _units_by_id(self) -> Mapping[str, Unit]:

@@ -5,13 +5,15 @@ calendar and the time zone. Part of ``PlanReader``.
 from __future__ import annotations
 
 from datetime import date
+from types import MappingProxyType
+from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from yaml.nodes import Node, SequenceNode
 
 from responsibilities.deadline_phrases import DeadlinePhraseError, parse_deadline
 from responsibilities.deadline_rules import Periodic
-from responsibilities.plan_model import LADDER_RUNGS, EscalationStep, Supervision
+from responsibilities.plan_model import DEFAULT_SCHEDULES, LADDER_RUNGS, EscalationStep, Supervision
 from responsibilities.plan_sections import SectionReader
 from responsibilities.working_days import WorkingCalendar, YearOverride
 from responsibilities.yaml_reader import value_node
@@ -113,3 +115,26 @@ class SettingsReader(SectionReader):
                     self.r.error(node, field, f"the working-day calendar does not know {year} (known: "
                                  f"{calendar.describe_known()}); declare its holidays under calendar.years")
         return tuple(years)
+
+    def read_schedules(self, node: Node | None, field: str) -> Mapping[str, str] | None:
+        """Cron expressions for the known flows; a flow left out keeps its default."""
+        schedules = dict(DEFAULT_SCHEDULES)
+        if node is None:
+            return MappingProxyType(schedules)
+        m = self.r.mapping(node, field, required=(), optional=tuple(DEFAULT_SCHEDULES))
+        if m is None:
+            return None
+        from apscheduler.triggers.cron import CronTrigger  # only to check the expression, as the scheduler will read it
+
+        for name, expression_node in m.items():
+            expression = self.r.text(expression_node, f"{field}.{name}")
+            if expression is None:
+                continue
+            try:
+                CronTrigger.from_crontab(expression)
+            except ValueError as exc:
+                self.r.error(expression_node, f"{field}.{name}", f'"{expression}" is not a cron expression '
+                             f"(minute hour day month weekday, e.g. \"0 8 * * *\"): {exc}")
+                continue
+            schedules[name] = expression
+        return MappingProxyType(schedules)

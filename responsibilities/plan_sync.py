@@ -63,7 +63,8 @@ def plan_settings(plan: Plan) -> dict[str, Any]:
     supervision["ongoing_cadence"] = rule_to_json(plan.supervision.ongoing_cadence)
     office = plan.leading_group.office
     return {"supervision": supervision, "calendar_years": to_json(plan.calendar_years),
-            "office": {"name": office.name, "email": office.email, "unit": office.housed_in}}
+            "office": {"name": office.name, "email": office.email, "unit": office.housed_in},
+            "schedules": dict(plan.schedules)}
 
 
 # The calendar table runs from a little before the plan to well after it: reports on the last period fall
