@@ -1,10 +1,9 @@
-"""`duban sweep`, `duban deliver`, `duban notices`, `duban mail-sink`: the notice machinery at the command line."""
+"""`duban sweep`, `duban digest`, `duban deliver`, `duban notices`, `duban mail-sink`: the notice machinery at the command line."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
 
 
 def cmd_sweep(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
@@ -25,32 +24,28 @@ def cmd_sweep(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
     return 0
 
 
-def smtp_url(ctx) -> str | None:  # noqa: ANN001
-    """DUBAN_SMTP_URL, with DUBAN_MAIL_FROM as the sender when the URL names none."""
-    url = ctx.settings.smtp_url
-    if url and "from=" not in urlsplit(url).query:
-        url += ("&" if urlsplit(url).query else "?") + urlencode({"from": ctx.settings.mail_from})
-    return url
+def cmd_digest(ctx) -> int:  # noqa: ANN001
+    from responsibilities.digests import is_working_day, write_digests
 
-
-def delivery_settings(ctx):  # noqa: ANN001, ANN201
-    from notifications.delivery import DeliverySettings
-    from notifications.transports import SmtpSettings
-
-    url = smtp_url(ctx)
-    sender = SmtpSettings.from_url(url).sender if url else ctx.settings.mail_from
-    return DeliverySettings(base_url=ctx.settings.base_url, sender=sender)
+    today = ctx.now.astimezone(ctx.settings.time_zone).date()
+    if not is_working_day(ctx.sessions, today):
+        print(f"{today} 不是工作日:不写摘要")
+        return 0
+    written = write_digests(ctx.sessions, now=ctx.now, today=today)
+    names = {"unit": "单位周报", "office": "办公室日报", "leaders": "领导小组周报"}
+    print(f"{today} 摘要:新写入 " + "、".join(f"{names[k]} {n}" for k, n in written.items())
+          + "(本期已写过的和无内容的不再写入)")
+    return 0
 
 
 def cmd_deliver(ctx) -> int:  # noqa: ANN001
-    from notifications.delivery import deliver
-    from notifications.transports import transport_from_environment
+    from workflows.jobs import Runtime, deliver
 
-    transport = transport_from_environment(smtp_url(ctx), ctx.settings.mail_dir)
-    report = deliver(ctx.sessions, transport, delivery_settings(ctx), now=ctx.now)
+    report = deliver(runtime=Runtime(ctx.settings, ctx.now))
     where = "SMTP" if ctx.settings.smtp_url else str(ctx.settings.mail_dir)
-    print(f"投递完成({where}):发出 {report.sent},待重试 {report.retrying},失败 {report.failed}"
-          + (f",被拒收件人 {report.refused_recipients}" if report.refused_recipients else ""))
+    print(f"投递完成({where}):发出 {report['sent']},待重试 {report['retrying']},失败 {report['failed']}"
+          + (f",被拒收件人 {report['refused_recipients']}" if report["refused_recipients"] else "")
+          + (";邮件服务器无法连接,稍后重试" if report["server_unreachable"] else ""))
     return 0
 
 
@@ -79,6 +74,7 @@ def cmd_mail_sink(ctx) -> int:  # noqa: ANN001
 def add_notice_commands(command) -> None:  # noqa: ANN001 - cli_track's command() helper
     sweep = command("sweep", cmd_sweep, "write the reminders, chases and escalations owed today")
     sweep.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing")
+    command("digest", cmd_digest, "write the digests owed today: the units' and leaders' weekly, the office's daily")
     command("deliver", cmd_deliver, "send pending notices (SMTP, or the mail folder)")
     listing = command("notices", cmd_notices, "list notices")
     which = listing.add_mutually_exclusive_group()

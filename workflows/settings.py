@@ -8,6 +8,8 @@ DUBAN_BASE_URL       the address of duban's web pages, for links in emails (defa
 DUBAN_SMTP_URL       smtp://user:password@host:587?starttls=true&from=duban%40example.gov.cn; unset: mail
                      goes to DUBAN_MAIL_DIR instead (default: var/mail), one .eml file per message
 DUBAN_MAIL_FROM      the sender when no SMTP URL names one (default: duban@localhost)
+DUBAN_REPORTS_DIR    where year-end summaries are written (default: var/reports)
+DUBAN_PREFECT_HOME   Prefect's own home and database, for the flows (default: var/prefect)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 
@@ -29,6 +32,8 @@ class Settings:
     smtp_url: str | None
     mail_dir: Path
     mail_from: str
+    reports_dir: Path
+    prefect_home: Path
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -42,7 +47,16 @@ class Settings:
             smtp_url=env.get("DUBAN_SMTP_URL") or None,
             mail_dir=Path(env.get("DUBAN_MAIL_DIR") or "var/mail"),
             mail_from=env.get("DUBAN_MAIL_FROM") or "duban@localhost",
+            reports_dir=Path(env.get("DUBAN_REPORTS_DIR") or "var/reports"),
+            prefect_home=Path(env.get("DUBAN_PREFECT_HOME") or "var/prefect"),
         )
+
+    def smtp_url_with_sender(self) -> str | None:
+        """DUBAN_SMTP_URL, with DUBAN_MAIL_FROM as the sender when the URL names none."""
+        url = self.smtp_url
+        if url and "from=" not in urlsplit(url).query:
+            url += ("&" if urlsplit(url).query else "?") + urlencode({"from": self.mail_from})
+        return url
 
 
 def resolve_now(as_of: str | None, zone: ZoneInfo) -> datetime:

@@ -1,0 +1,107 @@
+"""The scheduled work, as plain functions: what the Prefect flows, the embedded scheduler and the replay call.
+
+Each job resolves settings from the environment, works out ``now`` (the clock, or ``as_of``), calls one or two
+services, and returns the counts they report. No Prefect here: the business logic is tested without it, and
+the flows in workflows/flows.py only wrap these. Jobs are referenced by name ("workflows.jobs:sweep") so that
+APScheduler can store them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, Callable
+
+from workflows.settings import Settings, resolve_now
+
+
+@dataclass
+class Runtime:
+    """Settings, the database, and the moment a job runs as of."""
+
+    settings: Settings
+    now: datetime
+
+    @classmethod
+    def create(cls, as_of: str | None = None, settings: Settings | None = None) -> "Runtime":
+        settings = settings or Settings.from_environment()
+        return cls(settings, resolve_now(as_of, settings.time_zone))
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.settings.time_zone).date()
+
+    @cached_property
+    def engine(self):  # noqa: ANN201
+        from responsibilities.db import make_engine
+
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self):  # noqa: ANN201
+        from responsibilities.db import make_session_factory
+        from responsibilities.migrate import require_current
+
+        require_current(self.engine)
+        return make_session_factory(self.engine)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def sweep(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str, Any]:
+    """Write the reminders, chases, escalations and office notices owed today."""
+    from responsibilities.sweep import sweep as run
+
+    rt = runtime or Runtime.create(as_of)
+    report = run(rt.sessions, now=rt.now, today=rt.today)
+    return {"day": rt.today.isoformat(), "working_day": report.working_day, **report.written}
+
+
+def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None) -> dict[str, Any]:  # noqa: ANN001
+    """Send pending notices: SMTP when configured, else the mail folder."""
+    from notifications.delivery import DeliverySettings, deliver as run
+    from notifications.transports import SmtpSettings, transport_from_environment
+
+    rt = runtime or Runtime.create(as_of)
+    url = rt.settings.smtp_url_with_sender()
+    transport = transport or transport_from_environment(url, rt.settings.mail_dir)
+    sender = SmtpSettings.from_url(url).sender if url else rt.settings.mail_from
+    report = run(rt.sessions, transport, DeliverySettings(base_url=rt.settings.base_url, sender=sender), now=rt.now)
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
+            "refused_recipients": report.refused_recipients, "server_unreachable": report.server_unreachable}
+
+
+def digests(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str, Any]:
+    """Write the digests owed today (the office's daily one; the weekly ones on the week's first working day)."""
+    from responsibilities.digests import write_digests
+
+    rt = runtime or Runtime.create(as_of)
+    return {"day": rt.today.isoformat(), **write_digests(rt.sessions, now=rt.now, today=rt.today)}
+
+
+def year_end(as_of: str | None = None, runtime: Runtime | None = None, year: int | None = None) -> dict[str, Any]:
+    """Write the year-end compliance summary of ``year`` (default: the current year) under var/reports."""
+    from responsibilities.reports import write_year_report
+
+    rt = runtime or Runtime.create(as_of)
+    year = year or rt.today.year
+    paths = write_year_report(rt.sessions, year=year, today=rt.today, out_dir=rt.settings.reports_dir)
+    return {"year": year, "reports": {fmt: str(path) for fmt, path in paths.items()}}
+
+
+JOBS: dict[str, Callable[..., dict[str, Any]]] = {"sweep": sweep, "deliver": deliver, "digests": digests,
+                                                  "year_end": year_end}
+
+
+def run_job(name: str, as_of: str | None = None) -> dict[str, Any]:
+    """Run a job by name in its own runtime (what the scheduler stores and fires)."""
+    if name not in JOBS:
+        raise KeyError(f'unknown flow "{name}" (known: {", ".join(JOBS)})')
+    runtime = Runtime.create(as_of)
+    try:
+        return JOBS[name](runtime=runtime)
+    finally:
+        runtime.close()
