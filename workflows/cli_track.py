@@ -332,6 +332,10 @@ def add_track_commands(commands: argparse._SubParsersAction, common: argparse.Ar
     backup = command("backup", cmd_backup, "write an online, consistent copy of the database")
     backup.add_argument("path")
 
+    from workflows.cli_flows import add_flow_commands
     from workflows.cli_notices import add_notice_commands
+    from workflows.cli_reports import add_report_commands
 
     add_notice_commands(command)
+    add_report_commands(command, commands)
+    add_flow_commands(command, commands)

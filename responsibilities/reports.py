@@ -1,0 +1,285 @@
+"""The year-end compliance summary (年度督办情况总结) as data: how each lead unit delivered in one year.
+
+Which deliverables count: those whose ORIGINAL due date (as the plan dates it) falls in the year, excluding
+retired deliverables and those of retired obligations. Each one has exactly one outcome as of ``today``:
+
+- on time (按时办结): accepted, and the submission that was finally accepted was made (its local date in
+  the plan's time zone) on or before the original due date. Scoring is strictly against the original due
+  date (DESIGN: "the original is kept for scoring"): a granted extension does not move the bar. A
+  deliverable accepted after its original due date but before an extended one is late, and its extension
+  also shows under ``extensions_granted``. A return and resubmission is judged by the resubmission's date;
+- late (逾期办结): accepted, submitted after the original due date; ``days_late`` = days past it;
+- overdue (逾期未办结): not signed off (open, returned, or submitted and not yet reviewed) and its original
+  due date is before ``today``. A submission waiting for the office's review counts here until the office
+  decides: the summary scores sign-offs only. ``awaiting_review`` says how many of them are with the office;
+- waived (免报): the office waived it; it leaves the rate's denominator whatever its dates;
+- not yet due (未到期): not signed off and due ``today`` or later (only before the year has closed).
+
+On-time rate = on time / (due − waived − not yet due): at year end simply on time / (due − waived); before
+that, the rate of what has fallen due so far. None when nothing was scored.
+
+Ranking uses outcomes only: on-time rate (higher first), then fewer overdue deliverables; units equal on
+both share a rank (1, 1, 3) and are listed by unit id. Units with no rate (everything waived or not yet
+due) are not ranked. States are the deliverables' current ones; ``today`` dates overdue-ness only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from responsibilities.db import read_session
+from responsibilities.errors import InvalidInput, NotFound
+from responsibilities.model import Deliverable, Extension, ObligationRecord, PlanRecord, UnitRecord
+
+SessionFactory = sessionmaker[Session]
+OUTCOMES = ("on_time", "late", "overdue", "waived", "not_yet_due")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Counts:
+    """Outcomes of a set of deliverables; ``due`` = on_time + late + overdue + waived + not_yet_due."""
+
+    due: int = 0
+    on_time: int = 0
+    late: int = 0
+    days_late: tuple[int, ...] = ()  # one entry per late deliverable, largest first
+    overdue: int = 0
+    awaiting_review: int = 0  # overdue ones already submitted, waiting for the office
+    waived: int = 0
+    not_yet_due: int = 0
+    extensions_granted: int = 0  # granted extension decisions on these deliverables
+
+    @property
+    def scored(self) -> int:
+        return self.due - self.waived - self.not_yet_due
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.scored if self.scored else None
+
+    @property
+    def average_days_late(self) -> float | None:
+        return sum(self.days_late) / len(self.days_late) if self.days_late else None
+
+    @property
+    def max_days_late(self) -> int | None:
+        return max(self.days_late) if self.days_late else None
+
+    @staticmethod
+    def total(parts: Iterable[Counts]) -> Counts:
+        parts = list(parts)
+        sums: dict[str, Any] = {f.name: sum(getattr(p, f.name) for p in parts)
+                                for f in fields(Counts) if f.name != "days_late"}
+        late = sorted((d for p in parts for d in p.days_late), reverse=True)
+        return Counts(**sums, days_late=tuple(late))
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnitYear(Counts):
+    unit_id: str
+    unit_name: str
+
+
+@dataclass(frozen=True)
+class RankEntry:
+    rank: int
+    unit_id: str
+    unit_name: str
+    on_time_rate: float
+    overdue: int
+
+
+@dataclass(frozen=True)
+class RedItem:
+    """A deliverable past its original due date and not signed off (红色事项)."""
+
+    ref: str
+    unit_id: str
+    unit_name: str
+    task: str
+    original_due: date
+    due: date
+    state: str
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    plan_title: str
+    document_number: str
+    year: int
+    as_of: date
+    units: tuple[UnitYear, ...]  # ranked units in rank order, then unranked ones by unit id
+    ranking: tuple[RankEntry, ...]
+    totals: Counts
+    red_items: tuple[RedItem, ...]  # most days overdue first
+
+    @property
+    def title(self) -> str:
+        """贵港市职业技能提升行动 2019年度督办情况总结: the plan's name without 工作方案 and its span."""
+        name = re.sub(r"[((][^()()]*[))]\s*$", "", self.plan_title).strip()
+        name = re.sub(r"(工作|实施)?方案$", "", name).strip() or self.plan_title
+        return f"{name} {self.year}年度督办情况总结"
+
+    @property
+    def year_closed(self) -> bool:
+        return self.as_of > date(self.year, 12, 31)
+
+
+# ── the query ────────────────────────────────────────────────────────────────────────────────────
+
+
+def outcome(state: str, original_due: date, submitted_on: date | None, today: date) -> str:
+    """One of OUTCOMES for a deliverable (see the module docstring)."""
+    if state == "waived":
+        return "waived"
+    if state == "accepted":
+        return "on_time" if submitted_on is not None and submitted_on <= original_due else "late"
+    return "overdue" if original_due < today else "not_yet_due"
+
+
+def year_end_summary(session_factory: SessionFactory, *, year: int, today: date) -> YearSummary:
+    """The summary of ``year`` as of ``today``. Raises NotFound with no plan, InvalidInput for a year outside it."""
+    with read_session(session_factory) as session:
+        plan = session.scalars(select(PlanRecord)).first()
+        if plan is None:
+            raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+        if not plan.start.year <= year <= plan.end.year:
+            raise InvalidInput(f"{year} is outside the plan: {plan.title} runs {plan.start.year}–{plan.end.year}; "
+                               f"choose a year from {plan.start.year} to {plan.end.year}")
+        zone = ZoneInfo(plan.time_zone)
+        in_year = (Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None),
+                   Deliverable.original_due >= date(year, 1, 1), Deliverable.original_due <= date(year, 12, 31))
+        rows = session.execute(select(Deliverable, ObligationRecord.task)
+                               .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+                               .where(*in_year)).all()
+        extensions = dict(session.execute(
+            select(Deliverable.unit_id, func.count(Extension.id))
+            .join(Deliverable, Extension.deliverable_id == Deliverable.id)
+            .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+            .where(Extension.status == "granted", *in_year).group_by(Deliverable.unit_id)).all())
+        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+        plan_title, number = plan.title, plan.document_number
+
+    tallies: dict[str, Counter] = defaultdict(Counter)
+    late_days: dict[str, list[int]] = defaultdict(list)
+    red: list[RedItem] = []
+    for d, task in rows:
+        moment = d.submitted_at or (d.decided_at if d.state == "accepted" else None)
+        submitted_on = moment.astimezone(zone).date() if moment else None
+        result = outcome(d.state, d.original_due, submitted_on, today)
+        tallies[d.unit_id][result] += 1
+        if result == "late":
+            late_days[d.unit_id].append((submitted_on - d.original_due).days if submitted_on else 0)
+        elif result == "overdue":
+            tallies[d.unit_id]["awaiting_review"] += d.state == "submitted"
+            red.append(RedItem(d.ref, d.unit_id, names.get(d.unit_id, d.unit_id), task, d.original_due,
+                               d.due or d.original_due, d.state, (today - d.original_due).days))
+    units = [UnitYear(unit_id=u, unit_name=names.get(u, u), due=sum(t[o] for o in OUTCOMES),
+                      **{o: t[o] for o in OUTCOMES}, awaiting_review=t["awaiting_review"],
+                      days_late=tuple(sorted(late_days[u], reverse=True)), extensions_granted=extensions.get(u, 0))
+             for u, t in tallies.items()]
+    ranking = rank_units(units)
+    order = {entry.unit_id: i for i, entry in enumerate(ranking)}
+    units.sort(key=lambda u: (order.get(u.unit_id, len(order)), u.unit_id))
+    red.sort(key=lambda r: (-r.days_overdue, r.unit_id, r.ref))
+    return YearSummary(plan_title, number, year, today, tuple(units), ranking, Counts.total(units), tuple(red))
+
+
+def rank_units(units: Iterable[UnitYear]) -> tuple[RankEntry, ...]:
+    """Outcomes only: on-time rate desc, then fewer overdue; ties share a rank and are listed by unit id."""
+    rated = sorted((u for u in units if u.on_time_rate is not None),
+                   key=lambda u: (-u.on_time_rate, u.overdue, u.unit_id))
+    entries: list[RankEntry] = []
+    for position, u in enumerate(rated, 1):
+        tied = entries and (entries[-1].on_time_rate, entries[-1].overdue) == (u.on_time_rate, u.overdue)
+        entries.append(RankEntry(entries[-1].rank if tied else position, u.unit_id, u.unit_name,
+                                 u.on_time_rate, u.overdue))
+    return tuple(entries)
+
+
+# ── JSON ─────────────────────────────────────────────────────────────────────────────────────────
+
+
+def _counts_json(c: Counts) -> dict[str, Any]:
+    data = {f.name: getattr(c, f.name) for f in fields(Counts)}
+    return {**data, "days_late": list(c.days_late), "scored": c.scored, "on_time_rate": c.on_time_rate,
+            "average_days_late": c.average_days_late, "max_days_late": c.max_days_late}
+
+
+def year_summary_to_json(summary: YearSummary) -> dict[str, Any]:
+    """Plain JSON types: dates as ISO strings, rates as fractions (0.75), None where there is nothing to rate."""
+    return {
+        "title": summary.title,
+        "plan": {"title": summary.plan_title, "document_number": summary.document_number},
+        "year": summary.year,
+        "as_of": summary.as_of.isoformat(),
+        "year_closed": summary.year_closed,
+        "units": [{"unit_id": u.unit_id, "unit_name": u.unit_name, **_counts_json(u)} for u in summary.units],
+        "ranking": [e.__dict__ for e in summary.ranking],
+        "totals": _counts_json(summary.totals),
+        "red_items": [{**r.__dict__, "original_due": r.original_due.isoformat(), "due": r.due.isoformat()}
+                      for r in summary.red_items],
+    }
+
+
+# ── files ────────────────────────────────────────────────────────────────────────────────────────
+
+FORMATS = ("html", "xlsx", "json")
+
+
+def render_year_report(summary: YearSummary, fmt: str) -> bytes:
+    """The summary as the bytes of one file format (html, xlsx or json)."""
+    if fmt == "html":
+        from responsibilities.report_html import render_html
+
+        return render_html(summary).encode("utf-8")
+    if fmt == "xlsx":
+        from responsibilities.report_xlsx import render_xlsx
+
+        return render_xlsx(summary)
+    if fmt == "json":
+        import json
+
+        return (json.dumps(year_summary_to_json(summary), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    raise InvalidInput(f'unknown report format "{fmt}": choose one of {", ".join(FORMATS)}')
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write next to ``path`` and rename over it: a reader sees the old file or the new one, never half of one."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_year_report(session_factory: SessionFactory, *, year: int, today: date, out_dir: Path,
+                      formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+    """Write ``out_dir/summary-<year>.<ext>`` for each format; returns format → path."""
+    formats = tuple(formats)
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise InvalidInput(f'unknown report format "{fmt}": choose from {", ".join(FORMATS)}')
+    summary = year_end_summary(session_factory, year=year, today=today)
+    rendered = {fmt: render_year_report(summary, fmt) for fmt in formats}  # all rendered before any is written
+    return {fmt: write_atomically(Path(out_dir) / f"summary-{year}.{fmt}", data) for fmt, data in rendered.items()}
