@@ -4,6 +4,8 @@ The sweep writes notice rows with an *audience* (``unit``, ``co-unit:<id>``, ``u
 ``deputies``, ``leader``, comma-joined); addresses are resolved here, at render time, so a corrected contact
 address reaches notices still pending. Every word a reader sees lives in ``templates/``; this module only
 gathers the facts (unit, task, where the task stands in the plan, dates, level, superseded steps, link).
+Digests (kind ``digest``) gather theirs from the status rows on the day they are rendered, by the definitions
+in ``responsibilities.digests``; the key says which digest (a unit's week, the office's day, the leaders' week).
 
 Message-IDs are derived from the notice's dedupe key, so a resend of the same notice carries the same id
 and the receiving side (and the office) can recognise it.
@@ -26,11 +28,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from responsibilities import digests
 from responsibilities.model import (Deliverable, EventRecord, Notice, ObligationRecord, PersonRecord, PlanRecord,
                                     UnitRecord)
+from responsibilities.queries import StatusRow, status_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-KINDS = ("reminder", "chase", "escalation", "office")
+KINDS = ("reminder", "chase", "escalation", "office", "digest")
+DIGEST_LIST_LIMIT = 30  # a digest lists at most this many items per section, then says how many more
 SUBJECT_TASK_CHARS = 24  # a subject names the task by its first clause, at most this many characters
 CLAUSE_ENDS = ",。;:,;"
 DEFAULT_DOMAIN = "duban.localhost"
@@ -216,6 +221,76 @@ def _context(session: Session, notice: Notice, base_url: str, today: date) -> di
     }
 
 
+def _item(row: StatusRow, base: str) -> dict[str, Any]:
+    """A deliverable (or a waiting obligation) as a digest lists it."""
+    path = "deliverables" if row.state not in ("awaiting_event", "awaiting_date") else "obligations"
+    return {"ref": row.id, "unit": row.unit_name, "task": row.task, "task_short": _task_short(row.task),
+            "period": row.period if row.period not in (None, "once") else None,
+            "due": row.due.isoformat() if row.due else None, "state": row.state, "light": row.light,
+            "days_overdue": row.days_overdue, "link": f"{base}/{path}/{quote(row.id, safe='@')}"}
+
+
+def _section(rows: list[StatusRow], base: str, **extra: Any) -> dict[str, Any]:
+    """A digest's list: its first DIGEST_LIST_LIMIT items, the full count, and how many were left off."""
+    items = [{**_item(row, base), **{k: f(row) for k, f in extra.items()}} for row in rows[:DIGEST_LIST_LIMIT]]
+    return {"items": items, "count": len(rows), "more": max(len(rows) - DIGEST_LIST_LIMIT, 0)}
+
+
+def _digest_context(session: Session, notice: Notice, today: date, base_url: str) -> dict[str, Any]:
+    """A digest's facts, computed from the data on the day it is rendered (responsibilities.digests decides what)."""
+    plan = _plan(session)
+    digest, period = digests.parse_key(notice.dedupe_key, notice.unit_id)
+    base = base_url.rstrip("/")
+    context: dict[str, Any] = {
+        "kind": notice.kind, "digest": digest, "today": today.isoformat(), "period": period,
+        "plan_title": plan.title, "plan_number": plan.document_number,
+        "office_name": (plan.settings.get("office") or {}).get("name") or "",
+        "dashboard": f"{base}/", "due_soon_days": digests.DUE_SOON_DAYS,
+    }
+    if digest in ("unit", "leaders"):
+        year, _, week = period.partition("-W")
+        monday, sunday = digests.week_bounds(period)
+        context |= {"year": int(year), "week": int(week), "week_start": monday.isoformat(),
+                    "week_end": sunday.isoformat()}
+    if digest == "unit":
+        unit = session.get(UnitRecord, notice.unit_id)
+        if unit is None:
+            raise LookupError(f"notice {notice.dedupe_key}: unit {notice.unit_id} is not in the database")
+        facts = digests.unit_digest(status_rows(session, today=today, unit=unit.id), unit.id, today)
+        return context | {
+            "unit": unit.short_name, "unit_name": unit.name, "in_hand": len(facts.in_hand),
+            "submitted": len(facts.submitted), "overdue": _section(facts.overdue, base),
+            "due_soon": _section(facts.due_soon, base, days_left=lambda r: (r.due - today).days),
+            "returned": _section(facts.returned, base),
+        }
+    rows = status_rows(session, today=today)
+    if digest == "leaders":
+        facts = digests.leaders_digest(rows)
+        return context | {"red": _section(facts.red, base),
+                          "behind": [b.__dict__ for b in facts.behind]}
+    facts = digests.office_digest(session, rows)
+    names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+    order = {unit_id: i for i, unit_id in enumerate(names)}
+    lights = [{"unit": names.get(u, u), **counts} for u, counts in sorted(
+        facts.lights.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], order.get(kv[0], len(order))))]
+    totals = {light: sum(c[light] for c in facts.lights.values()) for light in ("red", "yellow", "green", "grey")}
+    events = {o.id: o.awaits for o in session.scalars(select(ObligationRecord).where(
+        ObligationRecord.id.in_([r.id for r in facts.awaiting_event])))}
+    event_names = {e.id: e.name for e in session.scalars(select(EventRecord))}
+    failed = [{"key": n.dedupe_key, "kind": n.kind, "audience": n.audience, "owed_on": n.owed_on.isoformat(),
+               "attempts": n.attempts, "error": n.last_error or "",
+               "unit": names.get(n.unit_id, n.unit_id or "")}
+              for n in facts.failed[:DIGEST_LIST_LIMIT]]
+    return context | {
+        "lights": lights, "totals": totals, "red_count": len(facts.red),
+        "reviews": _section(facts.reviews, base),
+        "awaiting_event": _section(facts.awaiting_event, base,
+                                   event=lambda r: event_names.get(events.get(r.id), "")),
+        "awaiting_date": _section(facts.awaiting_date, base),
+        "failed": {"items": failed, "count": len(facts.failed), "more": max(len(facts.failed) - DIGEST_LIST_LIMIT, 0)},
+    }
+
+
 def render_notice(session: Session, notice: Notice, *, base_url: str, sender: str, today: date) -> Message:
     """The notice as a message: subject, text and HTML from the kind's templates, addressed to its audience."""
     if notice.kind not in KINDS:
@@ -224,7 +299,10 @@ def render_notice(session: Session, notice: Notice, *, base_url: str, sender: st
     if not to:
         raise NoRecipients(f"notice {notice.dedupe_key}: audience {notice.audience!r} has no address")
     env = environment()
-    context = _context(session, notice, base_url, today)
+    if notice.kind == "digest":
+        context = _digest_context(session, notice, today, base_url)
+    else:
+        context = _context(session, notice, base_url, today)
     subject = " ".join(env.get_template(f"{notice.kind}/subject.txt").render(context).split())
     context["subject"] = subject
     text = env.get_template(f"{notice.kind}/body.txt").render(context)

@@ -81,30 +81,36 @@ def status(session_factory: SessionFactory, *, today: date, viewer: str | None =
            unit: str | None = None) -> list[StatusRow]:
     """Every current deliverable (and every obligation still waiting for an event or a date) with its light."""
     with read_session(session_factory) as session:
-        plan = session.scalars(select(PlanRecord)).first()
-        if plan is None:
-            raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
-        calendar = calendar_from_settings(plan.settings)
-        window = max(plan.settings["supervision"]["reminder_working_days_before"])
-        unit = _visible_units(session, _viewer(session, viewer), unit)
-        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
-        query = (select(Deliverable, ObligationRecord)
-                 .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
-                 .where(Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None)))
-        cooperating: set[str] = set()
-        if unit is not None:
-            cooperating = set(session.scalars(select(CoUnit.obligation_id).where(CoUnit.unit_id == unit)))
-            query = query.where(or_(Deliverable.unit_id == unit, Deliverable.obligation_id.in_(cooperating)))
-        rows = [
-            StatusRow(d.ref, o.id, d.unit_id, names.get(d.unit_id, d.unit_id), o.task, o.kind, d.period, d.due,
-                      d.original_due, d.state,
-                      light(d.state, d.due, today, calendar=calendar, due_soon_working_days=window),
-                      days_overdue(d.due, today) if d.state in ("open", "returned") else 0, d.version,
-                      cooperating=unit is not None and d.unit_id != unit)
-            for d, o in session.execute(query)
-        ]
-        rows += _waiting_rows(session, names, unit)
-        return sorted(rows, key=lambda r: (r.cooperating, r.unit, r.due or date.max, r.id))
+        return status_rows(session, today=today, viewer=viewer, unit=unit)
+
+
+def status_rows(session: Session, *, today: date, viewer: str | None = None,
+                unit: str | None = None) -> list[StatusRow]:
+    """``status`` inside a session the caller holds (the digests read it in their own transaction)."""
+    plan = session.scalars(select(PlanRecord)).first()
+    if plan is None:
+        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+    calendar = calendar_from_settings(plan.settings)
+    window = max(plan.settings["supervision"]["reminder_working_days_before"])
+    unit = _visible_units(session, _viewer(session, viewer), unit)
+    names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+    query = (select(Deliverable, ObligationRecord)
+             .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+             .where(Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None)))
+    cooperating: set[str] = set()
+    if unit is not None:
+        cooperating = set(session.scalars(select(CoUnit.obligation_id).where(CoUnit.unit_id == unit)))
+        query = query.where(or_(Deliverable.unit_id == unit, Deliverable.obligation_id.in_(cooperating)))
+    rows = [
+        StatusRow(d.ref, o.id, d.unit_id, names.get(d.unit_id, d.unit_id), o.task, o.kind, d.period, d.due,
+                  d.original_due, d.state,
+                  light(d.state, d.due, today, calendar=calendar, due_soon_working_days=window),
+                  days_overdue(d.due, today) if d.state in ("open", "returned") else 0, d.version,
+                  cooperating=unit is not None and d.unit_id != unit)
+        for d, o in session.execute(query)
+    ]
+    rows += _waiting_rows(session, names, unit)
+    return sorted(rows, key=lambda r: (r.cooperating, r.unit, r.due or date.max, r.id))
 
 
 def _waiting_rows(session: Session, names: dict[str, str], unit: str | None) -> list[StatusRow]:

@@ -176,7 +176,11 @@ class Sweep:
                 "office": self.office_notices()}
 
 
-def _insert_ignoring_conflicts(session: Session, query: Select) -> int:
+def insert_notices_ignoring_conflicts(session: Session, query: Select) -> int:
+    """INSERT the notice rows ``query`` selects (columns NOTICE_COLUMNS), skipping dedupe keys already written.
+
+    Returns how many rows were new. Shared by the sweep and the digests: concurrent runs write each key once.
+    """
     dialect = session.get_bind().dialect.name
     module = sqlite if dialect == "sqlite" else postgresql if dialect == "postgresql" else None
     if module is None:
@@ -223,5 +227,5 @@ def sweep(session_factory: sessionmaker[Session], *, now: datetime, today: date,
         report = SweepReport(today, working)
         if working:
             for kind, queries in plan_sweep.owed_selects().items():
-                report.written[kind] = sum(_insert_ignoring_conflicts(session, q) for q in queries)
+                report.written[kind] = sum(insert_notices_ignoring_conflicts(session, q) for q in queries)
         return report
