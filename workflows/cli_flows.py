@@ -66,3 +66,26 @@ def add_flow_commands(command, commands) -> None:  # noqa: ANN001 - cli_track's 
     serve = command("serve", cmd_serve, "run the embedded scheduler (one per database)")
     serve.add_argument("--direct", action="store_true", help="run the jobs without Prefect's engine")
     serve.add_argument("--lease-seconds", type=int, default=60, help="how long the scheduler lease lasts unrenewed")
+    deploy = command("deploy", cmd_deploy, "deploy the flows to a Prefect server (scale-out; Prefect owns the schedules)")
+    deploy.add_argument("--work-pool", default="duban", help="the process work pool (created if missing)")
+
+
+def cmd_deploy(ctx) -> int:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from responsibilities.model import PlanRecord
+
+    if not os.environ.get("PREFECT_API_URL"):
+        raise SystemExit("duban deploy: set PREFECT_API_URL to your Prefect server, e.g. "
+                         "`prefect server start --host 127.0.0.1` then PREFECT_API_URL=http://127.0.0.1:4200/api")
+    with ctx.sessions() as session:
+        plan = session.scalars(select(PlanRecord)).first()
+    if plan is None:
+        raise SystemExit("duban: no plan is loaded: run `duban load deadlines.yaml` first")
+    from workflows.deploy import deploy_flows
+
+    deployed = deploy_flows(dict(plan.settings["schedules"]), plan.time_zone, work_pool=ctx.args.work_pool)
+    for name, deployment_id in deployed.items():
+        print(f"deployed {name}: {plan.settings['schedules'][name]} ({plan.time_zone}) → {deployment_id}")
+    print(f"start a worker: prefect worker start --pool {ctx.args.work_pool}   (and do not run `duban serve` as well)")
+    return 0
