@@ -6,9 +6,11 @@ hand without a real mail server. It listens on the loopback interface only.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -44,13 +46,16 @@ def require_loopback(host: str) -> None:
 
 class _FolderHandler:
     """aiosmtpd handler. aiosmtpd inspects the handler's attributes on every connection, so it has only
-    plain attributes: the folder and a counter."""
+    plain attributes: the folder (None: count only) and a counter."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.count = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.folder is None:  # count only: a replay sends tens of thousands of messages nobody reads
+            self.count += 1
+            return "250 OK counted"
         content = envelope.original_content if envelope.original_content is not None else envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8")
@@ -66,11 +71,12 @@ class _FolderHandler:
 
 class MailSink:
     """An aiosmtpd server on ``host:port`` (a free port when none is given) saving what it receives
-    into ``folder``. ``count`` is the number of messages stored since it started."""
+    into ``folder`` (or, with ``folder=None``, only counting it: still a full SMTP conversation).
+    ``count`` is the number of messages stored (or counted) since it started."""
 
-    def __init__(self, folder: Path, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, folder: Path | None, host: str = "127.0.0.1", port: int | None = None) -> None:
         require_loopback(host)
-        self.folder = Path(folder)
+        self.folder = Path(folder) if folder is not None else None
         self.host = host
         self.port = port if port is not None else free_port(host)
         self._handler = _FolderHandler(self.folder)
@@ -86,7 +92,8 @@ class MailSink:
         return f"smtp://{self.host}:{self.port}"
 
     def start(self) -> MailSink:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
         controller = Controller(self._handler, hostname=self.host, port=self.port, server_hostname=SERVER_NAME)
         controller.start()
         self._controller = controller
@@ -118,3 +125,96 @@ def run_sink(folder: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
             pass
     print(f"Mail sink stopped: {sink.count} message(s) stored.", file=out, flush=True)
     return sink.count
+
+
+class CountingSink:
+    """A minimal SMTP server on the loopback interface that accepts every message and only counts it.
+
+    For `duban simulate`, which sends thousands of messages nobody reads: aiosmtpd (``MailSink``) parses
+    each message line by line, ~2–3 ms a message of the replay's own process (the sink runs in a thread of
+    it). This one speaks just enough SMTP for a client (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT: all
+    accepted) and reads a message's data in one piece up to the closing ``CRLF.CRLF``. Same interface as
+    ``MailSink`` with ``folder=None``.
+    """
+
+    folder = None
+    MAX_MESSAGE = 32 * 1024 * 1024
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        require_loopback(host)
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self.count = 0
+        self._loop: Any = None
+        self._server: Any = None
+        self._thread: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    async def _session(self, reader: Any, writer: Any) -> None:
+        writer.write(f"220 {SERVER_NAME} ESMTP\r\n".encode())
+        try:
+            while line := await reader.readline():
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    writer.write(f"250-{SERVER_NAME}\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
+                                 f"250 SIZE {self.MAX_MESSAGE}\r\n".encode())
+                elif verb == b"DATA":
+                    writer.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    await writer.drain()
+                    await reader.readuntil(b"\r\n.\r\n")
+                    self.count += 1
+                    writer.write(b"250 OK counted\r\n")
+                elif verb == b"QUIT":
+                    writer.write(b"221 Bye\r\n")
+                    await writer.drain()
+                    break
+                else:
+                    writer.write(b"250 OK\r\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    def start(self) -> CountingSink:
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            try:
+                self._server = loop.run_until_complete(asyncio.start_server(
+                    self._session, self.host, self.port, limit=self.MAX_MESSAGE))
+            except BaseException as error:  # noqa: BLE001 - reported to start()
+                failure.append(error)
+                started.set()
+                loop.close()
+                return
+            self._loop = loop
+            started.set()
+            loop.run_forever()
+            self._server.close()
+            loop.run_until_complete(self._server.wait_closed())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="duban-counting-sink", daemon=True)
+        self._thread.start()
+        started.wait()
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> CountingSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -94,7 +94,11 @@ def status_rows(session: Session, *, today: date, viewer: str | None = None,
     window = max(plan.settings["supervision"]["reminder_working_days_before"])
     unit = _visible_units(session, _viewer(session, viewer), unit)
     names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
-    query = (select(Deliverable, ObligationRecord)
+    # Columns, not entities: a digest or a dashboard reads every deliverable, and building ORM objects (with the
+    # obligation's JSON columns parsed) cost ~5x the query itself; `duban simulate` renders thousands of digests.
+    query = (select(Deliverable.ref, Deliverable.unit_id, Deliverable.period, Deliverable.due,
+                    Deliverable.original_due, Deliverable.state, Deliverable.version, ObligationRecord.id,
+                    ObligationRecord.task, ObligationRecord.kind)
              .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
              .where(Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None)))
     cooperating: set[str] = set()
@@ -102,12 +106,11 @@ def status_rows(session: Session, *, today: date, viewer: str | None = None,
         cooperating = set(session.scalars(select(CoUnit.obligation_id).where(CoUnit.unit_id == unit)))
         query = query.where(or_(Deliverable.unit_id == unit, Deliverable.obligation_id.in_(cooperating)))
     rows = [
-        StatusRow(d.ref, o.id, d.unit_id, names.get(d.unit_id, d.unit_id), o.task, o.kind, d.period, d.due,
-                  d.original_due, d.state,
-                  light(d.state, d.due, today, calendar=calendar, due_soon_working_days=window),
-                  days_overdue(d.due, today) if d.state in ("open", "returned") else 0, d.version,
-                  cooperating=unit is not None and d.unit_id != unit)
-        for d, o in session.execute(query)
+        StatusRow(ref, obligation_id, unit_id, names.get(unit_id, unit_id), task, kind, period, due, original_due,
+                  state, light(state, due, today, calendar=calendar, due_soon_working_days=window),
+                  days_overdue(due, today) if state in ("open", "returned") else 0, version,
+                  cooperating=unit is not None and unit_id != unit)
+        for ref, unit_id, period, due, original_due, state, version, obligation_id, task, kind in session.execute(query)
     ]
     rows += _waiting_rows(session, names, unit)
     return sorted(rows, key=lambda r: (r.cooperating, r.unit, r.due or date.max, r.id))

@@ -28,17 +28,18 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Integer, String, func, literal, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.db import read_session
 from responsibilities.errors import InvalidInput, NotFound
-from responsibilities.model import Deliverable, Extension, ObligationRecord, PlanRecord, UnitRecord
+from responsibilities.model import Deliverable, Extension, Notice, ObligationRecord, PlanRecord, UnitRecord
+from responsibilities.sweep import insert_notices_ignoring_conflicts
 
 SessionFactory = sessionmaker[Session]
 OUTCOMES = ("on_time", "late", "overdue", "waived", "not_yet_due")
@@ -150,25 +151,30 @@ def outcome(state: str, original_due: date, submitted_on: date | None, today: da
 def year_end_summary(session_factory: SessionFactory, *, year: int, today: date) -> YearSummary:
     """The summary of ``year`` as of ``today``. Raises NotFound with no plan, InvalidInput for a year outside it."""
     with read_session(session_factory) as session:
-        plan = session.scalars(select(PlanRecord)).first()
-        if plan is None:
-            raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
-        if not plan.start.year <= year <= plan.end.year:
-            raise InvalidInput(f"{year} is outside the plan: {plan.title} runs {plan.start.year}–{plan.end.year}; "
-                               f"choose a year from {plan.start.year} to {plan.end.year}")
-        zone = ZoneInfo(plan.time_zone)
-        in_year = (Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None),
-                   Deliverable.original_due >= date(year, 1, 1), Deliverable.original_due <= date(year, 12, 31))
-        rows = session.execute(select(Deliverable, ObligationRecord.task)
-                               .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
-                               .where(*in_year)).all()
-        extensions = dict(session.execute(
-            select(Deliverable.unit_id, func.count(Extension.id))
-            .join(Deliverable, Extension.deliverable_id == Deliverable.id)
-            .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
-            .where(Extension.status == "granted", *in_year).group_by(Deliverable.unit_id)).all())
-        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
-        plan_title, number = plan.title, plan.document_number
+        return summarize_year(session, year=year, today=today)
+
+
+def summarize_year(session: Session, *, year: int, today: date) -> YearSummary:
+    """``year_end_summary`` inside a session the caller holds (e.g. while rendering a summary notice)."""
+    plan = session.scalars(select(PlanRecord)).first()
+    if plan is None:
+        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+    if not plan.start.year <= year <= plan.end.year:
+        raise InvalidInput(f"{year} is outside the plan: {plan.title} runs {plan.start.year}–{plan.end.year}; "
+                           f"choose a year from {plan.start.year} to {plan.end.year}")
+    zone = ZoneInfo(plan.time_zone)
+    in_year = (Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None),
+               Deliverable.original_due >= date(year, 1, 1), Deliverable.original_due <= date(year, 12, 31))
+    rows = session.execute(select(Deliverable, ObligationRecord.task)
+                           .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+                           .where(*in_year)).all()
+    extensions = dict(session.execute(
+        select(Deliverable.unit_id, func.count(Extension.id))
+        .join(Deliverable, Extension.deliverable_id == Deliverable.id)
+        .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+        .where(Extension.status == "granted", *in_year).group_by(Deliverable.unit_id)).all())
+    names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+    plan_title, number = plan.title, plan.document_number
 
     tallies: dict[str, Counter] = defaultdict(Counter)
     late_days: dict[str, list[int]] = defaultdict(list)
@@ -283,3 +289,37 @@ def write_year_report(session_factory: SessionFactory, *, year: int, today: date
     summary = year_end_summary(session_factory, year=year, today=today)
     rendered = {fmt: render_year_report(summary, fmt) for fmt in formats}  # all rendered before any is written
     return {fmt: write_atomically(Path(out_dir) / f"summary-{year}.{fmt}", data) for fmt, data in rendered.items()}
+
+
+# ── the summary notice ───────────────────────────────────────────────────────────────────────────
+
+SUMMARY_AUDIENCE = "leader,deputies,office"
+
+
+def summary_key(year: int) -> str:
+    return f"summary:{year}"
+
+
+def queue_summary_notice(session_factory: SessionFactory, *, year: int, now: datetime, today: date) -> int:
+    """Owe the leaders and the office a mail saying the summary of ``year`` is written (kind ``summary``).
+
+    One notice per year under ``summary:<year>``, inserted with conflicts ignored: writing the summary again
+    (a rerun of the year-end flow) rewrites the files but mails nobody twice. What the mail says is computed
+    when it is rendered. Returns 1 if the notice is new, else 0.
+    """
+    query = select(literal(summary_key(year), String).label("dedupe_key"), literal("summary").label("kind"),
+                   literal(0).label("level"), literal(SUMMARY_AUDIENCE).label("audience"),
+                   literal(None, Integer).label("deliverable_id"), literal(None, String).label("obligation_id"),
+                   literal(None, String).label("unit_id"), literal(today, Date).label("owed_on"),
+                   literal(now, Notice.created_at.type).label("created_at"), literal("pending").label("status"),
+                   literal(0).label("attempts")).where(true())
+    with session_factory.begin() as session:
+        return insert_notices_ignoring_conflicts(session, query)
+
+
+def best_and_worst(summary: YearSummary, count: int = 3) -> tuple[tuple[RankEntry, ...], tuple[RankEntry, ...]]:
+    """The ``count`` best-ranked units, and the ``count`` worst (worst first), no unit in both lists."""
+    ranking = summary.ranking
+    best = ranking[:count]
+    worst = tuple(reversed(ranking[max(len(best), len(ranking) - count):]))
+    return best, worst

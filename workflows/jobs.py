@@ -8,7 +8,7 @@ APScheduler can store them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Callable
@@ -60,8 +60,10 @@ def sweep(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str,
     return {"day": rt.today.isoformat(), "working_day": report.working_day, **report.written}
 
 
-def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None) -> dict[str, Any]:  # noqa: ANN001
-    """Send pending notices: SMTP when configured, else the mail folder."""
+def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None,  # noqa: ANN001
+            batch_size: int | None = None) -> dict[str, Any]:
+    """Send pending notices: SMTP when configured, else the mail folder. ``batch_size``: notices claimed at a
+    time (default: delivery's own); smaller batches share the outbox better between deliverers running at once."""
     from notifications.delivery import DeliverySettings, deliver as run
     from notifications.transports import SmtpSettings, transport_from_environment
 
@@ -69,7 +71,10 @@ def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=
     url = rt.settings.smtp_url_with_sender()
     transport = transport or transport_from_environment(url, rt.settings.mail_dir)
     sender = SmtpSettings.from_url(url).sender if url else rt.settings.mail_from
-    report = run(rt.sessions, transport, DeliverySettings(base_url=rt.settings.base_url, sender=sender), now=rt.now)
+    settings = DeliverySettings(base_url=rt.settings.base_url, sender=sender)
+    if batch_size is not None:
+        settings = replace(settings, batch_size=batch_size)
+    report = run(rt.sessions, transport, settings, now=rt.now)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
             "refused_recipients": report.refused_recipients, "server_unreachable": report.server_unreachable}
 
@@ -83,13 +88,15 @@ def digests(as_of: str | None = None, runtime: Runtime | None = None) -> dict[st
 
 
 def year_end(as_of: str | None = None, runtime: Runtime | None = None, year: int | None = None) -> dict[str, Any]:
-    """Write the year-end compliance summary of ``year`` (default: the current year) under var/reports."""
-    from responsibilities.reports import write_year_report
+    """Write the year-end compliance summary of ``year`` (default: the current year) under var/reports, and owe
+    the leaders and the office a mail about it (a ``summary`` notice, once per year however often this runs)."""
+    from responsibilities.reports import queue_summary_notice, write_year_report
 
     rt = runtime or Runtime.create(as_of)
     year = year or rt.today.year
     paths = write_year_report(rt.sessions, year=year, today=rt.today, out_dir=rt.settings.reports_dir)
-    return {"year": year, "reports": {fmt: str(path) for fmt, path in paths.items()}}
+    queued = queue_summary_notice(rt.sessions, year=year, now=rt.now, today=rt.today)
+    return {"year": year, "reports": {fmt: str(path) for fmt, path in paths.items()}, "summary": queued}
 
 
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {"sweep": sweep, "deliver": deliver, "digests": digests,
