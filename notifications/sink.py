@@ -19,7 +19,8 @@ from typing import Any, TextIO
 
 from aiosmtpd.controller import Controller
 
-from notifications.transports import envelope_headers, write_atomically
+from notifications.transports import envelope_headers
+from responsibilities.files import write_atomically
 
 DEFAULT_PORT = 2525
 SERVER_NAME = "duban-mail-sink"  # given to aiosmtpd, which otherwise looks up this machine's FQDN

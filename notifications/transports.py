@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -23,6 +21,8 @@ from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiosmtplib
+
+from responsibilities.files import write_atomically
 
 Security = Literal["none", "starttls", "tls"]
 
@@ -348,25 +348,6 @@ def eml_name(message: EmailMessage) -> str:
     message_id = (message.get("Message-ID") or "").strip()
     key = message_id.encode("utf-8") if message_id else message.as_bytes(policy=email.policy.SMTP)
     return hashlib.sha256(key).hexdigest()[:32] + ".eml"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file next to ``path``, then rename it over ``path``: a reader never sees
-    half a file, and a crash leaves at most a stray ``.tmp`` file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def envelope_headers(sender: str, recipients: Iterable[str]) -> bytes:

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.db import read_session
 from responsibilities.errors import InvalidInput, NotFound
+from responsibilities.files import write_atomically
 from responsibilities.model import Deliverable, Extension, Notice, ObligationRecord, PlanRecord, UnitRecord
 from responsibilities.sweep import insert_notices_ignoring_conflicts
 
@@ -258,25 +259,6 @@ def render_year_report(summary: YearSummary, fmt: str) -> bytes:
 
         return (json.dumps(year_summary_to_json(summary), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     raise InvalidInput(f'unknown report format "{fmt}": choose one of {", ".join(FORMATS)}')
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """Write next to ``path`` and rename over it: a reader sees the old file or the new one, never half of one."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_year_report(session_factory: SessionFactory, *, year: int, today: date, out_dir: Path,

@@ -11,7 +11,8 @@ FORMAT_NAMES = {"html": "网页(可打印)", "xlsx": "电子表格", "json": "JS
 
 
 def cmd_report_year(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
-    from responsibilities.reports import render_year_report, write_atomically, write_year_report, year_end_summary
+    from responsibilities.files import write_atomically
+    from responsibilities.reports import render_year_report, write_year_report, year_end_summary
 
     a = ctx.args
     today = ctx.now.astimezone(ctx.settings.time_zone).date()
