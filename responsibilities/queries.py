@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.db import read_session
@@ -105,11 +105,17 @@ def status_rows(session: Session, *, today: date, viewer: str | None = None,
     if unit is not None:
         cooperating = set(session.scalars(select(CoUnit.obligation_id).where(CoUnit.unit_id == unit)))
         query = query.where(or_(Deliverable.unit_id == unit, Deliverable.obligation_id.in_(cooperating)))
+    lights: dict[tuple[str, date | None], str] = {}  # a light depends on (state, due) only: many rows share one
+
+    def light_of(state: str, due: date | None) -> str:
+        if (state, due) not in lights:
+            lights[state, due] = light(state, due, today, calendar=calendar, due_soon_working_days=window)
+        return lights[state, due]
+
     rows = [
         StatusRow(ref, obligation_id, unit_id, names.get(unit_id, unit_id), task, kind, period, due, original_due,
-                  state, light(state, due, today, calendar=calendar, due_soon_working_days=window),
-                  days_overdue(due, today) if state in ("open", "returned") else 0, version,
-                  cooperating=unit is not None and unit_id != unit)
+                  state, light_of(state, due), days_overdue(due, today) if state in ("open", "returned") else 0,
+                  version, cooperating=unit is not None and unit_id != unit)
         for ref, unit_id, period, due, original_due, state, version, obligation_id, task, kind in session.execute(query)
     ]
     rows += _waiting_rows(session, names, unit)
@@ -118,15 +124,13 @@ def status_rows(session: Session, *, today: date, viewer: str | None = None,
 
 def _waiting_rows(session: Session, names: dict[str, str], unit: str | None) -> list[StatusRow]:
     """Obligations with no deliverable yet because the office has not recorded their event or date."""
+    dated = exists().where(Deliverable.obligation_id == ObligationRecord.id, Deliverable.retired.is_(False))
     query = select(ObligationRecord).where(ObligationRecord.kind.in_(("after_event", "external")),
-                                           ObligationRecord.retired_at.is_(None))
+                                           ObligationRecord.retired_at.is_(None), ~dated)
     if unit is not None:
         query = query.where(ObligationRecord.lead_unit_id == unit)
-    dated = set(session.scalars(select(Deliverable.obligation_id).where(Deliverable.retired.is_(False))))
     rows = []
     for o in session.scalars(query):
-        if o.id in dated:
-            continue
         event = session.get(EventRecord, o.awaits) if o.awaits else None
         state = "awaiting_event" if event is not None else "awaiting_date"
         rows.append(StatusRow(o.id, o.id, o.lead_unit_id, names.get(o.lead_unit_id, o.lead_unit_id), o.task, o.kind,
