@@ -89,10 +89,18 @@ def environment() -> Environment:
 
 
 def _plan(session: Session) -> PlanRecord:
-    plan = session.scalars(select(PlanRecord)).first()
+    """The plan row, read once per session: rendering asks for it several times a message, and delivery renders
+    a batch in one read-only session (a replay renders thousands of messages)."""
+    plan = session.info.get(_PLAN_KEY)
     if plan is None:
-        raise LookupError("no plan is loaded")
+        plan = session.scalars(select(PlanRecord)).first()
+        if plan is None:
+            raise LookupError("no plan is loaded")
+        session.info[_PLAN_KEY] = plan
     return plan
+
+
+_PLAN_KEY = "duban.messages.plan"
 
 
 def _unit_emails(session: Session, unit_id: str | None) -> list[str]:
@@ -236,6 +244,16 @@ def _section(rows: list[StatusRow], base: str, **extra: Any) -> dict[str, Any]:
     return {"items": items, "count": len(rows), "more": max(len(rows) - DIGEST_LIST_LIMIT, 0)}
 
 
+def _all_status_rows(session: Session, today: date) -> list[StatusRow]:
+    """Every unit's status rows on ``today``, computed once per session: delivery renders a batch in one read-only
+    session (one snapshot), and a Monday's batch holds a digest for most units. A unit's digest takes its own
+    lead rows from these, the same rows a unit-filtered status_rows gives it (it leaves co-operated ones out)."""
+    key = ("duban.messages.status_rows", today)
+    if key not in session.info:
+        session.info[key] = status_rows(session, today=today)
+    return session.info[key]
+
+
 def _digest_context(session: Session, notice: Notice, today: date, base_url: str) -> dict[str, Any]:
     """A digest's facts, computed from the data on the day it is rendered (responsibilities.digests decides what)."""
     plan = _plan(session)
@@ -256,14 +274,14 @@ def _digest_context(session: Session, notice: Notice, today: date, base_url: str
         unit = session.get(UnitRecord, notice.unit_id)
         if unit is None:
             raise LookupError(f"notice {notice.dedupe_key}: unit {notice.unit_id} is not in the database")
-        facts = digests.unit_digest(status_rows(session, today=today, unit=unit.id), unit.id, today)
+        facts = digests.unit_digest(_all_status_rows(session, today), unit.id, today)
         return context | {
             "unit": unit.short_name, "unit_name": unit.name, "in_hand": len(facts.in_hand),
             "submitted": len(facts.submitted), "overdue": _section(facts.overdue, base),
             "due_soon": _section(facts.due_soon, base, days_left=lambda r: (r.due - today).days),
             "returned": _section(facts.returned, base),
         }
-    rows = status_rows(session, today=today)
+    rows = _all_status_rows(session, today)
     if digest == "leaders":
         facts = digests.leaders_digest(rows)
         return context | {"red": _section(facts.red, base),

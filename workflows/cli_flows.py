@@ -67,7 +67,7 @@ def add_flow_commands(command, commands) -> None:  # noqa: ANN001 - cli_track's 
     serve.add_argument("--direct", action="store_true", help="run the jobs without Prefect's engine")
     serve.add_argument("--lease-seconds", type=int, default=60, help="how long the scheduler lease lasts unrenewed")
 
-    from workflows.simulate import add_simulate_command
+    from workflows.cli_simulate import add_simulate_command
 
     add_simulate_command(command)
     deploy = command("deploy", cmd_deploy, "deploy the flows to a Prefect server (scale-out; Prefect owns the schedules)")

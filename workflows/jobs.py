@@ -8,7 +8,7 @@ APScheduler can store them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Callable
@@ -60,10 +60,8 @@ def sweep(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str,
     return {"day": rt.today.isoformat(), "working_day": report.working_day, **report.written}
 
 
-def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None,  # noqa: ANN001
-            batch_size: int | None = None) -> dict[str, Any]:
-    """Send pending notices: SMTP when configured, else the mail folder. ``batch_size``: notices claimed at a
-    time (default: delivery's own); smaller batches share the outbox better between deliverers running at once."""
+def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None) -> dict[str, Any]:  # noqa: ANN001
+    """Send pending notices: SMTP when configured, else the mail folder."""
     from notifications.delivery import DeliverySettings, deliver as run
     from notifications.transports import SmtpSettings, transport_from_environment
 
@@ -71,10 +69,7 @@ def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=
     url = rt.settings.smtp_url_with_sender()
     transport = transport or transport_from_environment(url, rt.settings.mail_dir)
     sender = SmtpSettings.from_url(url).sender if url else rt.settings.mail_from
-    settings = DeliverySettings(base_url=rt.settings.base_url, sender=sender)
-    if batch_size is not None:
-        settings = replace(settings, batch_size=batch_size)
-    report = run(rt.sessions, transport, settings, now=rt.now)
+    report = run(rt.sessions, transport, DeliverySettings(base_url=rt.settings.base_url, sender=sender), now=rt.now)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
             "refused_recipients": report.refused_recipients, "server_unreachable": report.server_unreachable}
 

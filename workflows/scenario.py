@@ -94,9 +94,8 @@ class Scenario:
     """Plays the units and the office, one simulated day at a time (``units_act`` then ``office_acts``)."""
 
     def __init__(self, sessions, calendar: WorkingCalendar, time_zone: ZoneInfo, *, seed: int,  # noqa: ANN001
-                 start: date, end: date) -> None:
-        self.sessions, self.calendar, self.zone = sessions, calendar, time_zone
-        self.seed, self.start, self.end = seed, start, end
+                 start: date) -> None:
+        self.sessions, self.calendar, self.zone, self.seed = sessions, calendar, time_zone, seed
         self.stats = ScenarioStats()
         self._fates: dict[str, Fate] = {}
         self._agenda: dict[tuple[date, str], list[tuple[int, str, str]]] = defaultdict(list)  # (day, side) → acts

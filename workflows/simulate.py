@@ -17,24 +17,17 @@ claimable, and between those moments nothing writes notices, so the runs skipped
 (Notices waiting on a retry backoff would be the exception; the sink does not fail, and the end-of-day run
 catches any.) Prefect's engine is not used: its start-up and per-run cost would dominate a replay of
 thousands of flow runs; the flows only wrap these jobs.
-
-Rendering and sending a message costs ~10–20 ms of Python, and three years make ~8,000 of them: most of the
-replay's time. So each delivery runs in two deliverers at once, this process and a helper process (the
-machine's second core), claiming small batches from the same outbox, as several deliverers do in a
-scaled-out installation; the conditional claim keeps each notice to one of them. `--deliverers 1` delivers
-in this process only.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import sys
 import time as clock
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from workflows.settings import Settings
@@ -44,7 +37,6 @@ NOTICE_KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary"
 SCHEDULED_FLOWS = ("sweep", "digests", "year_end")  # run at each firing; delivery is placed after them
 SIM_ACTOR = "simulate"  # who loaded the plan: marks a database as a replay's, which a rerun may replace
 SENDER = "duban@guigang.example"
-SHARED_BATCH = 8  # notices claimed at a time when two deliverers share the outbox: small, so both get work
 
 
 class SimulationError(Exception):
@@ -59,7 +51,6 @@ class Options:
     db: Path | None = None  # default: var/simulate/duban-<seed>.sqlite3
     keep_mail: bool = False
     plan_file: Path | None = None  # default: the settings' plan file (DUBAN_PLAN or deadlines.yaml)
-    deliverers: int = 2  # processes delivering at once (1: this process only)
 
 
 @dataclass
@@ -70,7 +61,6 @@ class Tally:
     days: int = 0
     notices: Counter = field(default_factory=Counter)
     delivered: int = 0
-    delivered_by_helper: int = 0
     seconds: Counter = field(default_factory=Counter)  # wall time by step: sweep, digests, deliver, units, …
 
     def timed(self, step: str, started: float) -> None:
@@ -154,10 +144,13 @@ class Schedule:
 
 def simulate(options: Options, *, settings: Settings | None = None,
              progress: Callable[[Tally, date, date], None] | None = None) -> dict[str, Any]:
-    """Run the replay; returns what happened (the `--json` object)."""
+    """Run the replay; returns what happened, the `duban simulate --json` object: from, to, seed, days, database,
+    deliverables and their states, the scenario's fates and actions, notices by kind (reminder, chase,
+    escalation, office, digest, summary) and by status, delivered (sent) and what the sink received, the
+    year-end summaries written ({year: {html, xlsx, json}}), the best and worst units of the last plan year
+    reached, elapsed seconds and seconds by step. Raises SimulationError for bad input, before writing."""
     from notifications.sink import CountingSink, MailSink
     from notifications.transports import SmtpSettings, SmtpTransport
-    from responsibilities.db import make_session_factory
     from responsibilities.migrate import upgrade
     from responsibilities.plan import PlanInvalid, load_plan
     from responsibilities.plan_sync import sync_plan
@@ -184,28 +177,22 @@ def simulate(options: Options, *, settings: Settings | None = None,
         old.unlink()  # a previous replay's, which this one may not rewrite
     mail_dir = SIM_DIR / "mail"
 
-    if options.deliverers not in (1, 2):
-        raise SimulationError(f"--deliverers must be 1 or 2, not {options.deliverers}")
-
     # Counting only (a minimal SMTP server), unless the messages are to be kept (aiosmtpd, .eml files).
     sink = (MailSink(mail_dir) if options.keep_mail else CountingSink()).start()
-    runtime = helper = None
+    runtime = None
     try:
         url = f"{sink.url}?from={SENDER.replace('@', '%40')}"
         sim_settings = replace(base, database_url=f"sqlite:///{db_path}", evidence_dir=SIM_DIR / "evidence",
                                plan_file=plan_file, time_zone=zone, smtp_url=url, mail_dir=mail_dir,
                                mail_from=SENDER, reports_dir=reports_dir)
-        if options.deliverers == 2:
-            helper = HelperDeliverer(sim_settings)  # starts now: its imports overlap the set-up below
         day_start = datetime.combine(start, time(0), zone)
         runtime = jobs.Runtime(sim_settings, day_start)
         upgrade(runtime.engine)
-        sessions = make_session_factory(runtime.engine)
-        sync_plan(sessions, plan, now=day_start, actor=SIM_ACTOR)
-        scenario = Scenario(runtime.sessions, plan.working_calendar(), zone, seed=options.seed, start=start, end=end)
+        sync_plan(runtime.sessions, plan, now=day_start, actor=SIM_ACTOR)
+        scenario = Scenario(runtime.sessions, plan.working_calendar(), zone, seed=options.seed, start=start)
         scenario.add_users(day_start)
         transport = SmtpTransport(SmtpSettings.from_url(url))
-        replay = _Replay(runtime, transport, scenario, plan.schedules, zone, helper)
+        replay = _Replay(runtime, transport, scenario, plan.schedules, zone)
         reports: dict[str, dict[str, str]] = {}
         setup_seconds = clock.monotonic() - started
         day = start
@@ -217,81 +204,16 @@ def simulate(options: Options, *, settings: Settings | None = None,
         replay.tally.seconds["setup"] = setup_seconds
         return _result(runtime, replay, sink, options, start, end, db_path, reports, started, plan.end.year)
     finally:
-        if helper is not None:
-            helper.stop()
         if runtime is not None:
             runtime.close()
         sink.stop()
 
 
-def _helper_deliverer(connection, settings: Settings) -> None:  # noqa: ANN001 - a multiprocessing Connection
-    """The helper process: deliver as of each moment received, answer with the job's report; stop on None."""
-    from notifications.transports import SmtpSettings, SmtpTransport
-    from workflows import jobs
-
-    runtime = jobs.Runtime(settings, datetime.now(settings.time_zone))
-    transport = SmtpTransport(SmtpSettings.from_url(settings.smtp_url))
-    try:
-        while (moment := connection.recv()) is not None:
-            runtime.now = moment
-            connection.send(jobs.deliver(runtime=runtime, transport=transport, batch_size=SHARED_BATCH))
-    except (EOFError, KeyboardInterrupt):
-        pass
-    finally:
-        runtime.close()
-
-
-class HelperDeliverer:
-    """A second deliverer in its own process (spawned: nothing of this process's threads or connections is
-    inherited). If it dies, delivery goes on in this process alone; what it had claimed is taken over once
-    its claim is stale."""
-
-    def __init__(self, settings: Settings) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        self.connection, child = context.Pipe()
-        self.process = context.Process(target=_helper_deliverer, args=(child, settings), daemon=True,
-                                       name="duban-simulate-deliverer")
-        self.process.start()
-        child.close()
-        self.alive = True
-
-    def start_delivery(self, moment: datetime) -> bool:
-        if self.alive:
-            try:
-                self.connection.send(moment)
-            except (BrokenPipeError, OSError):
-                self.alive = False
-        return self.alive
-
-    def report(self) -> dict[str, Any] | None:
-        try:
-            return self.connection.recv()
-        except (EOFError, OSError):
-            self.alive = False
-            return None
-
-    def stop(self) -> None:
-        if self.alive:
-            try:
-                self.connection.send(None)
-            except (BrokenPipeError, OSError):
-                pass
-        self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout=5)
-        self.connection.close()
-
-
 class _Replay:
     """One simulated day at a time: the flows at their firings, the scenario at its hours, delivery after."""
 
-    def __init__(self, runtime, transport, scenario, schedules, zone: ZoneInfo,  # noqa: ANN001
-                 helper: HelperDeliverer | None = None) -> None:
+    def __init__(self, runtime, transport, scenario, schedules, zone: ZoneInfo) -> None:  # noqa: ANN001
         self.runtime, self.transport, self.scenario, self.zone = runtime, transport, scenario, zone
-        self.helper = helper
         self.schedules = {name: Schedule(expr, zone) for name, expr in schedules.items()
                           if name in (*SCHEDULED_FLOWS, "deliver")}
         self.tally = Tally()
@@ -365,15 +287,10 @@ class _Replay:
 
         began = clock.perf_counter()
         self.runtime.now = moment
-        shared = self.helper is not None and self.helper.start_delivery(moment)
-        reports = [jobs.deliver(runtime=self.runtime, transport=self.transport,
-                                batch_size=SHARED_BATCH if shared else None)]
-        if shared:
-            reports.append(self.helper.report() or {"sent": 0, "retrying": 0, "server_unreachable": False})
-            self.tally.delivered_by_helper += reports[-1]["sent"]
+        report = jobs.deliver(runtime=self.runtime, transport=self.transport)
         self.tally.timed("deliver", began)
-        self.tally.delivered += sum(r["sent"] for r in reports)
-        self.retry = any(r["retrying"] or r["server_unreachable"] for r in reports)
+        self.tally.delivered += report["sent"]
+        self.retry = bool(report["retrying"] or report["server_unreachable"])
 
 
 # ── what happened ────────────────────────────────────────────────────────────────────────────────
@@ -404,142 +321,14 @@ def _result(runtime, replay, sink, options: Options, start: date, end: date, db_
 
     return {
         "from": start.isoformat(), "to": end.isoformat(), "seed": options.seed,
-        "days": (end - start).days + 1, "database": str(db_path), "deliverers": options.deliverers,
+        "days": (end - start).days + 1, "database": str(db_path),
         "deliverables": sum(states.values()), "deliverable_states": dict(sorted(states.items())),
         "scenario": replay.scenario.stats.as_dict(),
         "notices": notices, "notice_status": dict(sorted(by_status.items())),
-        "delivered": by_status.get("sent", 0), "delivered_by_helper": replay.tally.delivered_by_helper,
-        "mail_sink": {"received": sink.count,
+        "delivered": by_status.get("sent", 0), "mail_sink": {"received": sink.count,
                                                              "folder": str(sink.folder) if sink.folder else None},
         "reports": dict(sorted(reports.items())),
         "ranking_year": summary.year, "best_units": units(best), "worst_units": units(worst),
         "elapsed_seconds": round(clock.monotonic() - started, 1),
         "seconds_by_step": {k: round(v, 1) for k, v in sorted(replay.tally.seconds.items())},
     }
-
-
-# ── the command ──────────────────────────────────────────────────────────────────────────────────
-
-KIND_NAMES = {"reminder": "提醒", "chase": "催办", "escalation": "督办通知单", "office": "办公室提示",
-              "digest": "摘要", "summary": "年度总结"}
-ACTION_NAMES = {"submit": "报送", "resubmit": "退回后重新报送", "accept": "审核销号", "return": "退回",
-                "extension.request": "申请延期", "extension.grant": "批准延期", "extension.refuse": "不予延期",
-                "event.record": "登记外部事件", "date.set": "登记外部时限"}
-STATE_NAMES = {"open": "待办", "submitted": "待审核", "returned": "退回修改", "accepted": "已销号", "waived": "免报"}
-
-
-def render_summary(result: dict[str, Any]) -> str:
-    """What happened, in Chinese, for a person."""
-    notices = result["notices"]
-    lines = [
-        f"督办演练:{result['from']} 至 {result['to']},共 {result['days']} 天(随机种子 {result['seed']})",
-        f"数据库:{result['database']}",
-        f"应交事项 {result['deliverables']} 项:" + ",".join(
-            f"{STATE_NAMES.get(k, k)} {v}" for k, v in result["deliverable_states"].items()),
-        "单位与办公室的操作:" + (",".join(f"{ACTION_NAMES.get(k, k)} {v} 次" for k, v in
-                                         result["scenario"]["actions"].items()) or "无"),
-        "通知:" + ",".join(f"{KIND_NAMES.get(k, k)} {v} 条" for k, v in notices.items())
-        + f";共 {sum(notices.values())} 条",
-        f"邮件:经 SMTP 投递 {result['delivered']} 封,收件服务器收到 {result['mail_sink']['received']} 封"
-        + (f"(保存在 {result['mail_sink']['folder']})" if result["mail_sink"]["folder"] else ""),
-    ]
-    if result["reports"]:
-        lines.append("年度总结:")
-        for year, paths in result["reports"].items():
-            lines.append(f"  {year}年:" + "、".join(paths[fmt] for fmt in ("html", "xlsx", "json") if fmt in paths))
-    else:
-        lines.append("年度总结:本次演练未到 12 月 31 日,未生成")
-    for title, entries in (("按时办结率最高", result["best_units"]), ("按时办结率最低", result["worst_units"])):
-        ranked = ";".join(f"第{e['rank']}名 {e['unit']} {e['on_time_rate'] * 100:.1f}%(逾期未办结 {e['overdue']} 项)"
-                          for e in entries) or "无可排名单位"
-        lines.append(f"{result['ranking_year']}年{title}的单位:{ranked}")
-    if result["scenario"]["refused"]:
-        lines.append(f"注意:演练中有 {result['scenario']['refused']} 次操作被系统拒绝")
-    lines.append(f"用时 {result['elapsed_seconds']} 秒")
-    return "\n".join(lines)
-
-
-class ProgressBar:
-    """One line on stderr, redrawn in place (\\r) at most ten times a second."""
-
-    WIDTH = 30
-
-    def __init__(self, out: TextIO = sys.stderr) -> None:
-        self.out, self.shown_at, self.drawn = out, 0.0, False
-
-    def __call__(self, tally: Tally, start: date, end: date) -> None:
-        now = clock.monotonic()
-        if tally.day != end and now - self.shown_at < 0.1:
-            return
-        self.shown_at = now
-        share = tally.days / ((end - start).days + 1)
-        filled = int(share * self.WIDTH)
-        counts = " ".join(f"{KIND_NAMES[k]}{tally.notices[k]}" for k in NOTICE_KINDS)
-        self.out.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {tally.day} {share * 100:3.0f}% "
-                       f"{counts} 已投递{tally.delivered}\x1b[K")
-        self.out.flush()
-        self.drawn = True
-
-    def finish(self) -> None:
-        if self.drawn:
-            self.out.write("\n")
-            self.out.flush()
-
-
-def cmd_simulate(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
-    import json
-
-    args = ctx.args
-    bar = ProgressBar() if not args.no_progress and sys.stderr.isatty() else None
-    options = Options(start=args.from_date, end=args.to_date, seed=args.seed,
-                      db=Path(args.db) if args.db else None, keep_mail=args.keep_mail, deliverers=args.deliverers,
-                      plan_file=Path(args.plan) if args.plan else None)
-    try:
-        result = simulate(options, settings=ctx.settings, progress=bar)
-    except SimulationError as error:
-        print(f"duban simulate: {error}", file=sys.stderr)
-        return 1
-    finally:
-        if bar:
-            bar.finish()
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        print(render_summary(result))
-    return 0
-
-
-def _seed(value: str) -> int:
-    import argparse
-
-    try:
-        seed = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'"{value}" is not a whole number') from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"{seed} is negative; a seed is 0 or more")
-    return seed
-
-
-def add_simulate_command(command) -> None:  # noqa: ANN001 - cli_track's helper
-    from workflows.cli_track import _date
-
-    simulate_parser = command("simulate", cmd_simulate,
-                              "replay the plan day by day on a fresh database, with the units and the office played")
-    simulate_parser.add_argument("--from", dest="from_date", type=_date, metavar="DATE",
-                                 help="the first simulated day (default: the plan's first whole month, 2019-10-01)")
-    simulate_parser.add_argument("--to", dest="to_date", type=_date, metavar="DATE",
-                                 help="the last simulated day (default: the plan's end, 2021-12-31)")
-    simulate_parser.add_argument("--seed", type=_seed, default=1, metavar="N",
-                                 help="the scenario's random seed (default: 1): the same seed plays the same way")
-    simulate_parser.add_argument("--db", metavar="PATH",
-                                 help="the replay's SQLite file (default: var/simulate/duban-<seed>.sqlite3); "
-                                      "replaced if a previous replay made it")
-    simulate_parser.add_argument("--plan", metavar="FILE", help="the plan (default: $DUBAN_PLAN or deadlines.yaml)")
-    simulate_parser.add_argument("--keep-mail", action="store_true",
-                                 help="keep every message the sink receives, as .eml files under var/simulate/mail")
-    simulate_parser.add_argument("--deliverers", type=int, choices=(1, 2), default=2,
-                                 help="deliverers sending at once: 2 (default) adds a helper process, 1 sends from "
-                                      "this process only")
-    simulate_parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    simulate_parser.add_argument("--json", action="store_true", help="print what happened as one JSON object")
