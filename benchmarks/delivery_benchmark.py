@@ -10,9 +10,9 @@ It builds a temporary SQLite file with the real schema (Alembic migrations) and 
 starts an aiosmtpd sink on 127.0.0.1 in a separate process (its CPU does not share the client's GIL) whose
 handler only counts and discards. Then, for each ``--batch-size``, in the same run and against the same sink:
 
-1. the floor: every notice rendered once (``render_notice`` + ``Message.as_email``, not timed), then the
-   same ``EmailMessage`` objects sent with bare ``aiosmtplib.SMTP`` over ONE connection (connect once,
-   ``send_message`` each, quit), timed;
+1. the floor: every notice rendered once (``render_notice`` + ``Message.as_bytes``, not timed), then the
+   same wire bytes sent with bare ``aiosmtplib.SMTP`` over ONE connection (connect once, ``sendmail`` each,
+   quit), timed;
 2. duban: the notices reset to pending, then ``notifications.delivery.deliver`` with ``SmtpTransport``,
    timed end to end (claim, render, send, record), every notice checked to be ``sent`` afterwards.
 
@@ -156,7 +156,7 @@ def status_counts(path: Path) -> dict[str, int]:
 # ── the two measurements ─────────────────────────────────────────────────────────────────────────
 
 
-def render_all(session_factory):  # noqa: ANN001, ANN201 - [(EmailMessage, sender, recipients)]
+def render_all(session_factory):  # noqa: ANN001, ANN201 - [(wire bytes, sender, recipients)]
     from sqlalchemy import event, select
 
     from notifications.messages import render_notice
@@ -169,7 +169,7 @@ def render_all(session_factory):  # noqa: ANN001, ANN201 - [(EmailMessage, sende
         event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
         for notice in session.scalars(select(Notice).order_by(Notice.id)):
             message = render_notice(session, notice, base_url=BASE_URL, sender=SENDER, today=NOW.date())
-            out.append((message.as_email(date=NOW), message.sender, list(message.to)))
+            out.append((message.as_bytes(date=NOW), message.sender, list(message.to)))
     return out
 
 
@@ -178,8 +178,8 @@ async def bare_send(port: int, messages) -> None:  # noqa: ANN001
 
     smtp = aiosmtplib.SMTP(hostname=HOST, port=port, timeout=30)
     await smtp.connect()
-    for email_message, sender, recipients in messages:
-        await smtp.send_message(email_message, sender=sender, recipients=recipients)
+    for wire, sender, recipients in messages:
+        await smtp.sendmail(sender, recipients, wire)
     await smtp.quit()
 
 
@@ -239,11 +239,11 @@ def run(args: argparse.Namespace, path: Path, sink: Sink) -> list[tuple[int, flo
     started = time.perf_counter()
     messages = render_all(session_factory)
     render_seconds = time.perf_counter() - started
-    # ~500 GC-tracked objects per EmailMessage, kept for the whole run: frozen, so that the cyclic collector
-    # does not walk them again and again during the timed runs (of either side).
+    # Whatever rendering left tracked, kept for the whole run: frozen, so that the cyclic collector does not
+    # walk it again and again during the timed runs (of either side).
     gc.collect()
     gc.freeze()
-    size = sum(len(m.as_bytes()) for m, _, _ in messages[:100]) / min(len(messages), 100)
+    size = sum(len(m) for m, _, _ in messages[:100]) / min(len(messages), 100)
     print(f"rendered {len(messages)} messages once for the floor in {render_seconds:.2f} s (not timed; "
           f"~{size / 1024:.1f} KiB each)")
 

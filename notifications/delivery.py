@@ -193,7 +193,13 @@ async def _send_one(session_factory: SessionFactory, transport: Transport, setti
     if not _record(session_factory, notice_id, token, claimed_at=now):
         return
     try:
-        result = await transport.send(message.as_email(date=now), sender=message.sender, recipients=list(message.to))
+        wire = message.as_bytes(date=now)
+    except ValueError as error:  # a header that cannot go on the wire (an address with a line break, not ASCII)
+        _record(session_factory, notice_id, token, status="failed", last_error=f"cannot send: {error}")
+        report.failed += 1
+        return
+    try:
+        result = await transport.send(wire, sender=message.sender, recipients=list(message.to))
     except ConnectionFailure:
         raise  # the server is not there: the rest of the batch waits too, without trying each message in turn
     except TemporaryFailure as failure:

@@ -13,12 +13,12 @@ and the receiving side (and the office) can recognise it.
 
 from __future__ import annotations
 
-import email.policy
+import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.header import Header
+from email.utils import formataddr, format_datetime, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -56,21 +56,45 @@ class Message:
     text: str
     html: str
 
-    def as_email(self, *, date: datetime) -> EmailMessage:
-        """A multipart/alternative message (text, then HTML), UTF-8, ready for SMTP or a maildir."""
+    def as_bytes(self, *, date: datetime) -> bytes:
+        """The message as it goes on the wire (RFC 5322, CRLF): multipart/alternative, text then HTML, UTF-8
+        in base64, the subject and a non-ASCII sender name as RFC 2047 encoded-words; all of it ASCII.
+
+        Written out here rather than through ``email.message.EmailMessage``: the standard library's header
+        registry and generator cost ~4 ms a message against ~0.15 ms for this, and delivery sends thousands
+        (benchmarks/README.md, "Delivery"). The tests parse the result with the standard library's parser."""
         if date.tzinfo is None:
             raise ValueError("the Date header needs an aware datetime")
-        message = EmailMessage(policy=email.policy.default)
-        message["From"] = self.sender
-        message["To"] = ", ".join(self.to)
-        message["Subject"] = self.subject
-        message["Date"] = format_datetime(date)
-        message["Message-ID"] = self.message_id
-        message["X-Duban-Notice"] = self.dedupe_key
-        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies, please
-        message.set_content(self.text, charset="utf-8")
-        message.add_alternative(self.html, subtype="html", charset="utf-8")
-        return message
+        sender_name, sender_address = parseaddr(self.sender)
+        headers = {
+            "From": formataddr((sender_name, sender_address), charset="utf-8"),
+            "To": ", ".join(self.to),
+            "Subject": Header(self.subject, "utf-8").encode(linesep=CRLF),
+            "Date": format_datetime(date),
+            "Message-ID": self.message_id,
+            "X-Duban-Notice": self.dedupe_key,
+            "Auto-Submitted": "auto-generated",  # RFC 3834: no vacation auto-replies, please
+            "MIME-Version": "1.0",
+        }
+        for name, value in headers.items():
+            unfolded = value.replace(CRLF + " ", " ")  # the encoded subject is folded; nothing else may break a line
+            if not value.isascii() or "\r" in unfolded or "\n" in unfolded:
+                raise ValueError(f"the {name} header cannot go on the wire as it is: {value!r}")
+        # The boundary starts with "=_", which base64 never produces, so it cannot occur inside a part.
+        boundary = "=_" + hashlib.sha256(self.message_id.encode("utf-8")).hexdigest()[:28]
+        head = "".join(f"{name}: {value}{CRLF}" for name, value in headers.items())
+        head += f'Content-Type: multipart/alternative; boundary="{boundary}"{CRLF}{CRLF}'
+        return b"".join([head.encode("ascii"), _part(boundary, "plain", self.text), _part(boundary, "html", self.html),
+                         f"--{boundary}--{CRLF}".encode("ascii")])
+
+
+CRLF = "\r\n"
+
+
+def _part(boundary: str, subtype: str, body: str) -> bytes:
+    head = (f"--{boundary}{CRLF}Content-Type: text/{subtype}; charset=\"utf-8\"{CRLF}"
+            f"Content-Transfer-Encoding: base64{CRLF}{CRLF}")
+    return head.encode("ascii") + base64.encodebytes(body.encode("utf-8")).replace(b"\n", CRLF.encode("ascii"))
 
 
 def message_id_for(dedupe_key: str, domain: str) -> str:

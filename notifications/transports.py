@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -117,13 +118,14 @@ def _checked_recipients(recipients: Sequence[str] | str) -> tuple[str, ...]:
 
 @runtime_checkable
 class Transport(Protocol):
-    """Enter once per batch (one connection), then ``send`` each message."""
+    """Enter once per batch (one connection), then ``send`` each message: its wire form (RFC 5322 bytes,
+    ``Message.as_bytes``), the envelope sender and the recipients."""
 
     async def __aenter__(self) -> Transport: ...
 
     async def __aexit__(self, *exc: object) -> None: ...
 
-    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult: ...
+    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult: ...
 
 
 # ── SMTP settings ────────────────────────────────────────────────────────────────────────────────
@@ -314,19 +316,19 @@ class SmtpTransport:
         self._smtp = smtp
         return smtp
 
-    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult:
+    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         addresses = _checked_recipients(recipients)
         try:
             reused = self.connected
             smtp = self._smtp if reused and self._smtp is not None else await self._connect()
             try:
-                refused, _ = await smtp.send_message(message, sender=sender, recipients=list(addresses))
+                refused, _ = await smtp.sendmail(sender, list(addresses), message)
             except aiosmtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 # The server closed the idle connection since the previous message: once more, fresh.
                 smtp = await self._connect()
-                refused, _ = await smtp.send_message(message, sender=sender, recipients=list(addresses))
+                refused, _ = await smtp.sendmail(sender, list(addresses), message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             failure = classify(error)
             if not isinstance(error, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused):
@@ -342,12 +344,11 @@ class SmtpTransport:
 # ── a folder of .eml files ───────────────────────────────────────────────────────────────────────
 
 
-def eml_name(message: EmailMessage) -> str:
+def eml_name(message: bytes) -> str:
     """The file name for a message: a hash of its Message-ID (of its content when it has none), so
     sending the same message again overwrites the same file."""
-    message_id = (message.get("Message-ID") or "").strip()
-    key = message_id.encode("utf-8") if message_id else message.as_bytes(policy=email.policy.SMTP)
-    return hashlib.sha256(key).hexdigest()[:32] + ".eml"
+    message_id = (BytesHeaderParser(policy=email.policy.compat32).parsebytes(message).get("Message-ID") or "").strip()
+    return hashlib.sha256(message_id.encode("utf-8") if message_id else message).hexdigest()[:32] + ".eml"
 
 
 def envelope_headers(sender: str, recipients: Iterable[str]) -> bytes:
@@ -375,10 +376,10 @@ class MailFolderTransport:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult:
+    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         addresses = _checked_recipients(recipients)
         try:
-            data = envelope_headers(sender, addresses) + message.as_bytes(policy=email.policy.SMTP)
+            data = envelope_headers(sender, addresses) + message
             write_atomically(self.folder / eml_name(message), data)
         except ValueError as error:
             raise PermanentFailure(f"cannot write the message: {error}") from error
@@ -402,7 +403,7 @@ class MemoryTransport:
                  refuse: Mapping[str, str] | None = None) -> None:
         self.script: list[BaseException | None] = list(script)
         self.refuse: dict[str, str] = dict(refuse or {})
-        self.sent: list[tuple[EmailMessage, str, tuple[str, ...]]] = []
+        self.sent: list[tuple[EmailMessage, str, tuple[str, ...]]] = []  # parsed, for the tests to read
         self.calls = 0
         self.batches = 0
 
@@ -416,7 +417,7 @@ class MemoryTransport:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult:
+    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         addresses = _checked_recipients(recipients)
         self.calls += 1
         if self.script:
@@ -430,7 +431,7 @@ class MemoryTransport:
             reply = "; ".join(f"{a}: {r}" for a, r in refused.items())
             kind = PermanentFailure if all(500 <= c <= 599 for c in codes) else TemporaryFailure
             raise kind(reply, refused=refused)
-        self.sent.append((message, sender, accepted))
+        self.sent.append((BytesParser(policy=email.policy.default).parsebytes(message), sender, accepted))
         return SendResult(accepted=accepted, refused=refused)
 
 

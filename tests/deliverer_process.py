@@ -26,7 +26,6 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from email.message import EmailMessage
 
 from notifications import delivery
 from notifications.delivery import DeliverySettings, deliver
@@ -56,7 +55,7 @@ class DyingTransport:
     async def __aexit__(self, *exc: object) -> None:
         await self.inner.__aexit__(*exc)
 
-    async def send(self, message: EmailMessage, *, sender: str, recipients: Sequence[str]) -> SendResult:
+    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         self.sends += 1
         if self.kill == "between-messages" and self.sends == 2:
             die()

@@ -300,6 +300,21 @@ def test_a_recipient_refused_one_by_one_is_recorded_while_the_other_recipients_g
     assert_each_sent_exactly_once(session_factory, smtp_server)
 
 
+def test_an_address_that_would_inject_a_header_fails_its_notice_and_the_rest_of_the_batch_goes_out(
+        loaded, session_factory, smtp_server):
+    total = write_notices(session_factory, date(2019, 10, 28))
+    with session_factory.begin() as session:  # a contact address edited by hand into a header injection
+        session.execute(update(UnitRecord).where(UnitRecord.id == "hrss")
+                        .values(emails=["hrss@guigang.example\r\nBcc: someone@elsewhere.example"]))
+
+    report = deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW)
+    hrss = [n for n in rows(session_factory) if n.audience == "unit" and n.unit_id == "hrss"]
+    assert hrss and report.failed == len(hrss) and report.sent == total - len(hrss)
+    assert all(n.status == "failed" and n.last_error.startswith("cannot send: the To header") for n in hrss)
+    assert not any(b"someone@elsewhere.example" in m.data for m in smtp_server.messages)
+    assert len(smtp_server.messages) == total - len(hrss)
+
+
 def test_a_notice_still_failing_at_max_attempts_is_failed_and_no_longer_retried(loaded, session_factory):
     write_notices(session_factory, date(2019, 10, 28))
     notice = keep_only(session_factory, "chase:275:3")
@@ -391,7 +406,7 @@ def test_with_the_server_down_a_batch_makes_one_connection_attempt_not_one_per_n
 
     class Unreachable(MemoryTransport):
         async def send(self, message, *, sender, recipients):
-            attempts.append(message["Message-ID"])
+            attempts.append(message)
             raise ConnectionFailure("network problem: [Errno 111] Connection refused")
 
     report = deliver(session_factory, Unreachable(), SETTINGS, now=at(2019, 10, 28, 10))

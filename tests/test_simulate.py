@@ -95,10 +95,11 @@ def test_the_counting_sink_speaks_enough_smtp_for_the_transport():
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "duban@gov.example", "hrss@gov.example", "催办"
     message.set_content("第一行\n.\n..以点开头的行\n" * 200)
+    wire = message.as_bytes(policy=email.policy.SMTP)
 
     async def send_three(transport: SmtpTransport) -> list:
         async with transport:
-            return [await transport.send(message, sender="duban@gov.example",
+            return [await transport.send(wire, sender="duban@gov.example",
                                          recipients=["hrss@gov.example", "office@gov.example"]) for _ in range(3)]
 
     with CountingSink() as sink:

@@ -28,14 +28,15 @@ SENDER = "duban@gov.example"
 
 
 def notice(number: int = 1, *, to: str = "hrss@gov.example", subject: str | None = None,
-           body: str | None = None) -> EmailMessage:
+           body: str | None = None) -> bytes:
+    """A message's wire form, as delivery hands it to a transport."""
     message = EmailMessage()
     message["From"] = SENDER
     message["To"] = to
     message["Subject"] = subject or f"督办提醒 {number}"
     message["Message-ID"] = f"<notice-{number}@duban.gov.example>"
     message.set_content(body or f"第{number}项工作即将到期。")
-    return message
+    return message.as_bytes(policy=email.policy.SMTP)
 
 
 def transport_for(server: TestSmtpServer, **overrides: object) -> SmtpTransport:
@@ -45,7 +46,7 @@ def transport_for(server: TestSmtpServer, **overrides: object) -> SmtpTransport:
     return SmtpTransport(settings)
 
 
-def send_batch(transport: Transport, messages: list[tuple[EmailMessage, list[str]]]) -> list[object]:
+def send_batch(transport: Transport, messages: list[tuple[bytes, list[str]]]) -> list[object]:
     """Send in one batch; each outcome is a SendResult or the failure raised."""
     async def run() -> list[object]:
         outcomes: list[object] = []
@@ -59,7 +60,7 @@ def send_batch(transport: Transport, messages: list[tuple[EmailMessage, list[str
     return asyncio.run(run())
 
 
-def send_one(transport: Transport, message: EmailMessage, recipients: list[str]) -> SendResult:
+def send_one(transport: Transport, message: bytes, recipients: list[str]) -> SendResult:
     async def run() -> SendResult:
         async with transport:
             return await transport.send(message, sender=SENDER, recipients=recipients)
