@@ -1,4 +1,4 @@
-# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+# Two commands on a fresh machine with Python 3.11+: `make run` (the replay of the sample plan) and `make test`.
 # Both build .venv from requirements.lock (hashes checked) the first time, and reuse it after.
 PYTHON ?= python3
 VENV   := .venv
@@ -7,11 +7,10 @@ PLAN   ?= deadlines.yaml
 
 .PHONY: run test lock clean
 
-AS_OF  ?=
-run: $(VENV)/.installed        ## check the plan, load it into var/duban.sqlite3, show where every unit stands
+SEED   ?=
+run: $(VENV)/.installed        ## check the plan, then replay it 2019-10-01 … 2021-12-31 on a fresh SQLite file
 	$(BIN)/duban plan check $(PLAN)
-	$(BIN)/duban load $(PLAN)
-	$(BIN)/duban status $(if $(AS_OF),--as-of $(AS_OF))
+	$(BIN)/duban simulate --plan $(PLAN) $(if $(SEED),--seed $(SEED))
 
 test: $(VENV)/.installed       ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

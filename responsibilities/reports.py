@@ -300,8 +300,9 @@ def queue_summary_notice(session_factory: SessionFactory, *, year: int, now: dat
 
 
 def best_and_worst(summary: YearSummary, count: int = 3) -> tuple[tuple[RankEntry, ...], tuple[RankEntry, ...]]:
-    """The ``count`` best-ranked units, and the ``count`` worst (worst first), no unit in both lists."""
+    """The ``count`` best-ranked units, and the ``count`` worst (worst first): no unit in both lists, and none in
+    the worst that shares its rank with one of the best (a tie at the top is not the bottom)."""
     ranking = summary.ranking
     best = ranking[:count]
-    worst = tuple(reversed(ranking[max(len(best), len(ranking) - count):]))
-    return best, worst
+    below = [e for e in ranking[len(best):] if not best or e.rank > best[-1].rank]
+    return best, tuple(reversed(below[-count:]))

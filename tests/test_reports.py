@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select, update
@@ -16,7 +17,7 @@ from conftest import GUIPING, HRSS, OFFICE, at
 from responsibilities import services
 from responsibilities.errors import InvalidInput, NotFound
 from responsibilities.model import Deliverable
-from responsibilities.reports import Counts, year_end_summary
+from responsibilities.reports import Counts, RankEntry, best_and_worst, year_end_summary
 
 AFTER_2019 = date(2020, 1, 10)
 
@@ -175,3 +176,25 @@ def test_the_title_names_the_plan_without_its_span_and_the_year(loaded, session_
     summary = year_end_summary(session_factory, year=2019, today=AFTER_2019)
     assert summary.title == "贵港市职业技能提升行动 2019年度督办情况总结"
     assert summary.document_number == "贵政办发〔2019〕24号" and summary.year_closed
+
+
+def _ranked(*rates_and_overdue: tuple[float, int]) -> SimpleNamespace:
+    entries, rank = [], 0
+    for position, (rate, overdue) in enumerate(rates_and_overdue, 1):
+        tied = entries and (entries[-1].on_time_rate, entries[-1].overdue) == (rate, overdue)
+        rank = rank if tied else position
+        entries.append(RankEntry(rank, f"u{position}", f"单位{position}", rate, overdue))
+    return SimpleNamespace(ranking=tuple(entries))
+
+
+def test_the_worst_units_are_the_bottom_of_the_ranking_worst_first_and_never_one_of_the_best():
+    best, worst = best_and_worst(_ranked((1.0, 0), (0.9, 0), (0.8, 1), (0.7, 0), (0.5, 2), (0.2, 3), (0.0, 4)))
+    assert [e.unit_id for e in best] == ["u1", "u2", "u3"]
+    assert [e.unit_id for e in worst] == ["u7", "u6", "u5"]
+
+
+def test_units_tied_with_the_best_are_not_listed_among_the_worst():
+    # A month into the plan most units are at 100%: the one unit behind is the only "worst".
+    best, worst = best_and_worst(_ranked(*[(1.0, 0)] * 8, (0.0, 0)))
+    assert [e.rank for e in best] == [1, 1, 1]
+    assert [(e.unit_id, e.rank) for e in worst] == [("u9", 9)]
