@@ -8,8 +8,11 @@ its own database that no other test sees.
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,6 +84,18 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def run_duban(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`duban ARGS` in ``workdir`` as a user would run it: the database, plan and evidence folder from
+    ``workdir``'s defaults, not this environment's; a traceback on stderr fails the test."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DUBAN_TIME_ZONE": "Asia/Shanghai"}
+    for name in ("DUBAN_DATABASE_URL", "DUBAN_PLAN", "DUBAN_EVIDENCE_DIR"):
+        env.pop(name, None)
+    result = subprocess.run([sys.executable, "-m", "workflows.cli", *args], cwd=workdir, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
 
 
 def copy_database(source: Path, target: Path) -> None:

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import ROOT, run_duban
 from responsibilities.migrate import HEAD
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DUBAN_TIME_ZONE": "Asia/Shanghai"}
-    for name in ("DUBAN_DATABASE_URL", "DUBAN_PLAN", "DUBAN_EVIDENCE_DIR"):
-        env.pop(name, None)
-    result = subprocess.run([sys.executable, "-m", "workflows.cli", *args], cwd=workdir, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def ok(workdir: Path, *args: str) -> str:
-    result = run(workdir, *args)
+    result = run_duban(workdir, *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -97,7 +85,7 @@ def test_submitting_and_accepting_turns_a_red_deliverable_green_with_the_audit_t
 def test_a_unit_sees_only_its_own_deliverables_and_those_it_cooperates_on(workdir):
     rows = status_json(workdir, "2019-11-01", "--as", "finance-clerk")
     assert rows and {row["unit"] for row in rows.values()} == {"finance"}
-    refused = run(workdir, "status", "--as", "finance-clerk", "--unit", "hrss")
+    refused = run_duban(workdir, "status", "--as", "finance-clerk", "--unit", "hrss")
     assert refused.returncode == 1 and "may not see" in refused.stderr
 
 
@@ -120,7 +108,7 @@ def test_a_unit_sees_only_its_own_deliverables_and_those_it_cooperates_on(workdi
 ])
 def test_bad_input_gets_a_message_exit_1_and_leaves_the_database_unchanged(workdir, args, message):
     before = database_dump(workdir)
-    result = run(workdir, *args)
+    result = run_duban(workdir, *args)
     assert result.returncode == 1
     assert message in result.stderr
     assert database_dump(workdir) == before
@@ -130,17 +118,17 @@ def test_a_stale_version_is_refused_naming_who_changed_it(workdir):
     ok(workdir, "submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01")
     ok(workdir, "accept", "hrss-4", "--as", "王春", "--as-of", "2019-11-02", "--expect-version", "2")
     before = database_dump(workdir)
-    stale = run(workdir, "return", "hrss-4", "--as", "王春", "--reason", "材料不全", "--expect-version", "2")
+    stale = run_duban(workdir, "return", "hrss-4", "--as", "王春", "--reason", "材料不全", "--expect-version", "2")
     assert stale.returncode == 1 and "changed by 王春" in stale.stderr
     assert database_dump(workdir) == before
 
 
 def test_commands_refuse_a_database_without_the_schema_and_say_what_to_run(tmp_path):
-    result = run(tmp_path, "status")
+    result = run_duban(tmp_path, "status")
     assert result.returncode == 1 and "duban db upgrade" in result.stderr
     assert f"空 → {HEAD}" in ok(tmp_path, "db", "upgrade")
     assert "已是最新结构" in ok(tmp_path, "db", "upgrade")
-    no_plan = run(tmp_path, "status")
+    no_plan = run_duban(tmp_path, "status")
     assert no_plan.returncode == 1 and "duban load" in no_plan.stderr
 
 
@@ -148,7 +136,7 @@ def test_a_load_of_an_invalid_plan_writes_nothing(workdir):
     before = database_dump(workdir)
     (workdir / "bad.yaml").write_text((workdir / "deadlines.yaml").read_text(encoding="utf-8").replace(
         "lead: finance", "lead: financ", 1), encoding="utf-8")
-    result = run(workdir, "load", "bad.yaml")
+    result = run_duban(workdir, "load", "bad.yaml")
     assert result.returncode == 1 and 'unknown unit or group "financ"' in result.stderr
     assert database_dump(workdir) == before
 
@@ -165,5 +153,5 @@ def test_a_backup_is_a_consistent_copy_that_restores_and_passes_its_integrity_ch
     assert connection.execute("SELECT count(*) FROM deliverables").fetchone() == (532,)
     connection.close()
     assert status_json(restored, "2019-11-01")["hrss-4"]["state"] == "submitted"
-    again = run(workdir, "backup", str(tmp_path / "copy.sqlite3"))
+    again = run_duban(workdir, "backup", str(tmp_path / "copy.sqlite3"))
     assert again.returncode == 1 and "never overwrites" in again.stderr

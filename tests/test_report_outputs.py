@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from datetime import date, datetime
 from io import BytesIO
 from pathlib import Path
@@ -16,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
-from conftest import OFFICE, at
+from conftest import OFFICE, ROOT, at, run_duban
 from responsibilities import services
 from responsibilities.errors import InvalidInput
 from responsibilities.model import ObligationRecord
@@ -24,7 +21,6 @@ from responsibilities.report_html import render_html
 from responsibilities.report_xlsx import render_xlsx
 from responsibilities.reports import write_year_report, year_end_summary, year_summary_to_json
 
-ROOT = Path(__file__).resolve().parents[1]
 AFTER_2019 = date(2020, 1, 10)
 SHEETS = ["单位情况", "全市合计", "排名", "红色事项"]
 
@@ -134,14 +130,6 @@ def test_writing_the_report_leaves_three_complete_files_and_no_temporary_ones(lo
 # ── the command line ─────────────────────────────────────────────────────────────────────────────
 
 
-def run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DUBAN_TIME_ZONE": "Asia/Shanghai"}
-    for name in ("DUBAN_DATABASE_URL", "DUBAN_PLAN", "DUBAN_EVIDENCE_DIR"):
-        env.pop(name, None)
-    result = subprocess.run([sys.executable, "-m", "workflows.cli", *args], cwd=workdir, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -151,12 +139,12 @@ def workdir(tmp_path_factory) -> Path:
     for args in (("load", "--as-of", "2019-10-23"), ("users", "add", "王春", "--role", "office"),
                  ("submit", "miit-1", "--as", "王春", "--as-of", "2019-10-30"),
                  ("accept", "miit-1", "--as", "王春", "--as-of", "2019-10-31")):
-        assert run(workdir, *args).returncode == 0
+        assert run_duban(workdir, *args).returncode == 0
     return workdir
 
 
 def test_report_year_writes_the_three_files_into_var_reports_and_prints_their_paths(workdir):
-    result = run(workdir, "report", "year", "2019", "--as-of", "2020-01-10")
+    result = run_duban(workdir, "report", "year", "2019", "--as-of", "2020-01-10")
     assert result.returncode == 0, result.stderr
     for fmt in ("html", "xlsx", "json"):
         path = Path("var/reports") / f"summary-2019.{fmt}"
@@ -166,16 +154,16 @@ def test_report_year_writes_the_three_files_into_var_reports_and_prints_their_pa
 
 
 def test_report_year_writes_one_format_to_a_chosen_path_or_prints_json(workdir):
-    result = run(workdir, "report", "year", "2019", "--format", "xlsx", "--out", "out/年度总结.xlsx",
+    result = run_duban(workdir, "report", "year", "2019", "--format", "xlsx", "--out", "out/年度总结.xlsx",
                  "--as-of", "2020-01-10")
     assert result.returncode == 0, result.stderr
     assert load_workbook(workdir / "out/年度总结.xlsx").sheetnames == SHEETS
-    printed = run(workdir, "report", "year", "2019", "--format", "json", "--out", "-", "--as-of", "2019-12-20")
+    printed = run_duban(workdir, "report", "year", "2019", "--format", "json", "--out", "-", "--as-of", "2019-12-20")
     assert printed.returncode == 0 and json.loads(printed.stdout)["as_of"] == "2019-12-20"
 
 
 def test_report_year_refuses_a_year_outside_the_plan_with_a_message(workdir):
-    result = run(workdir, "report", "year", "2018", "--as-of", "2020-01-10")
+    result = run_duban(workdir, "report", "year", "2018", "--as-of", "2020-01-10")
     assert result.returncode == 1 and result.stderr.startswith("duban: ") and "2019" in result.stderr
     assert not (workdir / "var/reports/summary-2018.html").exists()
 
