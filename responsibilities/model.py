@@ -94,6 +94,35 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # office | unit | leader
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     created_at: Mapped[datetime]
+    # Argon2id hash for signing in to the web application; None: the user acts only from the command line (--as).
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebSession(Base):
+    """A signed-in browser or API client. Only a hash of the session id is stored: a copy of the database does
+    not let anyone act as the people signed in. Ended by signing out, by the idle and absolute time-outs,
+    and by disabling the user."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInAttempt(Base):
+    """A failed sign-in, kept for a few minutes: throttling counts them per account and per address, in the
+    database, so that several web processes agree."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (Index("ix_sign_in_attempts_account_at", "account", "at"),
+                      Index("ix_sign_in_attempts_address_at", "address", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
 
 
 class ObligationRecord(Base):

@@ -63,6 +63,8 @@ def _viewer(session: Session, name: str | None) -> User | None:
     user = session.scalars(select(User).where(User.name == name)).first()
     if user is None:
         raise NotFound(f'no user named "{name}"')
+    if user.disabled:
+        raise NotAllowed(f"{name} is disabled and may no longer read")
     return user
 
 

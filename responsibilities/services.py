@@ -72,6 +72,8 @@ def _user(session: Session, name: str) -> User:
     user = session.scalars(select(User).where(User.name == name)).first()
     if user is None:
         raise NotFound(f'no user named "{name}": add one with `duban users add {name} --role office|unit:<id>|leader`')
+    if user.disabled:
+        raise NotAllowed(f"{name} is disabled and may no longer act")
     return user
 
 

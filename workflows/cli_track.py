@@ -103,11 +103,63 @@ def cmd_load(ctx: Context) -> int:
     return 0
 
 
+def _role(args: argparse.Namespace) -> str:
+    """--role unit --unit hrss, or --role unit:hrss."""
+    role = args.role
+    if args.unit:
+        if role not in ("unit", f"unit:{args.unit}"):
+            raise SystemExit(f"duban users add: --unit goes with --role unit, not --role {role}")
+        return f"unit:{args.unit}"
+    return role
+
+
+def read_password(prompt: str, *, confirm: bool = True) -> str | None:
+    """At a terminal: ask twice, without echo. Otherwise: the first line of standard input (None if empty)."""
+    import getpass
+    import sys
+
+    if sys.stdin is None:
+        return None
+    if sys.stdin.isatty():
+        password = getpass.getpass(prompt)
+        if password and confirm and getpass.getpass("再输入一次:") != password:
+            raise SystemExit("duban: the two passwords differ; nothing was changed")
+        return password or None
+    line = sys.stdin.readline().rstrip("\r\n")
+    return line or None
+
+
 def cmd_users_add(ctx: Context) -> int:
+    from responsibilities.accounts import check_password_rules, set_password
     from responsibilities.services import add_user
 
-    user = add_user(ctx.sessions, name=ctx.args.name, role=ctx.args.role, now=ctx.now)
-    print(f"已添加用户 {user.name}({ctx.args.role})")
+    role = _role(ctx.args)
+    password = read_password(f"{ctx.args.name} 的网页登录密码(直接回车:只用命令行,不设密码):")
+    if password is not None:
+        check_password_rules(password)  # before the user exists: a refused password adds nobody
+    user = add_user(ctx.sessions, name=ctx.args.name, role=role, now=ctx.now)
+    if password is not None:
+        set_password(ctx.sessions, name=user.name, password=password, now=ctx.now)
+    print(f"已添加用户 {user.name}({role})" + (",可登录网页" if password else ",未设密码(duban users passwd 可设)"))
+    return 0
+
+
+def cmd_users_passwd(ctx: Context) -> int:
+    from responsibilities.accounts import set_password
+
+    password = read_password(f"{ctx.args.name} 的新密码:")
+    if password is None:
+        raise SystemExit("duban users passwd: no password given; nothing was changed")
+    set_password(ctx.sessions, name=ctx.args.name, password=password, now=ctx.now)
+    print(f"已为 {ctx.args.name} 设定新密码;其原有的登录会话均已结束")
+    return 0
+
+
+def cmd_users_disable(ctx: Context) -> int:
+    from responsibilities.accounts import disable_user
+
+    disable_user(ctx.sessions, name=ctx.args.name, now=ctx.now)
+    print(f"已停用用户 {ctx.args.name};其登录会话均已结束")
     return 0
 
 
@@ -118,7 +170,8 @@ def cmd_users_list(ctx: Context) -> int:
 
     with ctx.sessions() as session:
         for user in session.scalars(select(User).order_by(User.name)):
-            print(f"{user.name}\t{user.role}{':' + user.unit_id if user.unit_id else ''}")
+            flags = "停用" if user.disabled else ("可登录网页" if user.password_hash else "仅命令行")
+            print(f"{user.name}\t{user.role}{':' + user.unit_id if user.unit_id else ''}\t{flags}")
     return 0
 
 
@@ -265,10 +318,18 @@ def add_track_commands(commands: argparse._SubParsersAction, common: argparse.Ar
 
     users = commands.add_parser("users", help="who acts in duban")
     users_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    add = command("add", cmd_users_add, "add a user", users_commands)
+    add = command("add", cmd_users_add, "add a user; asks for a web password (stdin when not a terminal)",
+                  users_commands)
     add.add_argument("name")
-    add.add_argument("--role", required=True, help="office | leader | unit:<unit id>")
+    add.add_argument("--role", required=True, help="office | leader | unit (with --unit) | unit:<unit id>")
+    add.add_argument("--unit", help="the unit of a unit's user, e.g. hrss")
     command("list", cmd_users_list, "list users", users_commands)
+    passwd = command("passwd", cmd_users_passwd, "set a user's web password (asked for, or read from stdin)",
+                     users_commands)
+    passwd.add_argument("name")
+    disable = command("disable", cmd_users_disable, "stop a user signing in or acting; end their sessions",
+                      users_commands)
+    disable.add_argument("name")
 
     submit = command("submit", cmd_submit, "the lead unit reports a deliverable done (办结), with evidence")
     submit.add_argument("id", help="deliverable id, e.g. hrss-4 or monthly-report.guiping@2019-11")

@@ -1,0 +1,378 @@
+"""The read side of the web pages and the API: the office's dashboard and a unit's workspace, in SQL.
+
+The traffic light is computed by the database (a CASE over state and due date, with the due-soon window
+turned into a date first), so the matrix of units × lights is one GROUP BY and every list is one page of
+rows, whatever the number of deliverables. The walls are those of ``queries``: a unit's user sees its own
+work (and what it cooperates on), never another unit's; the dashboard is the office's and the leaders'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from responsibilities.db import read_session
+from responsibilities.errors import InvalidInput, NotAllowed, NotFound
+from responsibilities.model import (
+    STATES,
+    AuditRecord,
+    CoUnit,
+    Deliverable,
+    EventRecord,
+    Extension,
+    Notice,
+    ObligationRecord,
+    PlanRecord,
+    UnitRecord,
+    User,
+)
+from responsibilities.plan_sync import calendar_from_settings
+from responsibilities.queries import _viewer, _visible_units
+
+SessionFactory = sessionmaker[Session]
+T = TypeVar("T")
+LIGHTS = ("red", "yellow", "green", "grey")
+KINDS = ("fixed", "ongoing", "periodic", "after_event", "external", "staged")
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The dashboard's filters; None means any."""
+
+    unit: str | None = None
+    kind: str | None = None
+    state: str | None = None
+    due_within_days: int | None = None  # open or returned, due from today to today + N days
+
+    def check(self) -> "Filters":
+        if self.kind is not None and self.kind not in KINDS:
+            raise InvalidInput(f'unknown deadline kind "{self.kind}": one of {", ".join(KINDS)}')
+        if self.state is not None and self.state not in STATES:
+            raise InvalidInput(f'unknown state "{self.state}": one of {", ".join(STATES)}')
+        if self.due_within_days is not None and not 0 <= self.due_within_days <= 3660:
+            raise InvalidInput("due within N days: N must be between 0 and 3660")
+        return self
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.size - 1) // self.size, 1)
+
+    def as_json(self, item=lambda x: x) -> dict[str, Any]:  # noqa: ANN001
+        return {"items": [item(i) for i in self.items], "total": self.total, "page": self.page,
+                "size": self.size, "pages": self.pages}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One deliverable in a list."""
+
+    ref: str
+    obligation: str
+    unit: str
+    unit_name: str
+    task: str
+    kind: str
+    period: str
+    due: date | None
+    original_due: date | None
+    state: str
+    light: str
+    days_overdue: int
+    version: int
+    cooperating: bool = False
+    returned_reason: str | None = None
+    extension_requested: date | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        for key in ("due", "original_due", "extension_requested"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    unit: str
+    unit_name: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Board:
+    today: date
+    matrix: list[MatrixRow]
+    totals: dict[str, int]
+
+
+def _plan(session: Session) -> PlanRecord:
+    plan = session.scalars(select(PlanRecord)).first()
+    if plan is None:
+        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+    return plan
+
+
+def light_expression(session: Session, today: date):  # noqa: ANN201 - a SQL expression
+    """The light of ``rules.light`` as SQL: working days in (today, due] <= window ⇔ due < the (window+1)-th
+    working day after today."""
+    plan = _plan(session)
+    window = max(plan.settings["supervision"]["reminder_working_days_before"])
+    soon_before = calendar_from_settings(plan.settings).add_working_days(today, window + 1)
+    return case(
+        (Deliverable.state.in_(("accepted", "waived")), literal("green")),
+        (Deliverable.state == "submitted", literal("yellow")),
+        (Deliverable.due.is_(None), literal("grey")),
+        (Deliverable.due < today, literal("red")),
+        (Deliverable.due < soon_before, literal("yellow")),
+        else_=literal("green"),
+    )
+
+
+def _current() -> Any:
+    return and_(Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None))
+
+
+def _filtered(query: Select, filters: Filters, today: date) -> Select:
+    if filters.unit is not None:
+        query = query.where(Deliverable.unit_id == filters.unit)
+    if filters.kind is not None:
+        query = query.where(ObligationRecord.kind == filters.kind)
+    if filters.state is not None:
+        query = query.where(Deliverable.state == filters.state)
+    if filters.due_within_days is not None:
+        query = query.where(Deliverable.state.in_(("open", "returned")), Deliverable.due >= today,
+                            Deliverable.due <= today + timedelta(days=filters.due_within_days))
+    return query
+
+
+def _require_overview(session: Session, viewer: str | None) -> None:
+    user = _viewer(session, viewer)
+    if user is not None and user.role == "unit":
+        raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see the dashboard of every unit")
+
+
+def board(session_factory: SessionFactory, *, today: date, viewer: str | None,
+          filters: Filters = Filters()) -> Board:
+    """Units × lights with counts, by one GROUP BY (and one more for obligations still waiting for a date)."""
+    filters.check()
+    with read_session(session_factory) as session:
+        _require_overview(session, viewer)
+        if filters.unit is not None and session.get(UnitRecord, filters.unit) is None:
+            raise NotFound(f'no unit "{filters.unit}"')
+        light = light_expression(session, today).label("light")
+        query = (select(Deliverable.unit_id, light, func.count())
+                 .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+                 .where(_current()).group_by(Deliverable.unit_id, light))
+        counts: dict[str, dict[str, int]] = {}
+        for unit_id, colour, n in session.execute(_filtered(query, filters, today)):
+            counts.setdefault(unit_id, dict.fromkeys(LIGHTS, 0))[colour] += n
+        if filters.state is None and filters.due_within_days is None:
+            waiting = _waiting_query(filters).with_only_columns(ObligationRecord.lead_unit_id, func.count())
+            for unit_id, n in session.execute(waiting.group_by(ObligationRecord.lead_unit_id)):
+                counts.setdefault(unit_id, dict.fromkeys(LIGHTS, 0))["grey"] += n
+        names = {u.id: u.short_name for u in session.scalars(select(UnitRecord).order_by(UnitRecord.id))}
+        order = {unit_id: i for i, unit_id in enumerate(names)}
+        matrix = [MatrixRow(u, names.get(u, u), c) for u, c in counts.items()]
+        matrix.sort(key=lambda r: (-r.counts["red"], -r.counts["yellow"], order.get(r.unit, 0)))
+        totals = {colour: sum(r.counts[colour] for r in matrix) for colour in LIGHTS}
+        return Board(today, matrix, totals)
+
+
+def _waiting_query(filters: Filters) -> Select:
+    """Obligations with no deliverable yet: waiting for an event the office records, or a date it sets."""
+    dated = exists().where(Deliverable.obligation_id == ObligationRecord.id, Deliverable.retired.is_(False))
+    query = select(ObligationRecord).where(ObligationRecord.kind.in_(("after_event", "external")),
+                                           ObligationRecord.retired_at.is_(None), ~dated)
+    if filters.unit is not None:
+        query = query.where(ObligationRecord.lead_unit_id == filters.unit)
+    if filters.kind is not None:
+        query = query.where(ObligationRecord.kind == filters.kind)
+    return query
+
+
+def _page_bounds(page: int, size: int) -> tuple[int, int]:
+    if page < 1:
+        raise InvalidInput("page numbers start at 1")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"a page holds 1 to {MAX_PAGE_SIZE} items")
+    return page, size
+
+
+def _rows_page(session: Session, query: Select, today: date, page: int, size: int, order: list,
+               cooperating_for: str | None = None) -> Page[Row]:
+    page, size = _page_bounds(page, size)
+    total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    light = light_expression(session, today)
+    rows = session.execute(query.with_only_columns(
+        Deliverable.ref, Deliverable.obligation_id, Deliverable.unit_id, UnitRecord.short_name, ObligationRecord.task,
+        ObligationRecord.kind, Deliverable.period, Deliverable.due, Deliverable.original_due, Deliverable.state,
+        light, Deliverable.version, Deliverable.id,
+    ).join(UnitRecord, UnitRecord.id == Deliverable.unit_id).order_by(*order).offset((page - 1) * size).limit(size)).all()
+    ids = [r[-1] for r in rows]
+    reasons = _latest_return_reasons(session, ids)
+    pending = dict(session.execute(select(Extension.deliverable_id, Extension.requested_due).where(
+        Extension.deliverable_id.in_(ids), Extension.status == "pending")).all()) if ids else {}
+    items = [Row(ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour,
+                 max((today - due).days, 0) if due and state in ("open", "returned") else 0, version,
+                 cooperating=cooperating_for is not None and unit != cooperating_for,
+                 returned_reason=reasons.get(id_) if state == "returned" else None,
+                 extension_requested=pending.get(id_))
+             for ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour, version, id_
+             in rows]
+    return Page(items, total, page, size)
+
+
+def _latest_return_reasons(session: Session, deliverable_ids: list[int]) -> dict[int, str]:
+    if not deliverable_ids:
+        return {}
+    newest = (select(AuditRecord.deliverable_id, func.max(AuditRecord.id).label("id"))
+              .where(AuditRecord.deliverable_id.in_(deliverable_ids), AuditRecord.action == "return")
+              .group_by(AuditRecord.deliverable_id).subquery())
+    return dict(session.execute(select(AuditRecord.deliverable_id, AuditRecord.note)
+                                .join(newest, newest.c.id == AuditRecord.id)).all())
+
+
+def _base() -> Select:
+    return (select(Deliverable.id).join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+            .where(_current()))
+
+
+def overdue(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
+            page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
+    """Open or returned deliverables past their due date, the most days overdue first."""
+    filters.check()
+    with read_session(session_factory) as session:
+        _require_overview(session, viewer)
+        query = _filtered(_base(), filters, today).where(Deliverable.state.in_(("open", "returned")),
+                                                         Deliverable.due < today)
+        return _rows_page(session, query, today, page, size, [Deliverable.due, Deliverable.ref])
+
+
+def review_queue(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
+                 page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
+    """Submitted deliverables waiting for the office: accept (销号) or return (退回)."""
+    filters.check()
+    with read_session(session_factory) as session:
+        _require_overview(session, viewer)
+        query = _filtered(_base(), filters, today).where(Deliverable.state == "submitted")
+        return _rows_page(session, query, today, page, size, [Deliverable.submitted_at, Deliverable.ref])
+
+
+def extension_requests(session_factory: SessionFactory, *, today: date, viewer: str | None,
+                       page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
+    """Deliverables with an extension request waiting for the office's decision."""
+    with read_session(session_factory) as session:
+        _require_overview(session, viewer)
+        pending = exists().where(Extension.deliverable_id == Deliverable.id, Extension.status == "pending")
+        return _rows_page(session, _base().where(pending), today, page, size, [Deliverable.due, Deliverable.ref])
+
+
+def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
+              state: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
+    """A unit's deliverables by due date (and those it cooperates on, marked so)."""
+    Filters(state=state).check()
+    with read_session(session_factory) as session:
+        unit = _visible_units(session, _viewer(session, viewer), unit)
+        cooperates = select(CoUnit.obligation_id).where(CoUnit.unit_id == unit)
+        query = _base().where(or_(Deliverable.unit_id == unit, Deliverable.obligation_id.in_(cooperates)))
+        if state is not None:
+            query = query.where(Deliverable.state == state)
+        return _rows_page(session, query, today, page, size,
+                          [Deliverable.due.is_(None), Deliverable.due, Deliverable.ref], cooperating_for=unit)
+
+
+def waiting_obligations(session_factory: SessionFactory, *, viewer: str | None, unit: str | None = None,
+                        page: int = 1, size: int = PAGE_SIZE) -> Page[dict[str, Any]]:
+    """Obligations waiting for the office: an event to record or an outside date to set."""
+    page, size = _page_bounds(page, size)
+    with read_session(session_factory) as session:
+        unit = _visible_units(session, _viewer(session, viewer), unit)
+        query = _waiting_query(Filters(unit=unit))
+        total = session.scalar(query.with_only_columns(func.count())) or 0
+        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+        events = dict(session.execute(select(EventRecord.id, EventRecord.name)).all())
+        items = [{"obligation": o.id, "unit": o.lead_unit_id, "unit_name": names.get(o.lead_unit_id, o.lead_unit_id),
+                  "task": o.task, "kind": o.kind, "deadline_text": o.deadline_text, "event": o.awaits,
+                  "event_name": events.get(o.awaits) if o.awaits else None}
+                 for o in session.scalars(query.order_by(ObligationRecord.id).offset((page - 1) * size).limit(size))]
+        return Page(items, total, page, size)
+
+
+def unrecorded_events(session_factory: SessionFactory, *, viewer: str | None) -> list[dict[str, Any]]:
+    """Outside events not yet recorded, with how many obligations wait for each."""
+    with read_session(session_factory) as session:
+        _require_overview(session, viewer)
+        waiting = (select(func.count()).where(ObligationRecord.awaits == EventRecord.id,
+                                              ObligationRecord.retired_at.is_(None)).scalar_subquery())
+        return [{"event": e.id, "name": e.name, "text": e.text, "issued_by": e.issued_by, "waiting": n}
+                for e, n in session.execute(select(EventRecord, waiting).where(EventRecord.occurred_on.is_(None))
+                                            .order_by(EventRecord.id))]
+
+
+def _notice_json(n: Notice, names: dict[str, str]) -> dict[str, Any]:
+    return {"id": n.id, "kind": n.kind, "level": n.level, "audience": n.audience, "unit": n.unit_id,
+            "unit_name": names.get(n.unit_id or "", n.unit_id), "owed_on": n.owed_on.isoformat(), "status": n.status,
+            "attempts": n.attempts, "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+            "error": n.last_error, "dedupe_key": n.dedupe_key}
+
+
+def failed_notices(session_factory: SessionFactory, *, viewer: str | None, page: int = 1,
+                   size: int = PAGE_SIZE) -> Page[dict[str, Any]]:
+    page, size = _page_bounds(page, size)
+    with read_session(session_factory) as session:
+        _require_overview(session, viewer)
+        query = select(Notice).where(Notice.status == "failed")
+        total = session.scalar(query.with_only_columns(func.count())) or 0
+        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+        items = [_notice_json(n, names) for n in
+                 session.scalars(query.order_by(Notice.id.desc()).offset((page - 1) * size).limit(size))]
+        return Page(items, total, page, size)
+
+
+def notices_about(session_factory: SessionFactory, *, deliverable_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """The notices sent (or owed) about one deliverable, newest first. The caller has checked who may see it."""
+    with read_session(session_factory) as session:
+        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+        return [_notice_json(n, names) for n in session.scalars(
+            select(Notice).where(Notice.deliverable_id == deliverable_id).order_by(Notice.id.desc()).limit(limit))]
+
+
+def obligation(session_factory: SessionFactory, *, obligation_id: str, viewer: str | None,
+               today: date) -> tuple[ObligationRecord, list[Row], EventRecord | None]:
+    """One obligation with its deliverables, for its page (notices about an undated obligation link here)."""
+    with read_session(session_factory) as session:
+        record = session.get(ObligationRecord, obligation_id)
+        if record is None or record.retired_at is not None:
+            raise NotFound(f'no obligation "{obligation_id}" in the plan')
+        user = _viewer(session, viewer)
+        if user is not None and user.role == "unit" and user.unit_id != record.lead_unit_id:
+            if session.get(CoUnit, (record.id, user.unit_id)) is None:
+                raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see {obligation_id}: "
+                                 f"it belongs to {record.lead_unit_id}")
+        rows = _rows_page(session, _base().where(Deliverable.obligation_id == obligation_id), today, 1, MAX_PAGE_SIZE,
+                          [Deliverable.due, Deliverable.ref]).items
+        event = session.get(EventRecord, record.awaits) if record.awaits else None
+        session.expunge_all()
+        return record, rows, event
+
+
+def users_of(session_factory: SessionFactory, name: str) -> User | None:
+    with read_session(session_factory) as session:
+        return session.scalars(select(User).where(User.name == name)).first()

@@ -1,0 +1,132 @@
+"""The application factory: ``create_app(settings, now=None)`` builds the pages, the API and their safeguards.
+
+``now`` is the clock (a function returning an aware datetime; default: the real time), so that tests and
+demos can run the plan's 2019–2021 timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+
+from responsibilities.db import make_engine, make_session_factory
+from responsibilities.errors import DomainError
+from responsibilities.evidence import EvidenceStore
+from responsibilities.migrate import require_current
+from workflows.render import ACTION_NAMES, LIGHT_NAMES, STATE_NAMES
+from workflows.settings import Settings
+from workflows.web.context import SignInRequired, WebContext, current_user
+from workflows.web.security import CODES, CsrfRejected, SecurityHeaders, headline_of, status_of
+
+HERE = Path(__file__).parent
+KIND_NAMES = {"fixed": "固定日期", "ongoing": "持续推进", "periodic": "周期报送", "after_event": "事件触发",
+              "external": "上级确定", "staged": "分批次"}
+NOTICE_NAMES = {"reminder": "提醒", "chase": "催办", "escalation": "督办通知", "office": "办公室提示",
+                "digest": "摘要", "summary": "年度总结"}
+NOTICE_STATES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
+ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导(只读)"}
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, ACTION_NAMES=ACTION_NAMES,
+                             KIND_NAMES=KIND_NAMES, NOTICE_NAMES=NOTICE_NAMES, NOTICE_STATES=NOTICE_STATES,
+                             ROLE_NAMES=ROLE_NAMES)
+templates.env.filters["url"] = lambda value: quote(str(value), safe="@")
+
+
+def query_with(query: dict[str, str], key: str, value: object) -> str:
+    """The current query string with one parameter changed (a pager's links keep the filters)."""
+    from urllib.parse import urlencode
+
+    return urlencode({**query, key: value})
+
+
+templates.env.globals["query_with"] = query_with
+
+
+def real_clock() -> datetime:
+    return datetime.now().astimezone()
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def render(request: Request, name: str, status: int = 200, **context) -> Response:  # noqa: ANN003
+    user = current_user(request)
+    ctx = request.app.state.web
+    return templates.TemplateResponse(request, name, {"user": user, "csrf": user.csrf_token if user else None,
+                                                      "today": ctx.today(), **context}, status_code=status)
+
+
+def error_response(request: Request, status: int, headline: str, detail: str = "") -> Response:
+    if is_api(request):
+        return JSONResponse({"error": {"code": CODES.get(status, "error"), "message": headline, "detail": detail}},
+                            status_code=status)
+    return render(request, "error.html", status=status, headline=headline, detail=detail)
+
+
+def create_app(settings: Settings | None = None, now: Callable[[], datetime] | None = None) -> FastAPI:
+    settings = settings or Settings.from_environment()
+    engine = make_engine(settings.database_url)
+    require_current(engine)
+    app = FastAPI(title="duban", version="0.1.0", summary="督办 supervision tracker: the JSON API",
+                  description="The same reads and actions as the pages, with the same rules. Sign in with "
+                              "POST /api/session; send the returned csrf_token as X-CSRF-Token on every change.",
+                  docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.web = WebContext(settings=settings, sessions=make_session_factory(engine), clock=now or real_clock,
+                               evidence=EvidenceStore(settings.evidence_dir))
+    app.state.engine = engine
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    _add_error_handlers(app)
+
+    from workflows.web import api, auth, docs, pages_deliverable, pages_office, pages_unit
+
+    for module in (auth, pages_office, pages_unit, pages_deliverable, api, docs):
+        app.include_router(module.router)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, _exc: SignInRequired) -> Response:
+        if is_api(request):
+            return JSONResponse({"error": {"code": "unauthenticated", "message": "请先登录", "detail": ""}},
+                                status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        return error_response(request, 403, "请求被拒绝", str(exc))
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return error_response(request, status_of(exc), headline_of(exc), str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None, "message": e.get("msg", "")}
+                    for e in exc.errors()]
+        if is_api(request):
+            return JSONResponse({"error": {"code": "invalid", "message": "请求格式有误", "detail": "",
+                                           "fields": problems}}, status_code=422)
+        detail = ";".join(f"{p['field']}: {p['message']}" for p in problems)
+        return render(request, "error.html", status=422, headline="请求格式有误", detail=detail)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        headline = {404: "页面不存在", 405: "不支持此请求方式"}.get(exc.status_code, "请求无法完成")
+        response = error_response(request, exc.status_code, headline, "" if exc.status_code in (404, 405) else str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response

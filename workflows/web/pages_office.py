@@ -1,0 +1,137 @@
+"""The office's pages: the dashboard (also the leaders' read-only view), outside events, reports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from responsibilities import board
+from responsibilities.accounts import SignedIn
+from responsibilities.errors import DomainError, NotAllowed, NotFound
+from responsibilities.reports import render_year_report, year_end_summary
+from responsibilities.services import record_event
+from workflows.web.app import render
+from workflows.web.context import signed_in, web
+from workflows.web.forms import dashboard_filters, page_number, read_form
+from workflows.web.security import check_csrf
+
+router = APIRouter(include_in_schema=False)
+REPORT_TYPES = {"html": "text/html; charset=utf-8",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def require_overview(user: SignedIn) -> None:
+    if user.role == "unit":
+        raise NotAllowed("责任单位只能查看本单位的事项")
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    ctx = web(request)
+    filters, form = dashboard_filters(request)
+    today = ctx.today()
+    if filters.unit is not None and not any(u == filters.unit for u, _ in _units(ctx)):
+        form.fail("unit", "没有这个单位")
+        filters = board.Filters(kind=filters.kind, state=filters.state, due_within_days=filters.due_within_days)
+    who = user.user_name
+    data = {
+        "board": board.board(ctx.sessions, today=today, viewer=who, filters=filters),
+        "overdue": board.overdue(ctx.sessions, today=today, viewer=who, filters=filters, page=page_number(request, "op")),
+        "reviews": board.review_queue(ctx.sessions, today=today, viewer=who, filters=filters,
+                                      page=page_number(request, "rp")),
+        "extensions": board.extension_requests(ctx.sessions, today=today, viewer=who, page=page_number(request, "xp")),
+        "failed": board.failed_notices(ctx.sessions, viewer=who, page=page_number(request, "fp")),
+        "events": board.unrecorded_events(ctx.sessions, viewer=who),
+        "waiting": board.waiting_obligations(ctx.sessions, viewer=who, page=page_number(request, "wp")),
+    }
+    return render(request, "dashboard.html", status=422 if form.errors else 200, form=form, units=_units(ctx),
+                  query=dict(request.query_params), **data)
+
+
+def _units(ctx) -> list[tuple[str, str]]:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from responsibilities.db import read_session
+    from responsibilities.model import UnitRecord
+
+    with read_session(ctx.sessions) as session:
+        return list(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.retired.is_(False))
+                                    .order_by(UnitRecord.id)).all())
+
+
+@router.get("/events")
+def events_page(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    ctx = web(request)
+    return render(request, "events.html", events=board.unrecorded_events(ctx.sessions, viewer=user.user_name),
+                  forms={})
+
+
+@router.post("/events/{event_id}")
+async def record_event_submit(event_id: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    form, _ = await read_form(request, "event")
+    check_csrf(request, user, form.values.get("csrf_token"))
+    ctx = web(request)
+    occurred_on = form.day("occurred_on", "事件发生日期")
+    if form.ok:
+        try:
+            refs = record_event(ctx.sessions, actor=user.user_name, event_id=event_id, occurred_on=occurred_on,
+                                now=ctx.now())
+        except NotAllowed:
+            raise
+        except NotFound:
+            raise
+        except DomainError as error:
+            form.refused(error, "occurred_on")
+        else:
+            return RedirectResponse(f"/events?recorded={event_id}&dated={len(refs)}", status_code=303)
+    return render(request, "events.html", status=form.status,
+                  events=board.unrecorded_events(ctx.sessions, viewer=user.user_name), forms={event_id: form})
+
+
+def _plan_years(ctx) -> list[int]:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from responsibilities.db import read_session
+    from responsibilities.model import PlanRecord
+
+    with read_session(ctx.sessions) as session:
+        plan = session.scalars(select(PlanRecord)).first()
+        if plan is None:
+            raise NotFound("尚未载入工作方案")
+        return list(range(plan.start.year, plan.end.year + 1))
+
+
+@router.get("/reports")
+def reports_page(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    return render(request, "reports.html", years=_plan_years(web(request)), summary=None)
+
+
+@router.get("/reports/{year}")
+def report_year_page(year: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    ctx = web(request)
+    years = _plan_years(ctx)
+    if year not in years:
+        raise NotFound(f"{year} 年不在工作方案的年度之内")
+    summary = year_end_summary(ctx.sessions, year=year, today=ctx.today())
+    return render(request, "reports.html", years=years, summary=summary)
+
+
+@router.get("/reports/{year}/summary-{year2}.{fmt}")
+def report_download(year: int, year2: int, fmt: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    ctx = web(request)
+    if year != year2 or fmt not in REPORT_TYPES or year not in _plan_years(ctx):
+        raise NotFound("没有这个报告文件")
+    data = render_year_report(year_end_summary(ctx.sessions, year=year, today=ctx.today()), fmt)
+    return Response(data, media_type=REPORT_TYPES[fmt],
+                    headers={"content-disposition": f'attachment; filename="summary-{year}.{fmt}"'})
+
+
+def today_of(request: Request) -> date:
+    return web(request).today()

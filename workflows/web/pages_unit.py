@@ -1,0 +1,47 @@
+"""A unit's workspace: its deliverables by due date with their lights, what was returned and why."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from responsibilities import board
+from responsibilities.accounts import SignedIn
+from responsibilities.errors import NotAllowed, NotFound
+from responsibilities.model import STATES
+from workflows.web.app import render
+from workflows.web.context import signed_in, web
+from workflows.web.forms import page_number
+
+router = APIRouter(include_in_schema=False)
+
+
+def hide_other_units(error: NotAllowed) -> NotFound:
+    """A unit asking for another unit's work is told it is not there: what exists elsewhere is not its business."""
+    return NotFound("未找到:该事项不存在,或不属于本单位")
+
+
+@router.get("/unit")
+def my_workspace(user: SignedIn = Depends(signed_in)) -> Response:
+    if user.role != "unit":
+        return RedirectResponse("/dashboard", status_code=303)
+    return RedirectResponse(f"/units/{user.unit_id}", status_code=303)
+
+
+@router.get("/units/{unit_id}")
+def workspace_page(unit_id: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    ctx = web(request)
+    state = request.query_params.get("state") or None
+    if state is not None and state not in STATES:
+        state = None
+    try:
+        rows = board.workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id, state=state,
+                               page=page_number(request, "page"))
+    except NotAllowed as refused:
+        raise hide_other_units(refused) from None
+    returned = board.workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id,
+                               state="returned", size=20)
+    waiting = board.waiting_obligations(ctx.sessions, viewer=user.user_name, unit=unit_id)
+    unit_name = next((r.unit_name for r in rows.items if not r.cooperating), unit_id)
+    return render(request, "workspace.html", unit_id=unit_id, unit_name=unit_name, rows=rows, returned=returned,
+                  waiting=waiting, state=state, query=dict(request.query_params))

@@ -1,0 +1,127 @@
+"""Security around every request: headers, a body size limit, CSRF checks, and the error → status mapping.
+
+Every state change is a POST (or DELETE) that carries the session's CSRF token: a hidden form field on
+pages, the X-CSRF-Token header in the API. A request whose Origin header names another site is refused too.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from fastapi import Request
+
+from responsibilities.accounts import SignedIn
+from responsibilities.errors import (
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    StaleDeliverable,
+)
+from workflows.web.context import PRE_SESSION_COOKIE, web
+
+MAX_BODY_BYTES = 64 * 1024 * 1024  # three evidence files of 20 MB and the form around them
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class CsrfRejected(Exception):
+    pass
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: the headers on every response, no caching of signed-in pages, and a body limit."""
+
+    def __init__(self, app, max_body: int = MAX_BODY_BYTES) -> None:  # noqa: ANN001
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):  # noqa: ANN001
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return await _plain(send, 413, "请求过大:附件每个不超过 20 MB,合计不超过 64 MB。")
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge()
+            return message
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in dict(HEADERS)]
+                headers += HEADERS
+                if not scope["path"].startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except BodyTooLarge:
+            await _plain(send, 413, "请求过大。")
+
+
+async def _plain(send, status: int, text: str) -> None:  # noqa: ANN001
+    body = text.encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                            *HEADERS]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def check_origin(request: Request) -> None:
+    """A browser names the page a request comes from; another site's page may not change anything here."""
+    origin = request.headers.get("origin")
+    if origin is None:  # not a browser, or a same-origin GET-style navigation: the token decides
+        return
+    own = {f"{request.url.scheme}://{request.url.netloc}", web(request).settings.base_url}
+    if origin not in own and f"{urlsplit(origin).scheme}://{urlsplit(origin).netloc}" not in own:
+        raise CsrfRejected("请求来自其他网站,已拒绝。")
+
+
+def check_csrf(request: Request, user: SignedIn | None, token: str | None) -> None:
+    check_origin(request)
+    expected = user.csrf_token if user is not None else request.cookies.get(PRE_SESSION_COOKIE)
+    if not expected or not token or not hmac.compare_digest(str(expected), str(token)):
+        raise CsrfRejected("页面已过期或请求来源无法确认,请刷新页面后重试。")
+
+
+STATUS = {NotFound: 404, NotAllowed: 403, InvalidInput: 422, IllegalTransition: 409, StaleDeliverable: 409}
+CODES = {404: "not_found", 403: "forbidden", 422: "invalid", 409: "conflict", 400: "bad_request"}
+HEADLINES = {NotFound: "未找到", NotAllowed: "无权进行此操作", InvalidInput: "输入有误",
+             IllegalTransition: "当前状态不允许此操作", StaleDeliverable: "该事项已被他人修改"}
+
+
+def status_of(error: DomainError) -> int:
+    for kind, status in STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def headline_of(error: DomainError) -> str:
+    for kind, text in HEADLINES.items():
+        if isinstance(error, kind):
+            return text
+    return "请求无法完成"
