@@ -125,18 +125,28 @@ def sign_in(session_factory: SessionFactory, *, name: str, password: str, addres
         if max(failures) >= THROTTLE_FAILURES:
             raise SignInThrottled("too many failed sign-ins: wait a minute, then try again")
         user = session.scalars(select(User).where(User.name == name)).first() if name else None
-        if not _verify(user, password):
+        verified = _verify(user, password)
+        if not verified:
+            # Committed, not raised inside this transaction: a rollback would forget the failure.
             session.add(SignInAttempt(at=now, account=name, address=address))
             session.execute(delete(SignInAttempt).where(SignInAttempt.at < now - KEEP_ATTEMPTS))
-            raise SignInFailed("wrong user name or password")
-        if replaces:
-            session.execute(delete(WebSession).where(WebSession.id_hash == hash_session_id(replaces)))
-        session_id = secrets.token_urlsafe(32)
-        session.add(WebSession(id_hash=hash_session_id(session_id), user_id=user.id, created_at=now,
-                               last_seen_at=now, address=address))
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-        return SignedIn(session_id, user.name, user.role, user.unit_id)
+        else:
+            signed_in = _start_session(session, user, password, address, now, replaces)
+    if not verified:
+        raise SignInFailed("wrong user name or password")
+    return signed_in
+
+
+def _start_session(session: Session, user: User, password: str, address: str, now: datetime,
+                   replaces: str | None) -> SignedIn:
+    if replaces:
+        session.execute(delete(WebSession).where(WebSession.id_hash == hash_session_id(replaces)))
+    session_id = secrets.token_urlsafe(32)
+    session.add(WebSession(id_hash=hash_session_id(session_id), user_id=user.id, created_at=now,
+                           last_seen_at=now, address=address))
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return SignedIn(session_id, user.name, user.role, user.unit_id)
 
 
 def _verify(user: User | None, password: str) -> bool:

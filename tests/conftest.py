@@ -184,3 +184,33 @@ def session_factory(database: Database) -> sessionmaker[Session]:
 @pytest.fixture
 def evidence_store(tmp_path: Path) -> EvidenceStore:
     return EvidenceStore(tmp_path / "evidence")
+
+
+# ── the web application ────────────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture(scope="session")
+def accounts_template(tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> Path:
+    """``loaded_template`` with a web password for every user of USERS (Argon2 hashing is slow on purpose)."""
+    from responsibilities.accounts import set_password
+    from web_support import PASSWORD
+
+    path = tmp_path_factory.mktemp("templates") / "accounts.sqlite3"
+    copy_database(loaded_template, path)
+    template = Database(path)
+    try:
+        for name in USERS:
+            set_password(template.session_factory, name=name, password=PASSWORD, now=LOADED_AT)
+    finally:
+        template.close()
+    return path
+
+
+@pytest.fixture
+def web_db(database: Database, accounts_template: Path) -> Database:
+    """``loaded``, and every user can sign in with web_support.PASSWORD."""
+    database.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database.path}{suffix}").unlink(missing_ok=True)
+    copy_database(accounts_template, database.path)
+    return database
