@@ -1,0 +1,284 @@
+"""The office's dashboard and a unit's workspace at scale: server time per request, next to the bare SQL floor.
+
+Run by hand, not by the test suite:
+
+    .venv/bin/python benchmarks/web_benchmark.py --deliverables 1000000 --units 5000
+
+It builds the database with the sweep benchmark's builder (``sweep_benchmark.build``: the real schema by
+migration, the seed plan's settings and calendar, ``--units`` units, ``--deliverables`` deliverables), adds
+an office account and a unit's account, signs both in through the sign-in page, and then requests
+``/dashboard`` and ``/units/<unit>`` ``--requests`` times each, in process (Starlette's TestClient), after a few
+warm-up requests. The time counted is the server's: from the moment the application receives the request
+until it has sent the last byte of the response (an ASGI wrapper around the app), so the test client's own
+work is left out. Medians and 95th percentiles are printed.
+
+In the same run, on the same warm database, it times the floor: the bare SQL aggregate the dashboard's
+matrix needs (units × lights with counts, every current deliverable), on a DB-API cursor with the app's
+connection settings. It also lists every statement one dashboard request and one workspace request run,
+each timed bare, with its query plan, so one sees where the time goes; ``--profile`` adds cProfile's top
+functions for each page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import platform
+import pstats
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import sweep_benchmark  # noqa: E402 - the builder, reused
+from responsibilities.accounts import set_password  # noqa: E402
+from responsibilities.db import make_engine, make_session_factory, read_session  # noqa: E402
+from responsibilities.model import User  # noqa: E402
+from responsibilities.plan_sync import calendar_from_settings  # noqa: E402
+from responsibilities.services import add_user  # noqa: E402
+
+ZONE = ZoneInfo("Asia/Shanghai")
+OFFICE, UNIT_USER, PASSWORD = "bench-office", "bench-unit", "benchmark password 2019"
+GOALS = {"dashboard": 0.100, "workspace": 0.030}  # seconds, median
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deliverables", type=int, default=1_000_000)
+    parser.add_argument("--units", type=int, default=5_000)
+    parser.add_argument("--requests", type=int, default=50, help="timed requests of each page")
+    parser.add_argument("--warm-up", type=int, default=3, help="untimed requests of each page first")
+    parser.add_argument("--today", type=date.fromisoformat, default=date(2020, 6, 15))
+    parser.add_argument("--unit", default="u00042", help="the unit whose workspace is requested")
+    parser.add_argument("--seed", type=int, default=2019)
+    parser.add_argument("--db", type=Path, help="the SQLite file (default: a temporary file); built if missing")
+    parser.add_argument("--reuse", action="store_true", help="use an existing --db as it is (built by this script)")
+    parser.add_argument("--profile", action="store_true", help="also run each page under cProfile; print the top")
+    parser.add_argument("--keep", action="store_true", help="keep the database file afterwards")
+    return parser.parse_args(argv)
+
+
+class ServerTimer:
+    """ASGI wrapper: the time from receiving a request to sending the end of its response."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+        self.times: list[float] = []
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        start = time.perf_counter()
+        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            self.times.append(time.perf_counter() - start)
+
+
+def build(path: Path, args: argparse.Namespace) -> None:
+    builder_args = sweep_benchmark.parse_args(["--deliverables", str(args.deliverables), "--units", str(args.units),
+                                               "--seed", str(args.seed)])
+    start = time.perf_counter()
+    sizes = sweep_benchmark.build(path, builder_args)
+    print(f"built in {time.perf_counter() - start:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in sizes.items())
+          + f"; file {path.stat().st_size / 2**20:.0f} MiB")
+
+
+def add_accounts(session_factory, unit: str, now: datetime) -> None:  # noqa: ANN001
+    with read_session(session_factory) as session:
+        existing = {name for (name,) in session.query(User.name)}
+    for name, role in ((OFFICE, "office"), (UNIT_USER, f"unit:{unit}")):
+        if name not in existing:
+            add_user(session_factory, name=name, role=role, now=now)
+        set_password(session_factory, name=name, password=PASSWORD, now=now)
+
+
+def make_client(path: Path, now: datetime):  # noqa: ANN201
+    from fastapi.testclient import TestClient
+
+    from workflows.settings import Settings
+    from workflows.web.app import create_app
+
+    settings = replace(Settings.from_environment(), database_url=f"sqlite:///{path}",
+                       evidence_dir=path.parent / "evidence", time_zone=ZONE, base_url="http://testserver")
+    app = create_app(settings, now=lambda: now)
+    timer = ServerTimer(app)
+    return app, timer, lambda: TestClient(timer, base_url="http://testserver")
+
+
+def sign_in(client, name: str) -> None:  # noqa: ANN001
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)
+    response = client.post("/signin", data={"name": name, "password": PASSWORD, "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text[:500]
+
+
+def time_page(client, timer: ServerTimer, path: str, n: int, warm_up: int, expect: str) -> list[float]:  # noqa: ANN001
+    for _ in range(warm_up):
+        client.get(path)
+    timer.times.clear()
+    for _ in range(n):
+        response = client.get(path)
+        assert response.status_code == 200 and expect in response.text, (path, response.status_code)
+    return list(timer.times)
+
+
+def capture_statements(app, client, path: str) -> list[tuple[str, tuple]]:  # noqa: ANN001
+    captured: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        captured.append((statement, tuple(parameters) if parameters else ()))
+
+    event.listen(app.state.engine, "before_cursor_execute", capture)
+    try:
+        client.get(path)
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", capture)
+    return captured
+
+
+def bare(con: sqlite3.Connection, sql: str, params: tuple, repeat: int = 5) -> tuple[float, int]:
+    times, rows = [], 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        rows = len(con.execute(sql, params).fetchall())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), rows
+
+
+def floor_sql(session_factory, today: date) -> tuple[str, tuple]:  # noqa: ANN001
+    """The least SQL that yields the dashboard's matrix: one pass over the current deliverables, grouped."""
+    from responsibilities.model import PlanRecord
+
+    with read_session(session_factory) as session:
+        plan = session.query(PlanRecord).first()
+        window = max(plan.settings["supervision"]["reminder_working_days_before"])
+        soon = calendar_from_settings(plan.settings).add_working_days(today, window + 1)
+    sql = ("SELECT unit_id, CASE WHEN state IN ('accepted', 'waived') THEN 'green' WHEN state = 'submitted' "
+           "THEN 'yellow' WHEN due IS NULL THEN 'grey' WHEN due < ? THEN 'red' WHEN due < ? THEN 'yellow' "
+           "ELSE 'green' END AS light, count(*) FROM deliverables WHERE retired = 0 GROUP BY unit_id, light")
+    return sql, (today.isoformat(), soon.isoformat())
+
+
+def statement_report(con: sqlite3.Connection, statements: list[tuple[str, tuple]]) -> float:
+    total = 0.0
+    for sql, params in statements:
+        if not sql.lstrip().upper().startswith("SELECT"):
+            print(f"    (not a SELECT, not timed) {' '.join(sql.split())[:100]}")
+            continue
+        seconds, rows = bare(con, sql, params, repeat=3)
+        total += seconds
+        plan = " | ".join(row[3] for row in con.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        print(f"    {seconds * 1000:8.2f} ms {rows:6,} rows  {' '.join(sql.split())[:110]}")
+        print(f"                plan: {plan[:220]}")
+    return total
+
+
+def summary(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return statistics.median(times), p95
+
+
+def profile(client, path: str, n: int = 10) -> None:  # noqa: ANN001
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(n):
+        client.get(path)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+    print(f"\ncProfile of {n} × GET {path}, top 30 by cumulative time:")
+    print("\n".join(out.getvalue().splitlines()[:60]))
+
+
+def measure(path: Path, args: argparse.Namespace) -> int:
+    now = datetime.combine(args.today, datetime.min.time(), ZONE) + timedelta(hours=10)
+    engine = make_engine(f"sqlite:///{path}")
+    session_factory = make_session_factory(engine)
+    add_accounts(session_factory, args.unit, now)
+    app, timer, new_client = make_client(path, now)
+    office, unit = new_client(), new_client()
+    sign_in(office, OFFICE)
+    sign_in(unit, UNIT_USER)
+    pages = {"dashboard": (office, "/dashboard", "各单位状态灯"),
+             "workspace": (unit, f"/units/{args.unit}", 'id="deliverables"')}
+
+    results = {name: time_page(client, timer, url, args.requests, args.warm_up, expect)
+               for name, (client, url, expect) in pages.items()}
+
+    pooled = engine.raw_connection()  # the app's own connection settings (db.py)
+    raw = pooled.driver_connection
+    sql, params = floor_sql(session_factory, args.today)
+    bare(raw, sql, params, repeat=1)  # warm
+    floor_seconds, floor_rows = bare(raw, sql, params, repeat=max(5, min(args.requests, 20)))
+    plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+
+    print(f"\n{args.requests} requests each after {args.warm_up} warm-up requests; today {args.today}; "
+          f"workspace of {args.unit}")
+    for name, times in results.items():
+        median, p95 = summary(times)
+        verdict = "met" if median <= GOALS[name] else "MISSED"
+        print(f"  {name:<10} median {median * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   "
+              f"(goal ≤ {GOALS[name] * 1000:.0f} ms: {verdict})")
+    print(f"  floor      median {floor_seconds * 1000:7.1f} ms   the bare matrix aggregate, {floor_rows:,} rows; "
+          f"plan: {plan}")
+    for name, (client, url, _) in pages.items():
+        print(f"\nstatements of one GET {url}, each timed bare (median of 3):")
+        total = statement_report(raw, capture_statements(app, client, url))
+        print(f"    {total * 1000:8.2f} ms in all")
+    pooled.close()
+    if args.profile:
+        for name, (client, url, _) in pages.items():
+            profile(client, url)
+    for client in (office, unit):
+        client.close()
+    engine.dispose()
+    app.state.engine.dispose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tmpdir = None
+    if args.db is None:
+        tmpdir = tempfile.mkdtemp(prefix="duban-web-bench-")
+        path = Path(tmpdir) / "bench.sqlite3"
+    else:
+        path = args.db
+        if path.exists() and not args.reuse:
+            raise SystemExit(f"{path} exists: pass --reuse to use it as it is, or pick another --db")
+    print(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs")
+    print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}; database {path}")
+    try:
+        if not path.exists():
+            build(path, args)
+        return measure(path, args)
+    finally:
+        if args.keep or args.reuse:
+            print(f"kept {path}")
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            if tmpdir:
+                for leftover in Path(tmpdir).rglob("*"):
+                    if leftover.is_file():
+                        leftover.unlink()
+                for folder in sorted(Path(tmpdir).rglob("*"), reverse=True):
+                    folder.rmdir()
+                os.rmdir(tmpdir)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
