@@ -139,6 +139,17 @@ def _people(session: Session, role: str, unit_id: str | None = None) -> list[str
     return list(session.scalars(query.order_by(PersonRecord.id)))
 
 
+def _unit_member(session: Session, unit_id: str | None) -> list[str]:
+    """The member who speaks for the unit; for a region that is no government of its own (市本级), whose
+    figures the office's unit compiles, the member of that unit (the plan loader checks the same rule)."""
+    found = _people(session, "member", unit_id)
+    unit = session.get(UnitRecord, unit_id) if unit_id else None
+    if not found and unit is not None and unit.kind == "region":
+        office_unit = (_plan(session).settings.get("office") or {}).get("unit")
+        found = _people(session, "member", office_unit) if office_unit else []
+    return found
+
+
 def _lead_unit_id(session: Session, notice: Notice) -> str | None:
     """The lead unit the notice is about: the deliverable's, else the obligation's, else the notice's own."""
     if notice.deliverable_id is not None:
@@ -161,7 +172,7 @@ def recipients_for(session: Session, notice: Notice) -> tuple[str, ...]:
         elif part.startswith("co-unit:"):
             found += _unit_emails(session, part.removeprefix("co-unit:"))
         elif part == "unit-member":
-            found += _people(session, "member", _lead_unit_id(session, notice))
+            found += _unit_member(session, _lead_unit_id(session, notice))
         elif part == "office":
             found.append((_plan(session).settings.get("office") or {}).get("email") or "")
         elif part in ("deputies", "leader"):
@@ -278,6 +289,14 @@ def _all_status_rows(session: Session, today: date) -> list[StatusRow]:
     return session.info[key]
 
 
+def _figures_behind(session: Session, today: date) -> list[dict[str, Any]]:
+    """The regions behind their training targets on ``today``, computed once per session (see _all_status_rows)."""
+    key = ("duban.messages.figures_behind", today)
+    if key not in session.info:
+        session.info[key] = digests.figures_behind(session, today)
+    return session.info[key]
+
+
 def _digest_context(session: Session, notice: Notice, today: date, base_url: str) -> dict[str, Any]:
     """A digest's facts, computed from the data on the day it is rendered (responsibilities.digests decides what)."""
     plan = _plan(session)
@@ -306,6 +325,7 @@ def _digest_context(session: Session, notice: Notice, today: date, base_url: str
             "returned": _section(facts.returned, base),
         }
     rows = _all_status_rows(session, today)
+    context["figures_behind"] = _figures_behind(session, today)
     if digest == "leaders":
         facts = digests.leaders_digest(rows)
         return context | {"red": _section(facts.red, base),

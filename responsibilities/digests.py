@@ -226,3 +226,21 @@ def write_digests(session_factory: sessionmaker[Session], *, now: datetime, toda
                           literal(None, String), today, now).where(true())
             written["leaders"] = insert_notices_ignoring_conflicts(session, query)
     return written
+
+
+# ── the numbers: who is behind ───────────────────────────────────────────────────────────────────
+
+
+def figures_behind(session: Session, today: date) -> list[dict]:
+    """Regions red (a monthly report missing) or yellow (behind 序时进度) in ``today``'s plan year, worst first,
+    for the office's and the leaders' digests; [] outside the plan's years or without monthly figures."""
+    from responsibilities.errors import DomainError
+    from responsibilities.progress import numbers_for
+
+    try:
+        numbers = numbers_for(session, year=today.year, today=today)
+    except DomainError:
+        return []
+    return [{"region": r.region_name, "light": r.light, "target": r.year.target, "actual": r.year.actual,
+             "expected": round(r.year.expected), "done": r.year.done, "missing": list(r.year.months_missing)}
+            for r in numbers.behind]

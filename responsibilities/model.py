@@ -328,3 +328,34 @@ class APSchedulerJob(Base):
     id: Mapped[str] = mapped_column(String(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FigureReport(Base):
+    """One version of a region's monthly figures (月报), the hand-in of its monthly-report deliverable.
+
+    Never updated nor deleted (database triggers): a resubmission or a correction after acceptance is a new
+    version, and the figures that count are the newest version of a report the office has not returned.
+    """
+
+    __tablename__ = "figure_reports"
+    __table_args__ = (UniqueConstraint("deliverable_id", "version", name="uq_figure_report_version"),
+                      Index("ix_figure_reports_region_month", "region_unit_id", "month"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deliverable_id: Mapped[int] = mapped_column(ForeignKey("deliverables.id"), index=True)
+    region_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month reported on
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, … per deliverable
+    kind: Mapped[str] = mapped_column(String(16))  # submission | correction
+    submitted_at: Mapped[datetime]
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # cli | xlsx | web | simulate
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class FigureValue(Base):
+    """One figure of one report version: trained person-times (人次) in a category (a field of the plan)."""
+
+    __tablename__ = "figure_values"
+    report_id: Mapped[int] = mapped_column(ForeignKey("figure_reports.id"), primary_key=True)
+    field_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)

@@ -275,11 +275,19 @@ class PlanReader(NumbersReader, SettingsReader):
             for nodes_obligation, obligation_node, _ in located:
                 leads = self.groups[nodes_obligation.lead].members if nodes_obligation.lead in self.groups else (nodes_obligation.lead,)
                 for lead in leads:
-                    if group.member_for(lead) is None:
+                    if self.escalation_member(group, lead) is None:
                         self.r.error(value_node(obligation_node, "lead") or obligation_node, f"obligations[{nodes_obligation.id}].lead",
                                      f'no leading-group member speaks for "{lead}": add one under leading_group.members, '
                                      "or escalations about it skip the first rung")
         return expanded
+
+    def escalation_member(self, group: LeadingGroup, unit_id: str):  # noqa: ANN201 - a Person or None
+        """Who escalations about the unit go to first: its member; for a region that is no government of its
+        own (市本级), the member of the unit housing the office, which compiles its figures."""
+        unit = self.units.get(unit_id)
+        if unit is not None and unit.kind == "region" and group.member_for(unit_id) is None:
+            return group.member_for(group.office.housed_in)
+        return group.member_for(unit_id)
 
     def read_obligation(self, node: Node, field: str) -> Obligation | None:
         field = self.named(node, field, "obligations")

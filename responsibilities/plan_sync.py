@@ -64,7 +64,19 @@ def plan_settings(plan: Plan) -> dict[str, Any]:
     office = plan.leading_group.office
     return {"supervision": supervision, "calendar_years": to_json(plan.calendar_years),
             "office": {"name": office.name, "email": office.email, "unit": office.housed_in},
-            "schedules": dict(plan.schedules)}
+            "schedules": dict(plan.schedules), "figures": figures_settings(plan)}
+
+
+def figures_settings(plan: Plan) -> dict[str, Any]:
+    """What the monthly figures need at run time: the report's obligation and fields, the minimum shares."""
+    reporting = plan.reporting
+    return {"obligation": reporting.monthly_report_obligation, "receiver": reporting.monthly_report_receiver,
+            "fields": [{"id": f.id, "name": f.name, "part_of": f.part_of} for f in reporting.monthly_report_fields],
+            "minimum_shares": [{"category": s.category, "of": s.of, "at_least_percent": s.at_least_percent,
+                                "text": s.text} for s in plan.targets.breakdown.minimum_shares],
+            "unit_of_measure": plan.targets.unit_of_measure,
+            # The regions that owe reports, in the plan's order (the target table's, for the seed plan).
+            "regions": [o.lead for o in plan.obligations if o.declared_id == reporting.monthly_report_obligation]}
 
 
 # The calendar table runs from a little before the plan to well after it: reports on the last period fall

@@ -53,6 +53,43 @@ def bar_chart(summary: YearSummary) -> Chart:
     return Chart(bars, ticks, CHART_WIDTH, int(bottom + AXIS), LABEL_WIDTH, BAR_AREA, BAR_HEIGHT, bottom)
 
 
+@dataclass(frozen=True)
+class ProgressBar:
+    label: str
+    y: float
+    target_width: float
+    actual_width: float
+    expected_x: float
+    text: str
+    light: str
+
+
+@dataclass(frozen=True)
+class ProgressChart:
+    bars: tuple[ProgressBar, ...]
+    width: int
+    height: int
+    label_width: int
+    bar_height: int
+
+
+LIGHT_COLOURS = {"green": "#1d6b33", "yellow": "#c98a00", "red": "#b0161e"}
+
+
+def progress_chart(numbers, *, cumulative: bool = False) -> ProgressChart:  # noqa: ANN001 - a PlanNumbers
+    """Per region: the target as a grey bar, the actual as a coloured one (its light), expected-to-date as a tick."""
+    rows = [(r.region_name, r.cumulative if cumulative else r.year, r.light) for r in numbers.regions]
+    scale = max([max(p.target, p.actual) for _, p, _ in rows] + [1])
+    bars = []
+    for i, (name, p, light) in enumerate(rows):
+        done = "—" if p.done is None else f"{p.done * 100:.1f}%"
+        bars.append(ProgressBar(name, TOP + i * ROW_HEIGHT, round(p.target / scale * BAR_AREA, 1),
+                                round(p.actual / scale * BAR_AREA, 1),
+                                round(LABEL_WIDTH + p.expected / scale * BAR_AREA, 1),
+                                f"{p.actual:,} / {p.target:,}({done})", light))
+    return ProgressChart(tuple(bars), CHART_WIDTH, int(TOP + len(bars) * ROW_HEIGHT + 6), LABEL_WIDTH, BAR_HEIGHT)
+
+
 def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
@@ -71,7 +108,9 @@ def days(value: float | None) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(percent=percent, chinese_date=chinese_date, days=days,
+    env.filters.update(percent=percent, chinese_date=chinese_date, days=days, thousands=lambda n: f"{round(n):,}",
+                       light_colour=lambda light: LIGHT_COLOURS.get(light, "#666"),
+                       light_name=lambda light: {"green": "正常", "yellow": "落后序时进度", "red": "缺报"}.get(light, light),
                        state_name=lambda state: STATE_NAMES.get(state, state))
     return env
 
@@ -79,5 +118,7 @@ def _environment() -> Environment:
 def render_html(summary: YearSummary) -> str:
     unranked = [u for u in summary.units if u.on_time_rate is None]
     return _environment().get_template("report_year.html").render(
-        s=summary, t=summary.totals, chart=bar_chart(summary), unranked=unranked,
+        s=summary, t=summary.totals, chart=bar_chart(summary), unranked=unranked, n=summary.numbers,
+        progress=progress_chart(summary.numbers) if summary.numbers else None,
+        cumulative_progress=progress_chart(summary.numbers, cumulative=True) if summary.numbers else None,
         ranks={entry.unit_id: entry.rank for entry in summary.ranking})

@@ -99,12 +99,47 @@ def _red_sheet(sheet: Worksheet, summary: YearSummary) -> None:
            [INTEGER, None, None, None, DATE, DATE, INTEGER, None], wrap=(4,))
 
 
+def _share_text(met: bool | None) -> str | None:
+    return None if met is None else ("达标" if met else "未达标")
+
+
+LIGHT_TEXT = {"green": "正常", "yellow": "落后序时进度", "red": "缺报"}
+
+
+def _regions_sheet(sheet: Worksheet, summary: YearSummary) -> None:
+    n = summary.numbers
+    ranks = {e.region: e.rank for e in n.ranking}
+    field_names = [f.name for f in n.fields]
+    rows = [[ranks.get(r.region), r.region, r.region_name, r.year.target, round(r.year.expected), r.year.actual,
+             r.year.done, *(r.categories[f.id] for f in n.fields), r.cumulative.actual, r.cumulative.target,
+             r.cumulative.done, r.enterprise_share, _share_text(r.share_met), r.year.months_on_time,
+             r.year.months_elapsed, "、".join(r.year.months_missing) or None, LIGHT_TEXT.get(r.light, r.light)]
+            for r in n.regions]
+    headers = ["名次", "地区编号", "地区", "年度目标", "序时进度", "年度完成", "年度完成率", *field_names, "三年累计",
+               "三年目标", "三年完成率", "企业职工占比", "企业职工占比≥50%", "按时报送月数", "应报月数", "缺报月份", "状态"]
+    formats = [INTEGER, None, None, INTEGER, INTEGER, INTEGER, PERCENT, *([INTEGER] * len(field_names)), INTEGER,
+               INTEGER, PERCENT, PERCENT, None, INTEGER, INTEGER, None, None]
+    _table(sheet, headers, rows, formats)
+
+
+def _numbers_totals_sheet(sheet: Worksheet, summary: YearSummary) -> None:
+    n = summary.numbers
+    yt, ct = n.year_total, n.cumulative_total
+    rows: list[list[Any]] = [[f"{summary.year}年培训(总计)", yt.target, round(yt.expected), yt.actual, yt.done],
+                             ["三年培训(总计)", ct.target, round(ct.expected), ct.actual, ct.done]]
+    rows += [[f"{c.name}(三年,{c.unit_of_measure})", c.target, None, c.actual, c.done] for c in n.categories]
+    rows += [[f"{summary.year}年 {f.name}", None, None, n.year_categories[f.id], None] for f in n.fields]
+    _table(sheet, ["目标", "目标值", "序时进度", "完成", "完成率"], rows, [None, INTEGER, INTEGER, INTEGER, PERCENT])
+
+
 def render_xlsx(summary: YearSummary) -> bytes:
     workbook = Workbook()
     workbook.properties.title = summary.title
     workbook.properties.subject = f"{summary.plan_title}({summary.document_number})"
     sections = (("单位情况", _units_sheet), ("全市合计", _totals_sheet), ("排名", _ranking_sheet),
                 ("红色事项", _red_sheet))
+    if summary.numbers is not None:
+        sections += (("各地区培训目标", _regions_sheet), ("全市培训目标", _numbers_totals_sheet))
     workbook.remove(workbook.active)
     for title, fill in sections:
         fill(workbook.create_sheet(title), summary)

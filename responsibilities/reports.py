@@ -124,6 +124,7 @@ class YearSummary:
     ranking: tuple[RankEntry, ...]
     totals: Counts
     red_items: tuple[RedItem, ...]  # most days overdue first
+    numbers: Any = None  # the numbers part (progress.PlanNumbers): regions against their targets; None without figures
 
     @property
     def title(self) -> str:
@@ -199,7 +200,13 @@ def summarize_year(session: Session, *, year: int, today: date) -> YearSummary:
     order = {entry.unit_id: i for i, entry in enumerate(ranking)}
     units.sort(key=lambda u: (order.get(u.unit_id, len(order)), u.unit_id))
     red.sort(key=lambda r: (-r.days_overdue, r.unit_id, r.ref))
-    return YearSummary(plan_title, number, year, today, tuple(units), ranking, Counts.total(units), tuple(red))
+    numbers = None
+    if plan.settings.get("figures"):
+        from responsibilities.progress import numbers_for
+
+        numbers = numbers_for(session, year=year, today=today)
+    return YearSummary(plan_title, number, year, today, tuple(units), ranking, Counts.total(units), tuple(red),
+                       numbers)
 
 
 def rank_units(units: Iterable[UnitYear]) -> tuple[RankEntry, ...]:
@@ -236,7 +243,16 @@ def year_summary_to_json(summary: YearSummary) -> dict[str, Any]:
         "totals": _counts_json(summary.totals),
         "red_items": [{**r.__dict__, "original_due": r.original_due.isoformat(), "due": r.due.isoformat()}
                       for r in summary.red_items],
+        "numbers": _numbers_json(summary.numbers),
     }
+
+
+def _numbers_json(numbers: Any) -> dict[str, Any] | None:
+    if numbers is None:
+        return None
+    from responsibilities.progress import numbers_to_json
+
+    return numbers_to_json(numbers)
 
 
 # ── files ────────────────────────────────────────────────────────────────────────────────────────

@@ -24,7 +24,7 @@ def test_plan_check_prints_a_one_screen_summary_and_exits_0():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "贵政办发〔2019〕24号" in out
-    assert "工作任务 72 项" in out and "固定日期 21" in out and "持续推进 42" in out
+    assert "工作任务 73 项" in out and "固定日期 21" in out and "持续推进 42" in out
     assert "三年 120,000" in out and "桂平市" in out and "31200" in out
     assert len(out.splitlines()) <= 30
     assert result.stderr == ""
@@ -39,7 +39,7 @@ def test_plan_check_defaults_to_deadlines_yaml_in_the_working_directory():
 def test_plan_check_json_gives_the_summary_as_data():
     result = duban("plan", "check", "--json", str(PLAN))
     summary = json.loads(result.stdout)
-    assert summary["obligations"]["by_kind"] == {"fixed": 21, "ongoing": 42, "periodic": 6, "after_event": 1,
+    assert summary["obligations"]["by_kind"] == {"fixed": 21, "ongoing": 42, "periodic": 7, "after_event": 1,
                                                  "external": 1, "staged": 1}
     assert summary["units"]["total"] == 36 and summary["units"]["by_kind"]["county_government"] == 5
     assert summary["targets"]["by_year"] == {"2019": 30000, "2020": 45000, "2021": 45000}
@@ -50,7 +50,7 @@ def test_plan_export_lists_every_obligation_with_its_parsed_rule_and_source():
     assert result.returncode == 0, result.stderr
     exported = json.loads(result.stdout)
     obligations = {o["id"]: o for o in exported["obligations"]}
-    assert len(obligations) == 72
+    assert len(obligations) == 73
     hrss_1 = obligations["hrss-1"]
     assert hrss_1["lead"] == "hrss" and hrss_1["deadline_text"] == "2019年 10月15日前"
     assert hrss_1["rule"] == {"kind": "fixed", "text": "2019年 10月15日前", "due": "2019-10-15", "action": None}

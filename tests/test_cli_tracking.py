@@ -150,7 +150,7 @@ def test_a_backup_is_a_consistent_copy_that_restores_and_passes_its_integrity_ch
     shutil.copy(tmp_path / "copy.sqlite3", restored / "var" / "duban.sqlite3")
     connection = sqlite3.connect(restored / "var" / "duban.sqlite3")
     assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert connection.execute("SELECT count(*) FROM deliverables").fetchone() == (532,)
+    assert connection.execute("SELECT count(*) FROM deliverables").fetchone() == (558,)
     connection.close()
     assert status_json(restored, "2019-11-01")["hrss-4"]["state"] == "submitted"
     again = run_duban(workdir, "backup", str(tmp_path / "copy.sqlite3"))

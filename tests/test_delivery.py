@@ -25,7 +25,7 @@ from notifications.delivery import DeliverySettings, claim, deliver, deliver_cla
 from notifications.messages import render_notice
 from notifications.transports import ConnectionFailure, MemoryTransport, SmtpSettings, SmtpTransport, TemporaryFailure
 from responsibilities.db import make_engine, make_session_factory
-from responsibilities.model import Notice, UnitRecord
+from responsibilities.model import Deliverable, Notice, UnitRecord
 from responsibilities.queries import notices
 from responsibilities.sweep import sweep
 
@@ -56,6 +56,12 @@ def rows(session_factory) -> list[Notice]:
 def row(session_factory, dedupe_key: str) -> Notice:
     with session_factory() as session:
         return session.scalars(select(Notice).where(Notice.dedupe_key == dedupe_key)).one()
+
+
+def deliverable_id(session_factory, ref: str) -> int:
+    """The id a notice's dedupe key names (ids depend on the order the plan's deliverables were loaded in)."""
+    with session_factory() as session:
+        return session.scalars(select(Deliverable.id).where(Deliverable.ref == ref)).one()
 
 
 def keep_only(session_factory, dedupe_key: str) -> Notice:
@@ -214,7 +220,7 @@ def test_a_deliverer_whose_claim_was_taken_over_sends_nothing_and_overwrites_not
 def test_a_451_twice_then_250_is_retried_with_backoff_and_delivered_once_after_three_attempts(
         loaded, session_factory, smtp_server):
     write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, "chase:275:3")
+    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
     smtp_server.script = ["451 4.3.0 try later", "451 4.3.0 try later"]
     rng = random.Random(7)
 
@@ -244,7 +250,7 @@ def test_a_451_twice_then_250_is_retried_with_backoff_and_delivered_once_after_t
 def test_a_550_is_not_retried_and_the_failed_notice_keeps_the_servers_reply_for_the_office(
         loaded, session_factory, smtp_server):
     write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, "chase:323:6")
+    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'finance-1')}:6")
     smtp_server.data_reply = "550 5.7.1 message content rejected"
     report = deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW)
     assert (report.sent, report.retrying, report.failed) == (0, 0, 1)
@@ -317,7 +323,7 @@ def test_an_address_that_would_inject_a_header_fails_its_notice_and_the_rest_of_
 
 def test_a_notice_still_failing_at_max_attempts_is_failed_and_no_longer_retried(loaded, session_factory):
     write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, "chase:275:3")
+    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
     settings = DeliverySettings(base_url=SETTINGS.base_url, sender=SENDER,
                                 max_attempts=3)
     # Retry bookkeeping only: a memory transport scripted to fail every time.
@@ -369,7 +375,7 @@ def test_a_notice_that_cannot_be_rendered_fails_on_its_own_and_the_rest_of_its_b
 def test_the_chinese_subject_text_and_html_arrive_intact_with_the_notices_message_id(loaded, session_factory,
                                                                                       smtp_server):
     write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, "escalation:275:2")  # to the office and both deputies
+    notice = keep_only(session_factory, f"escalation:{deliverable_id(session_factory, 'hrss-1')}:2")  # to the office and both deputies
     deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW)
     with session_factory() as session:
         expected = render_notice(session, session.get(Notice, notice.id), base_url=SETTINGS.base_url, sender=SENDER,

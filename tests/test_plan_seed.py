@@ -79,10 +79,15 @@ def test_every_text_copied_from_the_document_is_verbatim(plan):
 
 def test_group_assignments_become_one_obligation_per_county(plan):
     county_tasks = [o for o in plan.obligations if o.group == "counties"]
-    assert Counter(o.declared_id for o in county_tasks) == {
-        "counties-1": 5, "work-1": 5, "work-2": 5, "work-3": 5, "monthly-report": 5}
+    assert Counter(o.declared_id for o in county_tasks) == {"counties-1": 5, "work-1": 5, "work-2": 5, "work-3": 5}
     assert {o.id for o in county_tasks if o.declared_id == "counties-1"} == {f"counties-1.{c}" for c in COUNTIES}
     assert all(o.lead in COUNTIES for o in county_tasks)
+
+
+def test_every_region_of_the_target_table_owes_monthly_reports_including_the_city_level(plan):
+    reports = [o for o in plan.obligations if o.declared_id == "monthly-report"]
+    assert [o.lead for o in reports] == [r.region for r in plan.targets.breakdown.regions]
+    assert {o.group for o in reports} == {"regions"} and "monthly-report.city-level" in {o.id for o in reports}
 
 
 def test_the_three_work_tasks_are_led_by_the_counties_with_the_departments_cooperating(plan):
@@ -104,8 +109,8 @@ def test_a_duty_written_twice_is_one_obligation_citing_both_places(plan):
 
 def test_obligations_by_deadline_kind_match_the_document(plan):
     kinds = Counter(o.kind for o in plan.obligations)
-    assert kinds == {"fixed": 21, "ongoing": 42, "periodic": 6, "after_event": 1, "external": 1, "staged": 1}
-    assert len(plan.obligations) == 72
+    assert kinds == {"fixed": 21, "ongoing": 42, "periodic": 7, "after_event": 1, "external": 1, "staged": 1}
+    assert len(plan.obligations) == 73  # the 目标分解表 regions each owe monthly reports: 市本级 too
 
 
 def test_deadlines_are_parsed_to_the_dates_the_document_gives(plan):
@@ -139,8 +144,10 @@ def test_bulletins_fall_at_the_end_of_2019_and_2020_only(plan):
 
 
 def test_every_unit_with_obligations_has_a_leading_group_member_to_escalate_to(plan):
-    leads = {o.lead for o in plan.obligations}
+    leads = {o.lead for o in plan.obligations} - {"city-level"}
     assert {lead: plan.leading_group.member_for(lead) is not None for lead in leads} == {lead: True for lead in leads}
+    # 市本级 is no government of its own: the city HR bureau (which houses the office) compiles its figures
+    assert plan.unit("city-level").kind == "region" and plan.leading_group.member_for("city-level") is None
     assert plan.leading_group.member_for("guiping").name == "蒙家坤"
     assert plan.leading_group.leader.name == "韦彦"
     assert [d.name for d in plan.leading_group.deputies] == ["陈新汉", "黄创优"]

@@ -128,6 +128,22 @@ def test_a_window_over_31_december_writes_the_year_summary_and_mails_it(in_tmp):
     assert "按时办结率最高的单位" in text and "/reports/2019" in text
 
 
+def test_the_regions_file_monthly_figures_and_the_2019_summary_shows_them_against_the_targets(in_tmp):
+    result = simulate(Options(start=date(2019, 11, 20), end=date(2019, 12, 31), seed=1), settings=settings())
+    assert result["scenario"]["actions"]["figures"] >= 5 and result["scenario"]["refused"] == 0
+    numbers = json.loads(Path(result["reports"]["2019"]["json"]).read_text(encoding="utf-8"))["numbers"]
+    regions = {r["region"]: r for r in numbers["regions"]}
+    assert list(regions) == ["city-level", "guiping", "pingnan", "gangbei", "gangnan", "qintang"]
+    assert regions["guiping"]["year"]["target"] == 7800 and numbers["year_total"]["target"] == 30000
+    reported = [r for r in regions.values() if r["year"]["actual"] > 0]
+    assert len(reported) >= 4  # November's reports are in (a few are late or never come: red)
+    for r in reported:  # one month of two is due by 31 December: expected-to-date is half the annual target
+        assert r["year"]["expected"] == r["year"]["target"] / 2 and r["share_met"] is not None
+        assert r["categories"]["enterprise-workers"] + r["categories"]["key-groups"] <= r["year"]["actual"]
+    assert regions["gangnan"]["share_met"] in (False, None)  # the region that trains too few enterprise workers
+    assert numbers["year_total"]["actual"] == sum(r["year"]["actual"] for r in regions.values())
+
+
 def test_the_replay_never_touches_the_configured_database(in_tmp):
     real = in_tmp / "var" / "duban.sqlite3"
     real.parent.mkdir(parents=True)

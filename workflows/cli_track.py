@@ -393,6 +393,7 @@ def add_track_commands(commands: argparse._SubParsersAction, common: argparse.Ar
     backup = command("backup", cmd_backup, "write an online, consistent copy of the database")
     backup.add_argument("path")
 
+    from workflows.cli_figures import add_figures_commands
     from workflows.cli_flows import add_flow_commands
     from workflows.cli_notices import add_notice_commands
     from workflows.cli_reports import add_report_commands
@@ -400,3 +401,4 @@ def add_track_commands(commands: argparse._SubParsersAction, common: argparse.Ar
     add_notice_commands(command)
     add_report_commands(command, commands)
     add_flow_commands(command, commands)
+    add_figures_commands(command, commands)

@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 from responsibilities import services
 from responsibilities.errors import DomainError
+from responsibilities.figures_service import submit_figures
 from responsibilities.model import Deliverable, ObligationRecord, UnitRecord
 from responsibilities.working_days import WorkingCalendar
 
@@ -59,6 +60,7 @@ RETURN_REASON = "佐证材料不全,请补充培训台账和资金使用情况�
 ACCEPT_NOTE = "审核通过,予以销号。"
 EXTENSION_REASON = "相关数据需等待各县(市、区)汇总,申请延期报送。"
 REFUSE_REASON = "时限已明确,不予延期,请抓紧办理。"
+MONTHLY_NOTE = "本月培训数据已汇总,请审核。"
 
 
 def clerk(unit_id: str) -> str:
@@ -103,6 +105,7 @@ class Scenario:
         self._last_seen_id = 0
         self._today = start
         self._done: set[tuple[date, str]] = set()  # (day, side) whose acts have run: later ones go to the next day
+        self.figures = MonthlyFigures(sessions, seed)
 
     # ── setting up ───────────────────────────────────────────────────────────────────────────────
 
@@ -210,6 +213,15 @@ class Scenario:
     def _submit(self, ref: str, now: datetime) -> None:
         fate = self._fates[ref]
         again = fate.returned
+        if self.figures.owns(ref):  # a monthly report: its figures are the hand-in
+            region, month = self.figures.region_and_month(ref)
+            note = RESUBMIT_NOTE if again else MONTHLY_NOTE
+            submit_figures(self.sessions, actor=clerk(fate.unit_id), region=region, month=month,
+                           values=self.figures.values(region, month), now=now, note=note, source="simulate")
+            self.stats.actions["resubmit" if again else "submit"] += 1
+            self.stats.actions["figures"] += 1
+            self._schedule(self.calendar.add_working_days(now.date(), fate.rng.randint(1, 3)), "office", "review", ref)
+            return
         links = ([f"https://oa.guigang.example/duban/files/{ref}.pdf"]
                  if fate.rng.random() < LINK_SHARE else [])
         note = RESUBMIT_NOTE if again else fate.rng.choice(SUBMIT_NOTES)
@@ -260,3 +272,63 @@ class Scenario:
         services.set_external_date(self.sessions, actor=OFFICE, obligation_id=obligation_id,
                                    due=date.fromisoformat(due), now=now, note="自治区通知的报送时限")
         self.stats.actions["date.set"] += 1
+
+
+# ── the monthly figures ──────────────────────────────────────────────────────────────────────────
+
+# One region falls behind in the first half of 2020 and catches up in the second; another trains too few
+# enterprise workers in 2019 (below the 50 % rule) and makes up for it in 2020.
+BEHIND_THEN_CATCHING_UP = ("pingnan", (date(2020, 1, 1), date(2020, 6, 30)), (date(2020, 7, 1), date(2020, 12, 31)))
+FEW_ENTERPRISE_WORKERS = ("gangnan", 2019)
+KEY_GROUP_WEIGHTS = {"graduates": 2, "migrant-workers": 5, "school-leavers": 1, "laid-off": 2, "veterans": 1,
+                     "hard-to-employ": 1}
+
+
+class MonthlyFigures:
+    """The figures each region reports for a month: around its annual target's monthly pace, deterministic from
+    (seed, region, month), the parts never more than their whole."""
+
+    def __init__(self, sessions, seed: int) -> None:  # noqa: ANN001
+        from responsibilities.model import PlanRecord, RegionTargetRecord
+
+        self.seed = seed
+        with sessions() as session:
+            plan = session.scalars(select(PlanRecord)).first()
+            settings = plan.settings.get("figures") or {}
+            self.obligation = settings.get("obligation", "")
+            self.targets = {(r.region_unit_id, r.year): r.value for r in session.scalars(select(RegionTargetRecord))}
+            self.first_month = {}
+            for unit_id, period in session.execute(
+                    select(Deliverable.unit_id, Deliverable.period).join(ObligationRecord)
+                    .where(ObligationRecord.declared_id == self.obligation)):
+                year = int(period[:4])
+                self.first_month[(unit_id, year)] = min(self.first_month.get((unit_id, year), 12), int(period[5:7]))
+
+    def owns(self, ref: str) -> bool:
+        return bool(self.obligation) and ref.startswith(f"{self.obligation}.")
+
+    def region_and_month(self, ref: str) -> tuple[str, date]:
+        obligation, _, period = ref.partition("@")
+        return obligation.removeprefix(f"{self.obligation}."), date(int(period[:4]), int(period[5:7]), 1)
+
+    def values(self, region: str, month: date) -> dict[str, int]:
+        rng = random.Random(f"{self.seed}:figures:{region}:{month.isoformat()}")
+        months = 12 - self.first_month.get((region, month.year), 1) + 1
+        pace = self.targets.get((region, month.year), 0) / months
+        factor = rng.uniform(0.95, 1.25)
+        slow_region, slow, fast = BEHIND_THEN_CATCHING_UP
+        if region == slow_region and slow[0] <= month <= slow[1]:
+            factor = rng.uniform(0.5, 0.65)
+        elif region == slow_region and fast[0] <= month <= fast[1]:
+            factor = rng.uniform(1.4, 1.6)
+        total = round(pace * factor)
+        few_region, few_year = FEW_ENTERPRISE_WORKERS
+        enterprise_share = rng.uniform(0.40, 0.46) if (region, month.year) == (few_region, few_year) \
+            else rng.uniform(0.53, 0.6)
+        enterprise = int(total * enterprise_share)
+        key_groups = int((total - enterprise) * rng.uniform(0.8, 0.86))
+        poor = int((total - enterprise - key_groups) * rng.uniform(0.7, 1.0))
+        weights = sum(KEY_GROUP_WEIGHTS.values())
+        parts = {k: int(key_groups * w / weights * rng.uniform(0.85, 1.0)) for k, w in KEY_GROUP_WEIGHTS.items()}
+        return {"total": total, "enterprise-workers": enterprise, "key-groups": key_groups, **parts,
+                "poor-labour": poor, "new-apprentices": min(enterprise, int(total * rng.uniform(0.008, 0.012)))}
