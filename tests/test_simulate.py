@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -161,6 +162,26 @@ def test_a_rerun_replaces_its_own_database(in_tmp):
     second = simulate(Options(start=date(2019, 11, 1), end=date(2019, 11, 3), seed=5), settings=settings())
     assert first["database"] == second["database"] == "var/simulate/duban-5.sqlite3"
     assert first["notices"] == second["notices"]
+
+
+def test_a_replay_interrupted_on_its_first_day_is_replaced_by_the_next(in_tmp):
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        simulate(Options(start=date(2019, 11, 1), end=date(2019, 11, 3), seed=6), settings=settings(), progress=interrupt)
+    again = simulate(Options(start=date(2019, 11, 1), end=date(2019, 11, 3), seed=6), settings=settings())
+    assert again["days"] == 3 and again["database"] == "var/simulate/duban-6.sqlite3"
+
+
+def test_a_database_a_replay_created_but_never_loaded_counts_as_a_replays_and_any_other_does_not(tmp_path):
+    from workflows.simulate import _create_marked, _made_by_a_replay
+
+    created = tmp_path / "created.sqlite3"
+    _create_marked(created)  # what a replay does first; one that fails before loading the plan leaves this
+    other = tmp_path / "other.sqlite3"
+    sqlite3.connect(other).execute("CREATE TABLE audit (actor TEXT)").connection.commit()
+    assert _made_by_a_replay(created) and not _made_by_a_replay(other)
 
 
 def test_the_cli_prints_one_json_object_with_the_documented_keys(tmp_path):

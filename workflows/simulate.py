@@ -36,6 +36,7 @@ SIM_DIR = Path("var/simulate")
 NOTICE_KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary")
 SCHEDULED_FLOWS = ("sweep", "digests", "year_end")  # run at each firing; delivery is placed after them
 SIM_ACTOR = "simulate"  # who loaded the plan: marks a database as a replay's, which a rerun may replace
+REPLAY_APPLICATION_ID = 0x64624E52  # "dbNR": in the SQLite header of a replay's database, from its creation
 SENDER = "duban@guigang.example"
 
 
@@ -101,17 +102,32 @@ def _fresh_database(path: Path, configured_url: str | None) -> None:
 
 
 def _made_by_a_replay(path: Path) -> bool:
+    """Marked as a replay's when it was created (even if that replay stopped before loading the plan), or
+    loaded by one."""
     if path.stat().st_size == 0:
         return True
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
+            if connection.execute("PRAGMA application_id").fetchone()[0] == REPLAY_APPLICATION_ID:
+                return True
             row = connection.execute("SELECT count(*) FROM audit WHERE actor = ?", (SIM_ACTOR,)).fetchone()
         finally:
             connection.close()
     except sqlite3.Error:
         return False
     return bool(row and row[0])
+
+
+def _create_marked(path: Path) -> None:
+    """A new, empty SQLite file marked as a replay's (its header's application id), before anything else."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute(f"PRAGMA application_id = {REPLAY_APPLICATION_ID}")
+        connection.commit()
+    finally:
+        connection.close()
 
 
 # ── the schedules ────────────────────────────────────────────────────────────────────────────────
@@ -172,6 +188,7 @@ def simulate(options: Options, *, settings: Settings | None = None,
     zone = ZoneInfo(plan.time_zone)
     db_path = options.db or SIM_DIR / f"duban-{options.seed}.sqlite3"
     _fresh_database(db_path, base.database_url)
+    _create_marked(db_path)
     reports_dir = SIM_DIR / "reports"
     for old in reports_dir.glob("summary-*.*"):
         old.unlink()  # a previous replay's, which this one may not rewrite
