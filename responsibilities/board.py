@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import Select, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.db import read_session
@@ -146,14 +146,17 @@ def light_expression(session: Session, today: date):  # noqa: ANN201 - a SQL exp
 
 
 def _current() -> Any:
-    return and_(Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None))
+    """A current deliverable. Retiring an obligation retires its deliverables in the same transaction
+    (plan_sync), so the deliverable's own flag suffices: no lookup of its obligation for every row."""
+    return Deliverable.retired.is_(False)
 
 
 def _filtered(query: Select, filters: Filters, today: date) -> Select:
     if filters.unit is not None:
         query = query.where(Deliverable.unit_id == filters.unit)
     if filters.kind is not None:
-        query = query.where(ObligationRecord.kind == filters.kind)
+        query = query.where(Deliverable.obligation_id.in_(
+            select(ObligationRecord.id).where(ObligationRecord.kind == filters.kind)))
     if filters.state is not None:
         query = query.where(Deliverable.state == filters.state)
     if filters.due_within_days is not None:
@@ -177,9 +180,7 @@ def board(session_factory: SessionFactory, *, today: date, viewer: str | None,
         if filters.unit is not None and session.get(UnitRecord, filters.unit) is None:
             raise NotFound(f'no unit "{filters.unit}"')
         light = light_expression(session, today).label("light")
-        query = (select(Deliverable.unit_id, light, func.count())
-                 .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
-                 .where(_current()).group_by(Deliverable.unit_id, light))
+        query = select(Deliverable.unit_id, light, func.count()).where(_current()).group_by(Deliverable.unit_id, light)
         counts: dict[str, dict[str, int]] = {}
         for unit_id, colour, n in session.execute(_filtered(query, filters, today)):
             counts.setdefault(unit_id, dict.fromkeys(LIGHTS, 0))[colour] += n
@@ -217,15 +218,21 @@ def _page_bounds(page: int, size: int) -> tuple[int, int]:
 
 def _rows_page(session: Session, query: Select, today: date, page: int, size: int, order: list,
                cooperating_for: str | None = None) -> Page[Row]:
+    """One page of ``query`` (a select of deliverable ids): the page's ids first, on deliverables alone, then
+    the columns shown for those ids only, so the joins cost one page of rows, not the whole list."""
     page, size = _page_bounds(page, size)
     total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    ids = list(session.scalars(query.with_only_columns(Deliverable.id).order_by(*order)
+                               .offset((page - 1) * size).limit(size)))
     light = light_expression(session, today)
-    rows = session.execute(query.with_only_columns(
+    found = session.execute(select(
         Deliverable.ref, Deliverable.obligation_id, Deliverable.unit_id, UnitRecord.short_name, ObligationRecord.task,
         ObligationRecord.kind, Deliverable.period, Deliverable.due, Deliverable.original_due, Deliverable.state,
         light, Deliverable.version, Deliverable.id,
-    ).join(UnitRecord, UnitRecord.id == Deliverable.unit_id).order_by(*order).offset((page - 1) * size).limit(size)).all()
-    ids = [r[-1] for r in rows]
+    ).join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+        .join(UnitRecord, UnitRecord.id == Deliverable.unit_id).where(Deliverable.id.in_(ids))).all() if ids else []
+    position = {id_: i for i, id_ in enumerate(ids)}
+    rows = sorted(found, key=lambda r: position[r[-1]])
     reasons = _latest_return_reasons(session, ids)
     pending = dict(session.execute(select(Extension.deliverable_id, Extension.requested_due).where(
         Extension.deliverable_id.in_(ids), Extension.status == "pending")).all()) if ids else {}
@@ -250,8 +257,7 @@ def _latest_return_reasons(session: Session, deliverable_ids: list[int]) -> dict
 
 
 def _base() -> Select:
-    return (select(Deliverable.id).join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
-            .where(_current()))
+    return select(Deliverable.id).where(_current())
 
 
 def overdue(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
@@ -280,8 +286,9 @@ def extension_requests(session_factory: SessionFactory, *, today: date, viewer: 
     """Deliverables with an extension request waiting for the office's decision."""
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        pending = exists().where(Extension.deliverable_id == Deliverable.id, Extension.status == "pending")
-        return _rows_page(session, _base().where(pending), today, page, size, [Deliverable.due, Deliverable.ref])
+        pending = select(Extension.deliverable_id).where(Extension.status == "pending")  # a few, not every deliverable
+        return _rows_page(session, _base().where(Deliverable.id.in_(pending)), today, page, size,
+                          [Deliverable.due, Deliverable.ref])
 
 
 def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
@@ -291,9 +298,13 @@ def workspace(session_factory: SessionFactory, *, today: date, viewer: str | Non
     with read_session(session_factory) as session:
         unit = _visible_units(session, _viewer(session, viewer), unit)
         cooperates = select(CoUnit.obligation_id).where(CoUnit.unit_id == unit)
-        query = _base().where(or_(Deliverable.unit_id == unit, Deliverable.obligation_id.in_(cooperates)))
-        if state is not None:
-            query = query.where(Deliverable.state == state)
+        # The unit's own rows and those it cooperates on, each found by its index; the state filter then
+        # applies to those few hundred rows (left to itself, SQLite may walk every row in that state instead).
+        mine = union_all(select(Deliverable.id).where(Deliverable.unit_id == unit),
+                         select(Deliverable.id).where(Deliverable.obligation_id.in_(cooperates)))
+        query = _base().where(Deliverable.id.in_(mine))
+        if state is not None:  # `state || ''` is not indexable: SQLite then keeps to the unit's rows
+            query = query.where(Deliverable.state.concat("") == state)
         return _rows_page(session, query, today, page, size,
                           [Deliverable.due.is_(None), Deliverable.due, Deliverable.ref], cooperating_for=unit)
 
@@ -306,12 +317,13 @@ def waiting_obligations(session_factory: SessionFactory, *, viewer: str | None, 
         unit = _visible_units(session, _viewer(session, viewer), unit)
         query = _waiting_query(Filters(unit=unit))
         total = session.scalar(query.with_only_columns(func.count())) or 0
-        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+        found = list(session.scalars(query.order_by(ObligationRecord.id).offset((page - 1) * size).limit(size)))
+        names = _unit_names(session, {o.lead_unit_id for o in found})
         events = dict(session.execute(select(EventRecord.id, EventRecord.name)).all())
         items = [{"obligation": o.id, "unit": o.lead_unit_id, "unit_name": names.get(o.lead_unit_id, o.lead_unit_id),
                   "task": o.task, "kind": o.kind, "deadline_text": o.deadline_text, "event": o.awaits,
                   "event_name": events.get(o.awaits) if o.awaits else None}
-                 for o in session.scalars(query.order_by(ObligationRecord.id).offset((page - 1) * size).limit(size))]
+                 for o in found]
         return Page(items, total, page, size)
 
 
@@ -324,6 +336,14 @@ def unrecorded_events(session_factory: SessionFactory, *, viewer: str | None) ->
         return [{"event": e.id, "name": e.name, "text": e.text, "issued_by": e.issued_by, "waiting": n}
                 for e, n in session.execute(select(EventRecord, waiting).where(EventRecord.occurred_on.is_(None))
                                             .order_by(EventRecord.id))]
+
+
+def _unit_names(session: Session, ids: set[str | None]) -> dict[str, str]:
+    """Short names of the units a page shows (not of every unit: there may be thousands)."""
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    return dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(wanted))).all())
 
 
 def _notice_json(n: Notice, names: dict[str, str]) -> dict[str, Any]:
@@ -340,18 +360,19 @@ def failed_notices(session_factory: SessionFactory, *, viewer: str | None, page:
         _require_overview(session, viewer)
         query = select(Notice).where(Notice.status == "failed")
         total = session.scalar(query.with_only_columns(func.count())) or 0
-        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
-        items = [_notice_json(n, names) for n in
-                 session.scalars(query.order_by(Notice.id.desc()).offset((page - 1) * size).limit(size))]
+        found = list(session.scalars(query.order_by(Notice.id.desc()).offset((page - 1) * size).limit(size)))
+        names = _unit_names(session, {n.unit_id for n in found})
+        items = [_notice_json(n, names) for n in found]
         return Page(items, total, page, size)
 
 
 def notices_about(session_factory: SessionFactory, *, deliverable_id: int, limit: int = 100) -> list[dict[str, Any]]:
     """The notices sent (or owed) about one deliverable, newest first. The caller has checked who may see it."""
     with read_session(session_factory) as session:
-        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
-        return [_notice_json(n, names) for n in session.scalars(
-            select(Notice).where(Notice.deliverable_id == deliverable_id).order_by(Notice.id.desc()).limit(limit))]
+        found = list(session.scalars(
+            select(Notice).where(Notice.deliverable_id == deliverable_id).order_by(Notice.id.desc()).limit(limit)))
+        names = _unit_names(session, {n.unit_id for n in found})
+        return [_notice_json(n, names) for n in found]
 
 
 def obligation(session_factory: SessionFactory, *, obligation_id: str, viewer: str | None,
