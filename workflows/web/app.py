@@ -34,12 +34,15 @@ NOTICE_NAMES = {"reminder": "提醒", "chase": "催办", "escalation": "督办�
                 "digest": "摘要", "summary": "年度总结"}
 NOTICE_STATES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
 ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导(只读)"}
+PROGRESS_NAMES = {"green": "达到序时进度", "yellow": "落后序时进度", "red": "有月报缺报"}
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, ACTION_NAMES=ACTION_NAMES,
                              KIND_NAMES=KIND_NAMES, NOTICE_NAMES=NOTICE_NAMES, NOTICE_STATES=NOTICE_STATES,
-                             ROLE_NAMES=ROLE_NAMES)
+                             ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES)
 templates.env.filters["url"] = lambda value: quote(str(value), safe="@")
+templates.env.filters["thousands"] = lambda n: "—" if n is None else f"{round(n):,}"
+templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.1f}%"
 
 
 def query_with(query: dict[str, str], key: str, value: object) -> str:
@@ -89,9 +92,9 @@ def create_app(settings: Settings | None = None, now: Callable[[], datetime] | N
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)
 
-    from workflows.web import api, auth, docs, pages_deliverable, pages_office, pages_unit
+    from workflows.web import api, api_figures, auth, docs, pages_deliverable, pages_figures, pages_office, pages_unit
 
-    for module in (auth, pages_office, pages_unit, pages_deliverable, api, docs):
+    for module in (auth, pages_office, pages_unit, pages_figures, pages_deliverable, api, api_figures, docs):
         app.include_router(module.router)
     return app
 

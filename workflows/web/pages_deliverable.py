@@ -41,10 +41,24 @@ def deliverable_page(request: Request, user: SignedIn, ref: str, status: int = 2
     row = next((r for r in rows if r.ref == d.ref), None)
     co_units = _unit_names(ctx, view.obligation.co_unit_ids)
     may = _permissions(user, d, view.obligation.co_unit_ids)
+    report, setup = _monthly_report(ctx, d)
+    if report is not None:  # a monthly report is handed in with its figures, on the region's form
+        may["submit"] = False
     return render(request, "deliverable.html", status=status, view=view, d=d, o=view.obligation, row=row,
-                  co_units=co_units, may=may, forms=forms or {},
+                  co_units=co_units, may=may, forms=forms or {}, report=report, figures_setup=setup,
                   pending=next((x for x in view.extensions if x.status == "pending"), None),
                   notices=board.notices_about(ctx.sessions, deliverable_id=d.id), zone=ctx.settings.time_zone)
+
+
+def _monthly_report(ctx, d):  # noqa: ANN001, ANN202 - (ReportMonth, FiguresSetup), or (None, None)
+    """The figures that stand for a monthly-report deliverable, so that the office reviews the numbers."""
+    from responsibilities.figures_view import figures_setup, report_month
+
+    if d.period_start is None:
+        return None, None
+    setup = figures_setup(ctx.sessions)
+    report = report_month(ctx.sessions, setup=setup, deliverable=d) if setup else None
+    return (report, setup) if report else (None, None)
 
 
 def _unit_names(ctx, ids: list[str]) -> list[str]:  # noqa: ANN001

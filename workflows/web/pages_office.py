@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from responsibilities import board
 from responsibilities.accounts import SignedIn
 from responsibilities.errors import DomainError, NotAllowed, NotFound
+from responsibilities.report_html import progress_chart
 from responsibilities.reports import render_year_report, year_end_summary
 from responsibilities.services import record_event
 from workflows.web.app import render
@@ -47,8 +48,23 @@ def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response
         "events": board.unrecorded_events(ctx.sessions, viewer=who),
         "waiting": board.waiting_obligations(ctx.sessions, viewer=who, page=page_number(request, "wp")),
     }
+    numbers = _progress(ctx)
     return render(request, "dashboard.html", status=422 if form.errors else 200, form=form, units=_units(ctx),
-                  query=dict(request.query_params), **data)
+                  query=dict(request.query_params), numbers=numbers,
+                  progress_chart=progress_chart(numbers) if numbers else None, **data)
+
+
+def _progress(ctx):  # noqa: ANN001, ANN202 - a PlanNumbers, or None when the plan has no monthly reports
+    """Every region against this year's targets, as of today: a handful of aggregate statements
+    (``progress.counted_sums``), independent of how many deliverables the plan has."""
+    from responsibilities.figures_view import figures_setup
+    from responsibilities.progress import plan_numbers
+
+    setup = figures_setup(ctx.sessions)
+    if setup is None or not setup.regions:
+        return None
+    today = ctx.today()
+    return plan_numbers(ctx.sessions, year=setup.year_of(today), today=today)
 
 
 def _units(ctx) -> list[tuple[str, str]]:  # noqa: ANN001

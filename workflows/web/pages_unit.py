@@ -1,4 +1,5 @@
-"""A unit's workspace: its deliverables by due date with their lights, what was returned and why."""
+"""A unit's workspace: its deliverables by due date with their lights, what was returned and why; for a region
+that owes monthly reports, also its progress against its targets and its monthly report form."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from responsibilities.errors import NotAllowed, NotFound
 from responsibilities.model import STATES
 from workflows.web.app import render
 from workflows.web.context import signed_in, web
-from workflows.web.forms import page_number
+from workflows.web.forms import Form, page_number
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,6 +31,14 @@ def my_workspace(user: SignedIn = Depends(signed_in)) -> Response:
 
 @router.get("/units/{unit_id}")
 def workspace_page(unit_id: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    return workspace_response(request, user, unit_id)
+
+
+def workspace_response(request: Request, user: SignedIn, unit_id: str, status: int = 200,
+                       forms: dict[str, Form] | None = None, problems: list[str] | None = None) -> Response:
+    """The workspace; a figures form that failed comes back in it with its messages (``forms``, ``problems``)."""
+    from workflows.web.figures_forms import region_section
+
     ctx = web(request)
     state = request.query_params.get("state") or None
     if state is not None and state not in STATES:
@@ -43,5 +52,6 @@ def workspace_page(unit_id: str, request: Request, user: SignedIn = Depends(sign
                                state="returned", size=20)
     waiting = board.waiting_obligations(ctx.sessions, viewer=user.user_name, unit=unit_id)
     unit_name = next((r.unit_name for r in rows.items if not r.cooperating), unit_id)
-    return render(request, "workspace.html", unit_id=unit_id, unit_name=unit_name, rows=rows, returned=returned,
-                  waiting=waiting, state=state, query=dict(request.query_params))
+    return render(request, "workspace.html", status=status, unit_id=unit_id, unit_name=unit_name, rows=rows,
+                  returned=returned, waiting=waiting, state=state, query=dict(request.query_params),
+                  figures=region_section(ctx, user, unit_id), forms=forms or {}, problems=problems or [])
