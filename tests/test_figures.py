@@ -250,3 +250,31 @@ def test_the_leaders_and_office_digests_name_the_regions_behind_their_targets(lo
             assert "平南县:本年完成1,000人次,序时进度3,000人次,年度目标6,000人次" in section, key
             assert "市本级:本年完成0人次" in section and "缺报月报:2019-11" in section
             assert "桂平市" not in section  # 4,000 against 3,900 expected: on track
+
+
+def test_progress_reads_the_figures_and_the_regions_deliverables_by_index_never_walking_every_deliverable(
+        loaded, session_factory):
+    """The dashboard shows progress on every request: at a million deliverables, a walk over them (or over
+    every deliverable in a counted state) costs seconds. Each statement's plan is read back from SQLite."""
+    from sqlalchemy import event
+
+    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(), now=at(2019, 12, 2))
+    statements = []
+    engine = loaded.engine
+
+    def grab(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        plan_numbers(session_factory, year=2020, today=date(2020, 4, 3))
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    plans = []
+    with engine.connect() as connection:
+        for statement, parameters in statements:
+            if "deliverables" in statement:
+                rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+                plans.append(" | ".join(r[3] for r in rows))
+    assert len(plans) == 3  # the months' standing and the two sums
+    assert [p for p in plans if "SCAN deliverables" in p or "ix_deliverables_state_due" in p] == []
