@@ -167,3 +167,10 @@ def test_reports_download_as_html_and_xlsx_attachments(app):
     xlsx = office.get("/reports/2019/summary-2019.xlsx")
     assert html.headers["content-disposition"] == 'attachment; filename="summary-2019.html"' and b"2019" in html.content
     assert xlsx.content[:2] == b"PK"
+
+
+def test_the_header_names_the_signed_in_units_short_name_not_its_id(app, web_db):
+    header = sign_in(app, HRSS).get("/units/hrss").text.split('id="whoami"')[1].split("</span>")[0]
+    assert "市人力资源社会保障局" in header and "hrss)" not in header
+    office = sign_in(app, OFFICE).get("/dashboard").text.split('id="whoami"')[1].split("</span>")[0]
+    assert "领导小组办公室" in office and "·" not in office

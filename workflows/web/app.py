@@ -18,10 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from responsibilities.db import make_engine, make_session_factory
+from responsibilities.db import make_engine, make_session_factory, read_session
 from responsibilities.errors import DomainError
 from responsibilities.evidence import EvidenceStore
 from responsibilities.migrate import require_current
+from responsibilities.model import UnitRecord
 from workflows.render import ACTION_NAMES, LIGHT_NAMES, STATE_NAMES
 from workflows.settings import Settings
 from workflows.web.context import SignInRequired, WebContext, current_user
@@ -67,7 +68,17 @@ def render(request: Request, name: str, status: int = 200, **context) -> Respons
     user = current_user(request)
     ctx = request.app.state.web
     return templates.TemplateResponse(request, name, {"user": user, "csrf": user.csrf_token if user else None,
-                                                      "today": ctx.today(), **context}, status_code=status)
+                                                      "user_unit": _unit_name(ctx, user), "today": ctx.today(),
+                                                      **context}, status_code=status)
+
+
+def _unit_name(ctx: WebContext, user) -> str | None:  # noqa: ANN001 - a SignedIn or None
+    """The signed-in unit's short name for the page header (a clerk knows 市人社局, not hrss)."""
+    if user is None or not user.unit_id:
+        return None
+    with read_session(ctx.sessions) as session:
+        unit = session.get(UnitRecord, user.unit_id)
+        return unit.short_name if unit is not None else user.unit_id
 
 
 def error_response(request: Request, status: int, headline: str, detail: str = "") -> Response:
