@@ -79,13 +79,14 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(workdir: Path, *, as_of: str, timeout: float = 60) -> Server:
-    """`duban serve --no-scheduler --as-of DAY --port 0` in ``workdir``; returns once the sign-in page answers."""
+def start_server(workdir: Path, *, as_of: str, timeout: float = 60, demo: bool = False) -> Server:
+    """`duban serve --no-scheduler --as-of DAY --port 0 [--demo]` in ``workdir``; returns once the sign-in page
+    answers."""
     log = workdir / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "workflows.cli", "serve", "--no-scheduler", "--as-of", as_of,
-             "--host", "127.0.0.1", "--port", "0"],
+             "--host", "127.0.0.1", "--port", "0", *(["--demo"] if demo else [])],
             cwd=workdir, env=duban_environment(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     server = Server("", process, log)
     deadline = time.monotonic() + timeout

@@ -53,7 +53,7 @@ def test_a_short_password_is_refused_and_no_user_is_added(tmp_path, loaded):
     loaded.close()
     (tmp_path / "duban.sqlite3").write_bytes(loaded.path.read_bytes())
     refused = duban(tmp_path, "users", "add", "short", "--role", "office", stdin="abc\n")
-    assert refused.returncode == 1 and "at least 10 characters" in refused.stderr
+    assert refused.returncode == 1 and "密码至少需要 10 个字符" in refused.stderr
     assert "short" not in duban(tmp_path, "users", "list").stdout
 
 
@@ -72,3 +72,30 @@ def test_duban_help_does_not_import_the_web_stack():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_serve_demo_loads_the_plan_prints_one_password_per_account_and_they_sign_in(tmp_path):
+    import json
+    import re
+    import shutil
+    import urllib.request
+
+    from browser_support import start_server
+
+    shutil.copy(ROOT / "deadlines.yaml", tmp_path)
+    server = start_server(tmp_path, as_of="2019-11-01", timeout=180, demo=True)
+    try:
+        accounts = dict(re.findall(r"^  (\S+)\s+(?:office|leader|unit:\S+)\s+(\S+)$", server.output(), re.M))
+        assert {"office", "leader", "hrss", "guiping", "city-level"} <= set(accounts)
+
+        def signs_in(name: str) -> dict:
+            request = urllib.request.Request(f"{server.url}/api/session", method="POST",
+                                             data=json.dumps({"name": name, "password": accounts[name]}).encode(),
+                                             headers={"content-type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our server, 127.0.0.1
+                return json.load(response)
+
+        assert signs_in("hrss")["unit"] == "hrss" and signs_in("office")["role"] == "office"
+    finally:
+        server.stop()
+    assert server.process.returncode == 0 and "Traceback" not in server.output()
