@@ -22,6 +22,9 @@ def configure_prefect(settings: Settings | None = None) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")  # the client's usage events
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    # The temporary server takes ~10 s to start on a 2-core machine, and 40 s or more when the machine is busy;
+    # Prefect's default wait of 20 s then fails the flow run before it starts.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 configure_prefect()
