@@ -249,7 +249,10 @@ def test_the_office_uploads_every_regions_form_on_the_figures_page(app, web_db):
 def test_the_figures_page_shows_another_year_and_refuses_a_year_outside_the_plan(app):
     office = sign_in(app, OFFICE)
     assert "2019 年,截至" not in office.get("/figures?year=2019").text  # the dashboard's words, not this page's
-    assert 'id="cumulative-chart"' in office.get("/figures?year=2019").text
+    html = office.get("/figures?year=2019").text
+    for chart in ("progress-chart", "cumulative-chart"):
+        drawn = html.split(f'id="{chart}"')[1].split("</svg>")[0]
+        assert drawn.count('class="chart-actual') == 6 and "桂平市" in drawn
     assert office.get("/figures?year=2030").status_code == 404
 
 

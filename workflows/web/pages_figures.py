@@ -122,7 +122,7 @@ def figures_page(request: Request, user: SignedIn, year: int | None = None, stat
         raise NotFound(f"{year} 年不在工作方案的年度之内")
     numbers = numbers_of(ctx, setup, year)
     return render(request, "figures.html", status=status, setup=setup, n=numbers,
-                  chart=progress_chart(numbers), cumulative_chart=progress_chart(numbers, cumulative=True),
+                  year_chart=progress_chart(numbers), cumulative_chart=progress_chart(numbers, cumulative=True),
                   form=form, problems=problems or [], template_month=_month_to_fill(request, setup))
 
 
