@@ -58,16 +58,16 @@ def csrf_token_for(session_id: str) -> str:
 
 def check_password_rules(password: str) -> str:
     if len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+        raise InvalidInput(f"密码至少需要 {MIN_PASSWORD_CHARS} 个字符,请换一个更长的密码")
     if len(password) > MAX_PASSWORD_CHARS:
-        raise InvalidInput(f"a password has at most {MAX_PASSWORD_CHARS} characters")
+        raise InvalidInput(f"密码最多 {MAX_PASSWORD_CHARS} 个字符,请换一个短一些的密码")
     return password
 
 
 def _user(session: Session, name: str) -> User:
     user = session.scalars(select(User).where(User.name == name)).first()
     if user is None:
-        raise NotFound(f'no user named "{name}": `duban users list` lists them')
+        raise NotFound(f"没有名为“{name}”的用户:`duban users list` 可列出已有用户")
     return user
 
 
@@ -123,7 +123,7 @@ def sign_in(session_factory: SessionFactory, *, name: str, password: str, addres
             func.count().filter(SignInAttempt.address == address),
         ).where(SignInAttempt.at > since, or_(SignInAttempt.account == name, SignInAttempt.address == address))).one()
         if max(failures) >= THROTTLE_FAILURES:
-            raise SignInThrottled("too many failed sign-ins: wait a minute, then try again")
+            raise SignInThrottled("登录失败次数过多,请一分钟后再试")
         user = session.scalars(select(User).where(User.name == name)).first() if name else None
         verified = _verify(user, password)
         if not verified:
@@ -133,7 +133,7 @@ def sign_in(session_factory: SessionFactory, *, name: str, password: str, addres
         else:
             signed_in = _start_session(session, user, password, address, now, replaces)
     if not verified:
-        raise SignInFailed("wrong user name or password")
+        raise SignInFailed("用户名或密码不正确")
     return signed_in
 
 

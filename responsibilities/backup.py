@@ -36,11 +36,11 @@ def integrity_check(path: Path) -> str:
 def backup(engine: Engine, target: Path) -> BackupResult:
     """Copy the database to ``target`` (which must not exist yet), then check the copy."""
     if not is_sqlite(engine):
-        raise InvalidInput("duban backup copies SQLite databases; for PostgreSQL use pg_dump")
+        raise InvalidInput("duban backup 只能备份 SQLite 数据库;PostgreSQL 数据库请用 pg_dump 备份")
     if target.exists():
-        raise InvalidInput(f"{target} already exists: choose a new file, a backup never overwrites")
+        raise InvalidInput(f"{target} 已存在:备份不会覆盖已有文件,请换一个新文件名")
     if not target.parent.is_dir():
-        raise InvalidInput(f"the folder {target.parent} does not exist")
+        raise InvalidInput(f"文件夹 {target.parent} 不存在:请先建好该文件夹,或换一个位置")
     partial = target.with_name(f".{target.name}.partial")
     raw = engine.raw_connection()
     try:
@@ -52,7 +52,8 @@ def backup(engine: Engine, target: Path) -> BackupResult:
             destination.close()
         verdict = integrity_check(partial)
         if verdict != "ok":
-            raise InvalidInput(f"the copy failed its integrity check ({verdict}); nothing was written to {target}")
+            raise InvalidInput(f"备份副本未通过完整性检查({verdict}),未写入 {target}:请重试;"
+                               "如仍失败,请检查数据库所在磁盘")
         os.replace(partial, target)
     finally:
         raw.close()

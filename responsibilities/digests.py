@@ -188,8 +188,8 @@ def _working(session: Session, today: date) -> bool:
     day = session.get(CalendarDay, today)
     if day is None:
         first, last = session.execute(select(func.min(CalendarDay.day), func.max(CalendarDay.day))).one()
-        raise InvalidInput(f"{today} is outside the working-day calendar loaded with the plan ({first} to {last}); "
-                           "declare later years under calendar.years in deadlines.yaml and run `duban load`")
+        raise InvalidInput(f"{today} 超出了随工作方案载入的工作日历({first} 至 {last}):"
+                           "请在 deadlines.yaml 的 calendar.years 下补充以后的年份,再运行 `duban load`")
     return day.working
 
 

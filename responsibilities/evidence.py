@@ -26,7 +26,7 @@ MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 MAX_LINK_CHARS = 2000
 MAX_NAME_CHARS = 120
 CHUNK = 64 * 1024
-ACCEPTED = "PDF, Word, Excel, PowerPoint, OFD, images PNG/JPEG/GIF, plain text/CSV, ZIP"
+ACCEPTED = "PDF、Word、Excel、PowerPoint、OFD、PNG/JPEG/GIF 图片、纯文本/CSV、ZIP"
 
 PDF, PNG, JPEG, GIF = "application/pdf", "image/png", "image/jpeg", "image/gif"
 OFD, ZIP, OLE, TEXT, CSV = "application/ofd", "application/zip", "application/x-ole-storage", "text/plain", "text/csv"
@@ -35,12 +35,12 @@ DOCX, XLSX = _OOXML + "wordprocessingml.document", _OOXML + "spreadsheetml.sheet
 PPTX = _OOXML + "presentationml.presentation"
 
 # content type -> (what to call it in messages, extension for a name that sanitises to nothing)
-KINDS = {PDF: ("a PDF", ".pdf"), PNG: ("a PNG image", ".png"), JPEG: ("a JPEG image", ".jpg"),
-         GIF: ("a GIF image", ".gif"), DOCX: ("a Word document (.docx)", ".docx"),
-         XLSX: ("an Excel workbook (.xlsx)", ".xlsx"), PPTX: ("a PowerPoint presentation (.pptx)", ".pptx"),
-         OFD: ("an OFD document", ".ofd"), ZIP: ("a ZIP archive", ".zip"),
-         OLE: ("a legacy Office document (.doc/.xls/.ppt/.wps)", ""), TEXT: ("plain text", ".txt"),
-         CSV: ("CSV text", ".csv")}
+KINDS = {PDF: ("PDF 文件", ".pdf"), PNG: ("PNG 图片", ".png"), JPEG: ("JPEG 图片", ".jpg"),
+         GIF: ("GIF 图片", ".gif"), DOCX: ("Word 文档(.docx)", ".docx"),
+         XLSX: ("Excel 工作簿(.xlsx)", ".xlsx"), PPTX: ("PowerPoint 演示文稿(.pptx)", ".pptx"),
+         OFD: ("OFD 文件", ".ofd"), ZIP: ("ZIP 压缩包", ".zip"),
+         OLE: ("旧版 Office 文档(.doc/.xls/.ppt/.wps)", ""), TEXT: ("纯文本", ".txt"),
+         CSV: ("CSV 文本", ".csv")}
 
 # extension -> content types it may hold; a name with any other extension is not checked against its content
 _WORD, _EXCEL, _SLIDES = {OLE, DOCX}, {OLE, XLSX}, {OLE, PPTX}
@@ -81,7 +81,7 @@ class EvidenceLink:
 
 def _mb(n: int) -> str:
     mb = n / (1024 * 1024)
-    return f"{mb:g} MB" if mb >= 1 else f"{mb:.4g} MB ({n} bytes)"
+    return f"{mb:g} MB" if mb >= 1 else f"{mb:.4g} MB({n} 字节)"
 
 
 def safe_filename(name: str, extension: str = "") -> str:
@@ -110,17 +110,16 @@ class EvidenceStore:
         try:
             info = source.stat()
             if stat.S_ISDIR(info.st_mode):
-                raise EvidenceRejected(f"{source}: is a folder, not a file; hand in the files in it, or a ZIP")
+                raise EvidenceRejected(f"{source}:这是文件夹,不是文件;请提交其中的文件,或打包成 ZIP 后提交")
             if not stat.S_ISREG(info.st_mode):
-                raise EvidenceRejected(f"{source}: is not a regular file; hand in a saved copy of the document")
+                raise EvidenceRejected(f"{source}:不是普通文件;请把文档另存一份后提交")
             handle = source.open("rb")
         except FileNotFoundError:
-            raise EvidenceRejected(f"{source}: cannot read the file: it does not exist; check the path") from None
+            raise EvidenceRejected(f"{source}:无法读取,文件不存在;请检查路径") from None
         except PermissionError:
-            raise EvidenceRejected(f"{source}: cannot read the file: permission denied; "
-                                   "copy it somewhere readable or fix its permissions") from None
+            raise EvidenceRejected(f"{source}:无法读取,没有读取权限;请把文件复制到可读取的位置,或修改其权限") from None
         except OSError as e:
-            raise EvidenceRejected(f"{source}: cannot read the file: {e.strerror or e}") from None
+            raise EvidenceRejected(f"{source}:无法读取文件:{e.strerror or e}") from None
         name = filename if filename is not None else source.name
         with handle:
             self._check_size(safe_filename(name), info.st_size)
@@ -134,7 +133,7 @@ class EvidenceStore:
     def open(self, sha256: str) -> BinaryIO:
         """Read back a stored file by its hash; a malformed hash never reaches the filesystem."""
         if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256.lower()):
-            raise EvidenceRejected(f"{sha256!r}: not an evidence reference (expected 64 hexadecimal characters)")
+            raise EvidenceRejected(f"{sha256!r}:不是有效的佐证材料编号(应为 64 位十六进制字符)")
         return self._path(sha256.lower()).open("rb")
 
     def _path(self, sha256: str) -> Path:
@@ -142,10 +141,9 @@ class EvidenceStore:
 
     def _check_size(self, display: str, size: int) -> None:
         if size > self.max_bytes:
-            raise EvidenceRejected(f"{display}: larger than the {_mb(self.max_bytes)} limit; "
-                                   "compress it, or split it into several files")
+            raise EvidenceRejected(f"{display}:超过 {_mb(self.max_bytes)} 的上限;请压缩,或拆分成几个文件后再提交")
         if size == 0:
-            raise EvidenceRejected(f"{display}: the file is empty; hand in the file with its content")
+            raise EvidenceRejected(f"{display}:文件是空的;请提交有内容的文件")
 
     def _store(self, chunks: Iterable[bytes], name: str, source: Path | None) -> StoredFile:
         display = safe_filename(name)
@@ -199,8 +197,8 @@ class EvidenceStore:
                 with zipfile.ZipFile(temp) as archive:
                     names = set(archive.namelist())
             except (zipfile.BadZipFile, OSError, ValueError):
-                raise EvidenceRejected(f"{display}: looks like a ZIP or Office file but cannot be opened "
-                                       "(damaged or incomplete); save or export it again") from None
+                raise EvidenceRejected(f"{display}:看起来是 ZIP 或 Office 文件,但无法打开(已损坏或不完整);"
+                                       "请重新保存或导出后再提交") from None
             if "OFD.xml" in names:
                 return OFD
             if "[Content_Types].xml" in names:
@@ -210,18 +208,17 @@ class EvidenceStore:
             return ZIP
         if text:
             return CSV if display.lower().endswith(".csv") else TEXT
-        hint = " Text files must be saved as UTF-8." if display.lower().endswith((".txt", ".csv")) else ""
-        raise EvidenceRejected(f"{display}: not an accepted kind of file (accepted: {ACCEPTED}).{hint}")
+        hint = "文本文件须以 UTF-8 编码保存。" if display.lower().endswith((".txt", ".csv")) else ""
+        raise EvidenceRejected(f"{display}:不接收此类文件(可接收:{ACCEPTED})。{hint}")
 
     @staticmethod
     def _check_name(display: str, content_type: str) -> None:
         ext = os.path.splitext(display)[1].lower()
         if ext in RUNNABLE:
-            raise EvidenceRejected(f"{display}: not an accepted kind of file: {ext} files run as programs "
-                                   f"(accepted: {ACCEPTED})")
+            raise EvidenceRejected(f"{display}:不接收此类文件:{ext} 文件会作为程序运行(可接收:{ACCEPTED})")
         if ext in EXPECTED and content_type not in EXPECTED[ext]:
-            raise EvidenceRejected(f"{display}: the name says {ext} but the content is {KINDS[content_type][0]}; "
-                                   "rename the file to match its content, or hand in the right file")
+            raise EvidenceRejected(f"{display}:文件名是 {ext},内容却是{KINDS[content_type][0]};"
+                                   "请按内容改正文件名,或提交正确的文件")
 
 
 def _guarded(chunks: Iterable[bytes], source: Path | None) -> Iterator[bytes]:
@@ -229,8 +226,7 @@ def _guarded(chunks: Iterable[bytes], source: Path | None) -> Iterator[bytes]:
     try:
         yield from chunks
     except OSError as e:
-        raise EvidenceRejected(f"{source}: cannot read the file: {e.strerror or e}; try again, "
-                               "or copy it to a local disk first") from None
+        raise EvidenceRejected(f"{source}:无法读取文件:{e.strerror or e};请重试,或先复制到本机磁盘") from None
 
 
 def _decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool = False) -> bool:
@@ -260,20 +256,18 @@ def parse_link(text: str) -> EvidenceLink:
     url = text.strip()
     shown = url if len(url) <= 80 else url[:77] + "..."
     if len(url) > MAX_LINK_CHARS:
-        raise EvidenceRejected(f"{shown}: link longer than {MAX_LINK_CHARS} characters; use a shorter link")
+        raise EvidenceRejected(f"{shown}:链接超过 {MAX_LINK_CHARS} 个字符;请使用较短的链接")
     if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
-        raise EvidenceRejected(f"{shown}: a link cannot contain spaces or control characters; "
-                               "copy the address from the browser again")
+        raise EvidenceRejected(f"{shown}:链接中不能有空格或控制字符;请从浏览器地址栏重新复制")
     try:
         parts = urlsplit(url)
         parts.port  # raises ValueError for a bad port
     except ValueError:
-        raise EvidenceRejected(f"{shown}: not a valid web address; copy it from the browser again") from None
+        raise EvidenceRejected(f"{shown}:不是有效的网址;请从浏览器地址栏重新复制") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise EvidenceRejected(f"{shown}: only http:// and https:// links are accepted")
+        raise EvidenceRejected(f"{shown}:只接收 http:// 和 https:// 开头的链接")
     if "@" in parts.netloc:
-        raise EvidenceRejected(f"{shown}: the link contains a user name or password; "
-                               "remove the part before '@' and never share credentials in links")
+        raise EvidenceRejected(f"{shown}:链接中含有用户名或密码;请删去“@”及其前面的部分,切勿在链接中附带账号密码")
     if not parts.hostname:
-        raise EvidenceRejected(f"{shown}: the link has no host (expected e.g. https://example.gov.cn/...)")
+        raise EvidenceRejected(f"{shown}:链接缺少网站地址(应形如 https://example.gov.cn/...)")
     return EvidenceLink(url)

@@ -47,6 +47,6 @@ def require_current(engine: Engine) -> None:
     """Refuse to work on a database whose schema is missing or behind, with what to run."""
     revision = current_revision(engine)
     if revision != HEAD:
-        state = "has no duban schema yet" if revision is None else f"is at schema {revision}, duban needs {HEAD}"
-        raise SchemaOutOfDate(f"the database {engine.url.render_as_string(hide_password=True)} {state}: "
-                              "run `duban db upgrade` (or `duban load`, which migrates first)")
+        state = "还没有 duban 的表结构" if revision is None else f"的表结构版本为 {revision},duban 需要 {HEAD}"
+        raise SchemaOutOfDate(f"数据库 {engine.url.render_as_string(hide_password=True)} {state}:"
+                              "请运行 `duban db upgrade`(或 `duban load`,它会先升级数据库)")

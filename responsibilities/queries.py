@@ -62,19 +62,19 @@ def _viewer(session: Session, name: str | None) -> User | None:
         return None
     user = session.scalars(select(User).where(User.name == name)).first()
     if user is None:
-        raise NotFound(f'no user named "{name}"')
+        raise NotFound(f"没有名为“{name}”的用户:`duban users list` 可列出已有用户")
     if user.disabled:
-        raise NotAllowed(f"{name} is disabled and may no longer read")
+        raise NotAllowed(f"用户 {name} 已停用,不能再查看;如需查看,请联系领导小组办公室")
     return user
 
 
 def _visible_units(session: Session, viewer: User | None, unit: str | None) -> str | None:
     """The unit whose work to show (None: all), refusing a unit's user a look at another unit."""
     if unit is not None and session.get(UnitRecord, unit) is None:
-        raise NotFound(f'no unit "{unit}"')
+        raise NotFound(f"没有编号为“{unit}”的单位:单位编号见 deadlines.yaml 或 `duban status` 的输出")
     if viewer is not None and viewer.role == "unit":
         if unit is not None and unit != viewer.unit_id:
-            raise NotAllowed(f"{viewer.name} (unit:{viewer.unit_id}) may not see the work of {unit}")
+            raise NotAllowed(f"{viewer.name}(责任单位 {viewer.unit_id})无权查看 {unit} 的事项:只能查看本单位的事项")
         return viewer.unit_id
     return unit
 
@@ -91,7 +91,7 @@ def status_rows(session: Session, *, today: date, viewer: str | None = None,
     """``status`` inside a session the caller holds (the digests read it in their own transaction)."""
     plan = session.scalars(select(PlanRecord)).first()
     if plan is None:
-        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+        raise NotFound("尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
     calendar = calendar_from_settings(plan.settings)
     window = max(plan.settings["supervision"]["reminder_working_days_before"])
     unit = _visible_units(session, _viewer(session, viewer), unit)
@@ -154,11 +154,12 @@ def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None
     with read_session(session_factory) as session:
         deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first()
         if deliverable is None:
-            raise NotFound(f'no deliverable "{ref}"; `duban status` lists them')
+            raise NotFound(f"没有编号为“{ref}”的应交事项:`duban status` 可列出全部事项")
         user = _viewer(session, viewer)
         if user is not None and user.role == "unit" and user.unit_id != deliverable.unit_id:
             if session.get(CoUnit, (deliverable.obligation_id, user.unit_id)) is None:
-                raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see {ref}: it belongs to {deliverable.unit_id}")
+                raise NotAllowed(f"{user.name}(责任单位 {user.unit_id})无权查看 {ref}:该事项的牵头单位是 "
+                                 f"{deliverable.unit_id},只能查看本单位牵头或配合的事项")
         obligation = session.get(ObligationRecord, deliverable.obligation_id)
         unit = session.get(UnitRecord, deliverable.unit_id)
         return DeliverableView(

@@ -160,10 +160,10 @@ def summarize_year(session: Session, *, year: int, today: date) -> YearSummary:
     """``year_end_summary`` inside a session the caller holds (e.g. while rendering a summary notice)."""
     plan = session.scalars(select(PlanRecord)).first()
     if plan is None:
-        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+        raise NotFound("尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
     if not plan.start.year <= year <= plan.end.year:
-        raise InvalidInput(f"{year} is outside the plan: {plan.title} runs {plan.start.year}–{plan.end.year}; "
-                           f"choose a year from {plan.start.year} to {plan.end.year}")
+        raise InvalidInput(f"{year} 年不在工作方案实施期内:{plan.title}实施期为 {plan.start.year}–{plan.end.year} 年,"
+                           f"请选择 {plan.start.year} 至 {plan.end.year} 年之间的年份")
     zone = ZoneInfo(plan.time_zone)
     in_year = (Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None),
                Deliverable.original_due >= date(year, 1, 1), Deliverable.original_due <= date(year, 12, 31))
@@ -274,7 +274,7 @@ def render_year_report(summary: YearSummary, fmt: str) -> bytes:
         import json
 
         return (json.dumps(year_summary_to_json(summary), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    raise InvalidInput(f'unknown report format "{fmt}": choose one of {", ".join(FORMATS)}')
+    raise InvalidInput(f"不支持的报告格式“{fmt}”:可选 {'、'.join(FORMATS)}")
 
 
 def write_year_report(session_factory: SessionFactory, *, year: int, today: date, out_dir: Path,
@@ -283,7 +283,7 @@ def write_year_report(session_factory: SessionFactory, *, year: int, today: date
     formats = tuple(formats)
     for fmt in formats:
         if fmt not in FORMATS:
-            raise InvalidInput(f'unknown report format "{fmt}": choose from {", ".join(FORMATS)}')
+            raise InvalidInput(f"不支持的报告格式“{fmt}”:可选 {'、'.join(FORMATS)}")
     summary = year_end_summary(session_factory, year=year, today=today)
     rendered = {fmt: render_year_report(summary, fmt) for fmt in formats}  # all rendered before any is written
     return {fmt: write_atomically(Path(out_dir) / f"summary-{year}.{fmt}", data) for fmt, data in rendered.items()}

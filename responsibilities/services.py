@@ -24,7 +24,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from responsibilities.audit import snapshot, write_audit
 from responsibilities.deadline_rules import AfterEvent
-from responsibilities.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound, StaleDeliverable
+from responsibilities.errors import (
+    ACTION_NAMES,
+    ROLE_NAMES,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    StaleDeliverable,
+    state_name,
+)
 from responsibilities.evidence import EvidenceRejected, EvidenceStore, parse_link
 from responsibilities.model import (
     CoUnit,
@@ -53,7 +62,7 @@ SessionFactory = sessionmaker[Session]
 def _plan(session: Session) -> PlanRecord:
     plan = session.scalars(select(PlanRecord)).first()
     if plan is None:
-        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+        raise NotFound("尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
     return plan
 
 
@@ -71,9 +80,10 @@ def local_today(session: Session, now: datetime) -> date:
 def _user(session: Session, name: str) -> User:
     user = session.scalars(select(User).where(User.name == name)).first()
     if user is None:
-        raise NotFound(f'no user named "{name}": add one with `duban users add {name} --role office|unit:<id>|leader`')
+        raise NotFound(f"没有名为“{name}”的用户:请先用 `duban users add {name} --role office|unit:<单位编号>|leader` "
+                       "添加,或用 `duban users list` 查看已有用户")
     if user.disabled:
-        raise NotAllowed(f"{name} is disabled and may no longer act")
+        raise NotAllowed(f"用户 {name} 已停用,不能再办理事项;如需办理,请联系领导小组办公室")
     return user
 
 
@@ -81,27 +91,34 @@ def _deliverable(session: Session, ref: str) -> Deliverable:
     deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first()
     if deliverable is None:
         hint = session.scalars(select(Deliverable.ref).where(Deliverable.ref.like(f"{ref}@%")).limit(3)).all()
-        more = f"; it has periods, e.g. {', '.join(hint)}" if hint else "; `duban status` lists them"
-        raise NotFound(f'no deliverable "{ref}"{more}')
+        more = f":该任务按期分为多项,请写明期次,例如 {'、'.join(hint)}" if hint else ":`duban status` 可列出全部事项"
+        raise NotFound(f"没有编号为“{ref}”的应交事项{more}")
     if deliverable.retired:
-        raise IllegalTransition(f"{ref} was retired from the plan and can no longer change")
+        raise IllegalTransition(f"{ref} 已从工作方案中撤销,不能再更改")
     return deliverable
 
 
-def _role(user: User) -> str:
-    return f"unit:{user.unit_id}" if user.role == "unit" else user.role
+def _who(user: User) -> str:
+    """The actor as messages name them: 王春(领导小组办公室), hrss-clerk(责任单位 hrss)."""
+    role = ROLE_NAMES.get(user.role, user.role)
+    return f"{user.name}({role} {user.unit_id})" if user.role == "unit" else f"{user.name}({role})"
+
+
+# ``doing`` below is a key of errors.ACTION_NAMES ("accept", "extension.request" …): the Chinese is there.
 
 
 def _require_office(user: User, doing: str) -> None:
     if user.role != "office":
-        raise NotAllowed(f"{user.name} ({_role(user)}) may not {doing}: only the leadership office may")
+        raise NotAllowed(f"{_who(user)}无权{ACTION_NAMES[doing]}:只有领导小组办公室可以{ACTION_NAMES[doing]},"
+                         "请联系办公室办理")
 
 
 def _require_lead(user: User, deliverable: Deliverable, doing: str) -> None:
     """The lead unit, or the office on its behalf."""
     if user.role == "office" or (user.role == "unit" and user.unit_id == deliverable.unit_id):
         return
-    raise NotAllowed(f"{user.name} ({_role(user)}) may not {doing} {deliverable.ref}: it belongs to {deliverable.unit_id}")
+    raise NotAllowed(f"{_who(user)}无权{ACTION_NAMES[doing]} {deliverable.ref}:该事项的牵头单位是 {deliverable.unit_id},"
+                     "请由该单位或领导小组办公室办理")
 
 
 def _require_assigned(session: Session, user: User, deliverable: Deliverable, doing: str) -> None:
@@ -109,36 +126,37 @@ def _require_assigned(session: Session, user: User, deliverable: Deliverable, do
     if user.role == "unit" and user.unit_id != deliverable.unit_id:
         co = session.get(CoUnit, (deliverable.obligation_id, user.unit_id))
         if co is None:
-            raise NotAllowed(f"{user.name} ({_role(user)}) may not {doing} {deliverable.ref}: it belongs to "
-                             f"{deliverable.unit_id}, and {user.unit_id} does not cooperate on it")
+            raise NotAllowed(f"{_who(user)}无权{ACTION_NAMES[doing]} {deliverable.ref}:该事项的牵头单位是 "
+                             f"{deliverable.unit_id},{user.unit_id} 也不是其配合单位;只能办理本单位承担的事项")
     elif user.role not in ("office", "unit"):
-        raise NotAllowed(f"{user.name} ({_role(user)}) may not change {deliverable.ref}: leaders only read")
+        raise NotAllowed(f"{_who(user)}无权更改 {deliverable.ref}:领导只能查看;如需更改,请联系领导小组办公室")
 
 
 def _check_version(session: Session, deliverable: Deliverable, expected_version: int | None) -> None:
     if expected_version is not None and deliverable.version != expected_version:
         when = deliverable.updated_at.astimezone(ZoneInfo(_plan(session).time_zone))
         raise StaleDeliverable(
-            f"{deliverable.ref} was changed by {deliverable.updated_by} at {when:%Y-%m-%d %H:%M} "
-            f"(version {deliverable.version}, you saw {expected_version}); look at it again, then retry")
+            f"{deliverable.ref} 已于 {when:%Y-%m-%d %H:%M} 由 {deliverable.updated_by} 修改(现为版本 "
+            f"{deliverable.version},您看到的是版本 {expected_version}),本次未作任何更改:请重新查看后再操作")
 
 
 def _require_state(deliverable: Deliverable, allowed: tuple[str, ...], doing: str) -> None:
     if deliverable.state not in allowed:
-        raise IllegalTransition(f"cannot {doing} {deliverable.ref}: it is {deliverable.state} "
-                                f"(only {' or '.join(allowed)} deliverables can be)")
+        raise IllegalTransition(f"{deliverable.ref} 当前状态为{state_name(deliverable.state)},不能{ACTION_NAMES[doing]}:"
+                                f"只有{'或'.join(state_name(s) for s in allowed)}的事项才能{ACTION_NAMES[doing]}")
 
 
 def _require_text(text: str | None, what: str) -> str:
+    """``what`` in Chinese: 请填写{what}."""
     if text is None or not text.strip():
-        raise InvalidInput(f"a {what} is required")
+        raise InvalidInput(f"请填写{what}")
     return text.strip()
 
 
 def _check_in_plan(session: Session, day: date, what: str) -> None:
     plan = _plan(session)
     if not plan.start <= day <= plan.end + REPORTING_HORIZON:
-        raise InvalidInput(f"{what} {day} is outside the plan ({plan.start} to {plan.end})")
+        raise InvalidInput(f"{what} {day} 不在工作方案实施期内({plan.start} 至 {plan.end}),请填写此期间内的日期")
 
 
 @dataclass(frozen=True)
@@ -169,7 +187,7 @@ def _transition(
             deliverable = _deliverable(session, ref)
             # Before anything about the deliverable is revealed (its version, who changed it): may this user
             # act on it at all? The change itself checks the finer rules.
-            _require_assigned(session, user, deliverable, "act on")
+            _require_assigned(session, user, deliverable, "act")
             _check_version(session, deliverable, expected_version)
             before = snapshot(deliverable)
             note = change(session, user, deliverable)
@@ -189,17 +207,17 @@ def _transition(
 
 def add_user(session_factory: SessionFactory, *, name: str, role: str, now: datetime) -> User:
     """``role`` is office, leader, or unit:<unit id>."""
-    name = _require_text(name, "user name")
+    name = _require_text(name, "用户名")
     kind, _, unit_id = role.partition(":")
     if kind not in ROLES or (kind == "unit") != bool(unit_id):
-        raise InvalidInput(f'role "{role}" is not one of: office, leader, unit:<unit id>')
+        raise InvalidInput(f"角色“{role}”无效:应为 office(领导小组办公室)、leader(领导)或 unit:<单位编号>(责任单位)")
     with session_factory.begin() as session:
         if session.scalars(select(User).where(User.name == name)).first():
-            raise InvalidInput(f'a user named "{name}" already exists')
+            raise InvalidInput(f"已有名为“{name}”的用户,请换一个用户名")
         if unit_id:
             unit = session.get(UnitRecord, unit_id)
             if unit is None or unit.retired:
-                raise NotFound(f'no unit "{unit_id}": `duban status` and deadlines.yaml list the unit ids')
+                raise NotFound(f"没有编号为“{unit_id}”的单位:单位编号见 deadlines.yaml 或 `duban status` 的输出")
         user = User(name=name, role=kind, unit_id=unit_id or None, created_at=now)
         session.add(user)
         write_audit(session, now=now, actor="system", action="user.added", unit_id=unit_id or None,
@@ -215,16 +233,17 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
     """Record that an outside event happened; dates every deliverable that waits on it. Returns their refs."""
     with session_factory.begin() as session:
         user = _user(session, actor)
-        _require_office(user, "record events")
+        _require_office(user, "event.record")
         event = session.get(EventRecord, event_id)
         if event is None:
-            known = ", ".join(session.scalars(select(EventRecord.id))) or "none"
-            raise NotFound(f'no event "{event_id}" (known: {known})')
-        _check_in_plan(session, occurred_on, "the event date")
+            known = "、".join(session.scalars(select(EventRecord.id))) or "无"
+            raise NotFound(f"没有编号为“{event_id}”的事件(方案中的事件:{known})")
+        _check_in_plan(session, occurred_on, "事件日期")
         if occurred_on > local_today(session, now):
-            raise InvalidInput(f"{occurred_on} is in the future: record an event once it has happened")
+            raise InvalidInput(f"{occurred_on} 尚未到来:请在事件发生后再记录")
         if event.occurred_on is not None and event.occurred_on != occurred_on:
-            raise IllegalTransition(f"{event_id} was already recorded as {event.occurred_on} by {event.recorded_by}")
+            raise IllegalTransition(f"事件 {event_id} 已由 {event.recorded_by} 记录为 {event.occurred_on},"
+                                    "不能再改为其他日期")
         if event.occurred_on is None:  # recording the same date again changes nothing, nor who recorded it
             event.occurred_on, event.recorded_at, event.recorded_by = occurred_on, now, user.name
             write_audit(session, now=now, actor=user.name, action="event.recorded", before={"occurred_on": None},
@@ -261,17 +280,18 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
     """The office enters a date an outside body set (按自治区要求) or a later stage's date: a new deliverable."""
     with session_factory.begin() as session:
         user = _user(session, actor)
-        _require_office(user, "set dates")
+        _require_office(user, "date.set")
         obligation = session.get(ObligationRecord, obligation_id)
         if obligation is None or obligation.retired_at is not None:
-            raise NotFound(f'no obligation "{obligation_id}" in the plan')
+            raise NotFound(f"工作方案中没有编号为“{obligation_id}”的任务")
         if obligation.kind not in ("external", "staged"):
-            raise IllegalTransition(f"{obligation_id} is {obligation.kind}: its dates come from the plan, not the office")
-        _check_in_plan(session, due, "the date")
+            raise IllegalTransition(f"{obligation_id} 的期限由工作方案规定(类型 {obligation.kind}),不由办公室设定;"
+                                    "只有上级确定(external)和分批次(staged)的任务可以设定期限")
+        _check_in_plan(session, due, "期限")
         period = due.isoformat()
         if session.scalars(select(Deliverable).where(Deliverable.obligation_id == obligation_id,
                                                       Deliverable.period == period)).first():
-            raise IllegalTransition(f"{obligation_id} already has a deliverable due {due}")
+            raise IllegalTransition(f"{obligation_id} 已有截止于 {due} 的应交事项,无需再设")
         return _add_dated(session, obligation, period, due, user, now, action="deliverable.date_set",
                           note=note, set_by_office=True)
 
@@ -297,7 +317,7 @@ def submit(session_factory: SessionFactory, *, actor: str, ref: str, now: dateti
 def _attach_evidence(session: Session, deliverable: Deliverable, user: User, now: datetime, files: Sequence[Path],
                      links: Sequence[str], store: EvidenceStore | None) -> None:
     if files and store is None:
-        raise InvalidInput("evidence files need an evidence store")
+        raise InvalidInput("未配置佐证材料的存放位置,无法接收文件:请联系系统管理员")
     try:
         parsed_links = [parse_link(text) for text in links]  # all checked before any file is stored
         stored = [store.put_file(Path(f)) for f in files] if files else []
@@ -316,8 +336,8 @@ def add_note(session_factory: SessionFactory, *, actor: str, ref: str, note: str
     note = note.strip() if note else ""
 
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
-        _require_assigned(session, user, deliverable, "add notes to")
-        return _require_text(note, "note")
+        _require_assigned(session, user, deliverable, "note")
+        return _require_text(note, "进展说明")
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="note", expected_version=None,
                        change=change)
@@ -330,7 +350,7 @@ def accept(session_factory: SessionFactory, *, actor: str, ref: str, now: dateti
            expected_version: int | None = None) -> Change:
     """The office signs a submitted deliverable off (销号)."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
-        _require_office(user, "accept deliverables")
+        _require_office(user, "accept")
         _require_state(deliverable, ("submitted",), "accept")
         deliverable.state, deliverable.decided_at = "accepted", now
         return note
@@ -343,10 +363,10 @@ def return_for_rework(session_factory: SessionFactory, *, actor: str, ref: str, 
                       expected_version: int | None = None) -> Change:
     """The office returns a submission (退回) with a reason; the unit reworks and submits again."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
-        _require_office(user, "return deliverables")
+        _require_office(user, "return")
         _require_state(deliverable, ("submitted",), "return")
         deliverable.state = "returned"
-        return _require_text(reason, "reason for returning it")
+        return _require_text(reason, "退回理由")
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="return",
                        expected_version=expected_version, change=change)
@@ -356,10 +376,10 @@ def waive(session_factory: SessionFactory, *, actor: str, ref: str, reason: str,
           expected_version: int | None = None) -> Change:
     """The office waives a deliverable (no longer owed), with a reason."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
-        _require_office(user, "waive deliverables")
+        _require_office(user, "waive")
         _require_state(deliverable, ("open", "returned", "submitted"), "waive")
         deliverable.state, deliverable.decided_at = "waived", now
-        return _require_text(reason, "reason for waiving it")
+        return _require_text(reason, "免报理由")
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="waive",
                        expected_version=expected_version, change=change)
@@ -372,18 +392,18 @@ def request_extension(session_factory: SessionFactory, *, actor: str, ref: str, 
                       now: datetime) -> Change:
     """The lead unit asks for a later due date, on or before the current one; the office decides."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
-        _require_lead(user, deliverable, "request an extension for")
-        _require_state(deliverable, ("open", "returned"), "extend")
-        why = _require_text(reason, "reason for the extension")
+        _require_lead(user, deliverable, "extension.request")
+        _require_state(deliverable, ("open", "returned"), "extension.request")
+        why = _require_text(reason, "延期理由")
         today = local_today(session, now)
         if deliverable.due is None or today > deliverable.due:
-            raise IllegalTransition(f"{deliverable.ref} was due {deliverable.due}: an extension must be asked for "
-                                    "by the due date; explain the delay in a note instead")
+            raise IllegalTransition(f"{deliverable.ref} 的截止日期 {deliverable.due} 已过:延期须在截止日期前申请;"
+                                    "请改为添加进展,说明延误原因")
         if new_due <= deliverable.due:
-            raise InvalidInput(f"the new due date {new_due} must be later than the current one, {deliverable.due}")
-        _check_in_plan(session, new_due, "the new due date")
+            raise InvalidInput(f"新的截止日期 {new_due} 须晚于当前截止日期 {deliverable.due}")
+        _check_in_plan(session, new_due, "新的截止日期")
         if _pending_extension(session, deliverable):
-            raise IllegalTransition(f"{deliverable.ref} already has an extension request waiting for the office")
+            raise IllegalTransition(f"{deliverable.ref} 已有一项延期申请在等待领导小组办公室审批,请等审批后再申请")
         session.add(Extension(deliverable_id=deliverable.id, requested_by=user.name, requested_at=now,
                               requested_due=new_due, reason=why))
         return f"→ {new_due}: {why}"
@@ -401,13 +421,13 @@ def decide_extension(session_factory: SessionFactory, *, actor: str, ref: str, g
                      reason: str | None = None) -> Change:
     """The office grants the pending request (the due date moves; the original is kept for scoring) or refuses it."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
-        _require_office(user, "decide extensions")
+        _require_office(user, "extension.decide")
         request = _pending_extension(session, deliverable)
         if request is None:
-            raise IllegalTransition(f"{deliverable.ref} has no extension request waiting")
+            raise IllegalTransition(f"{deliverable.ref} 没有待审批的延期申请")
         why = reason.strip() if reason and reason.strip() else None
         if not grant:
-            why = _require_text(reason, "reason for refusing")
+            why = _require_text(reason, "驳回理由")
         request.status = "granted" if grant else "refused"
         request.decided_by, request.decided_at, request.decision_reason = user.name, now, why
         if grant:

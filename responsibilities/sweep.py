@@ -226,15 +226,15 @@ def _cum(session: Session, day: date) -> CalendarDay:
     row = session.get(CalendarDay, day)
     if row is None:
         first, last = session.execute(select(func.min(CalendarDay.day), func.max(CalendarDay.day))).one()
-        raise InvalidInput(f"{day} is outside the working-day calendar loaded with the plan ({first} to {last}); "
-                           "declare later years under calendar.years in deadlines.yaml and run `duban load`")
+        raise InvalidInput(f"{day} 超出了随工作方案载入的工作日历({first} 至 {last}):"
+                           "请在 deadlines.yaml 的 calendar.years 下补充以后的年份,再运行 `duban load`")
     return row
 
 
 def prepare(session: Session, today: date, now: datetime) -> tuple[Sweep, bool]:
     plan = session.scalars(select(PlanRecord)).first()
     if plan is None:
-        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
+        raise NotFound("尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
     day = _cum(session, today)
     sweep = Sweep(SweepRules.from_settings(plan.settings), today, day.cum, _cum(session, plan.published_on).cum, now)
     return sweep, day.working

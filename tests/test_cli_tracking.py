@@ -86,25 +86,25 @@ def test_a_unit_sees_only_its_own_deliverables_and_those_it_cooperates_on(workdi
     rows = status_json(workdir, "2019-11-01", "--as", "finance-clerk")
     assert rows and {row["unit"] for row in rows.values()} == {"finance"}
     refused = run_duban(workdir, "status", "--as", "finance-clerk", "--unit", "hrss")
-    assert refused.returncode == 1 and "may not see" in refused.stderr
+    assert refused.returncode == 1 and "finance-clerk(责任单位 finance)无权查看 hrss 的事项" in refused.stderr
 
 
 @pytest.mark.parametrize("args, message", [
-    (("accept", "hrss-1", "--as", "王春"), "cannot accept hrss-1: it is open"),
-    (("submit", "finance-1", "--as", "hrss-clerk"), "it belongs to finance"),
-    (("accept", "hrss-4", "--as", "hrss-clerk"), "only the leadership office may"),
-    (("waive", "hrss-4", "--as", "韦彦", "--reason", "x"), "leaders only read"),
-    (("submit", "no-such-thing", "--as", "hrss-clerk"), 'no deliverable "no-such-thing"'),
+    (("accept", "hrss-1", "--as", "王春"), "hrss-1 当前状态为“待办”,不能审核销号"),
+    (("submit", "finance-1", "--as", "hrss-clerk"), "牵头单位是 finance"),
+    (("accept", "hrss-4", "--as", "hrss-clerk"), "hrss-clerk(责任单位 hrss)无权审核销号:只有领导小组办公室可以"),
+    (("waive", "hrss-4", "--as", "韦彦", "--reason", "x"), "韦彦(领导)无权更改 hrss-4:领导只能查看"),
+    (("submit", "no-such-thing", "--as", "hrss-clerk"), "没有编号为“no-such-thing”的应交事项"),
     (("submit", "monthly-report.guiping", "--as", "王春"), "monthly-report.guiping@2019-11"),
-    (("submit", "hrss-4", "--as", "nobody"), 'no user named "nobody"'),
+    (("submit", "hrss-4", "--as", "nobody"), "没有名为“nobody”的用户"),
     (("event", "record", "region-supporting-documents", "2030-01-01", "--as", "王春", "--as-of", "2019-12-01"),
-     "outside the plan"),
-    (("date", "set", "hrss-9", "2018-01-01", "--as", "王春"), "outside the plan"),
+     "2030-01-01 不在工作方案实施期内"),
+    (("date", "set", "hrss-9", "2018-01-01", "--as", "王春"), "2018-01-01 不在工作方案实施期内"),
     (("submit", "hrss-4", "--as", "hrss-clerk", "--evidence", "missing.pdf"), "missing.pdf"),
     (("submit", "hrss-4", "--as", "hrss-clerk", "--evidence", "javascript:alert(1)"), "javascript"),
-    (("return", "hrss-4", "--as", "王春", "--reason", "  "), "cannot return hrss-4: it is open"),
-    (("users", "add", "x", "--role", "unit:nowhere"), 'no unit "nowhere"'),
-    (("status", "--as-of", "2019-02-30"), "not a date"),
+    (("return", "hrss-4", "--as", "王春", "--reason", "  "), "hrss-4 当前状态为“待办”,不能退回"),
+    (("users", "add", "x", "--role", "unit:nowhere"), "没有编号为“nowhere”的单位"),
+    (("status", "--as-of", "2019-02-30"), "“2019-02-30”既不是日期"),
 ])
 def test_bad_input_gets_a_message_exit_1_and_leaves_the_database_unchanged(workdir, args, message):
     before = database_dump(workdir)
@@ -119,7 +119,7 @@ def test_a_stale_version_is_refused_naming_who_changed_it(workdir):
     ok(workdir, "accept", "hrss-4", "--as", "王春", "--as-of", "2019-11-02", "--expect-version", "2")
     before = database_dump(workdir)
     stale = run_duban(workdir, "return", "hrss-4", "--as", "王春", "--reason", "材料不全", "--expect-version", "2")
-    assert stale.returncode == 1 and "changed by 王春" in stale.stderr
+    assert stale.returncode == 1 and "hrss-4 已于" in stale.stderr and "由 王春 修改" in stale.stderr
     assert database_dump(workdir) == before
 
 
@@ -129,7 +129,7 @@ def test_commands_refuse_a_database_without_the_schema_and_say_what_to_run(tmp_p
     assert f"空 → {HEAD}" in ok(tmp_path, "db", "upgrade")
     assert "已是最新结构" in ok(tmp_path, "db", "upgrade")
     no_plan = run_duban(tmp_path, "status")
-    assert no_plan.returncode == 1 and "duban load" in no_plan.stderr
+    assert no_plan.returncode == 1 and "尚未载入工作方案:请先运行 `duban load deadlines.yaml`" in no_plan.stderr
 
 
 def test_a_load_of_an_invalid_plan_writes_nothing(workdir):
@@ -154,4 +154,4 @@ def test_a_backup_is_a_consistent_copy_that_restores_and_passes_its_integrity_ch
     connection.close()
     assert status_json(restored, "2019-11-01")["hrss-4"]["state"] == "submitted"
     again = run_duban(workdir, "backup", str(tmp_path / "copy.sqlite3"))
-    assert again.returncode == 1 and "never overwrites" in again.stderr
+    assert again.returncode == 1 and f"{tmp_path / 'copy.sqlite3'} 已存在:备份不会覆盖已有文件" in again.stderr

@@ -124,7 +124,7 @@ def test_open_with_a_malformed_hash_is_rejected_without_touching_the_filesystem(
         m.setattr(os, "stat", no_filesystem)
         with pytest.raises(EvidenceRejected) as rejected:
             store.open(reference)
-    assert "64 hexadecimal characters" in str(rejected.value)
+    assert "不是有效的佐证材料编号(应为 64 位十六进制字符)" in str(rejected.value)
 
 
 # --- size limit ------------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_open_with_a_malformed_hash_is_rejected_without_touching_the_filesystem(
 def test_the_default_limit_is_20_mb_and_is_named_in_the_rejection(tmp_path):
     store = EvidenceStore(tmp_path / "store")
     assert store.max_bytes == MAX_EVIDENCE_BYTES == 20 * 1024 * 1024
-    with pytest.raises(EvidenceRejected, match=r"big\.pdf: larger than the 20 MB limit; compress it"):
+    with pytest.raises(EvidenceRejected, match=r"big\.pdf:超过 20 MB 的上限;请压缩"):
         store.put_bytes(b"%PDF-" + bytes(MAX_EVIDENCE_BYTES), filename="big.pdf")
     assert files_in(tmp_path / "store") == []
 
@@ -145,7 +145,7 @@ def test_a_file_exactly_at_the_limit_is_accepted(root, tmp_path):
 
 def test_a_file_one_byte_over_the_limit_is_rejected_with_the_limit_in_mb(root, tmp_path):
     store = EvidenceStore(root, max_bytes=len(PDF) - 1)
-    with pytest.raises(EvidenceRejected, match=r"a\.pdf: larger than the .* MB .*limit"):
+    with pytest.raises(EvidenceRejected, match=r"a\.pdf:超过 .* MB.* 的上限"):
         store.put_file(write(tmp_path, "a.pdf", PDF))
     with pytest.raises(EvidenceRejected, match="MB"):
         store.put_bytes(PDF, filename="a.pdf")
@@ -164,15 +164,15 @@ def test_a_file_that_grows_past_the_limit_while_being_read_is_rejected_and_leave
         return real_open(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", open_grown)
-    with pytest.raises(EvidenceRejected, match="larger than"):
+    with pytest.raises(EvidenceRejected, match="growing.txt:超过"):
         store.put_file(source)
     assert files_in(root) == []
 
 
 def test_an_empty_file_is_rejected(store, root, tmp_path):
-    with pytest.raises(EvidenceRejected, match=r"empty\.pdf: the file is empty"):
+    with pytest.raises(EvidenceRejected, match=r"empty\.pdf:文件是空的"):
         store.put_file(write(tmp_path, "empty.pdf", b""))
-    with pytest.raises(EvidenceRejected, match="empty"):
+    with pytest.raises(EvidenceRejected, match="empty.pdf:文件是空的"):
         store.put_bytes(b"", filename="empty.pdf")
     assert files_in(root) == []
 
@@ -223,41 +223,41 @@ def test_binaries_and_random_bytes_are_rejected_naming_the_file_and_what_is_acce
     with pytest.raises(EvidenceRejected) as rejected:
         store.put_file(write(tmp_path, name, data))
     message = str(rejected.value)
-    assert message.startswith(f"{name}: not an accepted kind of file (accepted: PDF, Word, Excel, PowerPoint, OFD")
+    assert message.startswith(f"{name}:不接收此类文件(可接收:PDF、Word、Excel、PowerPoint、OFD")
     assert files_in(root) == []
 
 
 def test_a_text_file_that_is_not_utf8_gets_told_to_save_as_utf8(store):
-    with pytest.raises(EvidenceRejected, match="saved as UTF-8"):
+    with pytest.raises(EvidenceRejected, match="文本文件须以 UTF-8 编码保存"):
         store.put_bytes("序号,任务\n".encode("gbk"), filename="台账.csv")
 
 
 @pytest.mark.parametrize("name", ["report.exe", "run.bat", "install.ps1", "x.js"])
 def test_names_that_would_run_as_programs_are_rejected_even_with_text_content(store, root, name):
-    with pytest.raises(EvidenceRejected, match=rf"^{name.replace('.', '[.]')}: not an accepted kind of file"):
+    with pytest.raises(EvidenceRejected, match=rf"^{name.replace('.', '[.]')}:不接收此类文件:.* 文件会作为程序运行"):
         store.put_bytes(b"echo hello\n", filename=name)
     assert files_in(root) == []
 
 
 def test_a_damaged_zip_is_rejected_with_advice(store, root):
-    with pytest.raises(EvidenceRejected, match=r"方案\.docx: looks like a ZIP or Office file but cannot be opened"):
+    with pytest.raises(EvidenceRejected, match=r"方案\.docx:看起来是 ZIP 或 Office 文件,但无法打开"):
         store.put_bytes(DOCX[:40], filename="方案.docx")
     assert files_in(root) == []
 
 
 @pytest.mark.parametrize(("name", "data", "says"), [
-    ("x.pdf", PNG, "the name says .pdf but the content is a PNG image"),
-    ("photo.jpg", PNG, "the name says .jpg but the content is a PNG image"),
-    ("方案.docx", ZIP, "the name says .docx but the content is a ZIP archive"),
-    ("台账.xlsx", DOCX, "the name says .xlsx but the content is a Word document (.docx)"),
-    ("公文.ofd", PDF, "the name says .ofd but the content is a PDF"),
-    ("scan.pdf", b"just some text", "the name says .pdf but the content is plain text"),
-    ("notes.txt", PDF, "the name says .txt but the content is a PDF"),
+    ("x.pdf", PNG, "文件名是 .pdf,内容却是PNG 图片"),
+    ("photo.jpg", PNG, "文件名是 .jpg,内容却是PNG 图片"),
+    ("方案.docx", ZIP, "文件名是 .docx,内容却是ZIP 压缩包"),
+    ("台账.xlsx", DOCX, "文件名是 .xlsx,内容却是Word 文档(.docx)"),
+    ("公文.ofd", PDF, "文件名是 .ofd,内容却是PDF 文件"),
+    ("scan.pdf", b"just some text", "文件名是 .pdf,内容却是纯文本"),
+    ("notes.txt", PDF, "文件名是 .txt,内容却是PDF 文件"),
 ])
 def test_a_name_that_contradicts_the_content_is_rejected_saying_both(store, root, name, data, says):
     with pytest.raises(EvidenceRejected) as rejected:
         store.put_bytes(data, filename=name)
-    assert str(rejected.value).startswith(f"{name}: {says}; rename the file")
+    assert str(rejected.value).startswith(f"{name}:{says};请按内容改正文件名")
     assert files_in(root) == []
 
 
@@ -309,13 +309,13 @@ def test_the_stored_path_never_contains_the_given_name(store, root):
 
 def test_a_missing_source_is_rejected_naming_the_path(store, root, tmp_path):
     missing = tmp_path / "nowhere" / "report.pdf"
-    with pytest.raises(EvidenceRejected, match=rf"^{missing}: cannot read the file: it does not exist"):
+    with pytest.raises(EvidenceRejected, match=rf"^{missing}:无法读取,文件不存在"):
         store.put_file(missing)
     assert files_in(root) == []
 
 
 def test_a_folder_as_source_is_rejected_naming_the_path(store, root, tmp_path):
-    with pytest.raises(EvidenceRejected, match=rf"^{tmp_path}: is a folder, not a file"):
+    with pytest.raises(EvidenceRejected, match=rf"^{tmp_path}:这是文件夹,不是文件"):
         store.put_file(tmp_path)
     assert files_in(root) == []
 
@@ -328,7 +328,7 @@ def test_an_unreadable_source_is_rejected_as_permission_denied(store, root, tmp_
             raise PermissionError(13, "Permission denied", str(self))
         monkeypatch.setattr(Path, "open", denied)
     try:
-        with pytest.raises(EvidenceRejected, match=rf"^{source}: cannot read the file: permission denied"):
+        with pytest.raises(EvidenceRejected, match=rf"^{source}:无法读取,没有读取权限"):
             store.put_file(source)
     finally:
         source.chmod(0o600)
@@ -345,7 +345,7 @@ def test_a_read_error_midway_is_rejected_and_leaves_nothing(store, root, tmp_pat
             return super().read(10)
 
     monkeypatch.setattr(Path, "open", lambda self, *a, **k: Flaky(PDF))
-    with pytest.raises(EvidenceRejected, match=rf"^{source}: cannot read the file: Input/output error"):
+    with pytest.raises(EvidenceRejected, match=rf"^{source}:无法读取文件:Input/output error"):
         store.put_file(source)
     monkeypatch.undo()
     assert files_in(root) == []
@@ -374,17 +374,17 @@ def test_a_good_web_link_is_kept_as_given(url):
 
 
 @pytest.mark.parametrize(("text", "why"), [
-    ("ftp://files.example.com/report.pdf", "only http:// and https:// links"),
-    ("javascript:alert(1)", "only http:// and https:// links"),
-    ("file:///etc/passwd", "only http:// and https:// links"),
-    ("www.example.com/report", "only http:// and https:// links"),
-    ("https:///path/only", "no host"),
-    ("https://", "no host"),
-    ("https://user:secret@example.com/x", "user name or password"),
-    ("https://token@example.com/x", "user name or password"),
-    ("https://example.com:99999/", "not a valid web address"),
-    ("https://example.com/a b", "cannot contain spaces"),
-    ("https://example.com/" + "a" * 2000, "longer than 2000 characters"),
+    ("ftp://files.example.com/report.pdf", "只接收 http:// 和 https:// 开头的链接"),
+    ("javascript:alert(1)", "只接收 http:// 和 https:// 开头的链接"),
+    ("file:///etc/passwd", "只接收 http:// 和 https:// 开头的链接"),
+    ("www.example.com/report", "只接收 http:// 和 https:// 开头的链接"),
+    ("https:///path/only", "链接缺少网站地址"),
+    ("https://", "链接缺少网站地址"),
+    ("https://user:secret@example.com/x", "链接中含有用户名或密码"),
+    ("https://token@example.com/x", "链接中含有用户名或密码"),
+    ("https://example.com:99999/", "不是有效的网址"),
+    ("https://example.com/a b", "链接中不能有空格"),
+    ("https://example.com/" + "a" * 2000, "链接超过 2000 个字符"),
 ])
 def test_a_bad_link_is_rejected_saying_why(text, why):
     with pytest.raises(EvidenceRejected, match=why):

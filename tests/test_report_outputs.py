@@ -123,7 +123,7 @@ def test_writing_the_report_leaves_three_complete_files_and_no_temporary_ones(lo
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
         "summary-2019.html", "summary-2019.json", "summary-2019.xlsx"]
     assert json.loads(paths["json"].read_text(encoding="utf-8"))["year"] == 2019
-    with pytest.raises(InvalidInput, match="pdf"):
+    with pytest.raises(InvalidInput, match="不支持的报告格式“pdf”"):
         write_year_report(session_factory, year=2019, today=AFTER_2019, out_dir=tmp_path, formats=("pdf",))
 
 
@@ -164,7 +164,7 @@ def test_report_year_writes_one_format_to_a_chosen_path_or_prints_json(workdir):
 
 def test_report_year_refuses_a_year_outside_the_plan_with_a_message(workdir):
     result = run_duban(workdir, "report", "year", "2018", "--as-of", "2020-01-10")
-    assert result.returncode == 1 and result.stderr.startswith("duban: ") and "2019" in result.stderr
+    assert result.returncode == 1 and result.stderr.startswith("duban: 2018 年不在工作方案实施期内") and "2019" in result.stderr
     assert not (workdir / "var/reports/summary-2018.html").exists()
 
 

@@ -210,8 +210,8 @@ def test_the_cli_summary_is_in_chinese(in_tmp, capsys):
     (["--from", "2020-05-01", "--to", "2020-04-01"], 1, "after"),
     (["--from", "2019-01-01", "--to", "2019-11-01"], 1, "within the plan"),
     (["--from", "2021-12-01", "--to", "2023-01-01"], 1, "within the plan"),
-    (["--seed", "abc"], 2, "whole number"),
-    (["--seed", "-3"], 2, "negative"),
+    (["--seed", "abc"], 2, "“abc”不是整数"),
+    (["--seed", "-3"], 2, "-3 是负数"),
     (["--from", "2020-13-01"], 2, "YYYY-MM-DD"),
 ])
 def test_bad_input_is_a_message_and_an_exit_status_not_a_traceback(in_tmp, capsys, args, code, says):

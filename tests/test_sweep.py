@@ -172,5 +172,5 @@ def test_a_dry_run_lists_what_a_real_run_writes_and_writes_nothing(loaded, sessi
 
 
 def test_a_day_beyond_the_loaded_calendar_is_refused_with_what_to_do(loaded, session_factory):
-    with pytest.raises(Exception, match="outside the working-day calendar"):
+    with pytest.raises(Exception, match="2031-01-06 超出了随工作方案载入的工作日历.*calendar.years"):
         run_sweep(session_factory, date(2031, 1, 6))

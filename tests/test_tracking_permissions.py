@@ -106,7 +106,7 @@ def test_the_office_submits_on_a_units_behalf_and_the_trail_says_who(loaded, ses
 
 
 def test_a_co_unit_is_told_it_only_cooperates_when_it_tries_to_submit(loaded, session_factory):
-    with pytest.raises(NotAllowed, match="belongs to guiping"):
+    with pytest.raises(NotAllowed, match="无权报送办结 work-1.guiping.*牵头单位是 guiping"):
         services.submit(session_factory, actor=UNION, ref=SHARED, now=NOW)
 
 
@@ -135,12 +135,12 @@ def test_the_office_and_leaders_see_every_unit(loaded, session_factory):
 
 
 def test_a_unit_asking_for_another_units_status_is_refused(loaded, session_factory):
-    with pytest.raises(NotAllowed, match="may not see the work of hrss"):
+    with pytest.raises(NotAllowed, match="无权查看 hrss 的事项"):
         queries.status(session_factory, today=date(2019, 11, 1), viewer=FINANCE, unit="hrss")
 
 
 def test_a_unit_cannot_open_another_units_deliverable(loaded, session_factory):
-    with pytest.raises(NotAllowed, match="belongs to hrss"):
+    with pytest.raises(NotAllowed, match="牵头单位是 hrss"):
         queries.show(session_factory, ref=OWN, viewer=FINANCE)
 
 
@@ -159,5 +159,5 @@ def test_a_units_audit_trail_holds_only_its_own_records(loaded, session_factory)
 
 
 def test_a_unit_asking_for_another_units_audit_trail_is_refused(loaded, session_factory):
-    with pytest.raises(NotAllowed, match="may not see the work of hrss"):
+    with pytest.raises(NotAllowed, match="无权查看 hrss 的事项"):
         queries.audit_trail(session_factory, viewer=FINANCE, unit="hrss")

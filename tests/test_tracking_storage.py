@@ -128,7 +128,7 @@ def test_a_removed_obligation_is_retired_with_its_history_never_deleted(loaded, 
     assert [a.action for a in history] == ["deliverable.dated", "note", "deliverable.retired"]
     assert history[-1].before["retired"] is False and history[-1].after["retired"] is True
     assert not any(r.obligation == "union-2" for r in queries.status(session_factory, today=RELOADED_AT.date()))
-    with database_unchanged(loaded), pytest.raises(IllegalTransition, match="retired"):
+    with database_unchanged(loaded), pytest.raises(IllegalTransition, match="已从工作方案中撤销"):
         services.add_note(session_factory, actor=UNION, ref="union-2@2019-Q4", note="补充", now=RELOADED_AT)
 
 
@@ -248,7 +248,8 @@ def test_a_reviewer_who_looked_at_an_old_version_cannot_overwrite_the_newer_deci
         services.return_for_rework(session_factory, actor="office-2", ref="hrss-4", reason="材料不全",
                                    now=at(2019, 10, 31, 11), expected_version=second_look)
 
-    assert "changed by office at 2019-10-31 10:00" in str(stale.value)
+    assert "hrss-4 已于 2019-10-31 10:00 由 office 修改" in str(stale.value)
+    assert f"您看到的是版本 {second_look}" in str(stale.value)
     view = queries.show(session_factory, ref="hrss-4")
     assert (view.deliverable.state, view.deliverable.updated_by) == ("accepted", OFFICE)
     assert [a.action for a in view.history][-2:] == ["submit", "accept"]
@@ -339,7 +340,7 @@ def test_an_unknown_reference_is_not_found_and_changes_nothing(attempt, loaded, 
 
 
 def test_an_obligation_with_periods_is_not_found_by_its_bare_id_and_the_message_shows_the_periods(loaded, session_factory):
-    with pytest.raises(NotFound, match=r"e\.g\. work-1\.guiping@"):
+    with pytest.raises(NotFound, match=r"例如 work-1\.guiping@"):
         services.add_note(session_factory, actor=HRSS, ref="work-1.guiping", note="进展", now=at(2019, 10, 30))
 
 
@@ -353,18 +354,20 @@ def _accepted(sf):
 
 
 @pytest.mark.parametrize(("prepare", "attempt", "match"), [
-    (lambda sf: None, lambda sf: services.accept(sf, actor=OFFICE, ref="hrss-4", now=at(2019, 10, 30)), "it is open"),
+    (lambda sf: None, lambda sf: services.accept(sf, actor=OFFICE, ref="hrss-4", now=at(2019, 10, 30)), "当前状态为“待办”,不能审核销号"),
     (lambda sf: None, lambda sf: services.return_for_rework(sf, actor=OFFICE, ref="hrss-4", reason="材料不全",
-                                                           now=at(2019, 10, 30)), "it is open"),
-    (_waived, lambda sf: services.submit(sf, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30)), "it is waived"),
+                                                           now=at(2019, 10, 30)), "当前状态为“待办”,不能退回"),
+    (_waived, lambda sf: services.submit(sf, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30)),
+     "当前状态为“免报”,不能报送办结"),
     (_accepted, lambda sf: services.return_for_rework(sf, actor=OFFICE, ref="hrss-4", reason="材料不全",
-                                                     now=at(2019, 10, 30)), "it is accepted"),
+                                                     now=at(2019, 10, 30)), "当前状态为“已销号”,不能退回"),
     (_accepted, lambda sf: services.waive(sf, actor=OFFICE, ref="hrss-4", reason="不再需要", now=at(2019, 10, 30)),
-     "it is accepted"),
+     "当前状态为“已销号”,不能免报"),
     (_accepted, lambda sf: services.request_extension(sf, actor=HRSS, ref="hrss-4", new_due=date(2019, 11, 8),
-                                                     reason="场地改期", now=at(2019, 10, 30)), "it is accepted"),
+                                                     reason="场地改期", now=at(2019, 10, 30)),
+     "当前状态为“已销号”,不能申请延期"),
     (lambda sf: None, lambda sf: services.decide_extension(sf, actor=OFFICE, ref="hrss-4", grant=True,
-                                                          now=at(2019, 10, 30)), "no extension request"),
+                                                          now=at(2019, 10, 30)), "没有待审批的延期申请"),
 ], ids=["accept an open one", "return an open one", "submit a waived one", "return an accepted one",
         "waive an accepted one", "extend an accepted one", "grant what nobody asked"])
 def test_an_illegal_transition_is_refused_and_changes_nothing(prepare, attempt, match, loaded, session_factory):
@@ -375,17 +378,19 @@ def test_an_illegal_transition_is_refused_and_changes_nothing(prepare, attempt, 
 
 @pytest.mark.parametrize(("attempt", "match"), [
     (lambda sf: services.record_event(sf, actor=OFFICE, event_id="region-supporting-documents",
-                                      occurred_on=date(2030, 1, 1), now=at(2019, 10, 30)), "outside the plan"),
+                                      occurred_on=date(2030, 1, 1), now=at(2019, 10, 30)),
+     "事件日期 2030-01-01 不在工作方案实施期内"),
     (lambda sf: services.record_event(sf, actor=OFFICE, event_id="region-supporting-documents",
-                                      occurred_on=date(2019, 11, 20), now=at(2019, 11, 19, 23, 59)), "in the future"),
+                                      occurred_on=date(2019, 11, 20), now=at(2019, 11, 19, 23, 59)), "2019-11-20 尚未到来"),
     (lambda sf: services.set_external_date(sf, actor=OFFICE, obligation_id="hrss-9", due=date(2018, 1, 1),
-                                           now=at(2019, 10, 30)), "outside the plan"),
+                                           now=at(2019, 10, 30)), "期限 2018-01-01 不在工作方案实施期内"),
     (lambda sf: services.request_extension(sf, actor=HRSS, ref="hrss-4", new_due=date(2019, 10, 30),
-                                           reason="场地改期", now=at(2019, 10, 25)), "must be later"),
+                                           reason="场地改期", now=at(2019, 10, 25)),
+     "新的截止日期 2019-10-30 须晚于当前截止日期 2019-10-31"),
     (lambda sf: services.request_extension(sf, actor=HRSS, ref="hrss-4", new_due=date(2030, 1, 1),
-                                           reason="场地改期", now=at(2019, 10, 25)), "outside the plan"),
-    (lambda sf: services.add_user(sf, name="boss", role="admin", now=at(2019, 10, 25)), "role"),
-    (lambda sf: services.add_user(sf, name=HRSS, role="unit:hrss", now=at(2019, 10, 25)), "already exists"),
+                                           reason="场地改期", now=at(2019, 10, 25)), "新的截止日期 2030-01-01 不在工作方案实施期内"),
+    (lambda sf: services.add_user(sf, name="boss", role="admin", now=at(2019, 10, 25)), "角色“admin”无效"),
+    (lambda sf: services.add_user(sf, name=HRSS, role="unit:hrss", now=at(2019, 10, 25)), f"已有名为“{HRSS}”的用户"),
 ], ids=["event in 2030", "event tomorrow", "external date in 2018", "extension to an earlier day",
         "extension past the plan", "unknown role", "duplicate user"])
 def test_a_date_or_value_outside_what_the_plan_allows_is_invalid_and_changes_nothing(attempt, match, loaded,
@@ -418,8 +423,8 @@ def _missing(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("make", "match"), [
-    (_folder, "is a folder"), (_program, "not an accepted kind"), (_program_named_pdf, "not an accepted kind"),
-    (_missing, "does not exist"),
+    (_folder, "材料:这是文件夹,不是文件"), (_program, "总结报告.exe:不接收此类文件"),
+    (_program_named_pdf, "总结报告.pdf:不接收此类文件"), (_missing, "不存在.pdf:无法读取,文件不存在"),
 ], ids=["a folder", "a program", "a program named .pdf", "a missing file"])
 def test_rejected_evidence_leaves_no_evidence_row_and_no_state_change(make, match, loaded, session_factory, tmp_path,
                                                                       evidence_store):
@@ -443,7 +448,7 @@ def test_a_rejected_link_is_invalid_input_and_changes_nothing(link, loaded, sess
 def test_evidence_files_without_a_store_are_refused(loaded, session_factory, tmp_path):
     good = tmp_path / "签到表.pdf"
     good.write_bytes(b"%PDF-1.4\n%%EOF\n")
-    with database_unchanged(loaded), pytest.raises(InvalidInput, match="evidence store"):
+    with database_unchanged(loaded), pytest.raises(InvalidInput, match="未配置佐证材料的存放位置"):
         services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30), files=[good])
 
 

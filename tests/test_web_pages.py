@@ -73,7 +73,7 @@ def test_a_date_outside_the_plan_comes_back_next_to_the_date_with_the_reason_kep
     with database_unchanged(web_db):
         response = post(unit, "/deliverables/hrss-4/extension", new_due="2031-01-01", reason="我的理由")
     assert response.status_code == 422
-    assert 'id="extend-new_due-error"' in response.text and "outside the plan" in response.text
+    assert 'id="extend-new_due-error"' in response.text and "新的截止日期 2031-01-01 不在工作方案实施期内" in response.text
     assert 'value="2031-01-01"' in response.text and "我的理由" in response.text
 
 

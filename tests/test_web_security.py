@@ -98,7 +98,7 @@ def test_disabling_a_user_ends_their_sessions_and_their_command_line_actions(app
     client = sign_in(app, HRSS)
     disable_user(web_db.session_factory, name=HRSS, now=NOW)
     assert client.get("/api/session").status_code == 401
-    with pytest.raises(services.NotAllowed, match="disabled"):
+    with pytest.raises(services.NotAllowed, match=f"用户 {HRSS} 已停用"):
         services.add_note(web_db.session_factory, actor=HRSS, ref="hrss-4", note="进展", now=NOW)
 
 

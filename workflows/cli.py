@@ -153,7 +153,7 @@ def _known_failure(error: Exception) -> str | None:
         from sqlalchemy.exc import OperationalError
 
         if isinstance(error, OperationalError):
-            return f"the database could not be used: {error.orig}"
+            return f"无法使用数据库:{error.orig};请检查 DUBAN_DATABASE_URL 所指的数据库是否可用"
     return None
 
 

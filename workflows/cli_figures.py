@@ -22,7 +22,7 @@ def _month(value: str):  # noqa: ANN202
 
     month = parse_month(value)
     if month is None:
-        raise argparse.ArgumentTypeError(f'"{value}" is not a month; write it as YYYY-MM, e.g. 2020-03')
+        raise argparse.ArgumentTypeError(f"“{value}”不是月份,请写成 YYYY-MM,例如 2020-03")
     return month
 
 

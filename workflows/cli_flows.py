@@ -15,7 +15,7 @@ FLOW_NAMES = ("sweep", "deliver", "digests", "year_end")
 def cmd_flow_run(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
     name = ctx.args.name
     if name not in FLOW_NAMES:
-        raise SystemExit(f'duban: unknown flow "{name}"; the flows are: {", ".join(FLOW_NAMES)}')
+        raise SystemExit(f"duban: 没有名为“{name}”的流程;可运行的流程:{'、'.join(FLOW_NAMES)}")
     ctx.sessions  # noqa: B018 - refuse an unmigrated database before starting any engine
     if ctx.args.direct:
         from workflows.jobs import run_job
@@ -42,18 +42,18 @@ def cmd_serve(ctx) -> int:  # noqa: ANN001
     with ctx.sessions() as session:
         plan = session.scalars(select(PlanRecord)).first()
     if plan is None:
-        raise SystemExit("duban: no plan is loaded: run `duban load deadlines.yaml` first (or `duban serve --demo`)")
+        raise SystemExit("duban: 尚未载入工作方案:请先运行 `duban load deadlines.yaml`(或 `duban serve --demo`)")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # finish the current job, then exit cleanly
     scheduler = None
     if not ctx.args.no_scheduler and ctx.args.as_of is None:
         scheduler = _scheduler(ctx, plan)
     elif ctx.args.as_of is not None and not ctx.args.scheduler_only:
-        print(f"duban serve: the pages show the plan as of {ctx.args.as_of}; the scheduler follows the real clock, "
-              "so it does not run alongside a replayed date", file=sys.stderr, flush=True)
+        print(f"duban serve: 网页显示截至 {ctx.args.as_of} 的情况;定时任务只按真实时钟运行,所以这次不启动定时任务",
+              file=sys.stderr, flush=True)
     if ctx.args.scheduler_only:
         if scheduler is None:
-            raise SystemExit("duban serve: --scheduler-only runs the scheduler on the real clock: drop --as-of")
+            raise SystemExit("duban serve: --scheduler-only 按真实时钟运行定时任务,不能与 --as-of 同用:请去掉 --as-of")
         try:
             scheduler.run(stop)
         except KeyboardInterrupt:
@@ -108,10 +108,9 @@ def _web_server(ctx):  # noqa: ANN001, ANN202 - a uvicorn.Server
     as_of, zone = ctx.args.as_of, ctx.settings.time_zone
     app = create_app(ctx.settings, now=(lambda: resolve_now(as_of, zone)) if as_of else None)
     if not has_web_accounts(ctx.sessions):
-        print("duban serve: no one can sign in yet: create an account with "
-              "`duban users add NAME --role office` (or --role unit --unit UNIT, --role leader); "
-              "it asks for the password", file=sys.stderr, flush=True)
-    print(f"duban serve: web pages at http://{ctx.args.host}:{ctx.args.port}/ (API: /api, its description: /api/docs)",
+        print("duban serve: 还没有可以登录网页的账号:请用 `duban users add NAME --role office` "
+              "(或 --role unit --unit UNIT、--role leader)添加,添加时会要求设定密码", file=sys.stderr, flush=True)
+    print(f"duban serve: 网页地址 http://{ctx.args.host}:{ctx.args.port}/(接口:/api,接口说明:/api/docs)",
           file=sys.stderr, flush=True)
     # proxy_headers: behind a reverse proxy on this machine, X-Forwarded-Proto https makes cookies Secure.
     config = uvicorn.Config(app, host=ctx.args.host, port=ctx.args.port, proxy_headers=True, lifespan="off",
@@ -189,12 +188,12 @@ def cmd_deploy(ctx) -> int:  # noqa: ANN001
     from responsibilities.model import PlanRecord
 
     if not os.environ.get("PREFECT_API_URL"):
-        raise SystemExit("duban deploy: set PREFECT_API_URL to your Prefect server, e.g. "
-                         "`prefect server start --host 127.0.0.1` then PREFECT_API_URL=http://127.0.0.1:4200/api")
+        raise SystemExit("duban deploy: 请把 PREFECT_API_URL 设为 Prefect 服务器的地址,例如先运行 "
+                         "`prefect server start --host 127.0.0.1`,再设 PREFECT_API_URL=http://127.0.0.1:4200/api")
     with ctx.sessions() as session:
         plan = session.scalars(select(PlanRecord)).first()
     if plan is None:
-        raise SystemExit("duban: no plan is loaded: run `duban load deadlines.yaml` first")
+        raise SystemExit("duban: 尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
     from workflows.deploy import deploy_flows
 
     deployed = deploy_flows(dict(plan.settings["schedules"]), plan.time_zone, work_pool=ctx.args.work_pool)

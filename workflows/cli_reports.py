@@ -17,7 +17,7 @@ def cmd_report_year(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
     a = ctx.args
     today = ctx.now.astimezone(ctx.settings.time_zone).date()
     if a.out == "-" and a.format != "json":
-        raise SystemExit("duban report year: --out - prints to the terminal, which only --format json can")
+        raise SystemExit("duban report year: --out - 表示输出到终端,只能与 --format json 同用")
     if a.format is None:  # every format, into a folder
         paths = write_year_report(ctx.sessions, year=a.year, today=today,
                                   out_dir=Path(a.out) if a.out else DEFAULT_REPORT_DIR)
@@ -37,7 +37,7 @@ def cmd_report_year(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
 
 def _year(value: str) -> int:
     if not (value.isdigit() and len(value) == 4):
-        raise argparse.ArgumentTypeError(f'"{value}" is not a year; write it as four digits, e.g. 2019')
+        raise argparse.ArgumentTypeError(f"“{value}”不是年份,请写四位数字,例如 2019")
     return int(value)
 
 

@@ -111,9 +111,9 @@ def _seed(value: str) -> int:
     try:
         seed = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'"{value}" is not a whole number') from None
+        raise argparse.ArgumentTypeError(f"“{value}”不是整数") from None
     if seed < 0:
-        raise argparse.ArgumentTypeError(f"{seed} is negative; a seed is 0 or more")
+        raise argparse.ArgumentTypeError(f"{seed} 是负数;随机种子应为 0 或正整数")
     return seed
 
 

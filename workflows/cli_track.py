@@ -52,7 +52,7 @@ class Context:
     @property
     def actor(self) -> str:
         if not self.args.as_user:
-            raise SystemExit("duban: say who acts with --as USER (see `duban users list`)")
+            raise SystemExit("duban: 请用 --as USER 说明由谁办理(`duban users list` 可列出已有用户)")
         return self.args.as_user
 
 
@@ -60,7 +60,7 @@ def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'"{value}" is not a date; write it as YYYY-MM-DD') from None
+        raise argparse.ArgumentTypeError(f"“{value}”不是日期,请写成 YYYY-MM-DD,例如 2019-11-15") from None
 
 
 def _print_change(change, verb: str) -> None:
@@ -108,7 +108,7 @@ def _role(args: argparse.Namespace) -> str:
     role = args.role
     if args.unit:
         if role not in ("unit", f"unit:{args.unit}"):
-            raise SystemExit(f"duban users add: --unit goes with --role unit, not --role {role}")
+            raise SystemExit(f"duban users add: --unit 只能与 --role unit 同用,不能与 --role {role} 同用")
         return f"unit:{args.unit}"
     return role
 
@@ -123,7 +123,7 @@ def read_password(prompt: str, *, confirm: bool = True) -> str | None:
     if sys.stdin.isatty():
         password = getpass.getpass(prompt)
         if password and confirm and getpass.getpass("再输入一次:") != password:
-            raise SystemExit("duban: the two passwords differ; nothing was changed")
+            raise SystemExit("duban: 两次输入的密码不一致,未作任何更改;请重新运行并输入相同的密码")
         return password or None
     line = sys.stdin.readline().rstrip("\r\n")
     return line or None
@@ -149,7 +149,7 @@ def cmd_users_passwd(ctx: Context) -> int:
 
     password = read_password(f"{ctx.args.name} 的新密码:")
     if password is None:
-        raise SystemExit("duban users passwd: no password given; nothing was changed")
+        raise SystemExit("duban users passwd: 没有输入密码,未作任何更改")
     set_password(ctx.sessions, name=ctx.args.name, password=password, now=ctx.now)
     print(f"已为 {ctx.args.name} 设定新密码;其原有的登录会话均已结束")
     return 0
@@ -230,7 +230,7 @@ def cmd_extend(ctx: Context) -> int:
     a = ctx.args
     if a.extend_action == "request":
         if a.to is None:
-            raise SystemExit("duban extend request: give the new due date with --to YYYY-MM-DD")
+            raise SystemExit("duban extend request: 请用 --to YYYY-MM-DD 给出新的截止日期")
         change = request_extension(ctx.sessions, actor=ctx.actor, ref=a.id, new_due=a.to, reason=a.reason, now=ctx.now)
         _print_change(change, f"已申请延期至 {a.to}")
     else:

@@ -74,5 +74,5 @@ def resolve_now(as_of: str | None, zone: ZoneInfo) -> datetime:
             return real.replace(year=day.year, month=day.month, day=day.day)
         moment = datetime.fromisoformat(as_of)
     except ValueError:
-        raise ValueError(f'--as-of "{as_of}" is not a date (YYYY-MM-DD) or a datetime (YYYY-MM-DDTHH:MM)') from None
+        raise ValueError(f"--as-of “{as_of}”既不是日期(YYYY-MM-DD)也不是时间(YYYY-MM-DDTHH:MM)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
