@@ -5,6 +5,8 @@ Interfaces (CLI, web) turn them into a message and a non-zero exit or a 4xx; non
 
 from __future__ import annotations
 
+from responsibilities.vocabulary import STATE_NAMES
+
 
 class DomainError(Exception):
     """An action the rules of the supervision cycle refuse."""
@@ -34,7 +36,6 @@ class StaleDeliverable(DomainError):
 # Messages are read by the office's and the units' staff, in Simplified Chinese, with the same words the
 # interfaces use (workflows/render.py, the web pages). Identifiers, commands, dates and refs stay as they are.
 
-STATE_NAMES = {"open": "待办", "submitted": "已报待审", "returned": "退回重办", "accepted": "已销号", "waived": "免报"}
 ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导"}
 # What a refused action was, by the key the services pass: "{user} 无权{ACTION_NAMES[doing]}…".
 ACTION_NAMES = {

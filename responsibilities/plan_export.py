@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from responsibilities.deadline_rules import KINDS, rule_to_json
 from responsibilities.plan_model import Obligation, Plan
+from responsibilities.vocabulary import DEADLINE_KIND_NAMES
 
 
 def to_json(value: Any) -> Any:
@@ -101,8 +102,6 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     }
 
 
-KIND_NAMES = {"fixed": "固定日期", "ongoing": "持续推进", "periodic": "定期", "after_event": "事件后",
-              "external": "外部确定", "staged": "分阶段"}
 UNIT_KIND_NAMES = {"government": "市政府及办公室", "county_government": "县(市、区)政府", "region": "市本级",
                    "department": "市直部门", "mass_organization": "群团组织", "external": "外部机构"}
 
@@ -128,7 +127,7 @@ def render_summary(summary: dict[str, Any]) -> str:
         "  单位组:" + "、".join(f"{g['name']}({g['members']} 个)" for g in summary["groups"]),
         f"领导小组:组长 {lg['leader']},副组长 {lg['deputies']} 人,成员 {lg['members']} 人;办公室设在{lg['office_in']}",
         f"工作任务 {o['total']} 项(其中按单位组分解 {o['from_group_assignments']} 项):"
-        + "、".join(f"{KIND_NAMES[k]} {n}" for k, n in o["by_kind"].items() if n),
+        + "、".join(f"{DEADLINE_KIND_NAMES[k]} {n}" for k, n in o["by_kind"].items() if n),
         "  待记录事件:" + ("、".join(e["name"] for e in summary["events"]) or "无"),
         f"目标({t['unit_of_measure']}):三年 {t['total']:,}," + "、".join(f"{y}年 {t['by_year'][y]:,}" for y in years),
         "  " + _pad("区域", 8) + "".join(_pad(x, 8, right=True) for x in ["三年", *years]),

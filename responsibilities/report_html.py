@@ -15,9 +15,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from responsibilities.reports import YearSummary
+from responsibilities.vocabulary import STATE_NAMES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-STATE_NAMES = {"open": "待办", "submitted": "已报待审", "returned": "退回重办", "accepted": "已销号", "waived": "免报"}
 
 # The chart's geometry, in SVG user units (the SVG scales to the page width).
 CHART_WIDTH, LABEL_WIDTH, BAR_AREA, ROW_HEIGHT, BAR_HEIGHT, TOP, AXIS = 680, 190, 400, 24, 15, 24, 22

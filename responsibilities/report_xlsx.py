@@ -16,9 +16,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from responsibilities.reports import Counts, YearSummary
+from responsibilities.vocabulary import STATE_NAMES
 
 PERCENT, DAYS, DATE, INTEGER = "0.0%", "0.0", "yyyy-mm-dd", "0"
-STATE_NAMES = {"open": "待办", "submitted": "已报待审", "returned": "退回重办", "accepted": "已销号", "waived": "免报"}
 HEADER_FILL = PatternFill("solid", fgColor="EEEEEE")
 WRAPPED_MAX_WIDTH = 60  # columns of long text (tasks) wrap at this width
 

@@ -8,14 +8,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from responsibilities.vocabulary import NOTICE_KIND_NAMES, STATE_NAMES
 from workflows.simulate import NOTICE_KINDS, Options, SimulationError, Tally, simulate
 
-KIND_NAMES = {"reminder": "提醒", "chase": "催办", "escalation": "督办通知单", "office": "办公室提示",
-              "digest": "摘要", "summary": "年度总结"}
 ACTION_NAMES = {"submit": "报送", "resubmit": "退回后重新报送", "accept": "审核销号", "return": "退回",
                 "extension.request": "申请延期", "extension.grant": "批准延期", "extension.refuse": "不予延期",
                 "event.record": "登记外部事件", "date.set": "登记外部时限"}
-STATE_NAMES = {"open": "待办", "submitted": "待审核", "returned": "退回修改", "accepted": "已销号", "waived": "免报"}
 
 
 def _in_order(counts: dict[str, int], names: dict[str, str]) -> list[tuple[str, int]]:
@@ -34,7 +32,7 @@ def render_summary(result: dict[str, Any]) -> str:
             f"{STATE_NAMES.get(k, k)} {v}" for k, v in _in_order(result["deliverable_states"], STATE_NAMES)),
         "单位与办公室的操作:" + (",".join(f"{ACTION_NAMES.get(k, k)} {v} 次" for k, v in
                                          _in_order(result["scenario"]["actions"], ACTION_NAMES)) or "无"),
-        "通知:" + ",".join(f"{KIND_NAMES.get(k, k)} {v} 条" for k, v in notices.items())
+        "通知:" + ",".join(f"{NOTICE_KIND_NAMES.get(k, k)} {v} 条" for k, v in notices.items())
         + f";共 {sum(notices.values())} 条",
         f"邮件:经 SMTP 投递 {result['delivered']} 封,收件服务器收到 {result['mail_sink']['received']} 封"
         + (f"(保存在 {result['mail_sink']['folder']})" if result["mail_sink"]["folder"] else ""),
@@ -70,7 +68,7 @@ class ProgressBar:
         self.shown_at = now
         share = tally.days / ((end - start).days + 1)
         filled = int(share * self.WIDTH)
-        counts = " ".join(f"{KIND_NAMES[k]}{tally.notices[k]}" for k in NOTICE_KINDS)
+        counts = " ".join(f"{NOTICE_KIND_NAMES[k]}{tally.notices[k]}" for k in NOTICE_KINDS)
         self.out.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {tally.day} {share * 100:3.0f}% "
                        f"{counts} 已投递{tally.delivered}\x1b[K")
         self.out.flush()

@@ -6,10 +6,12 @@ from collections import Counter, defaultdict
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from responsibilities import vocabulary
+
 LIGHT_NAMES = {"red": "红", "yellow": "黄", "green": "绿", "grey": "灰"}
 LIGHT_ORDER = ("red", "yellow", "grey", "green")
-STATE_NAMES = {"open": "待办", "submitted": "已报待审", "returned": "退回重办", "accepted": "已销号",
-               "waived": "免报", "awaiting_event": "待事件", "awaiting_date": "待定期限"}
+# The deliverables' states, and the two a status row shows for an obligation not yet dated.
+STATE_NAMES = {**vocabulary.STATE_NAMES, "awaiting_event": "待事件", "awaiting_date": "待定期限"}
 ACTION_NAMES = {"submit": "报送办结", "note": "进展", "accept": "销号", "return": "退回", "waive": "免报",
                 "extension.request": "申请延期", "extension.grant": "批准延期", "extension.refuse": "驳回延期",
                 "deliverable.dated": "定期限", "deliverable.redated": "改期", "deliverable.retired": "撤销",
