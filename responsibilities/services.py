@@ -306,12 +306,24 @@ def submit(session_factory: SessionFactory, *, actor: str, ref: str, now: dateti
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
         _require_lead(user, deliverable, "submit")
         _require_state(deliverable, ("open", "returned"), "submit")
+        _refuse_monthly_report(session, deliverable)
         _attach_evidence(session, deliverable, user, now, files, links, evidence_store)
         deliverable.state, deliverable.submitted_at = "submitted", now
         return note.strip() if note and note.strip() else None
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="submit",
                        expected_version=expected_version, change=change)
+
+
+def _refuse_monthly_report(session: Session, deliverable: Deliverable) -> None:
+    """A monthly report (月报) is handed in with its figures (figures_service), never as a bare submission:
+    a report without figures would count as filed and leave the region's progress short."""
+    figures = _plan(session).settings.get("figures") or {}
+    obligation = session.get(ObligationRecord, deliverable.obligation_id)
+    if figures and obligation is not None and obligation.declared_id == figures.get("obligation"):
+        month = deliverable.period or ""
+        raise InvalidInput(f"{deliverable.ref} 是月报:请填报当月数据(网页上本地区的月报表,或 "
+                           f"`duban figures submit {deliverable.unit_id} {month} total=…`),不能只报送办结")
 
 
 def _attach_evidence(session: Session, deliverable: Deliverable, user: User, now: datetime, files: Sequence[Path],

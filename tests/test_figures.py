@@ -8,7 +8,7 @@ import pytest
 
 from conftest import GUIPING, LEADER, OFFICE, at, database_unchanged
 from responsibilities import queries, services
-from responsibilities.errors import NotAllowed
+from responsibilities.errors import InvalidInput, NotAllowed
 from responsibilities.figures import Field, MonthStatus, Progress, parse_count, period_progress, validate_figures
 from responsibilities.figures_service import FiguresInvalid, figure_history, submit_figures
 from responsibilities.progress import plan_numbers
@@ -107,6 +107,14 @@ def test_submitting_figures_submits_the_regions_monthly_report_deliverable(loade
     assert view.deliverable.state == "submitted" and view.history[-1].action == "submit"
     assert view.history[-1].after["figures"]["total"] == 1000 and view.history[-1].note == "11月培训情况"
     services.accept(session_factory, actor=OFFICE, ref=recorded.ref, now=at(2019, 12, 4))  # like any other
+
+
+def test_a_monthly_report_cannot_be_submitted_without_its_figures_and_nothing_changes(loaded, session_factory):
+    with database_unchanged(loaded), pytest.raises(InvalidInput) as refused:
+        services.submit(session_factory, actor=GUIPING, ref="monthly-report.guiping@2019-11", now=at(2019, 12, 3),
+                        note="已报送")
+    assert "是月报" in str(refused.value) and "duban figures submit guiping 2019-11" in str(refused.value)
+    assert queries.show(session_factory, ref="monthly-report.guiping@2019-11").deliverable.state == "open"
 
 
 def test_the_office_returns_figures_like_any_deliverable_and_returned_figures_do_not_count(loaded, session_factory):
