@@ -79,10 +79,10 @@ def _window(options: Options, plan) -> tuple[date, date]:  # noqa: ANN001 - a re
     end = options.end or plan.end
     last = plan.end + REPORTING_HORIZON
     if start > end:
-        raise SimulationError(f"--from {start} is after --to {end}")
+        raise SimulationError(f"开始日期 --from {start} 晚于结束日期 --to {end}:请对调或改正")
     if start < plan.start or end > last:
-        raise SimulationError(f"the replay must fall within the plan: {plan.start} to {plan.end} "
-                              f"(--to may run to {last}, to see the last reports come in); got {start} to {end}")
+        raise SimulationError(f"演练须在工作方案期限内:{plan.start} 至 {plan.end}(--to 最晚可到 {last},"
+                              f"以看到最后一批报送);现为 {start} 至 {end}")
     return start, end
 
 
@@ -92,11 +92,10 @@ def _fresh_database(path: Path, configured_url: str | None) -> None:
 
     configured = database_url(configured_url)
     if configured.startswith("sqlite:///") and Path(configured.split("///", 1)[1]).resolve() == path.resolve():
-        raise SimulationError(f"{path} is duban's configured database (DUBAN_DATABASE_URL): "
-                              "a replay needs a database of its own; choose another --db")
+        raise SimulationError(f"{path} 是 duban 正在使用的数据库(DUBAN_DATABASE_URL):演练需要单独的数据库,"
+                              "请用 --db 另选一个文件")
     if path.exists() and not _made_by_a_replay(path):
-        raise SimulationError(f"{path} exists and is not a replay's database: choose another --db, "
-                              "or remove it yourself")
+        raise SimulationError(f"{path} 已存在,且不是演练生成的数据库:请用 --db 另选一个文件,或自行删除它")
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
@@ -179,11 +178,11 @@ def simulate(options: Options, *, settings: Settings | None = None,
     try:
         plan = load_plan(plan_file)
     except PlanInvalid as invalid:
-        raise SimulationError(f"{plan_file}: {len(invalid.problems)} problem(s); `duban plan check` lists them") from None
+        raise SimulationError(f"{plan_file} 有 {len(invalid.problems)} 处问题:运行 `duban plan check` 查看并改正") from None
     except FileNotFoundError:
-        raise SimulationError(f"no plan file {plan_file}: run this where deadlines.yaml is, or set DUBAN_PLAN") from None
+        raise SimulationError(f"找不到工作方案文件 {plan_file}:请在 deadlines.yaml 所在目录运行,或设置 DUBAN_PLAN") from None
     if options.seed < 0:
-        raise SimulationError(f"--seed must be 0 or more, not {options.seed}")
+        raise SimulationError(f"--seed 须为 0 或正整数,现为 {options.seed}")
     start, end = _window(options, plan)
     zone = ZoneInfo(plan.time_zone)
     db_path = options.db or SIM_DIR / f"duban-{options.seed}.sqlite3"
