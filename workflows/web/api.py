@@ -263,12 +263,12 @@ def api_report(year: int, request: Request, user: SignedIn = Depends(signed_in),
     require_overview(user)
     ctx = web(request)
     if year not in _plan_years(ctx):
-        raise NotFound(f"{year} is not a year of the plan")
+        raise NotFound(f"{year} 年不在工作方案期限内")
     summary = year_end_summary(ctx.sessions, year=year, today=ctx.today())
     if format == "json":
         return JSONResponse(year_summary_to_json(summary))
     if format not in REPORT_TYPES:
-        raise InvalidInput('format is one of: json, html, xlsx')
+        raise InvalidInput('format 只能是 json、html 或 xlsx')
     return Response(render_year_report(summary, format), media_type=REPORT_TYPES[format],
                     headers={"content-disposition": f'attachment; filename="summary-{year}.{format}"'})
 
@@ -285,7 +285,7 @@ async def api_submit(ref: str, request: Request, user: SignedIn = Depends(csrf),
     visible(request, user, ref)
     ctx = web(request)
     if len(links) > MAX_LINKS or len(evidence) > MAX_FILES:
-        raise InvalidInput(f"at most {MAX_LINKS} links and {MAX_FILES} files")
+        raise InvalidInput(f"链接最多 {MAX_LINKS} 个,附件最多 {MAX_FILES} 个")
     with tempfile.TemporaryDirectory(prefix="duban-upload-") as folder:
         try:
             paths = [_save_upload(f, Path(folder) / str(i)) for i, f in enumerate(evidence)]
