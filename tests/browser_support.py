@@ -15,12 +15,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_database
 
 SCREENSHOTS = ROOT / "var" / "artifacts" / "screenshots"
 SKIP_VARIABLE = "DUBAN_SKIP_BROWSER"
@@ -118,3 +120,32 @@ def screenshot(page, name: str, *, full_page: bool = True) -> None:  # noqa: ANN
     """A by-product for people to look at (var/artifacts/screenshots/NAME.png); the tests assert on the page."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+@contextmanager
+def serving(workdir: Path, template: Path, *, as_of: str, accounts: list[tuple[str, ...]]) -> Iterator[Server]:
+    """`duban serve` in ``workdir`` on a copy of ``template`` (where `duban` looks by default), with the accounts
+    (name, password, role arguments…) added by `duban users add`; stopped afterwards, its output checked."""
+    (workdir / "var").mkdir()
+    copy_database(template, workdir / "var" / "duban.sqlite3")
+    for name, password, *role in accounts:
+        add_account(workdir, name, password, *role, as_of=as_of)
+    server = start_server(workdir, as_of=as_of)
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output(), server.output()
+
+
+@contextmanager
+def chromium_browser(executable: str):  # noqa: ANN201 - a Playwright Browser
+    """The system's Chromium, launched through Playwright for a module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

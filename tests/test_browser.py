@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM_ARGS, Server, add_account, chromium_executable, screenshot, start_server
-from conftest import copy_database
+from browser_support import Server, chromium_browser, chromium_executable, screenshot, serving
 
 pytestmark = pytest.mark.browser
 
@@ -32,29 +31,16 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def server(chromium: str, tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("serve")
-    (workdir / "var").mkdir()
-    copy_database(loaded_template, workdir / "var" / "duban.sqlite3")  # where `duban` looks by default
-    add_account(workdir, OFFICE, OFFICE_PASSWORD, "--role", "office", as_of=DAY)
-    add_account(workdir, UNIT, UNIT_PASSWORD, "--role", "unit", "--unit", UNIT_ID, as_of=DAY)
-    server = start_server(workdir, as_of=DAY)
-    try:
+    with serving(tmp_path_factory.mktemp("serve"), loaded_template, as_of=DAY,
+                 accounts=[(OFFICE, OFFICE_PASSWORD, "--role", "office"),
+                           (UNIT, UNIT_PASSWORD, "--role", "unit", "--unit", UNIT_ID)]) as server:
         yield server
-    finally:
-        server.stop()
-    assert "Traceback" not in server.output(), server.output()
 
 
 @pytest.fixture(scope="module")
 def browser(chromium: str):  # noqa: ANN201 - a Playwright Browser
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium_browser(chromium) as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM_ARGS, Server, add_account, chromium_executable, screenshot, start_server
-from conftest import copy_database
+from browser_support import Server, chromium_browser, chromium_executable, screenshot, serving
 
 pytestmark = pytest.mark.browser
 
@@ -28,29 +27,16 @@ FIGURES = {"total": "900", "enterprise-workers": "500", "key-groups": "300", "gr
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> Iterator[Server]:
     chromium_executable()  # fails (or skips, when a developer opted out) before a server is started
-    workdir = tmp_path_factory.mktemp("serve-figures")
-    (workdir / "var").mkdir()
-    copy_database(loaded_template, workdir / "var" / "duban.sqlite3")
-    add_account(workdir, OFFICE, OFFICE_PASSWORD, "--role", "office", as_of=DAY)
-    add_account(workdir, CLERK, CLERK_PASSWORD, "--role", "unit", "--unit", "guiping", as_of=DAY)
-    server = start_server(workdir, as_of=DAY)
-    try:
+    with serving(tmp_path_factory.mktemp("serve-figures"), loaded_template, as_of=DAY,
+                 accounts=[(OFFICE, OFFICE_PASSWORD, "--role", "office"),
+                           (CLERK, CLERK_PASSWORD, "--role", "unit", "--unit", "guiping")]) as server:
         yield server
-    finally:
-        server.stop()
-    assert "Traceback" not in server.output(), server.output()
 
 
 @pytest.fixture(scope="module")
 def browser(server: Server):  # noqa: ANN201 - a Playwright Browser
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium_browser(chromium_executable()) as browser:
+        yield browser
 
 
 def open_signed_in(browser, server: Server, name: str, password: str):  # noqa: ANN001, ANN201 - a Page
