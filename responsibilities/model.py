@@ -127,6 +127,8 @@ class SignInAttempt(Base):
 
 class ObligationRecord(Base):
     __tablename__ = "obligations"
+    __table_args__ = (Index("ix_obligations_kind_lead_unit", "kind", "lead_unit_id"),  # those waiting for a date
+                      Index("ix_obligations_awaits", "awaits"))
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     declared_id: Mapped[str] = mapped_column(String(128))
     lead_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
@@ -170,7 +172,9 @@ class Deliverable(Base):
     __tablename__ = "deliverables"
     __table_args__ = (
         UniqueConstraint("obligation_id", "period", name="uq_deliverable_period"),
-        Index("ix_deliverables_state_due", "state", "due"),
+        # Covering: the overdue list's count and page, and the matrix's dated part, read the index alone.
+        Index("ix_deliverables_state_due_cover", "state", "due", "retired", "unit_id", "ref"),
+        Index("ix_deliverables_state_submitted", "state", "submitted_at", "ref", "retired"),  # the review queue
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(160), unique=True)
@@ -191,6 +195,21 @@ class Deliverable(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class DeliverableCount(Base):
+    """How many current (not retired) deliverables each unit has in each state, with and without a due date.
+
+    Kept by the database itself (triggers on ``deliverables``, see migration 0006), in the same transaction as
+    every change, so the dashboard's matrix reads these counts instead of every deliverable.
+    """
+
+    __tablename__ = "deliverable_counts"
+    __table_args__ = {"sqlite_with_rowid": False}  # read in key order, no second lookup per row
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dated: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class Evidence(Base):

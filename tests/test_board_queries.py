@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
+from datetime import date
 
-from conftest import FINANCE, HRSS, OFFICE, at
-from responsibilities import board, plan_sync, services
+from conftest import FINANCE, HRSS, OFFICE, UNION, at
+from responsibilities import board, migrate, plan_sync, queries, services
+from responsibilities.model import STATES
 
 DAY = at(2019, 10, 28)
 
@@ -46,3 +49,138 @@ def test_extension_requests_and_the_kind_filter_find_their_rows_without_a_join(l
     assert "hrss-4" in overdue
     assert not overdue & {r.ref for r in board.overdue(loaded.session_factory, today=later, viewer=OFFICE,
                                                        filters=board.Filters(kind="periodic"), size=200).items}
+
+
+# ── the matrix from the counts the database keeps (deliverable_counts, migration 0006) ─────────────────────────
+
+DAYS = [date(2019, 9, 2), date(2019, 10, 28), date(2019, 10, 31), date(2019, 11, 4), date(2019, 12, 20),
+        date(2020, 6, 15), date(2021, 1, 4)]
+
+
+def _matrix(b: board.Board) -> dict[str, dict[str, int]]:
+    return {r.unit: dict(r.counts) for r in b.matrix}
+
+
+def _from_status(session_factory, today: date) -> dict[str, dict[str, int]]:
+    """The straightforward computation: every current deliverable's light by rules.light, in Python."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in queries.status(session_factory, today=today, viewer=OFFICE):
+        counts.setdefault(r.unit, dict.fromkeys(board.LIGHTS, 0))[r.light] += 1
+    return counts
+
+
+def _kept_equals_a_fresh_count(database) -> None:
+    con = database.raw()
+    try:
+        kept = {(u, s, bool(d)): n for u, s, d, n in con.execute(
+            "SELECT unit_id, state, dated, n FROM deliverable_counts WHERE n != 0")}
+        fresh = {(u, s, bool(d)): n for u, s, d, n in con.execute(
+            "SELECT unit_id, state, due IS NOT NULL, count(*) FROM deliverables WHERE retired = 0 "
+            "GROUP BY unit_id, state, due IS NOT NULL")}
+    finally:
+        con.close()
+    assert kept == fresh
+
+
+def _check_every_way(database, days=DAYS) -> None:
+    _kept_equals_a_fresh_count(database)
+    sf = database.session_factory
+    for today in days:
+        fast = board.board(sf, today=today, viewer=OFFICE)
+        slow = board._board(sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True)
+        assert fast == slow, today
+        assert _matrix(fast) == _from_status(sf, today), today
+        assert [r.unit for r in fast.matrix] == [r.unit for r in slow.matrix]
+        for filters in (board.Filters(unit="hrss"), board.Filters(state="open"), board.Filters(state="returned"),
+                        board.Filters(state="submitted"), board.Filters(state="accepted"),
+                        board.Filters(unit="finance", state="open")):
+            assert board.board(sf, today=today, viewer=OFFICE, filters=filters) == board._board(
+                sf, today=today, viewer=OFFICE, filters=filters, aggregate=True), (today, filters)
+
+
+def test_the_kept_counts_give_the_same_matrix_as_the_aggregate_and_the_rules_after_every_kind_of_change(
+        loaded, plan) -> None:
+    sf = loaded.session_factory
+    _check_every_way(loaded)
+    services.submit(sf, actor=HRSS, ref="hrss-4", now=DAY, note="已办结")
+    _check_every_way(loaded)
+    services.return_for_rework(sf, actor=OFFICE, ref="hrss-4", reason="缺少材料", now=DAY)
+    _check_every_way(loaded)
+    services.submit(sf, actor=HRSS, ref="hrss-4", now=DAY, note="补充材料")
+    services.accept(sf, actor=OFFICE, ref="hrss-4", now=DAY)
+    _check_every_way(loaded)
+    services.waive(sf, actor=OFFICE, ref="finance-1", reason="不再需要", now=DAY)
+    _check_every_way(loaded)
+    services.request_extension(sf, actor=UNION, ref="union-1", new_due=date(2019, 11, 30), reason="会议改期", now=DAY)
+    services.decide_extension(sf, actor=OFFICE, ref="union-1", grant=True, now=DAY)
+    _check_every_way(loaded)
+    services.record_event(sf, actor=OFFICE, event_id="region-supporting-documents", occurred_on=date(2019, 10, 20),
+                          now=DAY)  # dates the deliverables that waited for it: inserts
+    _check_every_way(loaded)
+    services.set_external_date(sf, actor=OFFICE, obligation_id="hrss-9", due=date(2019, 11, 10), now=DAY)
+    _check_every_way(loaded)
+    smaller = replace(plan, obligations=tuple(o for o in plan.obligations if o.id not in ("hrss-4", "union-1")))
+    plan_sync.sync_plan(sf, smaller, now=DAY)  # retires their deliverables
+    _check_every_way(loaded)
+    plan_sync.sync_plan(sf, plan, now=DAY)  # and back
+    _check_every_way(loaded)
+
+
+def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) -> None:
+    """Random inserts, updates of every counted column, and deletes, straight in SQL: the kept counts always
+    equal a fresh GROUP BY, and the matrix the aggregate's."""
+    rng = random.Random(20191028)
+    con = loaded.raw()
+    try:
+        ids = [i for (i,) in con.execute("SELECT id FROM deliverables")]
+        units = [u for (u,) in con.execute("SELECT id FROM units")]
+        template = con.execute("SELECT obligation_id, updated_at, updated_by FROM deliverables LIMIT 1").fetchone()
+        for step in range(300):
+            what = rng.choice(["state", "due", "unit", "retired", "several", "insert", "delete"])
+            target = rng.choice(ids)
+            due = rng.choice([None, "2019-10-01", "2019-10-31", "2019-11-04", "2020-01-15"])
+            if what == "state":
+                con.execute("UPDATE deliverables SET state = ? WHERE id = ?", (rng.choice(STATES), target))
+            elif what == "due":
+                con.execute("UPDATE deliverables SET due = ? WHERE id = ?", (due, target))
+            elif what == "unit":
+                con.execute("UPDATE deliverables SET unit_id = ? WHERE id = ?", (rng.choice(units), target))
+            elif what == "retired":
+                con.execute("UPDATE deliverables SET retired = ? WHERE id = ?", (rng.randint(0, 1), target))
+            elif what == "several":
+                con.execute("UPDATE deliverables SET state = ?, due = ?, retired = ?, unit_id = ? WHERE id IN (?, ?)",
+                            (rng.choice(STATES), due, rng.randint(0, 1), rng.choice(units), target, rng.choice(ids)))
+            elif what == "insert":
+                cur = con.execute(
+                    "INSERT INTO deliverables (ref, obligation_id, unit_id, period, due, state, retired, set_by_office, "
+                    "updated_at, updated_by, version) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 1)",
+                    (f"probe-{step}", template[0], rng.choice(units), f"probe-{step}", due, rng.choice(STATES),
+                     rng.randint(0, 1), template[1], template[2]))
+                ids.append(cur.lastrowid)
+            elif what == "delete" and len(ids) > 10:  # a plain connection: no foreign keys enforced
+                ids.remove(target)
+                con.execute("DELETE FROM deliverables WHERE id = ?", (target,))
+            con.commit()
+            if step % 25 == 0:
+                _kept_equals_a_fresh_count(loaded)
+    finally:
+        con.close()
+    _check_every_way(loaded, days=[date(2019, 10, 28), date(2019, 11, 4)])
+
+
+def test_the_migration_backfills_the_counts_of_an_existing_database(loaded) -> None:
+    # Down to 0005 (no counts), change the deliverables, then up again: the backfill counts them afresh.
+    from alembic import command
+
+    with loaded.engine.begin() as connection:
+        command.downgrade(migrate._config(connection), "0005")
+    assert migrate.current_revision(loaded.engine) == "0005"
+    con = loaded.raw()
+    try:
+        con.execute("UPDATE deliverables SET state = 'accepted' WHERE id IN (SELECT id FROM deliverables LIMIT 7)")
+        con.commit()
+    finally:
+        con.close()
+    migrate.upgrade(loaded.engine)
+    _kept_equals_a_fresh_count(loaded)
+    _check_every_way(loaded, days=[date(2019, 10, 28)])
