@@ -98,6 +98,13 @@ def run_duban(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
+def monthly_report(total: int = 1000, enterprise: int = 600, key: int = 300, apprentices: int = 10) -> dict[str, int]:
+    """A complete monthly report of the seed plan's fields."""
+    return {"total": total, "enterprise-workers": enterprise, "key-groups": key, "graduates": key // 3,
+            "migrant-workers": key // 3, "school-leavers": 0, "laid-off": 0, "veterans": 0, "hard-to-employ": 0,
+            "poor-labour": total - enterprise - key, "new-apprentices": apprentices}
+
+
 def copy_database(source: Path, target: Path) -> None:
     """Copy a closed SQLite file. Its engine was disposed, so the WAL was checkpointed into the file."""
     for suffix in ("-wal", "-shm"):

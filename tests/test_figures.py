@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from conftest import GUIPING, LEADER, OFFICE, at, database_unchanged
+from conftest import GUIPING, LEADER, OFFICE, at, database_unchanged, monthly_report
 from responsibilities import queries, services
 from responsibilities.errors import InvalidInput, NotAllowed
 from responsibilities.figures import Field, MonthStatus, Progress, parse_count, period_progress, validate_figures
@@ -19,11 +19,7 @@ FIELDS = (Field("total", "培训总人次"), Field("enterprise-workers", "企业
 NOVEMBER, DECEMBER = date(2019, 11, 1), date(2019, 12, 1)
 
 
-def report(total: int = 1000, enterprise: int = 600, key: int = 300, apprentices: int = 10) -> dict[str, int]:
-    """A complete monthly report of the seed plan's fields."""
-    return {"total": total, "enterprise-workers": enterprise, "key-groups": key, "graduates": key // 3,
-            "migrant-workers": key // 3, "school-leavers": 0, "laid-off": 0, "veterans": 0, "hard-to-employ": 0,
-            "poor-labour": total - enterprise - key, "new-apprentices": apprentices}
+report = monthly_report  # a complete monthly report of the seed plan's fields (conftest)
 
 
 # ── checking values (pure) ───────────────────────────────────────────────────────────────────────

@@ -13,17 +13,23 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
-from conftest import GUIPING, HRSS, OFFICE, at
+from conftest import GUIPING, HRSS, OFFICE, at, monthly_report
 from responsibilities import services
 from responsibilities.errors import InvalidInput, NotFound
 from responsibilities.model import Deliverable
+from responsibilities.figures_service import submit_figures
 from responsibilities.reports import Counts, RankEntry, best_and_worst, year_end_summary
 
 AFTER_2019 = date(2020, 1, 10)
 
 
 def hand_in(sf, ref: str, submitted, accepted=None, actor: str = OFFICE) -> None:
-    services.submit(sf, actor=actor, ref=ref, now=submitted, note="已办结")
+    if ref.startswith("monthly-report."):  # a monthly report is handed in with its figures
+        region, month = ref.removeprefix("monthly-report.").split("@")
+        submit_figures(sf, actor=actor, region=region, month=date.fromisoformat(f"{month}-01"),
+                       values=monthly_report(), now=submitted)
+    else:
+        services.submit(sf, actor=actor, ref=ref, now=submitted, note="已办结")
     if accepted is not None:
         services.accept(sf, actor=OFFICE, ref=ref, now=accepted)
 
