@@ -207,6 +207,19 @@ def test_the_leaders_digest_lists_the_red_items_and_the_units_furthest_behind(lo
         assert f'href="https://duban.example/deliverables/{ref}"' in message.html
 
 
+def test_the_office_and_leaders_digests_name_each_region_missing_its_monthly_report_on_a_line_of_its_own(
+        loaded, session_factory):
+    # No region filed its November 2019 report, due on 5 December: on Monday 9 December all six are behind.
+    digests_on(session_factory, date(2019, 12, 9))
+    for key in ("digest:office:2019-12-09", "digest:leaders:2019-W50"):
+        message = rendered(session_factory, key, date(2019, 12, 9))
+        lines = message.text.split("培训目标序时进度(6个地区落后或缺报)\n")[1].splitlines()[:6]
+        assert [line.split(":")[0].strip() for line in lines] == [
+            "1. 市本级", "2. 港北区", "3. 港南区", "4. 桂平市", "5. 平南县", "6. 覃塘区"], key
+        assert lines[3] == "  4. 桂平市:本年完成0人次,序时进度3,900人次,年度目标7,800人次;缺报月报:2019-11", key
+        assert "桂平市" in message.html and "2019-11" in message.html
+
+
 def test_a_digest_escapes_the_task_in_html_and_keeps_it_verbatim_in_text(loaded, session_factory):
     task = '<script>alert("x")</script> 培训 & 宣传'
     with session_factory.begin() as session:
