@@ -1,8 +1,9 @@
 """The read side of the web pages and the API: the office's dashboard and a unit's workspace, in SQL.
 
 The traffic light is computed by the database (a CASE over state and due date, with the due-soon window
-turned into a date first), so the matrix of units × lights is one GROUP BY and every list is one page of
-rows, whatever the number of deliverables. The walls are those of ``queries``: a unit's user sees its own
+turned into a date first, ``lights``). The matrix of units × lights reads counts the database keeps (``lights``
+for the day, ``deliverable_counts`` by state) and shows one page of units; every list is one page of rows,
+whatever the number of deliverables. The walls are those of ``queries``: a unit's user sees its own
 work (and what it cooperates on), never another unit's; the dashboard is the office's and the leaders'.
 """
 
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, case, exists, func, literal, select, union_all
+from sqlalchemy import Select, case, exists, func, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
+from responsibilities import lights
 from responsibilities.db import read_session
 from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.model import (
@@ -27,16 +29,14 @@ from responsibilities.model import (
     Extension,
     Notice,
     ObligationRecord,
-    PlanRecord,
     UnitRecord,
     User,
 )
-from responsibilities.plan_sync import calendar_from_settings
 from responsibilities.queries import _viewer, _visible_units
 
 SessionFactory = sessionmaker[Session]
 T = TypeVar("T")
-LIGHTS = ("red", "yellow", "green", "grey")
+LIGHTS = lights.LIGHTS
 KINDS = ("fixed", "ongoing", "periodic", "after_event", "external", "staged")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -118,37 +118,17 @@ class MatrixRow:
 
 @dataclass(frozen=True)
 class Board:
+    """The matrix's page of units (worst first: most red, then most yellow) and the totals over every unit."""
+
     today: date
-    matrix: list[MatrixRow]
+    matrix: Page[MatrixRow]
     totals: dict[str, int]
-
-
-def _plan(session: Session) -> PlanRecord:
-    plan = session.scalars(select(PlanRecord)).first()
-    if plan is None:
-        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
-    return plan
-
-
-def _soon_before(session: Session, today: date) -> date:
-    """The first day that is not due soon: working days in (today, due] <= window ⇔ due < this day."""
-    plan = _plan(session)
-    window = max(plan.settings["supervision"]["reminder_working_days_before"])
-    return calendar_from_settings(plan.settings).add_working_days(today, window + 1)
 
 
 def light_expression(session: Session, today: date):  # noqa: ANN201 - a SQL expression
     """The light of ``rules.light`` as SQL: working days in (today, due] <= window ⇔ due < the (window+1)-th
     working day after today."""
-    soon_before = _soon_before(session, today)
-    return case(
-        (Deliverable.state.in_(("accepted", "waived")), literal("green")),
-        (Deliverable.state == "submitted", literal("yellow")),
-        (Deliverable.due.is_(None), literal("grey")),
-        (Deliverable.due < today, literal("red")),
-        (Deliverable.due < soon_before, literal("yellow")),
-        else_=literal("green"),
-    )
+    return lights.light_of(today, lights.soon_before(session, today))
 
 
 def _current() -> Any:
@@ -177,35 +157,46 @@ def _require_overview(session: Session, viewer: str | None) -> None:
         raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see the dashboard of every unit")
 
 
-def board(session_factory: SessionFactory, *, today: date, viewer: str | None,
-          filters: Filters = Filters()) -> Board:
-    """Units × lights with counts. Without a kind or due-within filter: from the counts the database keeps
-    (``deliverable_counts``), with only the date-dependent part counted on the index; otherwise by one GROUP BY
-    over the deliverables (``aggregate=True`` forces that, the straightforward computation the tests compare to)."""
-    return _board(session_factory, today=today, viewer=viewer, filters=filters, aggregate=False)
+def board(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
+          page: int = 1, size: int = PAGE_SIZE) -> Board:
+    """Units × lights with counts, one page of units, worst first.
+
+    Unfiltered or by unit: from the lights the database keeps as of a day (``lights``), moved to ``today``
+    first if need be. By state: from the per-(unit, state, dated) counts it keeps, with only the date-dependent
+    part counted on the index. By kind or due date: one GROUP BY over the deliverables (``aggregate=True``
+    forces that, the straightforward computation the tests compare to).
+    """
+    return _board(session_factory, today=today, viewer=viewer, filters=filters, page=page, size=size,
+                  aggregate=False)
 
 
 def _board(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters,
-           aggregate: bool) -> Board:
+           aggregate: bool, page: int = 1, size: int = PAGE_SIZE) -> Board:
     filters.check()
+    page, size = _page_bounds(page, size)
+    lit = not aggregate and filters.kind is None and filters.state is None and filters.due_within_days is None
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
         if filters.unit is not None and session.get(UnitRecord, filters.unit) is None:
             raise NotFound(f'no unit "{filters.unit}"')
-        if aggregate or filters.kind is not None or filters.due_within_days is not None:
+    if lit:
+        lights.keep_up(session_factory, today)
+    with read_session(session_factory) as session:
+        counts = lights.kept(session, today, filters.unit) if lit else None
+        if counts is None and (aggregate or filters.kind is not None or filters.due_within_days is not None):
             counts = _counts_by_aggregate(session, today, filters)
-        else:
+        elif counts is None:  # by state; or unfiltered when another day's request moved the lights meanwhile
             counts = _counts_kept(session, today, filters)
         if filters.state is None and filters.due_within_days is None:
             waiting = _waiting_query(filters).with_only_columns(ObligationRecord.lead_unit_id, func.count())
             for unit_id, n in session.execute(waiting.group_by(ObligationRecord.lead_unit_id)):
                 counts.setdefault(unit_id, dict.fromkeys(LIGHTS, 0))["grey"] += n
-        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(counts))
-                                     if len(counts) < 500 else select(UnitRecord.id, UnitRecord.short_name)).all())
-        matrix = [MatrixRow(u, names.get(u, u), c) for u, c in counts.items()]
-        matrix.sort(key=lambda r: (-r.counts["red"], -r.counts["yellow"], r.unit))
-        totals = {colour: sum(r.counts[colour] for r in matrix) for colour in LIGHTS}
-        return Board(today, matrix, totals)
+        totals = {colour: sum(c[colour] for c in counts.values()) for colour in LIGHTS}
+        order = sorted(counts, key=lambda u: (-counts[u]["red"], -counts[u]["yellow"], u))
+        shown = order[(page - 1) * size:page * size]
+        names = _unit_names(session, set(shown))
+        rows = [MatrixRow(u, names.get(u, u), counts[u]) for u in shown]
+        return Board(today, Page(rows, len(order), page, size), totals)
 
 
 def _counts_by_aggregate(session: Session, today: date, filters: Filters) -> dict[str, dict[str, int]]:
@@ -235,7 +226,7 @@ def _counts_kept(session: Session, today: date, filters: Filters) -> dict[str, d
                   total(undecided & c.dated.is_(False)), total(undecided & c.dated.is_(True))
                   ).group_by(c.unit_id).having(func.sum(c.n) > 0)
     dated = select(Deliverable.unit_id, (Deliverable.due < today).label("late"), func.count()).where(
-        Deliverable.state.in_(("open", "returned")), Deliverable.due < _soon_before(session, today), _current())
+        Deliverable.state.in_(("open", "returned")), Deliverable.due < lights.soon_before(session, today), _current())
     if filters.unit is not None:
         kept = kept.where(c.unit_id == filters.unit)
         dated = dated.where(Deliverable.unit_id == filters.unit)

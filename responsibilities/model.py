@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -210,6 +211,32 @@ class DeliverableCount(Base):
     state: Mapped[str] = mapped_column(String(16), primary_key=True)
     dated: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class LightsDay(Base):
+    """The day ``unit_lights`` counts are as of, with its due-soon day (the first day not due soon)."""
+
+    __tablename__ = "lights_day"
+    __table_args__ = (CheckConstraint("id = 1", name="one_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    today: Mapped[date]
+    soon_before: Mapped[date]
+
+
+class UnitLights(Base):
+    """Each unit's current deliverables by light, as of the day in ``lights_day``.
+
+    Kept by the database (triggers on ``deliverables``, see migration 0007) for that day; moved from one day
+    to another by ``responsibilities.lights``.
+    """
+
+    __tablename__ = "unit_lights"
+    __table_args__ = {"sqlite_with_rowid": False}
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    red: Mapped[int] = mapped_column(Integer)
+    yellow: Mapped[int] = mapped_column(Integer)
+    green: Mapped[int] = mapped_column(Integer)
+    grey: Mapped[int] = mapped_column(Integer)
 
 
 class Evidence(Base):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from conftest import FINANCE, HRSS, OFFICE, UNION, at
-from responsibilities import board, migrate, plan_sync, queries, services
+from responsibilities import board, lights, migrate, plan_sync, queries, services
 from responsibilities.model import STATES
 
 DAY = at(2019, 10, 28)
@@ -58,7 +58,7 @@ DAYS = [date(2019, 9, 2), date(2019, 10, 28), date(2019, 10, 31), date(2019, 11,
 
 
 def _matrix(b: board.Board) -> dict[str, dict[str, int]]:
-    return {r.unit: dict(r.counts) for r in b.matrix}
+    return {r.unit: dict(r.counts) for r in b.matrix.items}
 
 
 def _from_status(session_factory, today: date) -> dict[str, dict[str, int]]:
@@ -82,15 +82,32 @@ def _kept_equals_a_fresh_count(database) -> None:
     assert kept == fresh
 
 
+def _lights_equal_a_fresh_count(database) -> None:
+    """The lights kept for the stored day are those every deliverable has on that day, by rules.light."""
+    con = database.raw()
+    try:
+        (today,) = con.execute("SELECT today FROM lights_day").fetchone()
+        kept = {u: dict(zip(board.LIGHTS, c)) for u, *c in con.execute(
+            "SELECT unit_id, red, yellow, green, grey FROM unit_lights") if any(c)}
+    finally:
+        con.close()
+    counts: dict[str, dict[str, int]] = {}
+    for r in queries.status(database.session_factory, today=date.fromisoformat(today), viewer=OFFICE):
+        if not r.state.startswith("awaiting_"):  # an obligation still without deliverables: none to keep
+            counts.setdefault(r.unit, dict.fromkeys(board.LIGHTS, 0))[r.light] += 1
+    assert kept == counts, today
+
+
 def _check_every_way(database, days=DAYS) -> None:
     _kept_equals_a_fresh_count(database)
     sf = database.session_factory
     for today in days:
         fast = board.board(sf, today=today, viewer=OFFICE)
+        _lights_equal_a_fresh_count(database)
         slow = board._board(sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True)
         assert fast == slow, today
         assert _matrix(fast) == _from_status(sf, today), today
-        assert [r.unit for r in fast.matrix] == [r.unit for r in slow.matrix]
+        assert [r.unit for r in fast.matrix.items] == [r.unit for r in slow.matrix.items]
         for filters in (board.Filters(unit="hrss"), board.Filters(state="open"), board.Filters(state="returned"),
                         board.Filters(state="submitted"), board.Filters(state="accepted"),
                         board.Filters(unit="finance", state="open")):
@@ -130,6 +147,10 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
     """Random inserts, updates of every counted column, and deletes, straight in SQL: the kept counts always
     equal a fresh GROUP BY, and the matrix the aggregate's."""
     rng = random.Random(20191028)
+    lights.keep_up(loaded.session_factory, date(2019, 10, 28))  # from here on the triggers keep that day's lights
+    with loaded.session_factory() as session:  # the day and the due-soon day, and the days either side of each
+        soon = lights.soon_before(session, date(2019, 10, 28))
+    edges = [str(d + timedelta(days=k)) for d in (date(2019, 10, 28), soon) for k in (-1, 0, 1)]
     con = loaded.raw()
     try:
         ids = [i for (i,) in con.execute("SELECT id FROM deliverables")]
@@ -138,7 +159,7 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
         for step in range(300):
             what = rng.choice(["state", "due", "unit", "retired", "several", "insert", "delete"])
             target = rng.choice(ids)
-            due = rng.choice([None, "2019-10-01", "2019-10-31", "2019-11-04", "2020-01-15"])
+            due = rng.choice([None, "2019-10-01", "2019-10-31", "2019-11-04", "2020-01-15", *edges])
             if what == "state":
                 con.execute("UPDATE deliverables SET state = ? WHERE id = ?", (rng.choice(STATES), target))
             elif what == "due":
@@ -163,9 +184,44 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
             con.commit()
             if step % 25 == 0:
                 _kept_equals_a_fresh_count(loaded)
+                _lights_equal_a_fresh_count(loaded)
     finally:
         con.close()
     _check_every_way(loaded, days=[date(2019, 10, 28), date(2019, 11, 4)])
+
+
+def test_the_lights_kept_for_one_day_move_to_any_other_day_forward_or_back(loaded) -> None:
+    # Steps of a day, over a weekend and a holiday (National Day 2019), a jump of a year and back: after each
+    # move only the deliverables whose light changed were re-counted, and the lights equal a fresh count.
+    sf = loaded.session_factory
+    services.submit(sf, actor=HRSS, ref="hrss-4", now=DAY, note="已办结")
+    services.return_for_rework(sf, actor=OFFICE, ref="hrss-4", reason="缺少材料", now=DAY)
+    rng = random.Random(2019)
+    days = [date(2019, 9, 27), date(2019, 9, 28), date(2019, 9, 30), date(2019, 10, 8), date(2019, 10, 31),
+            date(2019, 11, 1), date(2020, 11, 2), date(2019, 10, 29)]
+    days += [date(2019, 9, 1) + timedelta(days=rng.randrange(900)) for _ in range(12)]
+    for today in days:
+        lights.keep_up(sf, today)
+        _lights_equal_a_fresh_count(loaded)
+        assert board.board(sf, today=today, viewer=OFFICE) == board._board(
+            sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True), today
+
+
+def test_the_matrix_shows_one_page_of_units_worst_first_with_totals_over_every_unit(loaded) -> None:
+    sf = loaded.session_factory
+    today = date(2019, 11, 4)
+    whole = board.board(sf, today=today, viewer=OFFICE, size=200)
+    pages = [board.board(sf, today=today, viewer=OFFICE, page=n, size=10) for n in (1, 2, 3)]
+    assert whole.matrix.total == 27 and [p.matrix.pages for p in pages] == [3, 3, 3]
+    assert [len(p.matrix.items) for p in pages] == [10, 10, 7]
+    assert [r for p in pages for r in p.matrix.items] == whole.matrix.items
+    assert all(p.totals == whole.totals for p in pages)
+    assert sum(whole.totals.values()) == sum(r.total for r in whole.matrix.items)
+    first = pages[0].matrix.items
+    assert first[0].unit == "hrss" and first[0].counts["red"] == max(r.counts["red"] for r in whole.matrix.items)
+    keys = [(-r.counts["red"], -r.counts["yellow"], r.unit) for r in whole.matrix.items]
+    assert keys == sorted(keys)
+    assert board.board(sf, today=today, viewer=OFFICE, page=4, size=10).matrix.items == []
 
 
 def test_the_migration_backfills_the_counts_of_an_existing_database(loaded) -> None:
