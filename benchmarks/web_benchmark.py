@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sweep_benchmark  # noqa: E402 - the builder, reused
 from responsibilities.accounts import set_password  # noqa: E402
 from responsibilities.db import make_engine, make_session_factory, read_session  # noqa: E402
+from responsibilities.migrate import upgrade  # noqa: E402
 from responsibilities.model import User  # noqa: E402
 from responsibilities.plan_sync import calendar_from_settings  # noqa: E402
 from responsibilities.services import add_user  # noqa: E402
@@ -122,6 +123,27 @@ def sign_in(client, name: str) -> None:  # noqa: ANN001
     response = client.post("/signin", data={"name": name, "password": PASSWORD, "csrf_token": token},
                            follow_redirects=False)
     assert response.status_code == 303, response.text[:500]
+
+
+def first_of_the_day(session_factory, client, timer: ServerTimer, today: date) -> dict[str, float]:  # noqa: ANN001
+    """The dashboard's first request when the kept lights are of no day yet (every deliverable counted), and when
+    they are of the day before (only the deliverables whose light changes overnight re-counted)."""
+    from sqlalchemy import delete
+
+    from responsibilities import lights
+    from responsibilities.model import LightsDay
+
+    def one() -> float:
+        timer.times.clear()
+        assert client.get("/dashboard").status_code == 200
+        return timer.times[-1]
+
+    with session_factory.begin() as session:
+        session.execute(delete(LightsDay))
+    counted = one()
+    with session_factory.begin() as session:
+        lights.move(session, today - timedelta(days=1))
+    return {"no day kept yet (counts all)": counted, "kept for the day before": one()}
 
 
 def time_page(client, timer: ServerTimer, path: str, n: int, warm_up: int, expect: str) -> list[float]:  # noqa: ANN001
@@ -215,6 +237,7 @@ def measure(path: Path, args: argparse.Namespace) -> int:
     pages = {"dashboard": (office, "/dashboard", "各单位状态灯"),
              "workspace": (unit, f"/units/{args.unit}", 'id="deliverables"')}
 
+    firsts = first_of_the_day(session_factory, office, timer, args.today)
     results = {name: time_page(client, timer, url, args.requests, args.warm_up, expect)
                for name, (client, url, expect) in pages.items()}
 
@@ -234,6 +257,8 @@ def measure(path: Path, args: argparse.Namespace) -> int:
               f"(goal ≤ {GOALS[name] * 1000:.0f} ms: {verdict})")
     print(f"  floor      median {floor_seconds * 1000:7.1f} ms   the bare matrix aggregate, {floor_rows:,} rows; "
           f"plan: {plan}")
+    for what, seconds in firsts.items():
+        print(f"  dashboard, first request of the day, lights {what}: {seconds * 1000:.1f} ms")
     for name, (client, url, _) in pages.items():
         print(f"\nstatements of one GET {url}, each timed bare (median of 3):")
         total = statement_report(raw, capture_statements(app, client, url))
@@ -264,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not path.exists():
             build(path, args)
+        else:  # a database an older duban built: bring its schema up to this one's
+            start = time.perf_counter()
+            before, after = upgrade(make_engine(f"sqlite:///{path}"))
+            if before != after:
+                print(f"schema {before} → {after} in {time.perf_counter() - start:.1f} s")
         return measure(path, args)
     finally:
         if args.keep or args.reuse:

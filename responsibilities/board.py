@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, case, exists, func, select, union_all
+from sqlalchemy import Select, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities import lights
@@ -29,6 +29,7 @@ from responsibilities.model import (
     Extension,
     Notice,
     ObligationRecord,
+    UnitLights,
     UnitRecord,
     User,
 )
@@ -182,35 +183,61 @@ def _board(session_factory: SessionFactory, *, today: date, viewer: str | None, 
     if lit:
         lights.keep_up(session_factory, today)
     with read_session(session_factory) as session:
-        counts = lights.kept(session, today, filters.unit) if lit else None
-        if counts is None and (aggregate or filters.kind is not None or filters.due_within_days is not None):
-            counts = _counts_by_aggregate(session, today, filters)
-        elif counts is None:  # by state; or unfiltered when another day's request moved the lights meanwhile
-            counts = _counts_kept(session, today, filters)
+        if lit and lights.current(session, today):
+            parts = [_lit_part(filters)]
+        elif aggregate or filters.kind is not None or filters.due_within_days is not None:
+            parts = [_aggregate_part(session, today, filters)]
+        else:  # by state; or unfiltered when another day's request moved the lights meanwhile
+            parts = _kept_parts(session, today, filters)
         if filters.state is None and filters.due_within_days is None:
-            waiting = _waiting_query(filters).with_only_columns(ObligationRecord.lead_unit_id, func.count())
-            for unit_id, n in session.execute(waiting.group_by(ObligationRecord.lead_unit_id)):
-                counts.setdefault(unit_id, dict.fromkeys(LIGHTS, 0))["grey"] += n
-        totals = {colour: sum(c[colour] for c in counts.values()) for colour in LIGHTS}
-        order = sorted(counts, key=lambda u: (-counts[u]["red"], -counts[u]["yellow"], u))
-        shown = order[(page - 1) * size:page * size]
-        names = _unit_names(session, set(shown))
-        rows = [MatrixRow(u, names.get(u, u), counts[u]) for u in shown]
-        return Board(today, Page(rows, len(order), page, size), totals)
+            parts.append(_waiting_query(filters).with_only_columns(
+                ObligationRecord.lead_unit_id.label("unit_id"), *_zero("red", "yellow", "green"),
+                func.count().label("grey")).group_by(ObligationRecord.lead_unit_id))
+        return _matrix_page(session, today, parts, page, size)
 
 
-def _counts_by_aggregate(session: Session, today: date, filters: Filters) -> dict[str, dict[str, int]]:
-    """Every current deliverable's light, grouped: one pass over the deliverables."""
-    light = light_expression(session, today).label("light")
-    query = select(Deliverable.unit_id, light, func.count()).where(_current()).group_by(Deliverable.unit_id, light)
-    counts: dict[str, dict[str, int]] = {}
-    for unit_id, colour, n in session.execute(_filtered(query, filters, today)):
-        counts.setdefault(unit_id, dict.fromkeys(LIGHTS, 0))[colour] += n
-    return counts
+def _zero(*names: str) -> list[Any]:
+    return [literal(0).label(name) for name in names]
 
 
-def _counts_kept(session: Session, today: date, filters: Filters) -> dict[str, dict[str, int]]:
-    """The same counts as ``_counts_by_aggregate``, from the per-(unit, state, dated) counts the database keeps.
+def _matrix_page(session: Session, today: date, parts: list[Select], page: int, size: int) -> Board:
+    """One page of units, worst first, and the totals over every unit, from ``parts``: selects of (unit_id, red,
+    yellow, green, grey), several rows per unit possibly, summed here. The database sorts and sums; only the
+    page's rows come back (thousands of rows cost more to fetch than to sum)."""
+    union = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("parts")
+    per_unit = (select(union.c.unit_id, *(func.sum(union.c[c]).label(c) for c in LIGHTS))
+                .group_by(union.c.unit_id).having(sum(func.sum(union.c[c]) for c in LIGHTS) > 0).subquery("per_unit"))
+    counts = [per_unit.c[c] for c in LIGHTS]
+    over = [func.count().over(), *(func.sum(c).over() for c in counts)]
+    found = session.execute(select(per_unit.c.unit_id, *counts, *over)
+                            .order_by(per_unit.c.red.desc(), per_unit.c.yellow.desc(), per_unit.c.unit_id)
+                            .offset((page - 1) * size).limit(size)).all()
+    if found:
+        units, *sums = found[0][len(LIGHTS) + 1:]
+    else:  # past the last page: the totals on their own
+        units, *sums = session.execute(select(func.count(), *(func.sum(c) for c in counts))).one()
+    names = _unit_names(session, {r[0] for r in found})
+    rows = [MatrixRow(row[0], names.get(row[0], row[0]), {c: int(n) for c, n in zip(LIGHTS, row[1:])})
+            for row in found]
+    return Board(today, Page(rows, units, page, size), {c: int(n or 0) for c, n in zip(LIGHTS, sums)})
+
+
+def _lit_part(filters: Filters) -> Select:
+    """The lights the database keeps for today (``lights``)."""
+    query = select(UnitLights.unit_id, UnitLights.red, UnitLights.yellow, UnitLights.green, UnitLights.grey)
+    return query.where(UnitLights.unit_id == filters.unit) if filters.unit is not None else query
+
+
+def _aggregate_part(session: Session, today: date, filters: Filters) -> Select:
+    """Every current deliverable's light, counted: one pass over the deliverables."""
+    lit = _filtered(select(Deliverable.unit_id, light_expression(session, today).label("light")).where(_current()),
+                    filters, today).subquery("lit")
+    return select(lit.c.unit_id, *(func.count(case((lit.c.light == c, 1))).label(c) for c in LIGHTS)
+                  ).group_by(lit.c.unit_id)
+
+
+def _kept_parts(session: Session, today: date, filters: Filters) -> list[Select]:
+    """The same counts as ``_aggregate_part``, from the per-(unit, state, dated) counts the database keeps.
 
     accepted, waived → green; submitted → yellow; open or returned without a date → grey: fixed by the state.
     Open or returned with a date: red before today, yellow before the due-soon day, green after; only those due
@@ -220,30 +247,25 @@ def _counts_kept(session: Session, today: date, filters: Filters) -> dict[str, d
     undecided = c.state.in_(("open", "returned"))
 
     def total(condition) -> Any:  # noqa: ANN001
-        return func.coalesce(func.sum(case((condition, c.n), else_=0)), 0)
+        return func.sum(case((condition, c.n), else_=0))
 
-    kept = select(c.unit_id, total(c.state.in_(("accepted", "waived"))), total(c.state == "submitted"),
-                  total(undecided & c.dated.is_(False)), total(undecided & c.dated.is_(True))
-                  ).group_by(c.unit_id).having(func.sum(c.n) > 0)
-    dated = select(Deliverable.unit_id, (Deliverable.due < today).label("late"), func.count()).where(
-        Deliverable.state.in_(("open", "returned")), Deliverable.due < lights.soon_before(session, today), _current())
+    # open or returned with a date count green here, less those due before the due-soon day (the next part)
+    kept = select(c.unit_id, *_zero("red"), total(c.state == "submitted").label("yellow"),
+                  total(c.state.in_(("accepted", "waived")) | (undecided & c.dated.is_(True))).label("green"),
+                  total(undecided & c.dated.is_(False)).label("grey")).group_by(c.unit_id)
+    late = Deliverable.due < today
+    dated = select(Deliverable.unit_id, func.sum(case((late, 1), else_=0)).label("red"),
+                   func.sum(case((late, 0), else_=1)).label("yellow"), (-func.count()).label("green"),
+                   *_zero("grey")).where(Deliverable.state.in_(("open", "returned")),
+                                         Deliverable.due < lights.soon_before(session, today), _current()
+                                         ).group_by(Deliverable.unit_id)
     if filters.unit is not None:
         kept = kept.where(c.unit_id == filters.unit)
         dated = dated.where(Deliverable.unit_id == filters.unit)
     if filters.state is not None:
         kept = kept.where(c.state == filters.state)
         dated = dated.where(Deliverable.state == filters.state)
-    counts: dict[str, dict[str, int]] = {}
-    for unit_id, done, submitted, undated, open_dated in session.execute(kept):
-        # open or returned with a date count green here, less those due before the due-soon day, below
-        counts[unit_id] = {"red": 0, "yellow": submitted, "green": done + open_dated, "grey": undated}
-    if filters.state not in (None, "open", "returned"):
-        return counts
-    for unit_id, late, n in session.execute(dated.group_by(Deliverable.unit_id, "late")):
-        row = counts.setdefault(unit_id, dict.fromkeys(LIGHTS, 0))
-        row["green"] -= n
-        row["red" if late else "yellow"] += n
-    return counts
+    return [kept] if filters.state not in (None, "open", "returned") else [kept, dated]
 
 
 def _waiting_query(filters: Filters) -> Select:
@@ -267,43 +289,40 @@ def _page_bounds(page: int, size: int) -> tuple[int, int]:
 
 
 def _rows_page(session: Session, query: Select, today: date, page: int, size: int, order: list,
-               cooperating_for: str | None = None) -> Page[Row]:
-    """One page of ``query`` (a select of deliverable ids): the page's ids first, on deliverables alone, then
-    the columns shown for those ids only, so the joins cost one page of rows, not the whole list."""
+               cooperating_for: str | None = None, total: int | None = None) -> Page[Row]:
+    """One page of ``query`` (a select of deliverable ids) in ``order``. ``total``: the count, when the caller
+    knows it without counting."""
     page, size = _page_bounds(page, size)
-    total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
-    ids = list(session.scalars(query.with_only_columns(Deliverable.id).order_by(*order)
-                               .offset((page - 1) * size).limit(size)))
-    light = light_expression(session, today)
+    if total is None:
+        total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    ids = query.with_only_columns(Deliverable.id).order_by(*order).offset((page - 1) * size).limit(size)
+    return Page(_rows(session, ids, order, today, cooperating_for), total, page, size)
+
+
+def _rows(session: Session, ids: Select, order: list, today: date, cooperating_for: str | None = None) -> list[Row]:
+    """The rows shown for the deliverables ``ids`` selects (one page: ordered and limited), in ``order``.
+
+    The page's ids are found on deliverables alone (their indexes), and only their rows are joined to their
+    obligation and unit. The latest reason for a return and a pending extension request come in the same
+    statement, each from its own index."""
+    reason = (select(AuditRecord.note).where(AuditRecord.deliverable_id == Deliverable.id,
+                                             AuditRecord.action == "return")
+              .order_by(AuditRecord.id.desc()).limit(1).scalar_subquery())
+    requested = (select(Extension.requested_due).where(Extension.deliverable_id == Deliverable.id,
+                                                       Extension.status == "pending").limit(1).scalar_subquery())
     found = session.execute(select(
         Deliverable.ref, Deliverable.obligation_id, Deliverable.unit_id, UnitRecord.short_name, ObligationRecord.task,
         ObligationRecord.kind, Deliverable.period, Deliverable.due, Deliverable.original_due, Deliverable.state,
-        light, Deliverable.version, Deliverable.id,
+        light_expression(session, today), Deliverable.version,
+        case((Deliverable.state == "returned", reason)), requested,
     ).join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
-        .join(UnitRecord, UnitRecord.id == Deliverable.unit_id).where(Deliverable.id.in_(ids))).all() if ids else []
-    position = {id_: i for i, id_ in enumerate(ids)}
-    rows = sorted(found, key=lambda r: position[r[-1]])
-    reasons = _latest_return_reasons(session, ids)
-    pending = dict(session.execute(select(Extension.deliverable_id, Extension.requested_due).where(
-        Extension.deliverable_id.in_(ids), Extension.status == "pending")).all()) if ids else {}
-    items = [Row(ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour,
-                 max((today - due).days, 0) if due and state in ("open", "returned") else 0, version,
-                 cooperating=cooperating_for is not None and unit != cooperating_for,
-                 returned_reason=reasons.get(id_) if state == "returned" else None,
-                 extension_requested=pending.get(id_))
-             for ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour, version, id_
-             in rows]
-    return Page(items, total, page, size)
-
-
-def _latest_return_reasons(session: Session, deliverable_ids: list[int]) -> dict[int, str]:
-    if not deliverable_ids:
-        return {}
-    newest = (select(AuditRecord.deliverable_id, func.max(AuditRecord.id).label("id"))
-              .where(AuditRecord.deliverable_id.in_(deliverable_ids), AuditRecord.action == "return")
-              .group_by(AuditRecord.deliverable_id).subquery())
-    return dict(session.execute(select(AuditRecord.deliverable_id, AuditRecord.note)
-                                .join(newest, newest.c.id == AuditRecord.id)).all())
+        .join(UnitRecord, UnitRecord.id == Deliverable.unit_id).where(Deliverable.id.in_(ids)).order_by(*order))
+    return [Row(ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour,
+                max((today - due).days, 0) if due and state in ("open", "returned") else 0, version,
+                cooperating=cooperating_for is not None and unit != cooperating_for,
+                returned_reason=returned_reason, extension_requested=extension_requested)
+            for ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour, version,
+            returned_reason, extension_requested in found]
 
 
 def _base() -> Select:
@@ -312,23 +331,52 @@ def _base() -> Select:
 
 def overdue(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
             page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
-    """Open or returned deliverables past their due date, the most days overdue first."""
+    """Open or returned deliverables past their due date, the most days overdue first (then by unit).
+
+    Counted from the red lights the database keeps, when they are today's and no filter but the unit applies.
+    The page's ids come from each state's own walk of the (state, due, …) index in its order, merged: an
+    ``IN`` of both states would sort every overdue deliverable for one page."""
     filters.check()
+    page, size = _page_bounds(page, size)
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        query = _filtered(_base(), filters, today).where(Deliverable.state.in_(("open", "returned")),
-                                                         Deliverable.due < today)
-        return _rows_page(session, query, today, page, size, [Deliverable.due, Deliverable.ref])
+        late = _filtered(_base(), filters, today).where(Deliverable.due < today)
+        total = _kept_red(session, today, filters)
+        if total is None:
+            total = session.scalar(late.where(Deliverable.state.in_(lights.UNDECIDED))
+                                   .with_only_columns(func.count())) or 0
+        order = (Deliverable.due, Deliverable.unit_id, Deliverable.ref)
+        each = union_all(*(late.where(Deliverable.state == state).with_only_columns(Deliverable.id, *order)
+                           .order_by(*order).limit(page * size).subquery().select()
+                           for state in lights.UNDECIDED)).subquery("late")
+        ids = select(each.c.id).order_by(each.c.due, each.c.unit_id, each.c.ref).offset((page - 1) * size).limit(size)
+        return Page(_rows(session, ids, list(order), today), total, page, size)
+
+
+def _kept_red(session: Session, today: date, filters: Filters) -> int | None:
+    """How many deliverables are overdue (red), from the kept lights, if they can say: None if not."""
+    if (filters.kind, filters.state, filters.due_within_days) != (None, None, None) or not lights.current(session,
+                                                                                                         today):
+        return None
+    red = select(func.coalesce(func.sum(UnitLights.red), 0))
+    return session.scalar(red.where(UnitLights.unit_id == filters.unit) if filters.unit is not None else red)
 
 
 def review_queue(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
                  page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
-    """Submitted deliverables waiting for the office: accept (销号) or return (退回)."""
+    """Submitted deliverables waiting for the office: accept (销号) or return (退回), the longest waiting first.
+    Counted from the per-state counts the database keeps, when no filter but the unit (or this state) applies."""
     filters.check()
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
         query = _filtered(_base(), filters, today).where(Deliverable.state == "submitted")
-        return _rows_page(session, query, today, page, size, [Deliverable.submitted_at, Deliverable.ref])
+        total = None
+        if filters.kind is None and filters.due_within_days is None and filters.state in (None, "submitted"):
+            kept = select(func.coalesce(func.sum(DeliverableCount.n), 0)).where(DeliverableCount.state == "submitted")
+            total = session.scalar(kept.where(DeliverableCount.unit_id == filters.unit)
+                                   if filters.unit is not None else kept)
+        return _rows_page(session, query, today, page, size, [Deliverable.submitted_at, Deliverable.ref],
+                          total=total)
 
 
 def extension_requests(session_factory: SessionFactory, *, today: date, viewer: str | None,
@@ -394,6 +442,33 @@ def _unit_names(session: Session, ids: set[str | None]) -> dict[str, str]:
     if not wanted:
         return {}
     return dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(wanted))).all())
+
+
+def units_named(session_factory: SessionFactory, text: str, *, limit: int = 6) -> list[tuple[str, str]]:
+    """Current units (id, short name) whose id, short name or full name is ``text``; failing that, those whose
+    short name or full name contains it. The dashboard's unit field: with thousands of units the office types a
+    name rather than picks from a list."""
+    text = text.strip()
+    if not text:
+        return []
+    base = select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.retired.is_(False)).order_by(UnitRecord.id)
+    with read_session(session_factory) as session:
+        exact = session.execute(base.where(or_(UnitRecord.id == text, UnitRecord.short_name == text,
+                                               UnitRecord.name == text)).limit(limit)).all()
+        if exact:
+            return [tuple(r) for r in exact]
+        partial = or_(UnitRecord.short_name.contains(text, autoescape=True),
+                      UnitRecord.name.contains(text, autoescape=True))
+        return [tuple(r) for r in session.execute(base.where(partial).limit(limit))]
+
+
+def unit_choices(session_factory: SessionFactory, *, limit: int = 200) -> list[tuple[str, str]]:
+    """Every current unit (id, short name) when there are at most ``limit``, for the unit field's suggestions;
+    none when there are more (a list of thousands helps nobody)."""
+    with read_session(session_factory) as session:
+        found = session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.retired.is_(False))
+                                .order_by(UnitRecord.id).limit(limit + 1)).all()
+    return [tuple(r) for r in found] if len(found) <= limit else []
 
 
 def _notice_json(n: Notice, names: dict[str, str]) -> dict[str, Any]:

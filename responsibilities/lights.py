@@ -49,22 +49,16 @@ def light_of(today: date, first_not_soon: date) -> Any:
     )
 
 
-def kept(session: Session, today: date, unit: str | None = None) -> dict[str, dict[str, int]] | None:
-    """Every unit's lights (or ``unit``'s) from the kept counts, if they are as of ``today``; else None."""
+def current(session: Session, today: date) -> bool:
+    """Are the kept lights ``today``'s (and of today's due-soon day, which a change of the calendar moves)?"""
     day = session.get(LightsDay, 1)
-    if day is None or (day.today, day.soon_before) != (today, soon_before(session, today)):
-        return None
-    query = select(UnitLights.unit_id, UnitLights.red, UnitLights.yellow, UnitLights.green, UnitLights.grey)
-    if unit is not None:
-        query = query.where(UnitLights.unit_id == unit)
-    return {u: dict(zip(LIGHTS, counts)) for u, *counts in session.execute(query) if any(counts)}
+    return day is not None and (day.today, day.soon_before) == (today, soon_before(session, today))
 
 
 def keep_up(session_factory: sessionmaker[Session], today: date) -> None:
     """Make the kept lights ``today``'s, in a write transaction, unless they are already."""
     with read_session(session_factory) as session:
-        day = session.get(LightsDay, 1)
-        if day is not None and (day.today, day.soon_before) == (today, soon_before(session, today)):
+        if current(session, today):
             return
     with session_factory.begin() as session:
         move(session, today)

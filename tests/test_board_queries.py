@@ -224,6 +224,24 @@ def test_the_matrix_shows_one_page_of_units_worst_first_with_totals_over_every_u
     assert board.board(sf, today=today, viewer=OFFICE, page=4, size=10).matrix.items == []
 
 
+def test_the_overdue_list_pages_through_every_red_deliverable_once_most_overdue_first(loaded) -> None:
+    sf = loaded.session_factory
+    services.submit(sf, actor=HRSS, ref="hrss-1", now=DAY, note="已办结")
+    services.return_for_rework(sf, actor=OFFICE, ref="hrss-1", reason="缺少材料", now=DAY)  # returned, still late
+    for today in (date(2019, 11, 4), date(2020, 6, 15)):
+        red = sorted((r.due, r.unit, r.id) for r in queries.status(sf, today=today, viewer=OFFICE) if r.light == "red")
+        for kept in (False, True):  # counted on the index, then from the kept lights
+            if kept:
+                lights.keep_up(sf, today)
+            pages = [board.overdue(sf, today=today, viewer=OFFICE, page=n, size=4) for n in range(1, 40)]
+            assert {p.total for p in pages} == {len(red)} and len(red) > 8
+            assert [(r.due, r.unit, r.ref) for p in pages for r in p.items] == red, (today, kept)
+        returned = next(r for p in pages for r in p.items if r.ref == "hrss-1")
+        assert returned.state == "returned" and returned.returned_reason == "缺少材料"
+    hrss = board.overdue(sf, today=date(2020, 6, 15), viewer=OFFICE, filters=board.Filters(unit="hrss"), size=200)
+    assert hrss.total == len(hrss.items) == sum(1 for _, unit, _ in red if unit == "hrss")
+
+
 def test_the_migration_backfills_the_counts_of_an_existing_database(loaded) -> None:
     # Down to 0005 (no counts), change the deliverables, then up again: the backfill counts them afresh.
     from alembic import command

@@ -137,6 +137,38 @@ def test_the_dashboard_filters_narrow_the_matrix(app, web_db):
     assert bad.status_code == 422 and "应为整数" in bad.text and "未知的时限类型" in bad.text
 
 
+def test_the_office_finds_a_unit_for_the_dashboard_by_typing_its_name_or_part_of_it(app, web_db):
+    office = sign_in(app, OFFICE)
+    for typed in ("贵港市财政局", "市财政局", "财政", "finance"):
+        page = office.get("/dashboard", params={"unit": typed})
+        assert page.status_code == 200, typed
+        assert re.findall(r'<tr data-unit="([^"]+)"', page.text) == ["finance"], typed
+        assert f'value="{typed}"' in page.text  # what was typed stays in the field
+    suggestions = re.findall(r'<option value="([^"]+)">([^<]+)</option>', office.get("/dashboard").text)
+    assert ("市财政局", "finance") in suggestions and len(suggestions) >= 25
+
+
+def test_a_unit_name_that_fits_no_unit_or_several_is_said_next_to_the_field_and_every_unit_is_shown(app, web_db):
+    office = sign_in(app, OFFICE)
+    nowhere = office.get("/dashboard", params={"unit": "市气象局"})
+    assert nowhere.status_code == 422 and "没有名称或代码为「市气象局」的单位" in nowhere.text
+    several = office.get("/dashboard", params={"unit": "区人民政府"})
+    assert several.status_code == 422
+    message = re.search(r'id="filters-unit-error"[^>]*>([^<]+)<', several.text).group(1)
+    assert message.startswith("有多个单位符合「区人民政府」:") and "港北区" in message and "港南区" in message
+    assert len(re.findall(r'<tr data-unit="', several.text)) > 20
+
+
+def test_the_dashboard_api_gives_one_page_of_units_and_the_totals_over_all_of_them(app, web_db):
+    office = sign_in(app, OFFICE)
+    whole = office.get("/api/dashboard", params={"size": 200}).json()
+    last = office.get("/api/dashboard", params={"size": 10, "page": 3}).json()
+    assert (whole["total"], whole["pages"], len(whole["units"])) == (27, 1, 27)
+    assert (last["total"], last["pages"], last["page"], len(last["units"])) == (27, 3, 3, 7)
+    assert last["units"] == whole["units"][20:] and last["totals"] == whole["totals"]
+    assert office.get("/api/dashboard", params={"size": 201}).status_code == 422
+
+
 def test_the_overdue_list_is_sorted_by_days_overdue_and_paginated(app, web_db):
     rows = board.overdue(web_db.session_factory, today=date(2019, 12, 1), viewer=OFFICE, size=3)
     assert rows.total > 3 and len(rows.items) == 3 and rows.pages > 1

@@ -153,15 +153,17 @@ def _filters(unit: str | None, kind: str | None, state: str | None, due_within_d
     return board.Filters(unit=unit, kind=kind, state=state, due_within_days=due_within_days).check()
 
 
-@router.get("/dashboard", summary="Units × traffic lights, with counts (office and leaders)")
+@router.get("/dashboard", summary="Units × traffic lights, with counts (office and leaders): one page of units, "
+                                   "most red first, and the totals over every unit")
 def api_dashboard(request: Request, user: SignedIn = Depends(signed_in), unit: str | None = None,
                   kind: str | None = None, state: str | None = None,
-                  due_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None) -> dict[str, Any]:
+                  due_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
+                  page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
     result = board.board(ctx.sessions, today=ctx.today(), viewer=user.user_name,
-                         filters=_filters(unit, kind, state, due_within_days))
-    return {"today": result.today.isoformat(), "totals": result.totals,
-            "units": [{"unit": r.unit, "unit_name": r.unit_name, **r.counts, "total": r.total} for r in result.matrix]}
+                         filters=_filters(unit, kind, state, due_within_days), page=page, size=size)
+    matrix = result.matrix.as_json(lambda r: {"unit": r.unit, "unit_name": r.unit_name, **r.counts, "total": r.total})
+    return {"today": result.today.isoformat(), "totals": result.totals, "units": matrix.pop("items"), **matrix}
 
 
 @router.get("/overdue", summary="Overdue deliverables, most days overdue first")

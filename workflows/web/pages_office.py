@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
@@ -33,13 +34,11 @@ def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response
     require_overview(user)
     ctx = web(request)
     filters, form = dashboard_filters(request)
+    filters = replace(filters, unit=_unit_typed(ctx, form))
     today = ctx.today()
-    if filters.unit is not None and not any(u == filters.unit for u, _ in _units(ctx)):
-        form.fail("unit", "没有这个单位")
-        filters = board.Filters(kind=filters.kind, state=filters.state, due_within_days=filters.due_within_days)
     who = user.user_name
     data = {
-        "board": board.board(ctx.sessions, today=today, viewer=who, filters=filters),
+        "board": board.board(ctx.sessions, today=today, viewer=who, filters=filters, page=page_number(request, "mp")),
         "overdue": board.overdue(ctx.sessions, today=today, viewer=who, filters=filters, page=page_number(request, "op")),
         "reviews": board.review_queue(ctx.sessions, today=today, viewer=who, filters=filters,
                                       page=page_number(request, "rp")),
@@ -49,9 +48,26 @@ def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response
         "waiting": board.waiting_obligations(ctx.sessions, viewer=who, page=page_number(request, "wp")),
     }
     numbers = _progress(ctx)
-    return render(request, "dashboard.html", status=422 if form.errors else 200, form=form, units=_units(ctx),
-                  query=dict(request.query_params), numbers=numbers,
+    return render(request, "dashboard.html", status=422 if form.errors else 200, form=form,
+                  units=board.unit_choices(ctx.sessions), query=dict(request.query_params), numbers=numbers,
                   progress_chart=progress_chart(numbers) if numbers else None, **data)
+
+
+def _unit_typed(ctx, form) -> str | None:  # noqa: ANN001
+    """The unit the office typed (its name, short name or id), or None; a name that fits no unit, or several,
+    is said next to the field and the dashboard shows every unit."""
+    typed = form.values["unit"].strip()
+    if not typed:
+        return None
+    found = board.units_named(ctx.sessions, typed)
+    if len(found) == 1:
+        return found[0][0]
+    if not found:
+        form.fail("unit", f"没有名称或代码为「{typed}」的单位")
+    else:
+        names = "、".join(name for _, name in found[:5])
+        form.fail("unit", f"有多个单位符合「{typed}」:{names}{'等' if len(found) > 5 else ''},请输入完整名称")
+    return None
 
 
 def _progress(ctx):  # noqa: ANN001, ANN202 - a PlanNumbers, or None when the plan has no monthly reports
@@ -65,17 +81,6 @@ def _progress(ctx):  # noqa: ANN001, ANN202 - a PlanNumbers, or None when the pl
         return None
     today = ctx.today()
     return plan_numbers(ctx.sessions, year=setup.year_of(today), today=today)
-
-
-def _units(ctx) -> list[tuple[str, str]]:  # noqa: ANN001
-    from sqlalchemy import select
-
-    from responsibilities.db import read_session
-    from responsibilities.model import UnitRecord
-
-    with read_session(ctx.sessions) as session:
-        return list(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.retired.is_(False))
-                                    .order_by(UnitRecord.id)).all())
 
 
 @router.get("/events")
