@@ -9,11 +9,12 @@ work (and what it cooperates on), never another unit's; the dashboard is the off
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, Sequence, TypeVar
 
-from sqlalchemy import Select, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, Select, String, bindparam, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities import lights
@@ -126,10 +127,26 @@ class Board:
     totals: dict[str, int]
 
 
-def light_expression(session: Session, today: date):  # noqa: ANN201 - a SQL expression
-    """The light of ``rules.light`` as SQL: working days in (today, due] <= window ⇔ due < the (window+1)-th
-    working day after today."""
-    return lights.light_of(today, lights.soon_before(session, today))
+# The lists' statements are built once per list and shape (which filters apply) and run with these parameters:
+# on a page of 50 rows, building a statement costs more than the database takes to answer it.
+TODAY, SOON_BEFORE = bindparam("today", type_=Date), bindparam("soon_before", type_=Date)
+UNIT, KIND, STATE = (bindparam(name, type_=String) for name in ("unit", "kind", "state"))
+WITHIN_END = bindparam("within_end", type_=Date)  # the last day of "due within N days"
+OFFSET, LIMIT, END = (bindparam(name, type_=Integer) for name in ("offset", "limit", "end"))  # END = OFFSET + LIMIT
+LIGHT = lights.light_of(TODAY, SOON_BEFORE)  # rules.light on the day the parameters name
+
+
+def _params(session: Session, today: date, filters: Filters = Filters()) -> dict[str, Any]:
+    """The values of the parameters above, for ``today`` and ``filters``."""
+    within = filters.due_within_days
+    return {"today": today, "soon_before": lights.soon_before(session, today), "unit": filters.unit,
+            "kind": filters.kind, "state": filters.state,
+            "within_end": today + timedelta(days=within) if within is not None else None}
+
+
+def _shape(filters: Filters) -> tuple[bool, bool, bool, bool]:
+    return (filters.unit is not None, filters.kind is not None, filters.state is not None,
+            filters.due_within_days is not None)
 
 
 def _current() -> Any:
@@ -138,17 +155,18 @@ def _current() -> Any:
     return Deliverable.retired.is_(False)
 
 
-def _filtered(query: Select, filters: Filters, today: date) -> Select:
-    if filters.unit is not None:
-        query = query.where(Deliverable.unit_id == filters.unit)
-    if filters.kind is not None:
+def _filtered(query: Select, shape: tuple[bool, bool, bool, bool]) -> Select:
+    by_unit, by_kind, by_state, by_due = shape
+    if by_unit:
+        query = query.where(Deliverable.unit_id == UNIT)
+    if by_kind:
         query = query.where(Deliverable.obligation_id.in_(
-            select(ObligationRecord.id).where(ObligationRecord.kind == filters.kind)))
-    if filters.state is not None:
-        query = query.where(Deliverable.state == filters.state)
-    if filters.due_within_days is not None:
-        query = query.where(Deliverable.state.in_(("open", "returned")), Deliverable.due >= today,
-                            Deliverable.due <= today + timedelta(days=filters.due_within_days))
+            select(ObligationRecord.id).where(ObligationRecord.kind == KIND)))
+    if by_state:
+        query = query.where(Deliverable.state == STATE)
+    if by_due:
+        query = query.where(Deliverable.state.in_(lights.UNDECIDED), Deliverable.due >= TODAY,
+                            Deliverable.due <= WITHIN_END)
     return query
 
 
@@ -176,31 +194,38 @@ def _board(session_factory: SessionFactory, *, today: date, viewer: str | None, 
     filters.check()
     page, size = _page_bounds(page, size)
     lit = not aggregate and filters.kind is None and filters.state is None and filters.due_within_days is None
-    with read_session(session_factory) as session:
-        _require_overview(session, viewer)
-        if filters.unit is not None and session.get(UnitRecord, filters.unit) is None:
-            raise NotFound(f'no unit "{filters.unit}"')
-    if lit:
-        lights.keep_up(session_factory, today)
-    with read_session(session_factory) as session:
-        if lit and lights.current(session, today):
-            parts = [_lit_part(filters)]
-        elif aggregate or filters.kind is not None or filters.due_within_days is not None:
-            parts = [_aggregate_part(session, today, filters)]
-        else:  # by state; or unfiltered when another day's request moved the lights meanwhile
-            parts = _kept_parts(session, today, filters)
-        if filters.state is None and filters.due_within_days is None:
-            parts.append(_waiting_query(filters).with_only_columns(
-                ObligationRecord.lead_unit_id.label("unit_id"), *_zero("red", "yellow", "green"),
-                func.count().label("grey")).group_by(ObligationRecord.lead_unit_id))
-        return _matrix_page(session, today, parts, page, size)
+    for attempt in (1, 2):
+        with read_session(session_factory) as session:
+            _require_overview(session, viewer)
+            if filters.unit is not None and session.get(UnitRecord, filters.unit) is None:
+                raise NotFound(f'no unit "{filters.unit}"')
+            if lit and lights.current(session, today):
+                return _lit_matrix_page(session, today, filters, page, size)
+            if not lit or attempt == 2:  # another day's request moved the lights meanwhile: count without them
+                return _matrix_page(session, today, _counted_parts(filters, aggregate),
+                                    _params(session, today, filters), page, size)
+        lights.keep_up(session_factory, today)  # the first request of the day moves the lights to it
+    raise AssertionError("unreachable: the second attempt returns")
+
+
+def _counted_parts(filters: Filters, aggregate: bool) -> list[Select]:
+    if aggregate or filters.kind is not None or filters.due_within_days is not None:
+        parts = [_aggregate_part(filters)]
+    else:
+        parts = _kept_parts(filters)
+    if filters.state is None and filters.due_within_days is None:
+        parts.append(_waiting_query(filters).with_only_columns(
+            ObligationRecord.lead_unit_id.label("unit_id"), *_zero("red", "yellow", "green"),
+            func.count().label("grey")).group_by(ObligationRecord.lead_unit_id))
+    return parts
 
 
 def _zero(*names: str) -> list[Any]:
     return [literal(0).label(name) for name in names]
 
 
-def _matrix_page(session: Session, today: date, parts: list[Select], page: int, size: int) -> Board:
+def _matrix_page(session: Session, today: date, parts: list[Select], params: dict[str, Any], page: int,
+                 size: int) -> Board:
     """One page of units, worst first, and the totals over every unit, from ``parts``: selects of (unit_id, red,
     yellow, green, grey), several rows per unit possibly, summed here. The database sorts and sums; only the
     page's rows come back (thousands of rows cost more to fetch than to sum)."""
@@ -211,32 +236,52 @@ def _matrix_page(session: Session, today: date, parts: list[Select], page: int, 
     over = [func.count().over(), *(func.sum(c).over() for c in counts)]
     found = session.execute(select(per_unit.c.unit_id, *counts, *over)
                             .order_by(per_unit.c.red.desc(), per_unit.c.yellow.desc(), per_unit.c.unit_id)
-                            .offset((page - 1) * size).limit(size)).all()
+                            .offset((page - 1) * size).limit(size), params).all()
     if found:
         units, *sums = found[0][len(LIGHTS) + 1:]
     else:  # past the last page: the totals on their own
-        units, *sums = session.execute(select(func.count(), *(func.sum(c) for c in counts))).one()
+        units, *sums = session.execute(select(func.count(), *(func.sum(c) for c in counts)), params).one()
     names = _unit_names(session, {r[0] for r in found})
     rows = [MatrixRow(row[0], names.get(row[0], row[0]), {c: int(n) for c, n in zip(LIGHTS, row[1:])})
             for row in found]
     return Board(today, Page(rows, units, page, size), {c: int(n or 0) for c, n in zip(LIGHTS, sums)})
 
 
-def _lit_part(filters: Filters) -> Select:
-    """The lights the database keeps for today (``lights``)."""
-    query = select(UnitLights.unit_id, UnitLights.red, UnitLights.yellow, UnitLights.green, UnitLights.grey)
-    return query.where(UnitLights.unit_id == filters.unit) if filters.unit is not None else query
+def _lit_matrix_page(session: Session, today: date, filters: Filters, page: int, size: int) -> Board:
+    """What ``_matrix_page`` gives, from the lights the database keeps for today (one row per unit, ``lights``):
+    the top of the order and the sums straight from ``unit_lights``, no grouping. Obligations waiting for an
+    event or a date (a few) add to their unit's grey; a unit that has only those comes in with no red or yellow."""
+    u = UnitLights
+    lit = select(u.unit_id, u.red, u.yellow, u.green, u.grey).where(u.red + u.yellow + u.green + u.grey > 0)
+    if filters.unit is not None:
+        lit = lit.where(u.unit_id == filters.unit)
+    waiting = dict(session.execute(_waiting_query(filters).with_only_columns(
+        ObligationRecord.lead_unit_id, func.count()).group_by(ObligationRecord.lead_unit_id)).all())
+    listed = lit.subquery("listed")
+    units, *sums = session.execute(select(func.count(), *(func.sum(listed.c[c]) for c in LIGHTS))).one()
+    lit_and_waiting = set(session.scalars(lit.with_only_columns(u.unit_id).where(u.unit_id.in_(waiting))))
+    only_waiting = [(unit, 0, 0, 0, 0) for unit in waiting if unit not in lit_and_waiting]
+    # the first page × size of the whole order are among the first page × size of each part
+    top = session.execute(lit.order_by(u.red.desc(), u.yellow.desc(), u.unit_id).limit(page * size)).all()
+    shown = sorted([*top, *only_waiting], key=lambda r: (-r[1], -r[2], r[0]))[(page - 1) * size:page * size]
+    names = _unit_names(session, {r[0] for r in shown})
+    rows = [MatrixRow(unit, names.get(unit, unit), {"red": red, "yellow": yellow, "green": green,
+                                                     "grey": grey + waiting.get(unit, 0)})
+            for unit, red, yellow, green, grey in shown]
+    totals = {c: int(n or 0) for c, n in zip(LIGHTS, sums)}
+    totals["grey"] += sum(waiting.values())
+    return Board(today, Page(rows, units + len(only_waiting), page, size), totals)
 
 
-def _aggregate_part(session: Session, today: date, filters: Filters) -> Select:
+def _aggregate_part(filters: Filters) -> Select:
     """Every current deliverable's light, counted: one pass over the deliverables."""
-    lit = _filtered(select(Deliverable.unit_id, light_expression(session, today).label("light")).where(_current()),
-                    filters, today).subquery("lit")
+    lit = _filtered(select(Deliverable.unit_id, LIGHT.label("light")).where(_current()),
+                    _shape(filters)).subquery("lit")
     return select(lit.c.unit_id, *(func.count(case((lit.c.light == c, 1))).label(c) for c in LIGHTS)
                   ).group_by(lit.c.unit_id)
 
 
-def _kept_parts(session: Session, today: date, filters: Filters) -> list[Select]:
+def _kept_parts(filters: Filters) -> list[Select]:
     """The same counts as ``_aggregate_part``, from the per-(unit, state, dated) counts the database keeps.
 
     accepted, waived → green; submitted → yellow; open or returned without a date → grey: fixed by the state.
@@ -253,18 +298,17 @@ def _kept_parts(session: Session, today: date, filters: Filters) -> list[Select]
     kept = select(c.unit_id, *_zero("red"), total(c.state == "submitted").label("yellow"),
                   total(c.state.in_(("accepted", "waived")) | (undecided & c.dated.is_(True))).label("green"),
                   total(undecided & c.dated.is_(False)).label("grey")).group_by(c.unit_id)
-    late = Deliverable.due < today
+    late = Deliverable.due < TODAY
     dated = select(Deliverable.unit_id, func.sum(case((late, 1), else_=0)).label("red"),
                    func.sum(case((late, 0), else_=1)).label("yellow"), (-func.count()).label("green"),
-                   *_zero("grey")).where(Deliverable.state.in_(("open", "returned")),
-                                         Deliverable.due < lights.soon_before(session, today), _current()
-                                         ).group_by(Deliverable.unit_id)
+                   *_zero("grey")).where(Deliverable.state.in_(lights.UNDECIDED), Deliverable.due < SOON_BEFORE,
+                                         _current()).group_by(Deliverable.unit_id)
     if filters.unit is not None:
-        kept = kept.where(c.unit_id == filters.unit)
-        dated = dated.where(Deliverable.unit_id == filters.unit)
+        kept = kept.where(c.unit_id == UNIT)
+        dated = dated.where(Deliverable.unit_id == UNIT)
     if filters.state is not None:
-        kept = kept.where(c.state == filters.state)
-        dated = dated.where(Deliverable.state == filters.state)
+        kept = kept.where(c.state == STATE)
+        dated = dated.where(Deliverable.state == STATE)
     return [kept] if filters.state not in (None, "open", "returned") else [kept, dated]
 
 
@@ -288,19 +332,23 @@ def _page_bounds(page: int, size: int) -> tuple[int, int]:
     return page, size
 
 
-def _rows_page(session: Session, query: Select, today: date, page: int, size: int, order: list,
-               cooperating_for: str | None = None, total: int | None = None) -> Page[Row]:
-    """One page of ``query`` (a select of deliverable ids) in ``order``. ``total``: the count, when the caller
-    knows it without counting."""
-    page, size = _page_bounds(page, size)
-    if total is None:
-        total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
-    ids = query.with_only_columns(Deliverable.id).order_by(*order).offset((page - 1) * size).limit(size)
-    return Page(_rows(session, ids, order, today, cooperating_for), total, page, size)
+class _Listing(NamedTuple):
+    """A list's statements: how many rows it has, and one page of them (OFFSET, LIMIT and END as parameters)."""
+
+    count: Select
+    rows: Select
 
 
-def _rows(session: Session, ids: Select, order: list, today: date, cooperating_for: str | None = None) -> list[Row]:
-    """The rows shown for the deliverables ``ids`` selects (one page: ordered and limited), in ``order``.
+def _listing(query: Select, order: Sequence[Any], ids: Select | None = None) -> _Listing:
+    """The statements of the list of deliverables ``query`` selects (by id), in ``order``; ``ids``: the page's
+    ids, when the list finds them its own way."""
+    if ids is None:
+        ids = query.with_only_columns(Deliverable.id).order_by(*order).offset(OFFSET).limit(LIMIT)
+    return _Listing(query.with_only_columns(func.count()).order_by(None), _rows_select(ids, order))
+
+
+def _rows_select(ids: Select, order: Sequence[Any]) -> Select:
+    """The columns shown for the deliverables ``ids`` selects (one page: ordered and limited), in ``order``.
 
     The page's ids are found on deliverables alone (their indexes), and only their rows are joined to their
     obligation and unit. The latest reason for a return and a pending extension request come in the same
@@ -310,19 +358,29 @@ def _rows(session: Session, ids: Select, order: list, today: date, cooperating_f
               .order_by(AuditRecord.id.desc()).limit(1).scalar_subquery())
     requested = (select(Extension.requested_due).where(Extension.deliverable_id == Deliverable.id,
                                                        Extension.status == "pending").limit(1).scalar_subquery())
-    found = session.execute(select(
-        Deliverable.ref, Deliverable.obligation_id, Deliverable.unit_id, UnitRecord.short_name, ObligationRecord.task,
-        ObligationRecord.kind, Deliverable.period, Deliverable.due, Deliverable.original_due, Deliverable.state,
-        light_expression(session, today), Deliverable.version,
-        case((Deliverable.state == "returned", reason)), requested,
-    ).join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
-        .join(UnitRecord, UnitRecord.id == Deliverable.unit_id).where(Deliverable.id.in_(ids)).order_by(*order))
-    return [Row(ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour,
-                max((today - due).days, 0) if due and state in ("open", "returned") else 0, version,
-                cooperating=cooperating_for is not None and unit != cooperating_for,
-                returned_reason=returned_reason, extension_requested=extension_requested)
-            for ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour, version,
-            returned_reason, extension_requested in found]
+    return (select(Deliverable.ref, Deliverable.obligation_id, Deliverable.unit_id, UnitRecord.short_name,
+                   ObligationRecord.task, ObligationRecord.kind, Deliverable.period, Deliverable.due,
+                   Deliverable.original_due, Deliverable.state, LIGHT, Deliverable.version,
+                   case((Deliverable.state == "returned", reason)), requested)
+            .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
+            .join(UnitRecord, UnitRecord.id == Deliverable.unit_id)
+            .where(Deliverable.id.in_(ids)).order_by(*order))
+
+
+def _page(session: Session, listing: _Listing, params: dict[str, Any], page: int, size: int, *,
+          total: int | None = None, cooperating_for: str | None = None) -> Page[Row]:
+    """One page of a list. ``total``: the count, when the caller knows it without counting."""
+    page, size = _page_bounds(page, size)
+    if total is None:
+        total = session.scalar(listing.count, params) or 0
+    today = params["today"]
+    found = session.execute(listing.rows, {**params, "offset": (page - 1) * size, "limit": size, "end": page * size})
+    return Page([Row(ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour,
+                     max((today - due).days, 0) if due and state in lights.UNDECIDED else 0, version,
+                     cooperating=cooperating_for is not None and unit != cooperating_for,
+                     returned_reason=returned_reason, extension_requested=extension_requested)
+                 for ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour, version,
+                 returned_reason, extension_requested in found], total, page, size)
 
 
 def _base() -> Select:
@@ -332,25 +390,25 @@ def _base() -> Select:
 def overdue(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
             page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
     """Open or returned deliverables past their due date, the most days overdue first (then by unit).
-
-    Counted from the red lights the database keeps, when they are today's and no filter but the unit applies.
-    The page's ids come from each state's own walk of the (state, due, …) index in its order, merged: an
-    ``IN`` of both states would sort every overdue deliverable for one page."""
+    Counted from the red lights the database keeps, when they are today's and no filter but the unit applies."""
     filters.check()
-    page, size = _page_bounds(page, size)
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        late = _filtered(_base(), filters, today).where(Deliverable.due < today)
-        total = _kept_red(session, today, filters)
-        if total is None:
-            total = session.scalar(late.where(Deliverable.state.in_(lights.UNDECIDED))
-                                   .with_only_columns(func.count())) or 0
-        order = (Deliverable.due, Deliverable.unit_id, Deliverable.ref)
-        each = union_all(*(late.where(Deliverable.state == state).with_only_columns(Deliverable.id, *order)
-                           .order_by(*order).limit(page * size).subquery().select()
-                           for state in lights.UNDECIDED)).subquery("late")
-        ids = select(each.c.id).order_by(each.c.due, each.c.unit_id, each.c.ref).offset((page - 1) * size).limit(size)
-        return Page(_rows(session, ids, list(order), today), total, page, size)
+        return _page(session, _overdue_listing(_shape(filters)), _params(session, today, filters), page, size,
+                     total=_kept_red(session, today, filters))
+
+
+@functools.cache
+def _overdue_listing(shape: tuple[bool, bool, bool, bool]) -> _Listing:
+    """The page's ids come from each state's own walk of the (state, due, …) index in its order, merged: an
+    ``IN`` of both states would sort every overdue deliverable for one page."""
+    late = _filtered(_base(), shape).where(Deliverable.due < TODAY)
+    order = (Deliverable.due, Deliverable.unit_id, Deliverable.ref)
+    each = union_all(*(late.where(Deliverable.state == state).with_only_columns(Deliverable.id, *order)
+                       .order_by(*order).limit(END).subquery().select()
+                       for state in lights.UNDECIDED)).subquery("late")
+    ids = select(each.c.id).order_by(each.c.due, each.c.unit_id, each.c.ref).offset(OFFSET).limit(LIMIT)
+    return _listing(late.where(Deliverable.state.in_(lights.UNDECIDED)), order, ids)
 
 
 def _kept_red(session: Session, today: date, filters: Filters) -> int | None:
@@ -369,14 +427,19 @@ def review_queue(session_factory: SessionFactory, *, today: date, viewer: str | 
     filters.check()
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        query = _filtered(_base(), filters, today).where(Deliverable.state == "submitted")
         total = None
         if filters.kind is None and filters.due_within_days is None and filters.state in (None, "submitted"):
             kept = select(func.coalesce(func.sum(DeliverableCount.n), 0)).where(DeliverableCount.state == "submitted")
             total = session.scalar(kept.where(DeliverableCount.unit_id == filters.unit)
                                    if filters.unit is not None else kept)
-        return _rows_page(session, query, today, page, size, [Deliverable.submitted_at, Deliverable.ref],
-                          total=total)
+        return _page(session, _review_listing(_shape(filters)), _params(session, today, filters), page, size,
+                     total=total)
+
+
+@functools.cache
+def _review_listing(shape: tuple[bool, bool, bool, bool]) -> _Listing:
+    return _listing(_filtered(_base(), shape).where(Deliverable.state == "submitted"),
+                    (Deliverable.submitted_at, Deliverable.ref))
 
 
 def extension_requests(session_factory: SessionFactory, *, today: date, viewer: str | None,
@@ -384,27 +447,36 @@ def extension_requests(session_factory: SessionFactory, *, today: date, viewer: 
     """Deliverables with an extension request waiting for the office's decision."""
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        pending = select(Extension.deliverable_id).where(Extension.status == "pending")  # a few, not every deliverable
-        return _rows_page(session, _base().where(Deliverable.id.in_(pending)), today, page, size,
-                          [Deliverable.due, Deliverable.ref])
+        return _page(session, _extension_listing(), _params(session, today), page, size)
+
+
+@functools.cache
+def _extension_listing() -> _Listing:
+    pending = select(Extension.deliverable_id).where(Extension.status == "pending")  # a few, not every deliverable
+    return _listing(_base().where(Deliverable.id.in_(pending)), (Deliverable.due, Deliverable.ref))
 
 
 def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
               state: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
     """A unit's deliverables by due date (and those it cooperates on, marked so)."""
-    Filters(state=state).check()
+    filters = Filters(state=state).check()
     with read_session(session_factory) as session:
         unit = _visible_units(session, _viewer(session, viewer), unit)
-        cooperates = select(CoUnit.obligation_id).where(CoUnit.unit_id == unit)
-        # The unit's own rows and those it cooperates on, each found by its index; the state filter then
-        # applies to those few hundred rows (left to itself, SQLite may walk every row in that state instead).
-        mine = union_all(select(Deliverable.id).where(Deliverable.unit_id == unit),
-                         select(Deliverable.id).where(Deliverable.obligation_id.in_(cooperates)))
-        query = _base().where(Deliverable.id.in_(mine))
-        if state is not None:  # `state || ''` is not indexable: SQLite then keeps to the unit's rows
-            query = query.where(Deliverable.state.concat("") == state)
-        return _rows_page(session, query, today, page, size,
-                          [Deliverable.due.is_(None), Deliverable.due, Deliverable.ref], cooperating_for=unit)
+        params = {**_params(session, today, filters), "unit": unit}
+        return _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
+
+
+@functools.cache
+def _workspace_listing(by_state: bool) -> _Listing:
+    # The unit's own rows and those it cooperates on, each found by its index; the state filter then
+    # applies to those few hundred rows (left to itself, SQLite may walk every row in that state instead).
+    cooperates = select(CoUnit.obligation_id).where(CoUnit.unit_id == UNIT)
+    mine = union_all(select(Deliverable.id).where(Deliverable.unit_id == UNIT),
+                     select(Deliverable.id).where(Deliverable.obligation_id.in_(cooperates)))
+    query = _base().where(Deliverable.id.in_(mine))
+    if by_state:  # `state || ''` is not indexable: SQLite then keeps to the unit's rows
+        query = query.where(Deliverable.state.concat("") == STATE)
+    return _listing(query, (Deliverable.due.is_(None), Deliverable.due, Deliverable.ref))
 
 
 def waiting_obligations(session_factory: SessionFactory, *, viewer: str | None, unit: str | None = None,
@@ -415,13 +487,16 @@ def waiting_obligations(session_factory: SessionFactory, *, viewer: str | None, 
         unit = _visible_units(session, _viewer(session, viewer), unit)
         query = _waiting_query(Filters(unit=unit))
         total = session.scalar(query.with_only_columns(func.count())) or 0
-        found = list(session.scalars(query.order_by(ObligationRecord.id).offset((page - 1) * size).limit(size)))
-        names = _unit_names(session, {o.lead_unit_id for o in found})
-        events = dict(session.execute(select(EventRecord.id, EventRecord.name)).all())
-        items = [{"obligation": o.id, "unit": o.lead_unit_id, "unit_name": names.get(o.lead_unit_id, o.lead_unit_id),
-                  "task": o.task, "kind": o.kind, "deadline_text": o.deadline_text, "event": o.awaits,
-                  "event_name": events.get(o.awaits) if o.awaits else None}
-                 for o in found]
+        o = ObligationRecord
+        found = session.execute(
+            query.with_only_columns(o.id, o.lead_unit_id, UnitRecord.short_name, o.task, o.kind, o.deadline_text,
+                                    o.awaits, EventRecord.name)
+            .join_from(o, UnitRecord, UnitRecord.id == o.lead_unit_id, isouter=True)
+            .join_from(o, EventRecord, EventRecord.id == o.awaits, isouter=True)
+            .order_by(o.id).offset((page - 1) * size).limit(size))
+        items = [{"obligation": id_, "unit": unit, "unit_name": unit_name or unit, "task": task, "kind": kind,
+                  "deadline_text": deadline_text, "event": awaits, "event_name": event_name}
+                 for id_, unit, unit_name, task, kind, deadline_text, awaits, event_name in found]
         return Page(items, total, page, size)
 
 
@@ -512,11 +587,17 @@ def obligation(session_factory: SessionFactory, *, obligation_id: str, viewer: s
             if session.get(CoUnit, (record.id, user.unit_id)) is None:
                 raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see {obligation_id}: "
                                  f"it belongs to {record.lead_unit_id}")
-        rows = _rows_page(session, _base().where(Deliverable.obligation_id == obligation_id), today, 1, MAX_PAGE_SIZE,
-                          [Deliverable.due, Deliverable.ref]).items
+        rows = _page(session, _obligation_listing(), {**_params(session, today), "obligation": obligation_id}, 1,
+                     MAX_PAGE_SIZE).items
         event = session.get(EventRecord, record.awaits) if record.awaits else None
         session.expunge_all()
         return record, rows, event
+
+
+@functools.cache
+def _obligation_listing() -> _Listing:
+    return _listing(_base().where(Deliverable.obligation_id == bindparam("obligation", type_=String)),
+                    (Deliverable.due, Deliverable.ref))
 
 
 def users_of(session_factory: SessionFactory, name: str) -> User | None:

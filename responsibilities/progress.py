@@ -13,13 +13,14 @@ annual target, and the full target once December's report is due.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Select, String, bindparam, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from responsibilities.db import read_session
@@ -122,7 +123,17 @@ def _plan(session: Session) -> PlanRecord:
 
 
 def counted_sums(session: Session, obligation: str, start: date, end: date) -> dict[str, dict[str, int]]:
-    """region → field → the sum over months in [start, end] of the figures that count (see the module doc).
+    """region → field → the sum over months in [start, end] of the figures that count (see the module doc)."""
+    sums: dict[str, dict[str, int]] = defaultdict(dict)
+    for region, field_id, total in session.execute(_counted_sums_query(),
+                                                   {"obligation": obligation, "start": start, "end": end}):
+        sums[region][field_id] = int(total or 0)
+    return sums
+
+
+@functools.cache
+def _counted_sums_query() -> Select:
+    """Built once, with the obligation and the months as parameters (the dashboard asks on every view).
 
     The statement starts from the figures (a few hundred reports: regions × months × versions) and looks each
     report's deliverable up by its key; starting from the deliverables in a counted state would walk most of
@@ -133,17 +144,15 @@ def counted_sums(session: Session, obligation: str, start: date, end: date) -> d
                                         newer.version > FigureReport.version).exists()
     counts = (select(Deliverable.id)
               .join(ObligationRecord, ObligationRecord.id == Deliverable.obligation_id)
-              .where(Deliverable.id == FigureReport.deliverable_id, ObligationRecord.declared_id == obligation,
+              .where(Deliverable.id == FigureReport.deliverable_id,
+                     ObligationRecord.declared_id == bindparam("obligation", type_=String),
                      Deliverable.retired.is_(False), Deliverable.state.in_(COUNTED_STATES))
               .exists())
-    query = (select(FigureReport.region_unit_id, FigureValue.field_id, func.sum(FigureValue.value))
-             .join(FigureValue, FigureValue.report_id == FigureReport.id)
-             .where(FigureReport.month >= start, FigureReport.month <= end, is_newest, counts)
-             .group_by(FigureReport.region_unit_id, FigureValue.field_id))
-    sums: dict[str, dict[str, int]] = defaultdict(dict)
-    for region, field_id, total in session.execute(query):
-        sums[region][field_id] = int(total or 0)
-    return sums
+    return (select(FigureReport.region_unit_id, FigureValue.field_id, func.sum(FigureValue.value))
+            .join(FigureValue, FigureValue.report_id == FigureReport.id)
+            .where(FigureReport.month >= bindparam("start", type_=Date),
+                   FigureReport.month <= bindparam("end", type_=Date), is_newest, counts)
+            .group_by(FigureReport.region_unit_id, FigureValue.field_id))
 
 
 def month_statuses(session: Session, obligation: str, zone: ZoneInfo,

@@ -108,6 +108,9 @@ def _check_every_way(database, days=DAYS) -> None:
         assert fast == slow, today
         assert _matrix(fast) == _from_status(sf, today), today
         assert [r.unit for r in fast.matrix.items] == [r.unit for r in slow.matrix.items]
+        for page in (1, 3, 7, 8):  # pages of 4 units (27 in all): the last one part full, then one past the end
+            assert board.board(sf, today=today, viewer=OFFICE, page=page, size=4) == board._board(
+                sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True, page=page, size=4), page
         for filters in (board.Filters(unit="hrss"), board.Filters(state="open"), board.Filters(state="returned"),
                         board.Filters(state="submitted"), board.Filters(state="accepted"),
                         board.Filters(unit="finance", state="open")):
@@ -240,6 +243,33 @@ def test_the_overdue_list_pages_through_every_red_deliverable_once_most_overdue_
         assert returned.state == "returned" and returned.returned_reason == "缺少材料"
     hrss = board.overdue(sf, today=date(2020, 6, 15), viewer=OFFICE, filters=board.Filters(unit="hrss"), size=200)
     assert hrss.total == len(hrss.items) == sum(1 for _, unit, _ in red if unit == "hrss")
+
+
+def _counted(rows) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r.unit, dict.fromkeys(board.LIGHTS, 0))[r.light] += 1
+    return counts
+
+
+def test_the_kind_and_due_within_filters_count_what_the_rules_say(loaded) -> None:
+    sf = loaded.session_factory
+    services.submit(sf, actor=HRSS, ref="hrss-4", now=DAY, note="已办结")  # submitted: not "due within"
+    for today in (date(2019, 10, 28), date(2019, 12, 30)):  # the December monthly reports are due on 5 January
+        status = queries.status(sf, today=today, viewer=OFFICE)
+        soon = [r for r in status if r.state in ("open", "returned") and r.due
+                and today <= r.due <= today + timedelta(days=10)]
+        within = board.board(sf, today=today, viewer=OFFICE, filters=board.Filters(due_within_days=10), size=200)
+        assert _matrix(within) == _counted(soon) and soon, today
+        for kind in ("fixed", "periodic", "after_event", "staged"):
+            of_kind = board.board(sf, today=today, viewer=OFFICE, filters=board.Filters(kind=kind), size=200)
+            assert _matrix(of_kind) == _counted(r for r in status if r.kind == kind), (today, kind)
+        late_soon = board.overdue(sf, today=today, viewer=OFFICE, filters=board.Filters(due_within_days=10))
+        assert late_soon.total == 0 and late_soon.items == []  # overdue and "due from today on" exclude each other
+        hrss_fixed = board.overdue(sf, today=today, viewer=OFFICE, filters=board.Filters(unit="hrss", kind="fixed"),
+                                   size=200)
+        assert sorted(r.ref for r in hrss_fixed.items) == sorted(
+            r.id for r in status if r.unit == "hrss" and r.kind == "fixed" and r.light == "red")
 
 
 def test_the_migration_backfills_the_counts_of_an_existing_database(loaded) -> None:

@@ -45,7 +45,7 @@ def upgrade() -> None:
 
 def light_of(row: str, today: str, soon_before: str) -> str:
     """``rules.light`` in SQL, for ``row`` (NEW or OLD) on the stored day; the same CASE as
-    ``board.light_expression``."""
+    ``lights.light_of``."""
     return (f"CASE WHEN {row}.state IN ('accepted', 'waived') THEN 'green' "
             f"WHEN {row}.state = 'submitted' THEN 'yellow' "
             f"WHEN {row}.due IS NULL THEN 'grey' "
