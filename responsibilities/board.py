@@ -459,11 +459,36 @@ def _extension_listing() -> _Listing:
 def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
               state: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
     """A unit's deliverables by due date (and those it cooperates on, marked so)."""
+    return unit_workspace(session_factory, today=today, viewer=viewer, unit=unit, state=state, page=page,
+                          size=size, lists=False).rows
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A unit's page: its deliverables (one page), and, when asked for, those returned to it for rework and
+    the obligations of its that wait for the office."""
+
+    rows: Page[Row]
+    returned: Page[Row] | None = None
+    waiting: Page[dict[str, Any]] | None = None
+
+
+RETURNED_SHOWN = 20  # the workspace lists this many returned deliverables above the rest
+
+
+def unit_workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
+                   state: str | None = None, page: int = 1, size: int = PAGE_SIZE, lists: bool = True) -> Workspace:
+    """``workspace``, with (``lists``) the returned deliverables and the waiting obligations, in one read."""
     filters = Filters(state=state).check()
     with read_session(session_factory) as session:
         unit = _visible_units(session, _viewer(session, viewer), unit)
         params = {**_params(session, today, filters), "unit": unit}
-        return _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
+        rows = _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
+        if not lists:
+            return Workspace(rows)
+        returned = _page(session, _workspace_listing(True), {**params, "state": "returned"}, 1, RETURNED_SHOWN,
+                         cooperating_for=unit)
+        return Workspace(rows, returned, _waiting_page(session, unit, 1, PAGE_SIZE))
 
 
 @functools.cache
@@ -484,20 +509,25 @@ def waiting_obligations(session_factory: SessionFactory, *, viewer: str | None, 
     """Obligations waiting for the office: an event to record or an outside date to set."""
     page, size = _page_bounds(page, size)
     with read_session(session_factory) as session:
-        unit = _visible_units(session, _viewer(session, viewer), unit)
-        query = _waiting_query(Filters(unit=unit))
-        total = session.scalar(query.with_only_columns(func.count())) or 0
-        o = ObligationRecord
-        found = session.execute(
-            query.with_only_columns(o.id, o.lead_unit_id, UnitRecord.short_name, o.task, o.kind, o.deadline_text,
-                                    o.awaits, EventRecord.name)
-            .join_from(o, UnitRecord, UnitRecord.id == o.lead_unit_id, isouter=True)
-            .join_from(o, EventRecord, EventRecord.id == o.awaits, isouter=True)
-            .order_by(o.id).offset((page - 1) * size).limit(size))
-        items = [{"obligation": id_, "unit": unit, "unit_name": unit_name or unit, "task": task, "kind": kind,
-                  "deadline_text": deadline_text, "event": awaits, "event_name": event_name}
-                 for id_, unit, unit_name, task, kind, deadline_text, awaits, event_name in found]
-        return Page(items, total, page, size)
+        return _waiting_page(session, _visible_units(session, _viewer(session, viewer), unit), page, size)
+
+
+def _waiting_page(session: Session, unit: str | None, page: int, size: int) -> Page[dict[str, Any]]:
+    query = _waiting_query(Filters(unit=unit))
+    total = session.scalar(query.with_only_columns(func.count())) or 0
+    if total <= (page - 1) * size:  # most units wait for nothing
+        return Page([], total, page, size)
+    o = ObligationRecord
+    found = session.execute(
+        query.with_only_columns(o.id, o.lead_unit_id, UnitRecord.short_name, o.task, o.kind, o.deadline_text,
+                                o.awaits, EventRecord.name)
+        .join_from(o, UnitRecord, UnitRecord.id == o.lead_unit_id, isouter=True)
+        .join_from(o, EventRecord, EventRecord.id == o.awaits, isouter=True)
+        .order_by(o.id).offset((page - 1) * size).limit(size))
+    items = [{"obligation": id_, "unit": unit, "unit_name": unit_name or unit, "task": task, "kind": kind,
+              "deadline_text": deadline_text, "event": awaits, "event_name": event_name}
+             for id_, unit, unit_name, task, kind, deadline_text, awaits, event_name in found]
+    return Page(items, total, page, size)
 
 
 def unrecorded_events(session_factory: SessionFactory, *, viewer: str | None) -> list[dict[str, Any]]:

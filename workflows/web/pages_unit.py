@@ -44,14 +44,12 @@ def workspace_response(request: Request, user: SignedIn, unit_id: str, status: i
     if state is not None and state not in STATES:
         state = None
     try:
-        rows = board.workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id, state=state,
-                               page=page_number(request, "page"))
+        found = board.unit_workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id,
+                                     state=state, page=page_number(request, "page"))
     except NotAllowed as refused:
         raise hide_other_units(refused) from None
-    returned = board.workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id,
-                               state="returned", size=20)
-    waiting = board.waiting_obligations(ctx.sessions, viewer=user.user_name, unit=unit_id)
+    rows = found.rows
     unit_name = next((r.unit_name for r in rows.items if not r.cooperating), unit_id)
     return render(request, "workspace.html", status=status, unit_id=unit_id, unit_name=unit_name, rows=rows,
-                  returned=returned, waiting=waiting, state=state, query=dict(request.query_params),
+                  returned=found.returned, waiting=found.waiting, state=state, query=dict(request.query_params),
                   figures=region_section(ctx, user, unit_id), forms=forms or {}, problems=problems or [])
