@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Generic, NamedTuple, Sequence, TypeVar
+from typing import Any, Callable, Generic, Mapping, NamedTuple, Sequence, TypeVar
 
 from sqlalchemy import Date, Integer, Select, String, bindparam, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
@@ -170,10 +170,51 @@ def _filtered(query: Select, shape: tuple[bool, bool, bool, bool]) -> Select:
     return query
 
 
-def _require_overview(session: Session, viewer: str | None) -> None:
+def _require_overview(session: Session, viewer: str | None, filters: Filters = Filters()) -> None:
     user = _viewer(session, viewer)
     if user is not None and user.role == "unit":
         raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see the dashboard of every unit")
+    if filters.unit is not None and session.get(UnitRecord, filters.unit) is None:
+        raise NotFound(f'no unit "{filters.unit}"')
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything on the office's dashboard."""
+
+    board: Board
+    overdue: Page[Row]
+    reviews: Page[Row]
+    extensions: Page[Row]
+    failed: Page[dict[str, Any]]
+    events: list[dict[str, Any]]
+    waiting: Page[dict[str, Any]]
+
+
+def dashboard(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
+              pages: Mapping[str, int] | None = None) -> Dashboard:
+    """The office's dashboard in one read: the matrix, the overdue list and the review queue (filtered), the
+    extension requests, the notices that failed, the events not recorded, the obligations waiting for the
+    office. ``pages``: the page of each list shown, by its field's name here (board, overdue, …; 1 if not named)."""
+    filters.check()
+    pages = pages or {}
+
+    def page_of(name: str) -> tuple[int, int]:
+        return _page_bounds(pages.get(name, 1), PAGE_SIZE)
+
+    def read(session: Session, final: bool) -> Dashboard | None:
+        _require_overview(session, viewer, filters)
+        matrix = _matrix(session, today, filters, *page_of("board"), False, final)
+        if matrix is None:
+            return None
+        params = _params(session, today, filters)
+        return Dashboard(matrix, _overdue(session, today, filters, params, *page_of("overdue")),
+                         _reviews(session, filters, params, *page_of("reviews")),
+                         _page(session, _extension_listing(), params, *page_of("extensions")),
+                         _failed(session, *page_of("failed")), _unrecorded(session),
+                         _waiting_page(session, None, *page_of("waiting")))
+
+    return _read_with_lights(session_factory, today, read)
 
 
 def board(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
@@ -193,19 +234,39 @@ def _board(session_factory: SessionFactory, *, today: date, viewer: str | None, 
            aggregate: bool, page: int = 1, size: int = PAGE_SIZE) -> Board:
     filters.check()
     page, size = _page_bounds(page, size)
-    lit = not aggregate and filters.kind is None and filters.state is None and filters.due_within_days is None
-    for attempt in (1, 2):
+
+    def read(session: Session, final: bool) -> Board | None:
+        _require_overview(session, viewer, filters)
+        return _matrix(session, today, filters, page, size, aggregate, final)
+
+    return _read_with_lights(session_factory, today, read)
+
+
+def _read_with_lights(session_factory: SessionFactory, today: date, read: Callable[[Session, bool], T | None]) -> T:
+    """``read(session, final)`` in a read session. It returns None when it would use the kept lights and they
+    are not today's: then the lights are moved to today (the day's first request does that) and it reads again,
+    with ``final`` set: it may not return None then (another day's request may have moved the lights since)."""
+    with read_session(session_factory) as session:
+        found = read(session, False)
+    if found is None:
+        lights.keep_up(session_factory, today)
         with read_session(session_factory) as session:
-            _require_overview(session, viewer)
-            if filters.unit is not None and session.get(UnitRecord, filters.unit) is None:
-                raise NotFound(f'no unit "{filters.unit}"')
-            if lit and lights.current(session, today):
-                return _lit_matrix_page(session, today, filters, page, size)
-            if not lit or attempt == 2:  # another day's request moved the lights meanwhile: count without them
-                return _matrix_page(session, today, _counted_parts(filters, aggregate),
-                                    _params(session, today, filters), page, size)
-        lights.keep_up(session_factory, today)  # the first request of the day moves the lights to it
-    raise AssertionError("unreachable: the second attempt returns")
+            found = read(session, True)
+    assert found is not None, "a final read returns what it read"
+    return found
+
+
+def _matrix(session: Session, today: date, filters: Filters, page: int, size: int, aggregate: bool,
+            final: bool) -> Board | None:
+    """The matrix (see ``board``); None if it is to come from the kept lights, they are not today's, and the read
+    is not ``final``."""
+    lit = not aggregate and filters.kind is None and filters.state is None and filters.due_within_days is None
+    if lit and lights.current(session, today):
+        return _lit_matrix_page(session, today, filters, page, size)
+    if lit and not final:
+        return None
+    return _matrix_page(session, today, _counted_parts(filters, aggregate), _params(session, today, filters),
+                        page, size)
 
 
 def _counted_parts(filters: Filters, aggregate: bool) -> list[Select]:
@@ -389,13 +450,18 @@ def _base() -> Select:
 
 def overdue(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
             page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
-    """Open or returned deliverables past their due date, the most days overdue first (then by unit).
-    Counted from the red lights the database keeps, when they are today's and no filter but the unit applies."""
+    """Open or returned deliverables past their due date, the most days overdue first (then by unit)."""
     filters.check()
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        return _page(session, _overdue_listing(_shape(filters)), _params(session, today, filters), page, size,
-                     total=_kept_red(session, today, filters))
+        return _overdue(session, today, filters, _params(session, today, filters), page, size)
+
+
+def _overdue(session: Session, today: date, filters: Filters, params: dict[str, Any], page: int,
+             size: int) -> Page[Row]:
+    """Counted from the red lights the database keeps, when they are today's and no filter but the unit applies."""
+    return _page(session, _overdue_listing(_shape(filters)), params, page, size,
+                 total=_kept_red(session, today, filters))
 
 
 @functools.cache
@@ -422,18 +488,21 @@ def _kept_red(session: Session, today: date, filters: Filters) -> int | None:
 
 def review_queue(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
                  page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
-    """Submitted deliverables waiting for the office: accept (销号) or return (退回), the longest waiting first.
-    Counted from the per-state counts the database keeps, when no filter but the unit (or this state) applies."""
+    """Submitted deliverables waiting for the office: accept (销号) or return (退回), the longest waiting first."""
     filters.check()
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        total = None
-        if filters.kind is None and filters.due_within_days is None and filters.state in (None, "submitted"):
-            kept = select(func.coalesce(func.sum(DeliverableCount.n), 0)).where(DeliverableCount.state == "submitted")
-            total = session.scalar(kept.where(DeliverableCount.unit_id == filters.unit)
-                                   if filters.unit is not None else kept)
-        return _page(session, _review_listing(_shape(filters)), _params(session, today, filters), page, size,
-                     total=total)
+        return _reviews(session, filters, _params(session, today, filters), page, size)
+
+
+def _reviews(session: Session, filters: Filters, params: dict[str, Any], page: int, size: int) -> Page[Row]:
+    """Counted from the per-state counts the database keeps, when no filter but the unit (or this state) applies."""
+    total = None
+    if filters.kind is None and filters.due_within_days is None and filters.state in (None, "submitted"):
+        kept = select(func.coalesce(func.sum(DeliverableCount.n), 0)).where(DeliverableCount.state == "submitted")
+        total = session.scalar(kept.where(DeliverableCount.unit_id == filters.unit)
+                               if filters.unit is not None else kept)
+    return _page(session, _review_listing(_shape(filters)), params, page, size, total=total)
 
 
 @functools.cache
@@ -534,11 +603,15 @@ def unrecorded_events(session_factory: SessionFactory, *, viewer: str | None) ->
     """Outside events not yet recorded, with how many obligations wait for each."""
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        waiting = (select(func.count()).where(ObligationRecord.awaits == EventRecord.id,
-                                              ObligationRecord.retired_at.is_(None)).scalar_subquery())
-        return [{"event": e.id, "name": e.name, "text": e.text, "issued_by": e.issued_by, "waiting": n}
-                for e, n in session.execute(select(EventRecord, waiting).where(EventRecord.occurred_on.is_(None))
-                                            .order_by(EventRecord.id))]
+        return _unrecorded(session)
+
+
+def _unrecorded(session: Session) -> list[dict[str, Any]]:
+    waiting = (select(func.count()).where(ObligationRecord.awaits == EventRecord.id,
+                                          ObligationRecord.retired_at.is_(None)).scalar_subquery())
+    return [{"event": e.id, "name": e.name, "text": e.text, "issued_by": e.issued_by, "waiting": n}
+            for e, n in session.execute(select(EventRecord, waiting).where(EventRecord.occurred_on.is_(None))
+                                        .order_by(EventRecord.id))]
 
 
 def _unit_names(session: Session, ids: set[str | None]) -> dict[str, str]:
@@ -588,12 +661,15 @@ def failed_notices(session_factory: SessionFactory, *, viewer: str | None, page:
     page, size = _page_bounds(page, size)
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        query = select(Notice).where(Notice.status == "failed")
-        total = session.scalar(query.with_only_columns(func.count())) or 0
-        found = list(session.scalars(query.order_by(Notice.id.desc()).offset((page - 1) * size).limit(size)))
-        names = _unit_names(session, {n.unit_id for n in found})
-        items = [_notice_json(n, names) for n in found]
-        return Page(items, total, page, size)
+        return _failed(session, page, size)
+
+
+def _failed(session: Session, page: int, size: int) -> Page[dict[str, Any]]:
+    query = select(Notice).where(Notice.status == "failed")
+    total = session.scalar(query.with_only_columns(func.count())) or 0
+    found = list(session.scalars(query.order_by(Notice.id.desc()).offset((page - 1) * size).limit(size)))
+    names = _unit_names(session, {n.unit_id for n in found})
+    return Page([_notice_json(n, names) for n in found], total, page, size)
 
 
 def notices_about(session_factory: SessionFactory, *, deliverable_id: int, limit: int = 100) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from workflows.web.forms import dashboard_filters, page_number, read_form
 from workflows.web.security import check_csrf
 
 router = APIRouter(include_in_schema=False)
+PAGE_KEYS = {"board": "mp", "overdue": "op", "reviews": "rp", "extensions": "xp", "failed": "fp", "waiting": "wp"}
 REPORT_TYPES = {"html": "text/html; charset=utf-8",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -36,21 +37,12 @@ def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response
     filters, form = dashboard_filters(request)
     filters = replace(filters, unit=_unit_typed(ctx, form))
     today = ctx.today()
-    who = user.user_name
-    data = {
-        "board": board.board(ctx.sessions, today=today, viewer=who, filters=filters, page=page_number(request, "mp")),
-        "overdue": board.overdue(ctx.sessions, today=today, viewer=who, filters=filters, page=page_number(request, "op")),
-        "reviews": board.review_queue(ctx.sessions, today=today, viewer=who, filters=filters,
-                                      page=page_number(request, "rp")),
-        "extensions": board.extension_requests(ctx.sessions, today=today, viewer=who, page=page_number(request, "xp")),
-        "failed": board.failed_notices(ctx.sessions, viewer=who, page=page_number(request, "fp")),
-        "events": board.unrecorded_events(ctx.sessions, viewer=who),
-        "waiting": board.waiting_obligations(ctx.sessions, viewer=who, page=page_number(request, "wp")),
-    }
+    pages = {name: page_number(request, key) for name, key in PAGE_KEYS.items()}
+    found = board.dashboard(ctx.sessions, today=today, viewer=user.user_name, filters=filters, pages=pages)
     numbers = _progress(ctx)
     return render(request, "dashboard.html", status=422 if form.errors else 200, form=form,
                   units=board.unit_choices(ctx.sessions), query=dict(request.query_params), numbers=numbers,
-                  progress_chart=progress_chart(numbers) if numbers else None, **data)
+                  progress_chart=progress_chart(numbers) if numbers else None, **vars(found))
 
 
 def _unit_typed(ctx, form) -> str | None:  # noqa: ANN001
