@@ -179,3 +179,24 @@ def test_the_workspace_fits_a_phone_screen_without_sideways_scrolling(new_page) 
     assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"
     assert page.locator("#signout").is_visible() and page.locator("#nav-workspace").is_visible()
     screenshot(page, "workspace-phone", full_page=False)  # the first screenful
+
+
+def test_the_office_narrows_the_dashboard_to_a_unit_by_typing_part_of_its_name(new_page) -> None:
+    page = new_page()
+    page.goto("/signin")
+    sign_in(page, OFFICE, OFFICE_PASSWORD)
+    assert page.locator("#unit-names option").count() >= 25  # the field suggests the plan's units as one types
+    page.fill("#filter-unit", "农业")
+    page.click("#filter-apply")
+    page.wait_for_url("**/dashboard?*")
+    assert page.locator("#matrix tbody tr").count() == 1
+    assert page.locator(f'#matrix tr[data-unit="{UNIT_ID}"] th').inner_text() == UNIT_NAME
+    assert page.input_value("#filter-unit") == "农业"
+    page.fill("#filter-unit", "人民政府")  # the city's and every county's government: which one?
+    page.click("#filter-apply")
+    page.wait_for_load_state()
+    error = page.locator("#filters-unit-error")
+    assert error.is_visible() and error.inner_text().startswith("有多个单位符合「人民政府」")
+    assert page.get_attribute("#filter-unit", "aria-invalid") == "true"
+    assert page.locator("#matrix tbody tr").count() > 20  # meanwhile every unit is shown
+    screenshot(page, "dashboard-unit-filter")
