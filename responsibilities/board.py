@@ -296,7 +296,8 @@ def _matrix_page(session: Session, today: date, parts: list[Select], params: dic
     counts = [per_unit.c[c] for c in LIGHTS]
     over = [func.count().over(), *(func.sum(c).over() for c in counts)]
     found = session.execute(select(per_unit.c.unit_id, *counts, *over)
-                            .order_by(per_unit.c.red.desc(), per_unit.c.yellow.desc(), per_unit.c.unit_id)
+                            .order_by(per_unit.c.red.desc(), per_unit.c.yellow.desc(),
+                                      _byte_order(session, per_unit.c.unit_id))
                             .offset((page - 1) * size).limit(size), params).all()
     if found:
         units, *sums = found[0][len(LIGHTS) + 1:]
@@ -306,6 +307,12 @@ def _matrix_page(session: Session, today: date, parts: list[Select], params: dic
     rows = [MatrixRow(row[0], names.get(row[0], row[0]), {c: int(n) for c, n in zip(LIGHTS, row[1:])})
             for row in found]
     return Board(today, Page(rows, units, page, size), {c: int(n or 0) for c, n in zip(LIGHTS, sums)})
+
+
+def _byte_order(session: Session, column: Any) -> Any:
+    """``column`` ordered as Python orders strings: PostgreSQL's collation may not (en_US ignores "-"), and the
+    pages of the matrix would then overlap or skip units where Python merges them."""
+    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
 
 
 def _lit_matrix_page(session: Session, today: date, filters: Filters, page: int, size: int) -> Board:
@@ -323,7 +330,8 @@ def _lit_matrix_page(session: Session, today: date, filters: Filters, page: int,
     lit_and_waiting = set(session.scalars(lit.with_only_columns(u.unit_id).where(u.unit_id.in_(waiting))))
     only_waiting = [(unit, 0, 0, 0, 0) for unit in waiting if unit not in lit_and_waiting]
     # the first page × size of the whole order are among the first page × size of each part
-    top = session.execute(lit.order_by(u.red.desc(), u.yellow.desc(), u.unit_id).limit(page * size)).all()
+    top = session.execute(lit.order_by(u.red.desc(), u.yellow.desc(), _byte_order(session, u.unit_id))
+                          .limit(page * size)).all()
     shown = sorted([*top, *only_waiting], key=lambda r: (-r[1], -r[2], r[0]))[(page - 1) * size:page * size]
     names = _unit_names(session, {r[0] for r in shown})
     rows = [MatrixRow(unit, names.get(unit, unit), {"red": red, "yellow": yellow, "green": green,
