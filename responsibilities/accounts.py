@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.audit import write_audit
+from responsibilities.db import read_session
 from responsibilities.errors import DomainError, InvalidInput, NotFound
 from responsibilities.model import SignInAttempt, User, WebSession
 
@@ -170,7 +171,7 @@ def session_user(session_factory: SessionFactory, *, session_id: str | None, now
     if not session_id or len(session_id) > 100:
         return None
     id_hash = hash_session_id(session_id)
-    with session_factory() as session:
+    with read_session(session_factory) as session:  # most requests only read: no write lock for them
         row = session.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
                               .where(WebSession.id_hash == id_hash)).first()
     if row is None:

@@ -275,9 +275,7 @@ def _counted_parts(filters: Filters, aggregate: bool) -> list[Select]:
     else:
         parts = _kept_parts(filters)
     if filters.state is None and filters.due_within_days is None:
-        parts.append(_waiting_query(filters).with_only_columns(
-            ObligationRecord.lead_unit_id.label("unit_id"), *_zero("red", "yellow", "green"),
-            func.count().label("grey")).group_by(ObligationRecord.lead_unit_id))
+        parts.append(_waiting_per_unit(filters.unit is not None, filters.kind is not None))
     return parts
 
 
@@ -323,8 +321,8 @@ def _lit_matrix_page(session: Session, today: date, filters: Filters, page: int,
     lit = select(u.unit_id, u.red, u.yellow, u.green, u.grey).where(u.red + u.yellow + u.green + u.grey > 0)
     if filters.unit is not None:
         lit = lit.where(u.unit_id == filters.unit)
-    waiting = dict(session.execute(_waiting_query(filters).with_only_columns(
-        ObligationRecord.lead_unit_id, func.count()).group_by(ObligationRecord.lead_unit_id)).all())
+    waiting = {unit: grey for unit, *_, grey in session.execute(_waiting_per_unit(filters.unit is not None, False),
+                                                                {"unit": filters.unit})}
     listed = lit.subquery("listed")
     units, *sums = session.execute(select(func.count(), *(func.sum(listed.c[c]) for c in LIGHTS))).one()
     lit_and_waiting = set(session.scalars(lit.with_only_columns(u.unit_id).where(u.unit_id.in_(waiting))))
@@ -381,16 +379,26 @@ def _kept_parts(filters: Filters) -> list[Select]:
     return [kept] if filters.state not in (None, "open", "returned") else [kept, dated]
 
 
-def _waiting_query(filters: Filters) -> Select:
-    """Obligations with no deliverable yet: waiting for an event the office records, or a date it sets."""
+@functools.cache
+def _waiting_query(by_unit: bool, by_kind: bool) -> Select:
+    """Obligations with no deliverable yet: waiting for an event the office records, or a date it sets (the
+    parameters ``unit`` and ``kind`` filter them, when named)."""
     dated = exists().where(Deliverable.obligation_id == ObligationRecord.id, Deliverable.retired.is_(False))
     query = select(ObligationRecord).where(ObligationRecord.kind.in_(("after_event", "external")),
                                            ObligationRecord.retired_at.is_(None), ~dated)
-    if filters.unit is not None:
-        query = query.where(ObligationRecord.lead_unit_id == filters.unit)
-    if filters.kind is not None:
-        query = query.where(ObligationRecord.kind == filters.kind)
+    if by_unit:
+        query = query.where(ObligationRecord.lead_unit_id == UNIT)
+    if by_kind:
+        query = query.where(ObligationRecord.kind == KIND)
     return query
+
+
+@functools.cache
+def _waiting_per_unit(by_unit: bool, by_kind: bool) -> Select:
+    """How many obligations wait, per unit: grey in the matrix."""
+    return _waiting_query(by_unit, by_kind).with_only_columns(
+        ObligationRecord.lead_unit_id.label("unit_id"), *_zero("red", "yellow", "green"),
+        func.count().label("grey")).group_by(ObligationRecord.lead_unit_id)
 
 
 def _page_bounds(page: int, size: int) -> tuple[int, int]:
@@ -442,14 +450,19 @@ def _page(session: Session, listing: _Listing, params: dict[str, Any], page: int
     page, size = _page_bounds(page, size)
     if total is None:
         total = session.scalar(listing.count, params) or 0
+    return Page(_rows(session, listing, params, page, size, cooperating_for), total, page, size)
+
+
+def _rows(session: Session, listing: _Listing, params: dict[str, Any], page: int, size: int,
+          cooperating_for: str | None = None) -> list[Row]:
     today = params["today"]
     found = session.execute(listing.rows, {**params, "offset": (page - 1) * size, "limit": size, "end": page * size})
-    return Page([Row(ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour,
-                     max((today - due).days, 0) if due and state in lights.UNDECIDED else 0, version,
-                     cooperating=cooperating_for is not None and unit != cooperating_for,
-                     returned_reason=returned_reason, extension_requested=extension_requested)
-                 for ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour, version,
-                 returned_reason, extension_requested in found], total, page, size)
+    return [Row(ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour,
+                max((today - due).days, 0) if due and state in lights.UNDECIDED else 0, version,
+                cooperating=cooperating_for is not None and unit != cooperating_for,
+                returned_reason=returned_reason, extension_requested=extension_requested)
+            for ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour, version,
+            returned_reason, extension_requested in found]
 
 
 def _base() -> Select:
@@ -546,7 +559,7 @@ class Workspace:
     the obligations of its that wait for the office."""
 
     rows: Page[Row]
-    returned: Page[Row] | None = None
+    returned: list[Row] | None = None  # the first RETURNED_SHOWN
     waiting: Page[dict[str, Any]] | None = None
 
 
@@ -563,7 +576,7 @@ def unit_workspace(session_factory: SessionFactory, *, today: date, viewer: str 
         rows = _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
         if not lists:
             return Workspace(rows)
-        returned = _page(session, _workspace_listing(True), {**params, "state": "returned"}, 1, RETURNED_SHOWN,
+        returned = _rows(session, _workspace_listing(True), {**params, "state": "returned"}, 1, RETURNED_SHOWN,
                          cooperating_for=unit)
         return Workspace(rows, returned, _waiting_page(session, unit, 1, PAGE_SIZE))
 
@@ -590,21 +603,27 @@ def waiting_obligations(session_factory: SessionFactory, *, viewer: str | None, 
 
 
 def _waiting_page(session: Session, unit: str | None, page: int, size: int) -> Page[dict[str, Any]]:
-    query = _waiting_query(Filters(unit=unit))
-    total = session.scalar(query.with_only_columns(func.count())) or 0
+    count, rows = _waiting_listing(unit is not None)
+    params = {"unit": unit, "offset": (page - 1) * size, "limit": size}
+    total = session.scalar(count, params) or 0
     if total <= (page - 1) * size:  # most units wait for nothing
         return Page([], total, page, size)
-    o = ObligationRecord
-    found = session.execute(
-        query.with_only_columns(o.id, o.lead_unit_id, UnitRecord.short_name, o.task, o.kind, o.deadline_text,
-                                o.awaits, EventRecord.name)
-        .join_from(o, UnitRecord, UnitRecord.id == o.lead_unit_id, isouter=True)
-        .join_from(o, EventRecord, EventRecord.id == o.awaits, isouter=True)
-        .order_by(o.id).offset((page - 1) * size).limit(size))
+    found = session.execute(rows, params)
     items = [{"obligation": id_, "unit": unit, "unit_name": unit_name or unit, "task": task, "kind": kind,
               "deadline_text": deadline_text, "event": awaits, "event_name": event_name}
              for id_, unit, unit_name, task, kind, deadline_text, awaits, event_name in found]
     return Page(items, total, page, size)
+
+
+@functools.cache
+def _waiting_listing(by_unit: bool) -> tuple[Select, Select]:
+    query, o = _waiting_query(by_unit, False), ObligationRecord
+    return query.with_only_columns(func.count()), (
+        query.with_only_columns(o.id, o.lead_unit_id, UnitRecord.short_name, o.task, o.kind, o.deadline_text,
+                                o.awaits, EventRecord.name)
+        .join_from(o, UnitRecord, UnitRecord.id == o.lead_unit_id, isouter=True)
+        .join_from(o, EventRecord, EventRecord.id == o.awaits, isouter=True)
+        .order_by(o.id).offset(OFFSET).limit(LIMIT))
 
 
 def unrecorded_events(session_factory: SessionFactory, *, viewer: str | None) -> list[dict[str, Any]]:
