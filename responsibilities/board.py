@@ -295,7 +295,7 @@ def _matrix_page(session: Session, today: date, parts: list[Select], params: dic
     over = [func.count().over(), *(func.sum(c).over() for c in counts)]
     found = session.execute(select(per_unit.c.unit_id, *counts, *over)
                             .order_by(per_unit.c.red.desc(), per_unit.c.yellow.desc(),
-                                      _byte_order(session, per_unit.c.unit_id))
+                                      _byte_order(session.get_bind().dialect.name, per_unit.c.unit_id))
                             .offset((page - 1) * size).limit(size), params).all()
     if found:
         units, *sums = found[0][len(LIGHTS) + 1:]
@@ -307,37 +307,51 @@ def _matrix_page(session: Session, today: date, parts: list[Select], params: dic
     return Board(today, Page(rows, units, page, size), {c: int(n or 0) for c, n in zip(LIGHTS, sums)})
 
 
-def _byte_order(session: Session, column: Any) -> Any:
+def _byte_order(dialect: str, column: Any) -> Any:
     """``column`` ordered as Python orders strings: PostgreSQL's collation may not (en_US ignores "-"), and the
     pages of the matrix would then overlap or skip units where Python merges them."""
-    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
+    return column.collate("C") if dialect == "postgresql" else column
 
 
 def _lit_matrix_page(session: Session, today: date, filters: Filters, page: int, size: int) -> Board:
     """What ``_matrix_page`` gives, from the lights the database keeps for today (one row per unit, ``lights``):
     the top of the order and the sums straight from ``unit_lights``, no grouping. Obligations waiting for an
     event or a date (a few) add to their unit's grey; a unit that has only those comes in with no red or yellow."""
-    u = UnitLights
-    lit = select(u.unit_id, u.red, u.yellow, u.green, u.grey).where(u.red + u.yellow + u.green + u.grey > 0)
-    if filters.unit is not None:
-        lit = lit.where(u.unit_id == filters.unit)
+    totals_of, top_of, lit_of_waiting = _lit_statements(filters.unit is not None, session.get_bind().dialect.name)
+    params = {"unit": filters.unit, "end": page * size}
     waiting = {unit: grey for unit, *_, grey in session.execute(_waiting_per_unit(filters.unit is not None, False),
-                                                                {"unit": filters.unit})}
-    listed = lit.subquery("listed")
-    units, *sums = session.execute(select(func.count(), *(func.sum(listed.c[c]) for c in LIGHTS))).one()
-    lit_and_waiting = set(session.scalars(lit.with_only_columns(u.unit_id).where(u.unit_id.in_(waiting))))
-    only_waiting = [(unit, 0, 0, 0, 0) for unit in waiting if unit not in lit_and_waiting]
+                                                                params)}
+    units, *sums = session.execute(totals_of, params).one()
+    lit_and_waiting = set(session.scalars(lit_of_waiting, params)) if waiting else set()
+    only_waiting = [(unit, 0, 0, 0, 0, None) for unit in waiting if unit not in lit_and_waiting]
     # the first page × size of the whole order are among the first page × size of each part
-    top = session.execute(lit.order_by(u.red.desc(), u.yellow.desc(), _byte_order(session, u.unit_id))
-                          .limit(page * size)).all()
+    top = session.execute(top_of, params).all()
     shown = sorted([*top, *only_waiting], key=lambda r: (-r[1], -r[2], r[0]))[(page - 1) * size:page * size]
-    names = _unit_names(session, {r[0] for r in shown})
-    rows = [MatrixRow(unit, names.get(unit, unit), {"red": red, "yellow": yellow, "green": green,
-                                                     "grey": grey + waiting.get(unit, 0)})
-            for unit, red, yellow, green, grey in shown]
+    names = _unit_names(session, {r[0] for r in shown if r[-1] is None})  # units with only waiting obligations
+    rows = [MatrixRow(unit, name or names.get(unit, unit), {"red": red, "yellow": yellow, "green": green,
+                                                            "grey": grey + waiting.get(unit, 0)})
+            for unit, red, yellow, green, grey, name in shown]
     totals = {c: int(n or 0) for c, n in zip(LIGHTS, sums)}
     totals["grey"] += sum(waiting.values())
     return Board(today, Page(rows, units + len(only_waiting), page, size), totals)
+
+
+@functools.cache
+def _lit_statements(by_unit: bool, dialect: str) -> tuple[Select, Select, Select]:
+    """The kept lights' totals, their first ``end`` units in the matrix's order with their names, and which of
+    the units with waiting obligations have lights."""
+    u = UnitLights
+    lit = select(u.unit_id, u.red, u.yellow, u.green, u.grey).where(u.red + u.yellow + u.green + u.grey > 0)
+    if by_unit:
+        lit = lit.where(u.unit_id == UNIT)
+    listed = lit.subquery("listed")
+    top = lit.order_by(u.red.desc(), u.yellow.desc(), _byte_order(dialect, u.unit_id)).limit(END).subquery("top")
+    named = (select(*top.c, UnitRecord.short_name).join_from(top, UnitRecord, UnitRecord.id == top.c.unit_id,
+                                                             isouter=True)
+             .order_by(top.c.red.desc(), top.c.yellow.desc(), _byte_order(dialect, top.c.unit_id)))
+    waiting = _waiting_per_unit(by_unit, False).with_only_columns(ObligationRecord.lead_unit_id)
+    return (select(func.count(), *(func.sum(listed.c[c]) for c in LIGHTS)), named,
+            lit.with_only_columns(u.unit_id).where(u.unit_id.in_(waiting)))
 
 
 def _aggregate_part(filters: Filters) -> Select:
