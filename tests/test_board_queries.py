@@ -272,6 +272,27 @@ def test_the_kind_and_due_within_filters_count_what_the_rules_say(loaded) -> Non
             r.id for r in status if r.unit == "hrss" and r.kind == "fixed" and r.light == "red")
 
 
+def test_a_unit_with_only_an_obligation_waiting_for_a_date_is_in_the_matrix_with_one_grey(loaded) -> None:
+    # finance's deliverables leave the plan and the outside date hrss-9 waits for becomes finance's to await:
+    # no kept lights for finance, one waiting obligation; it sorts with the units that have no red or yellow.
+    con = loaded.raw()
+    try:
+        con.execute("UPDATE deliverables SET retired = 1 WHERE unit_id = 'finance'")
+        con.execute("UPDATE obligations SET lead_unit_id = 'finance' WHERE id = 'hrss-9'")
+        con.commit()
+    finally:
+        con.close()
+    sf = loaded.session_factory
+    today = date(2019, 11, 4)
+    whole = board.board(sf, today=today, viewer=OFFICE, size=200)
+    assert {r.unit: r.counts for r in whole.matrix.items}["finance"] == {"red": 0, "yellow": 0, "green": 0, "grey": 1}
+    for page in range(1, 9):
+        assert board.board(sf, today=today, viewer=OFFICE, page=page, size=4) == board._board(
+            sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True, page=page, size=4), page
+    only = board.board(sf, today=today, viewer=OFFICE, filters=board.Filters(unit="finance"))
+    assert [(r.unit, r.unit_name, r.total) for r in only.matrix.items] == [("finance", "市财政局", 1)]
+
+
 def test_the_migration_backfills_the_counts_of_an_existing_database(loaded) -> None:
     # Down to 0005 (no counts), change the deliverables, then up again: the backfill counts them afresh.
     from alembic import command
