@@ -61,12 +61,16 @@ def _matrix(b: board.Board) -> dict[str, dict[str, int]]:
     return {r.unit: dict(r.counts) for r in b.matrix.items}
 
 
-def _from_status(session_factory, today: date) -> dict[str, dict[str, int]]:
-    """The straightforward computation: every current deliverable's light by rules.light, in Python."""
+def _counted(rows) -> dict[str, dict[str, int]]:
+    """Status rows' lights per unit: the straightforward computation, by rules.light in Python."""
     counts: dict[str, dict[str, int]] = {}
-    for r in queries.status(session_factory, today=today, viewer=OFFICE):
+    for r in rows:
         counts.setdefault(r.unit, dict.fromkeys(board.LIGHTS, 0))[r.light] += 1
     return counts
+
+
+def _from_status(session_factory, today: date) -> dict[str, dict[str, int]]:
+    return _counted(queries.status(session_factory, today=today, viewer=OFFICE))
 
 
 def _kept_equals_a_fresh_count(database) -> None:
@@ -91,11 +95,9 @@ def _lights_equal_a_fresh_count(database) -> None:
             "SELECT unit_id, red, yellow, green, grey FROM unit_lights") if any(c)}
     finally:
         con.close()
-    counts: dict[str, dict[str, int]] = {}
-    for r in queries.status(database.session_factory, today=date.fromisoformat(today), viewer=OFFICE):
-        if not r.state.startswith("awaiting_"):  # an obligation still without deliverables: none to keep
-            counts.setdefault(r.unit, dict.fromkeys(board.LIGHTS, 0))[r.light] += 1
-    assert kept == counts, today
+    status = queries.status(database.session_factory, today=date.fromisoformat(today), viewer=OFFICE)
+    # an obligation still without deliverables (awaiting an event or a date) has none to keep
+    assert kept == _counted(r for r in status if not r.state.startswith("awaiting_")), today
 
 
 def _check_every_way(database, days=DAYS) -> None:
@@ -243,13 +245,6 @@ def test_the_overdue_list_pages_through_every_red_deliverable_once_most_overdue_
         assert returned.state == "returned" and returned.returned_reason == "缺少材料"
     hrss = board.overdue(sf, today=date(2020, 6, 15), viewer=OFFICE, filters=board.Filters(unit="hrss"), size=200)
     assert hrss.total == len(hrss.items) == sum(1 for _, unit, _ in red if unit == "hrss")
-
-
-def _counted(rows) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for r in rows:
-        counts.setdefault(r.unit, dict.fromkeys(board.LIGHTS, 0))[r.light] += 1
-    return counts
 
 
 def test_the_kind_and_due_within_filters_count_what_the_rules_say(loaded) -> None:
