@@ -62,6 +62,11 @@ class Filters:
             raise InvalidInput("due within N days: N must be between 0 and 3660")
         return self
 
+    @property
+    def by_unit_at_most(self) -> bool:
+        """No filter but the unit: what the lights the database keeps for the day can answer."""
+        return self.kind is None and self.state is None and self.due_within_days is None
+
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
@@ -204,11 +209,11 @@ def dashboard(session_factory: SessionFactory, *, today: date, viewer: str | Non
 
     def read(session: Session, final: bool) -> Dashboard | None:
         _require_overview(session, viewer, filters)
-        matrix = _matrix(session, today, filters, *page_of("board"), False, final)
+        params = _params(session, today, filters)
+        matrix = _matrix(session, params, filters, *page_of("board"), False, final)
         if matrix is None:
             return None
-        params = _params(session, today, filters)
-        return Dashboard(matrix, _overdue(session, today, filters, params, *page_of("overdue")),
+        return Dashboard(matrix, _overdue(session, filters, params, *page_of("overdue")),
                          _reviews(session, filters, params, *page_of("reviews")),
                          _page(session, _extension_listing(), params, *page_of("extensions")),
                          _failed(session, *page_of("failed")), _unrecorded(session),
@@ -237,7 +242,7 @@ def _board(session_factory: SessionFactory, *, today: date, viewer: str | None, 
 
     def read(session: Session, final: bool) -> Board | None:
         _require_overview(session, viewer, filters)
-        return _matrix(session, today, filters, page, size, aggregate, final)
+        return _matrix(session, _params(session, today, filters), filters, page, size, aggregate, final)
 
     return _read_with_lights(session_factory, today, read)
 
@@ -256,17 +261,20 @@ def _read_with_lights(session_factory: SessionFactory, today: date, read: Callab
     return found
 
 
-def _matrix(session: Session, today: date, filters: Filters, page: int, size: int, aggregate: bool,
+def _matrix(session: Session, params: dict[str, Any], filters: Filters, page: int, size: int, aggregate: bool,
             final: bool) -> Board | None:
     """The matrix (see ``board``); None if it is to come from the kept lights, they are not today's, and the read
     is not ``final``."""
-    lit = not aggregate and filters.kind is None and filters.state is None and filters.due_within_days is None
-    if lit and lights.current(session, today):
+    today, lit = params["today"], not aggregate and filters.by_unit_at_most
+    if lit and _lights_current(session, params):
         return _lit_matrix_page(session, today, filters, page, size)
     if lit and not final:
         return None
-    return _matrix_page(session, today, _counted_parts(filters, aggregate), _params(session, today, filters),
-                        page, size)
+    return _matrix_page(session, today, _counted_parts(filters, aggregate), params, page, size)
+
+
+def _lights_current(session: Session, params: dict[str, Any]) -> bool:
+    return lights.current(session, params["today"], params["soon_before"])
 
 
 def _counted_parts(filters: Filters, aggregate: bool) -> list[Select]:
@@ -370,7 +378,7 @@ def _kept_parts(filters: Filters) -> list[Select]:
     before the due-soon day are counted here (an index range, no table rows), the green ones are the rest.
     """
     c = DeliverableCount
-    undecided = c.state.in_(("open", "returned"))
+    undecided = c.state.in_(lights.UNDECIDED)
 
     def total(condition) -> Any:  # noqa: ANN001
         return func.sum(case((condition, c.n), else_=0))
@@ -489,14 +497,13 @@ def overdue(session_factory: SessionFactory, *, today: date, viewer: str | None,
     filters.check()
     with read_session(session_factory) as session:
         _require_overview(session, viewer)
-        return _overdue(session, today, filters, _params(session, today, filters), page, size)
+        return _overdue(session, filters, _params(session, today, filters), page, size)
 
 
-def _overdue(session: Session, today: date, filters: Filters, params: dict[str, Any], page: int,
-             size: int) -> Page[Row]:
+def _overdue(session: Session, filters: Filters, params: dict[str, Any], page: int, size: int) -> Page[Row]:
     """Counted from the red lights the database keeps, when they are today's and no filter but the unit applies."""
     return _page(session, _overdue_listing(_shape(filters)), params, page, size,
-                 total=_kept_red(session, today, filters))
+                 total=_kept_red(session, params, filters))
 
 
 @functools.cache
@@ -512,10 +519,9 @@ def _overdue_listing(shape: tuple[bool, bool, bool, bool]) -> _Listing:
     return _listing(late.where(Deliverable.state.in_(lights.UNDECIDED)), order, ids)
 
 
-def _kept_red(session: Session, today: date, filters: Filters) -> int | None:
+def _kept_red(session: Session, params: dict[str, Any], filters: Filters) -> int | None:
     """How many deliverables are overdue (red), from the kept lights, if they can say: None if not."""
-    if (filters.kind, filters.state, filters.due_within_days) != (None, None, None) or not lights.current(session,
-                                                                                                         today):
+    if not filters.by_unit_at_most or not _lights_current(session, params):
         return None
     red = select(func.coalesce(func.sum(UnitLights.red), 0))
     return session.scalar(red.where(UnitLights.unit_id == filters.unit) if filters.unit is not None else red)
@@ -563,36 +569,42 @@ def _extension_listing() -> _Listing:
 def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
               state: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
     """A unit's deliverables by due date (and those it cooperates on, marked so)."""
-    return unit_workspace(session_factory, today=today, viewer=viewer, unit=unit, state=state, page=page,
-                          size=size, lists=False).rows
+    filters = Filters(state=state).check()
+    with read_session(session_factory) as session:
+        unit, params = _unit_params(session, today, viewer, unit, filters)
+        return _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
 
 
 @dataclass(frozen=True)
 class Workspace:
-    """A unit's page: its deliverables (one page), and, when asked for, those returned to it for rework and
-    the obligations of its that wait for the office."""
+    """A unit's page: its deliverables (one page), those returned to it for rework, and the obligations of its
+    that wait for the office."""
 
     rows: Page[Row]
-    returned: list[Row] | None = None  # the first RETURNED_SHOWN
-    waiting: Page[dict[str, Any]] | None = None
+    returned: list[Row]  # the first RETURNED_SHOWN
+    waiting: Page[dict[str, Any]]
 
 
 RETURNED_SHOWN = 20  # the workspace lists this many returned deliverables above the rest
 
 
 def unit_workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
-                   state: str | None = None, page: int = 1, size: int = PAGE_SIZE, lists: bool = True) -> Workspace:
-    """``workspace``, with (``lists``) the returned deliverables and the waiting obligations, in one read."""
+                   state: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> Workspace:
+    """``workspace``, with the returned deliverables and the waiting obligations, in one read."""
     filters = Filters(state=state).check()
     with read_session(session_factory) as session:
-        unit = _visible_units(session, _viewer(session, viewer), unit)
-        params = {**_params(session, today, filters), "unit": unit}
+        unit, params = _unit_params(session, today, viewer, unit, filters)
         rows = _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
-        if not lists:
-            return Workspace(rows)
         returned = _rows(session, _workspace_listing(True), {**params, "state": "returned"}, 1, RETURNED_SHOWN,
                          cooperating_for=unit)
         return Workspace(rows, returned, _waiting_page(session, unit, 1, PAGE_SIZE))
+
+
+def _unit_params(session: Session, today: date, viewer: str | None, unit: str,
+                 filters: Filters) -> tuple[str, dict[str, Any]]:
+    """The unit the viewer may see (refusing another unit's), and the parameters of its lists."""
+    unit = _visible_units(session, _viewer(session, viewer), unit)
+    return unit, {**_params(session, today, filters), "unit": unit}
 
 
 @functools.cache

@@ -49,16 +49,17 @@ def light_of(today: date, first_not_soon: date) -> Any:
     )
 
 
-def current(session: Session, today: date) -> bool:
-    """Are the kept lights ``today``'s (and of today's due-soon day, which a change of the calendar moves)?"""
+def current(session: Session, today: date, first_not_soon: date) -> bool:
+    """Are the kept lights ``today``'s, with its due-soon day (``soon_before``; a change of the calendar moves
+    it)?"""
     day = session.get(LightsDay, 1)
-    return day is not None and (day.today, day.soon_before) == (today, soon_before(session, today))
+    return day is not None and (day.today, day.soon_before) == (today, first_not_soon)
 
 
 def keep_up(session_factory: sessionmaker[Session], today: date) -> None:
     """Make the kept lights ``today``'s, in a write transaction, unless they are already."""
     with read_session(session_factory) as session:
-        if current(session, today):
+        if current(session, today, soon_before(session, today)):
             return
     with session_factory.begin() as session:
         move(session, today)
