@@ -2,7 +2,9 @@
 
 Like httpx's transports, the code that composes and schedules notices never talks SMTP itself; it
 enters a transport for a batch (one connection), calls ``send`` per message and reads a ``SendResult``
-or catches ``TemporaryFailure`` (retry later) / ``PermanentFailure`` (do not retry).
+(which recipients accepted, refused for good, or deferred) or catches ``ConnectionFailure`` (the server
+could not be reached or would not let us in: nothing about this message), ``TemporaryFailure`` (the
+message, retry later) or ``PermanentFailure`` (the message, do not retry).
 
 - ``SmtpTransport``: a real server through aiosmtplib, one connection per batch.
 - ``MailFolderTransport``: no SMTP configured; one ``.eml`` file per message in a folder.
@@ -28,6 +30,7 @@ from responsibilities.files import write_atomically
 Security = Literal["none", "starttls", "tls"]
 
 DEFAULT_MAIL_DIR = Path("var/mail")
+QUIT_TIMEOUT = 5.0  # seconds: the messages are sent; a slow goodbye must not hold up the run
 
 
 # ── results and failures ─────────────────────────────────────────────────────────────────────────
@@ -35,31 +38,39 @@ DEFAULT_MAIL_DIR = Path("var/mail")
 
 @dataclass(frozen=True)
 class SendResult:
-    """What the server took: ``accepted`` addresses, and the reply for each address it refused."""
+    """What the server did with each recipient: took the message, refused it for good (5xx), or deferred it
+    (4xx, as greylisting does): a deferred address may be tried again later with the same message."""
 
     accepted: tuple[str, ...]
     refused: dict[str, str] = field(default_factory=dict)  # address → "550 5.1.1 no such user"
+    deferred: dict[str, str] = field(default_factory=dict)  # address → "450 4.7.1 greylisted, try later"
+
+
+def recipient_outcomes(addresses: Sequence[str], replies: Mapping[str, tuple[int, str]]) -> SendResult:
+    """Split a message's recipients by the server's RCPT replies (only the refusals are given)."""
+    refused = {a: _reply(code, text) for a, (code, text) in replies.items() if 500 <= code <= 599}
+    deferred = {a: _reply(code, text) for a, (code, text) in replies.items() if a not in refused}
+    return SendResult(accepted=tuple(a for a in addresses if a not in replies), refused=refused, deferred=deferred)
 
 
 class DeliveryFailure(Exception):
-    """A message was not sent. ``reply`` is the server's reply (or a description of the network
-    problem); ``refused`` holds per-recipient replies when every recipient was refused."""
+    """A message was not sent. ``reply`` is the server's reply (or a description of the network problem)."""
 
-    def __init__(self, reply: str, *, refused: Mapping[str, str] | None = None) -> None:
+    def __init__(self, reply: str) -> None:
         super().__init__(reply)
         self.reply = reply
-        self.refused: dict[str, str] = dict(refused or {})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reply!r})"
 
 
 class TemporaryFailure(DeliveryFailure):
-    """4xx replies, disconnects, timeouts, connection refused: try again later."""
+    """A 4xx reply to the message (MAIL FROM, DATA): try it again later."""
 
 
 class ConnectionFailure(TemporaryFailure):
-    """No conversation with the server at all (refused, unreachable, timed out, dropped): the whole batch waits."""
+    """No usable conversation with the server (refused, unreachable, timed out, dropped, a greeting or login it
+    refused): the server is the problem, not the message, so the whole run waits and no notice pays for it."""
 
 
 class PermanentFailure(DeliveryFailure):
@@ -70,23 +81,15 @@ def _reply(code: int, message: str) -> str:
     return f"{code} {message}".strip()
 
 
-def _failure_for(code: int, reply: str, **kwargs: object) -> DeliveryFailure:
+def _failure_for(code: int, reply: str) -> DeliveryFailure:
     """5xx is permanent; 4xx, and anything odd a server may say, is temporary."""
-    if 500 <= code <= 599:
-        return PermanentFailure(reply, **kwargs)  # type: ignore[arg-type]
-    return TemporaryFailure(reply, **kwargs)  # type: ignore[arg-type]
+    return PermanentFailure(reply) if 500 <= code <= 599 else TemporaryFailure(reply)
 
 
 def classify(error: BaseException) -> DeliveryFailure:
     """Turn an aiosmtplib (or network) exception into a TemporaryFailure or a PermanentFailure."""
     if isinstance(error, DeliveryFailure):
         return error
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
-        refused = {e.recipient: _reply(e.code, e.message) for e in error.recipients}
-        reply = "; ".join(f"{address}: {text}" for address, text in refused.items()) or "all recipients refused"
-        every_permanent = bool(error.recipients) and all(500 <= e.code <= 599 for e in error.recipients)
-        kind = PermanentFailure if every_permanent else TemporaryFailure
-        return kind(reply, refused=refused)
     if isinstance(error, aiosmtplib.SMTPResponseException):
         # Data, sender, HELO, AUTH, and a bad greeting (SMTPConnectResponseError) all carry a code.
         return _failure_for(error.code, _reply(error.code, error.message))
@@ -263,6 +266,7 @@ class SmtpTransport:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self.target = f"smtp://{settings.host}:{settings.port}"  # the server, without secrets
         self.connections = 0  # connections opened so far: cheap to read, handy in tests and logs
         self._smtp: aiosmtplib.SMTP | None = None
 
@@ -283,17 +287,20 @@ class SmtpTransport:
     async def __aenter__(self) -> SmtpTransport:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            await self.close()
+        else:  # the server went away, or the run was cancelled: no QUIT to a server that may never answer it
+            self._drop()
 
     async def close(self) -> None:
-        """Say QUIT if still connected, and close. Never raises."""
+        """Say QUIT if still connected (waiting at most a few seconds for the answer), and close. Never raises."""
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return
         try:
             if smtp.is_connected:
-                await smtp.quit()
+                await smtp.quit(timeout=min(self.settings.timeout, QUIT_TIMEOUT))
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             pass
         finally:
@@ -305,10 +312,15 @@ class SmtpTransport:
             smtp.close()
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        """Connect, greet, STARTTLS and log in. Whatever goes wrong here is the server's (or its settings'),
+        never the message's: a ConnectionFailure, even for a 5xx greeting or a refused login."""
         self._drop()
         smtp = self._client()
         try:
             await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            smtp.close()
+            raise ConnectionFailure(classify(error).reply) from error
         except BaseException:
             smtp.close()
             raise
@@ -316,29 +328,36 @@ class SmtpTransport:
         self._smtp = smtp
         return smtp
 
+    async def _sendmail(self, smtp: aiosmtplib.SMTP, message: bytes, sender: str,
+                        addresses: tuple[str, ...]) -> SendResult:
+        try:
+            refused, _ = await smtp.sendmail(sender, list(addresses), message)
+        except aiosmtplib.SMTPRecipientsRefused as error:  # every recipient refused: no DATA was sent
+            return recipient_outcomes(addresses, {e.recipient: (e.code, e.message) for e in error.recipients})
+        return recipient_outcomes(addresses, {a: (r.code, r.message) for a, r in refused.items()})
+
     async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         addresses = _checked_recipients(recipients)
         try:
             reused = self.connected
             smtp = self._smtp if reused and self._smtp is not None else await self._connect()
             try:
-                refused, _ = await smtp.sendmail(sender, list(addresses), message)
+                return await self._sendmail(smtp, message, sender, addresses)
             except aiosmtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 # The server closed the idle connection since the previous message: once more, fresh.
-                smtp = await self._connect()
-                refused, _ = await smtp.sendmail(sender, list(addresses), message)
+                return await self._sendmail(await self._connect(), message, sender, addresses)
+        except ConnectionFailure:
+            raise
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             failure = classify(error)
-            if not isinstance(error, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused):
+            if not isinstance(error, aiosmtplib.SMTPResponseException):
                 # A network problem leaves the connection in an unknown state: start afresh next time.
                 self._drop()
             raise failure from error
         except ValueError as error:  # an address aiosmtplib will not put on the wire (e.g. a newline)
             raise PermanentFailure(f"cannot send: {error}") from error
-        refused_replies = {address: _reply(r.code, r.message) for address, r in refused.items()}
-        return SendResult(accepted=tuple(a for a in addresses if a not in refused_replies), refused=refused_replies)
 
 
 # ── a folder of .eml files ───────────────────────────────────────────────────────────────────────
@@ -365,12 +384,16 @@ class MailFolderTransport:
 
     def __init__(self, folder: Path = DEFAULT_MAIL_DIR) -> None:
         self.folder = Path(folder)
+        self.target = f"folder:{self.folder}"
 
     def __repr__(self) -> str:
         return f"MailFolderTransport({str(self.folder)!r})"
 
     async def __aenter__(self) -> MailFolderTransport:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConnectionFailure(f"cannot create the mail folder {self.folder}: {error}") from error
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -383,8 +406,8 @@ class MailFolderTransport:
             write_atomically(self.folder / eml_name(message), data)
         except ValueError as error:
             raise PermanentFailure(f"cannot write the message: {error}") from error
-        except OSError as error:  # disk full, permissions: may pass
-            raise TemporaryFailure(f"cannot write to {self.folder}: {error}") from error
+        except OSError as error:  # disk full, permissions: the folder's trouble, not the message's
+            raise ConnectionFailure(f"cannot write to {self.folder}: {error}") from error
         return SendResult(accepted=addresses, refused={})
 
 
@@ -396,8 +419,8 @@ class MemoryTransport:
 
     ``script`` is consumed one item per ``send`` call: an exception is raised (and nothing is kept),
     ``None`` means success; once it runs out every send succeeds. ``refuse`` maps addresses to the
-    reply that refuses them, as a server would one by one; when every recipient is refused, ``send``
-    raises like ``SmtpTransport`` does. ``batches`` counts ``async with`` entries (connections)."""
+    reply that refuses them (5xx: for good, 4xx: deferred), as a server would one by one. ``batches``
+    counts ``async with`` entries (connections)."""
 
     def __init__(self, script: Iterable[BaseException | None] = (),
                  refuse: Mapping[str, str] | None = None) -> None:
@@ -406,6 +429,7 @@ class MemoryTransport:
         self.sent: list[tuple[EmailMessage, str, tuple[str, ...]]] = []  # parsed, for the tests to read
         self.calls = 0
         self.batches = 0
+        self.target = "memory"
 
     def __repr__(self) -> str:
         return f"MemoryTransport(sent={len(self.sent)}, script_left={len(self.script)})"
@@ -424,15 +448,17 @@ class MemoryTransport:
             step = self.script.pop(0)
             if step is not None:
                 raise step
-        refused = {a: self.refuse[a] for a in addresses if a in self.refuse}
-        accepted = tuple(a for a in addresses if a not in refused)
-        if not accepted:
-            codes = [int(r[:3]) if r[:3].isdigit() else 550 for r in refused.values()]
-            reply = "; ".join(f"{a}: {r}" for a, r in refused.items())
-            kind = PermanentFailure if all(500 <= c <= 599 for c in codes) else TemporaryFailure
-            raise kind(reply, refused=refused)
-        self.sent.append((BytesParser(policy=email.policy.default).parsebytes(message), sender, accepted))
-        return SendResult(accepted=accepted, refused=refused)
+        replies = {a: _parse_reply(self.refuse[a]) for a in addresses if a in self.refuse}
+        result = recipient_outcomes(addresses, replies)
+        if result.accepted:
+            self.sent.append((BytesParser(policy=email.policy.default).parsebytes(message), sender, result.accepted))
+        return result
+
+
+def _parse_reply(reply: str) -> tuple[int, str]:
+    """"550 5.1.1 no such user" → (550, "5.1.1 no such user")."""
+    code, _, text = reply.partition(" ")
+    return (int(code) if code.isdigit() else 550), text
 
 
 # ── choosing one ─────────────────────────────────────────────────────────────────────────────────

@@ -21,6 +21,7 @@ from responsibilities import lights
 from responsibilities.db import read_session
 from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.model import (
+    FAILED_OR_REFUSED,
     STATES,
     AuditRecord,
     CoUnit,
@@ -706,7 +707,7 @@ def _notice_json(n: Notice, names: dict[str, str]) -> dict[str, Any]:
     return {"id": n.id, "kind": n.kind, "level": n.level, "audience": n.audience, "unit": n.unit_id,
             "unit_name": names.get(n.unit_id or "", n.unit_id), "owed_on": n.owed_on.isoformat(), "status": n.status,
             "attempts": n.attempts, "sent_at": n.sent_at.isoformat() if n.sent_at else None,
-            "error": n.last_error, "dedupe_key": n.dedupe_key}
+            "error": n.last_error, "refused": n.refused or {}, "dedupe_key": n.dedupe_key}
 
 
 def failed_notices(session_factory: SessionFactory, *, viewer: str | None, page: int = 1,
@@ -718,7 +719,8 @@ def failed_notices(session_factory: SessionFactory, *, viewer: str | None, page:
 
 
 def _failed(session: Session, page: int, size: int) -> Page[dict[str, Any]]:
-    query = select(Notice).where(Notice.status == "failed")
+    """Notices that failed, and notices sent with some recipients refused for good (with the server's reply)."""
+    query = select(Notice).where(FAILED_OR_REFUSED)
     total = session.scalar(query.with_only_columns(func.count())) or 0
     found = list(session.scalars(query.order_by(Notice.id.desc()).offset((page - 1) * size).limit(size)))
     names = _unit_names(session, {n.unit_id for n in found})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///var/duban.sqlite3"
@@ -26,16 +26,54 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.startswith("sqlite")
 
 
+class DatabaseUnusable(Exception):
+    """DUBAN_DATABASE_URL names nothing duban can use; the message says what to change."""
+
+
+URL_HELP = "请写成 sqlite:///文件路径 或 postgresql+psycopg://用户:密码@主机:端口/数据库名"
+CONNECT_TIMEOUT_S = 10  # a PostgreSQL host that does not answer is an error after this, not a hang
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
-    if is_sqlite(url):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    parsed = _parsed(url)
+    if parsed.drivername.startswith("sqlite"):
+        if parsed.database and parsed.database != ":memory:":
+            _usable_folder(Path(parsed.database).parent)
         engine = create_engine(url)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    except ModuleNotFoundError:
+        raise DatabaseUnusable("PostgreSQL 的驱动 psycopg 没有安装:请用 `make` 重新安装(锁定文件中已有),"
+                               "或运行 pip install 'psycopg[binary]'") from None
+
+
+def _parsed(url: str) -> URL:
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnusable(f"DUBAN_DATABASE_URL 不是数据库地址:{URL_HELP}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if (backend, driver) not in {("sqlite", ""), ("sqlite", "pysqlite"), ("postgresql", ""), ("postgresql", "psycopg")}:
+        raise DatabaseUnusable(f"DUBAN_DATABASE_URL 指向 {parsed.drivername},duban 只支持 SQLite 和 PostgreSQL"
+                               f"(驱动 psycopg):{URL_HELP}")
+    return parsed
+
+
+def _usable_folder(folder: Path) -> None:
+    """The SQLite file's folder, created when missing; refused when it cannot be, or cannot be written (SQLite
+    writes its journal files beside the database)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatabaseUnusable(f"无法创建数据库所在的文件夹 {folder}:{error.strerror};"
+                               "请换一个可写的位置(DUBAN_DATABASE_URL)") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseUnusable(f"数据库所在的文件夹 {folder} 不可写:请修改其权限,或换一个位置(DUBAN_DATABASE_URL)")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -49,6 +49,7 @@ ACTION_NAMES = {
     "extension.decide": "审批延期申请",
     "event.record": "记录外部事件",
     "date.set": "设定期限",
+    "notice.retry": "重新发送通知",
 }
 
 

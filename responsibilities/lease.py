@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.model import SchedulerLease
 
+SCHEDULER = "scheduler"  # the embedded scheduler's lease: one per database
+
 
 def acquire(session_factory: sessionmaker[Session], *, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the lease; True when ``holder`` holds it until ``now + ttl``."""

@@ -341,15 +341,25 @@ class Notice(Base):
     owed_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # Real attempts: the message was put before the server and it answered (a server that could not be reached
+    # costs a notice nothing). A notice fails for good on a permanent answer, or when its first real attempt is
+    # older than delivery's time limit (``first_attempt_at``).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_at: Mapped[datetime | None]
-    sent_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # host:pid:token of the deliverer holding it
+    claimed_at: Mapped[datetime | None]  # renewed while that deliverer lives; a claim not renewed lapses
+    lapsed_claims: Mapped[int] = mapped_column(Integer, default=0)  # claims whose deliverer died without an outcome
+    sent_at: Mapped[datetime | None]  # when the first recipients accepted it
     message_id: Mapped[str | None] = mapped_column(String(200))
-    recipients: Mapped[list[Any] | None] = mapped_column(JSON)
-    refused: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # address → the server's reply
+    # none_as_null: "nobody refused" is SQL NULL (not JSON null), so that the office's list of failures can ask for it.
+    recipients: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))  # accepted it: never sent it again
+    refused: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # address → permanent refusal
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# What the office must look at: notices that failed, and those sent with some recipients refused for good.
+FAILED_OR_REFUSED = (Notice.status == "failed") | ((Notice.status == "sent") & Notice.refused.is_not(None))
 
 
 class SchedulerLease(Base):
@@ -405,3 +415,36 @@ class FigureValue(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("figure_reports.id"), primary_key=True)
     field_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class JobRun(Base):
+    """The last run of each scheduled job (sweep, deliver, digests, year_end): what an operator and the office see.
+
+    One row per job, overwritten by each run, so it stays small however long duban runs; the flow-run history,
+    where Prefect runs the jobs, is Prefect's.
+    """
+
+    __tablename__ = "job_runs"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))  # the process that ran it last
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]  # None while it runs (or if its process died)
+    succeeded: Mapped[bool | None] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)  # one line: why the last run failed
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_success_at: Mapped[datetime | None]
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChannelStatus(Base):
+    """A delivery channel's server that could not be reached: delivery backs off as a whole until ``retry_at``,
+    and no notice spends an attempt on it. ``target`` is the server's address (without secrets): a different
+    server, once configured, is tried at once."""
+
+    __tablename__ = "channel_status"
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)  # email
+    target: Mapped[str] = mapped_column(String(300))
+    unreachable_since: Mapped[datetime]
+    retry_at: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text)

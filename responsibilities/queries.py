@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from responsibilities.db import read_session
 from responsibilities.errors import NotAllowed, NotFound
 from responsibilities.model import (
+    FAILED_OR_REFUSED,
     AuditRecord,
     CoUnit,
     Deliverable,
@@ -192,12 +193,18 @@ def notices(session_factory: SessionFactory, *, status: str | None = None, unit:
     with read_session(session_factory) as session:
         unit = _visible_units(session, _viewer(session, viewer), unit)
         query = select(Notice).order_by(Notice.id.desc()).limit(limit)
-        if status is not None:
+        if status == "failed":  # what the office must look at: failed, or sent with some recipients refused for good
+            query = query.where(FAILED_OR_REFUSED)
+        elif status is not None:
             query = query.where(Notice.status == status)
         if unit is not None:
             query = query.where(Notice.unit_id == unit)
         return [{"id": n.id, "dedupe_key": n.dedupe_key, "kind": n.kind, "level": n.level, "audience": n.audience,
                  "unit_id": n.unit_id, "owed_on": n.owed_on.isoformat(), "status": n.status, "attempts": n.attempts,
+                 "first_attempt_at": n.first_attempt_at.isoformat() if n.first_attempt_at else None,
+                 "next_attempt_at": n.next_attempt_at.isoformat() if n.next_attempt_at else None,
+                 "claimed_by": n.claimed_by if n.status == "sending" else None,
+                 "claimed_at": n.claimed_at.isoformat() if n.status == "sending" and n.claimed_at else None,
                  "sent_at": n.sent_at.isoformat() if n.sent_at else None, "message_id": n.message_id,
                  "recipients": n.recipients, "refused": n.refused, "last_error": n.last_error}
                 for n in session.scalars(query)]

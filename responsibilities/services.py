@@ -36,11 +36,13 @@ from responsibilities.errors import (
 )
 from responsibilities.evidence import EvidenceRejected, EvidenceStore, parse_link
 from responsibilities.model import (
+    FAILED_OR_REFUSED,
     CoUnit,
     Deliverable,
     EventRecord,
     Evidence,
     Extension,
+    Notice,
     ObligationRecord,
     PlanRecord,
     UnitRecord,
@@ -48,6 +50,7 @@ from responsibilities.model import (
 )
 from responsibilities.plan_sync import calendar_from_settings, deliverable_ref
 from responsibilities.rules import ONCE, after_event_due
+from responsibilities.vocabulary import NOTICE_STATE_NAMES
 
 ROLES = ("office", "unit", "leader")
 # Reports on a plan's last period fall due after it ends: dates may run this far past the plan's end.
@@ -449,3 +452,45 @@ def decide_extension(session_factory: SessionFactory, *, actor: str, ref: str, g
     action = "extension.grant" if grant else "extension.refuse"
     return _transition(session_factory, actor=actor, ref=ref, now=now, action=action, expected_version=None,
                        change=change)
+
+
+# ── notices the office sends again ───────────────────────────────────────────────────────────────
+
+MAX_RETRY_IDS = 1000
+
+
+def retry_notices(session_factory: SessionFactory, *, actor: str, now: datetime, ids: Sequence[int] = (),
+                  every_failed: bool = False) -> list[str]:
+    """The office sends failed notices again (those of ``ids``, or ``every_failed``): back to the queue now, their
+    time limit counted afresh, addresses refused for good tried again (the office may have corrected them).
+    Addresses that already accepted a notice do not get it twice. Returns the notices' dedupe keys."""
+    _require_aware(now)
+    if not ids and not every_failed:
+        raise InvalidInput("请写明要重新发送的通知编号(`duban notices --failed` 可列出),或用 --failed 重新发送全部")
+    if len(ids) > MAX_RETRY_IDS:
+        raise InvalidInput(f"一次最多重新发送 {MAX_RETRY_IDS} 条通知;全部重新发送请用 --failed")
+    with session_factory.begin() as session:
+        _require_office(_user(session, actor), "notice.retry")
+        notices = _retryable_notices(session, list(ids)) if ids else list(
+            session.scalars(select(Notice).where(FAILED_OR_REFUSED).order_by(Notice.id)))
+        for notice in notices:
+            notice.status, notice.next_attempt_at, notice.first_attempt_at = "pending", None, None
+            notice.refused, notice.last_error, notice.lapsed_claims, notice.claimed_by = None, None, 0, None
+        if notices:
+            keys = [n.dedupe_key for n in notices]
+            write_audit(session, now=now, actor=actor, action="notice.retry",
+                        note=f"{len(keys)} 条:" + "、".join(keys[:20]) + ("…" if len(keys) > 20 else ""))
+        return [n.dedupe_key for n in notices]
+
+
+def _retryable_notices(session: Session, ids: list[int]) -> list[Notice]:
+    found = {n.id: n for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))}
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"没有编号为 {'、'.join(missing)} 的通知:`duban notices --failed` 可列出发送失败的通知及其编号")
+    settled = [n for n in found.values() if not (n.status == "failed" or (n.status == "sent" and n.refused))]
+    if settled:
+        raise IllegalTransition("只有发送失败、或有收件人被拒收的通知可以重新发送;"
+                                + "、".join(f"通知 {n.id}({NOTICE_STATE_NAMES.get(n.status, n.status)})" for n in settled)
+                                + " 不在此列")
+    return [found[i] for i in dict.fromkeys(ids)]

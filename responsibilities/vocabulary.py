@@ -11,3 +11,5 @@ DEADLINE_KIND_NAMES = {"fixed": "固定日期", "ongoing": "持续推进", "peri
                        "external": "上级确定", "staged": "分阶段"}
 NOTICE_KIND_NAMES = {"reminder": "提醒", "chase": "催办", "escalation": "督办通知单", "office": "办公室提示",
                      "digest": "摘要", "summary": "年度总结"}
+NOTICE_STATE_NAMES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
+JOB_NAMES = {"sweep": "扫描(提醒、催办、督办)", "deliver": "投递通知", "digests": "摘要", "year_end": "年度总结"}

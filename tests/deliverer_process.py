@@ -1,9 +1,10 @@
 """One deliverer in its own OS process, for the delivery tests: ``notifications.delivery.deliver`` over SMTP.
 
-    python tests/deliverer_process.py DATABASE_URL SMTP_URL NOW BATCH_SIZE [--wait]
+    python tests/deliverer_process.py DATABASE_URL SMTP_URL NOW BATCH_SIZE [--wait] [--lease-seconds S]
 
 ``NOW`` is an ISO datetime with its offset. With ``--wait`` the process prints ``ready`` once it has
 imported everything and waits for a line on stdin, so that several deliverers start at the same moment.
+``--lease-seconds`` shortens the claims' lease, so a test can watch claims lapse and renew in real time.
 At the end it prints its DeliveryReport as one line of JSON.
 
 ``DUBAN_TEST_KILL`` makes the process SIGKILL itself at one point, as a power cut or the OOM killer would:
@@ -25,9 +26,9 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from notifications import delivery
+from notifications import outbox
 from notifications.delivery import DeliverySettings, deliver
 from notifications.transports import SendResult, SmtpSettings, SmtpTransport, Transport
 from responsibilities import db
@@ -45,6 +46,7 @@ class DyingTransport:
 
     def __init__(self, inner: Transport, kill: str | None) -> None:
         self.inner = inner
+        self.target = inner.target
         self.kill = kill
         self.sends = 0
 
@@ -66,7 +68,7 @@ class DyingTransport:
 
 
 def kill_after_claiming() -> None:
-    real_claim = delivery.claim
+    real_claim = outbox.claim
 
     def claim_then_die(*args: object, **kwargs: object) -> tuple[str, list[int]]:
         token, ids = real_claim(*args, **kwargs)  # type: ignore[arg-type]
@@ -74,7 +76,7 @@ def kill_after_claiming() -> None:
             die()
         return token, ids
 
-    delivery.claim = claim_then_die  # type: ignore[assignment]
+    outbox.claim = claim_then_die  # type: ignore[assignment]
 
 
 def main() -> int:
@@ -84,6 +86,7 @@ def main() -> int:
     parser.add_argument("now", type=datetime.fromisoformat)
     parser.add_argument("batch_size", type=int)
     parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--lease-seconds", type=float, default=60)
     args = parser.parse_args()
 
     kill = os.environ.get("DUBAN_TEST_KILL") or None
@@ -94,13 +97,14 @@ def main() -> int:
 
     sessions = db.make_session_factory(db.make_engine(args.database_url))
     smtp = SmtpSettings.from_url(args.smtp_url)
-    settings = DeliverySettings(base_url="http://127.0.0.1:8000", sender=smtp.sender, batch_size=args.batch_size)
+    settings = DeliverySettings(base_url="http://127.0.0.1:8000", sender=smtp.sender, batch_size=args.batch_size,
+                                lease=timedelta(seconds=args.lease_seconds))
     transport = DyingTransport(SmtpTransport(smtp), kill)
     if args.wait:
         print("ready", flush=True)
         sys.stdin.readline()
     report = deliver(sessions, transport, settings, now=args.now)
-    print(json.dumps(dataclasses.asdict(report)), flush=True)
+    print(json.dumps(dataclasses.asdict(report), default=str), flush=True)
     return 0
 
 

@@ -7,6 +7,8 @@
 - ``script``: replies to the DATA commands, one per DATA in order (``None`` = accept); afterwards
   ``data_reply`` answers every DATA (``None`` = accept).
 - ``refuse``: RCPT addresses answered with the given reply instead of 250.
+- ``greylist``: RCPT addresses answered with the given reply the first time only (as greylisting does), 250 after.
+- ``data_delay``: seconds the server takes to answer each DATA (a slow relay).
 - ``connections``: client sessions seen (counted at EHLO/HELO, so aiosmtpd's own start-up probe is
   not counted).
 - ``stop()`` then ``start()``: down, then up again on the same port; ``drop_connections()`` closes
@@ -60,6 +62,8 @@ class _Handler:
         self.script: list[str | None] = list(script)
         self.data_reply = data_reply
         self.refuse: dict[str, str] = dict(refuse)
+        self.greylist: dict[str, str] = {}
+        self.data_delay = 0.0
         self.messages: list[Received] = []
         self.connections = 0
         self.data_commands = 0
@@ -78,11 +82,15 @@ class _Handler:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address in self.refuse:
             return self.refuse[address]
+        if address in self.greylist:
+            return self.greylist.pop(address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_commands += 1
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         reply = self.script.pop(0) if self.script else self.data_reply
         if reply is not None:
             return reply
@@ -152,6 +160,14 @@ class TestSmtpServer:
         self.handler.refuse = dict(replies)
 
     @property
+    def greylist(self) -> dict[str, str]:
+        return self.handler.greylist
+
+    @greylist.setter
+    def greylist(self, replies: Mapping[str, str]) -> None:
+        self.handler.greylist = dict(replies)
+
+    @property
     def running(self) -> bool:
         return self._controller is not None
 
@@ -201,3 +217,27 @@ def smtp_server() -> Iterator[TestSmtpServer]:
     """A started TestSmtpServer accepting everything; change ``script``/``refuse``/``data_reply`` as needed."""
     with TestSmtpServer() as server:
         yield server
+
+
+class SilentServer:
+    """A port that accepts connections and never says a word: an SMTP server that hangs."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind((HOST, 0))
+        self._socket.listen(50)
+        self.port = self._socket.getsockname()[1]
+
+    def url(self, sender: str = "duban@gov.example") -> str:
+        return f"smtp://{HOST}:{self.port}?from={sender.replace('@', '%40')}"
+
+    def close(self) -> None:
+        self._socket.close()
+
+    def __enter__(self) -> SilentServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

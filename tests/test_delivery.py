@@ -83,14 +83,14 @@ def assert_each_sent_exactly_once(session_factory, server: TestSmtpServer) -> No
 
 
 def deliverer(database_url: str, server: TestSmtpServer, now: datetime, *, batch_size: int = 5,
-              kill: str | None = None, wait: bool = False) -> subprocess.Popen[str]:
+              kill: str | None = None, wait: bool = False, lease: timedelta = SETTINGS.lease) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DUBAN_TEST_KILL", None)
     if kill is not None:
         env["DUBAN_TEST_KILL"] = kill
     return subprocess.Popen(
-        [sys.executable, str(DELIVERER), database_url, server.url(SENDER), now.isoformat(), str(batch_size)]
-        + (["--wait"] if wait else []),
+        [sys.executable, str(DELIVERER), database_url, server.url(SENDER), now.isoformat(), str(batch_size),
+         "--lease-seconds", str(lease.total_seconds())] + (["--wait"] if wait else []),
         cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -159,7 +159,8 @@ def test_a_claim_is_left_alone_while_its_lease_runs_and_taken_over_once_it_has_p
     assert claim(session_factory, now=NOW + SETTINGS.lease, limit=100, lease=SETTINGS.lease)[1] == list(range(6, 19))
     taken_over = claim(session_factory, now=AFTER_THE_LEASE, limit=100, lease=SETTINGS.lease)
     assert taken_over[1] == ids
-    assert {n.attempts for n in rows(session_factory) if n.id in ids} == {2}
+    # The lapse is counted, apart from attempts: the server may never have seen these messages.
+    assert {(n.lapsed_claims, n.attempts) for n in rows(session_factory) if n.id in ids} == {(1, 0)}
 
 
 # ── a deliverer killed mid-batch ─────────────────────────────────────────────────────────────────
@@ -181,7 +182,7 @@ def test_a_killed_deliverers_notices_are_all_delivered_after_its_lease_and_only_
     stranded = [n.id for n in rows(session_factory) if n.status == "sending"]
     assert len(stranded) == (4 if kill == "between-messages" else 5)
     # While the lease runs, a second deliverer sends everything else and leaves the dead one's claim alone.
-    deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW + timedelta(minutes=5))
+    deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW + SETTINGS.lease / 2)
     assert [n.id for n in rows(session_factory) if n.status != "sent"] == stranded
 
     deliver(session_factory, smtp(smtp_server), SETTINGS, now=AFTER_THE_LEASE)
@@ -208,8 +209,8 @@ def test_a_deliverer_whose_claim_was_taken_over_sends_nothing_and_overwrites_not
     assert {before[i][0] for i in ids} == {"sent"}
 
     report = asyncio.run(deliver_claimed(session_factory, smtp(smtp_server), SETTINGS, token, ids,
-                                         now=NOW + timedelta(minutes=12), rng=random.Random(1)))
-    assert report.sent == 0
+                                         now=AFTER_THE_LEASE + timedelta(minutes=1), rng=random.Random(1)))
+    assert (report.sent, report.released) == (0, 0)
     assert {n.id: (n.status, n.claimed_by, n.sent_at, n.attempts) for n in rows(session_factory)} == before
     assert_each_sent_exactly_once(session_factory, smtp_server)
 
@@ -262,24 +263,22 @@ def test_a_550_is_not_retried_and_the_failed_notice_keeps_the_servers_reply_for_
     assert failed["last_error"] == "550 5.7.1 message content rejected"
 
 
-def test_while_the_server_is_down_the_notices_wait_and_once_it_is_back_they_are_delivered(
+def test_while_the_server_is_down_the_notices_wait_untried_and_once_it_is_back_they_are_delivered(
         loaded, session_factory, smtp_server):
     total = write_notices(session_factory, date(2019, 10, 28))
     smtp_server.stop()
     report = deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW)
-    # The first batch finds the server gone and waits; the rest is not tried against a server that is not there.
-    assert (report.sent, report.retrying, report.failed) == (0, SETTINGS.batch_size, 0)
+    # The first batch finds the server gone and goes back to the queue; the rest is not even claimed.
+    assert (report.sent, report.retrying, report.failed, report.released) == (0, 0, 0, SETTINGS.batch_size)
+    assert report.server_unreachable and "connect" in report.server_error.lower()
     waiting = rows(session_factory)
-    assert {n.status for n in waiting} == {"pending"}
-    tried = [n for n in waiting if n.attempts]
-    assert len(tried) == SETTINGS.batch_size and all(n.next_attempt_at > NOW for n in tried)
-    assert all("connect" in n.last_error.lower() and n.last_error.endswith("(attempt 1)") for n in tried)
+    assert {(n.status, n.attempts, n.first_attempt_at, n.claimed_by) for n in waiting} == {("pending", 0, None, None)}
 
     smtp_server.start()
     report = deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW + timedelta(minutes=2))
     assert report.sent == total
     assert_each_sent_exactly_once(session_factory, smtp_server)
-    assert sorted(n.attempts for n in rows(session_factory)) == [1] * (total - SETTINGS.batch_size) + [2] * SETTINGS.batch_size
+    assert {n.attempts for n in rows(session_factory)} == {1}
 
 
 def test_a_recipient_refused_one_by_one_is_recorded_while_the_other_recipients_get_the_message(
@@ -321,22 +320,25 @@ def test_an_address_that_would_inject_a_header_fails_its_notice_and_the_rest_of_
     assert len(smtp_server.messages) == total - len(hrss)
 
 
-def test_a_notice_still_failing_at_max_attempts_is_failed_and_no_longer_retried(loaded, session_factory):
+def test_a_notice_still_refused_for_a_while_48_hours_after_its_first_attempt_fails_and_is_no_longer_retried(
+        loaded, session_factory):
     write_notices(session_factory, date(2019, 10, 28))
     notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
-    settings = DeliverySettings(base_url=SETTINGS.base_url, sender=SENDER,
-                                max_attempts=3)
     # Retry bookkeeping only: a memory transport scripted to fail every time.
-    transport = MemoryTransport([TemporaryFailure("421 4.7.0 too busy")] * 5)
+    transport = MemoryTransport([TemporaryFailure("421 4.7.0 too busy")] * 40)
     now = NOW
-    for _ in range(3):
-        deliver(session_factory, transport, settings, now=now)
-        now = now + timedelta(days=1)
+    while row(session_factory, notice.dedupe_key).status == "pending":
+        deliver(session_factory, transport, SETTINGS, now=now, rng=random.Random(3))
+        waiting = row(session_factory, notice.dedupe_key)
+        now = waiting.next_attempt_at or now
     failed = row(session_factory, notice.dedupe_key)
-    assert (failed.status, failed.attempts, failed.next_attempt_at) == ("failed", 3, None)
-    assert failed.last_error == "421 4.7.0 too busy (attempt 3)"
-    assert deliver(session_factory, transport, settings, now=now + timedelta(days=30)).claimed == 0
-    assert transport.sent == [] and len(transport.script) == 2
+    assert failed.status == "failed" and failed.next_attempt_at is None
+    assert now - failed.first_attempt_at >= SETTINGS.give_up_after > now - failed.first_attempt_at - SETTINGS.max_backoff * 1.2
+    assert failed.last_error == "421 4.7.0 too busy (gave up: still failing 48 h after the first attempt)"
+    tried = transport.calls
+    assert tried == failed.attempts > 8  # more tries than the old limit of eight: the time limit decides
+    assert deliver(session_factory, transport, SETTINGS, now=now + timedelta(days=30)).claimed == 0
+    assert transport.calls == tried and transport.sent == []
 
 
 def test_a_unit_without_an_address_fails_its_notices_with_no_recipient_address_and_they_are_not_retried(
@@ -350,7 +352,7 @@ def test_a_unit_without_an_address_fails_its_notices_with_no_recipient_address_a
     deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW + timedelta(days=1))
     for notice in rows(session_factory):
         if notice.id in unaddressed:
-            assert (notice.status, notice.attempts) == ("failed", 1)
+            assert (notice.status, notice.attempts) == ("failed", 0)  # nothing was ever put before the server
             assert notice.last_error.startswith("no recipient address")
         else:
             assert notice.status == "sent"
@@ -392,22 +394,25 @@ def test_the_chinese_subject_text_and_html_arrive_intact_with_the_notices_messag
     assert sorted(received.rcpt_tos) == sorted(expected.to) and len(expected.to) == 3
 
 
-def test_a_notice_whose_deliverers_keep_dying_is_given_up_after_the_attempt_limit(loaded, session_factory):
+def test_a_notice_whose_deliverers_keep_dying_is_given_up_after_five_lapsed_claims(loaded, session_factory):
     write_notices(session_factory, date(2019, 10, 28))
     victim = rows(session_factory)[0]
-    stale = at(2019, 10, 28, 9)
-    with session_factory.begin() as session:
-        session.execute(update(Notice).where(Notice.id == victim.id).values(
-            status="sending", claimed_by="dead", claimed_at=stale, attempts=SETTINGS.max_attempts))
-    later = stale + SETTINGS.lease + timedelta(minutes=1)
-    _, claimed = claim(session_factory, now=later, limit=100, lease=SETTINGS.lease, max_attempts=SETTINGS.max_attempts)
-    assert victim.id not in claimed
+    moment = NOW
+    for lapse in range(1, 6):
+        _, claimed = claim(session_factory, now=moment, limit=1, lease=SETTINGS.lease)  # and its deliverer dies
+        assert claimed == [victim.id]
+        moment += SETTINGS.lease + timedelta(seconds=1)
+        _, claimed = claim(session_factory, now=moment, limit=0, lease=SETTINGS.lease)  # the next run looks
+        assert row(session_factory, victim.dedupe_key).lapsed_claims == lapse
     given_up = row(session_factory, victim.dedupe_key)
-    assert given_up.status == "failed" and "abandoned" in given_up.last_error
+    assert (given_up.status, given_up.attempts) == ("failed", 0)
+    assert "abandoned" in given_up.last_error and "5 times" in given_up.last_error
+    assert victim.id not in claim(session_factory, now=moment, limit=100, lease=SETTINGS.lease)[1]
 
 
-def test_with_the_server_down_a_batch_makes_one_connection_attempt_not_one_per_notice(loaded, session_factory):
-    write_notices(session_factory, date(2019, 10, 28))
+def test_with_the_server_down_a_batch_makes_one_connection_attempt_and_spends_no_notices_attempts(
+        loaded, session_factory):
+    total = write_notices(session_factory, date(2019, 10, 28))
     attempts = []
 
     class Unreachable(MemoryTransport):
@@ -417,8 +422,7 @@ def test_with_the_server_down_a_batch_makes_one_connection_attempt_not_one_per_n
 
     report = deliver(session_factory, Unreachable(), SETTINGS, now=at(2019, 10, 28, 10))
     assert len(attempts) == 1 and report.server_unreachable
-    assert report.retrying == SETTINGS.batch_size  # the first batch waits; the others were not even claimed
+    assert report.released == SETTINGS.batch_size  # the first batch went back; the others were not even claimed
     waiting = rows(session_factory)
-    assert {n.status for n in waiting} == {"pending"}
-    assert sum("Connection refused" in (n.last_error or "") for n in waiting) == SETTINGS.batch_size
-    assert sum(n.attempts == 0 for n in waiting) == len(waiting) - SETTINGS.batch_size
+    assert len(waiting) == total
+    assert {(n.status, n.attempts, n.last_error) for n in waiting} == {("pending", 0, None)}

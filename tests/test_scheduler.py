@@ -175,6 +175,6 @@ def test_serve_stops_cleanly_on_sigterm_and_gives_up_the_lease(loaded, tmp_path)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0 and "Traceback" not in err
+    assert process.returncode == 0 and "Traceback" not in err, err
     assert "stopped" in out
     assert holder_of(loaded.session_factory, name=LEASE_NAME, now=datetime.now(timezone.utc)) is None

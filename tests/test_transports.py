@@ -14,6 +14,7 @@ from smtp_server import TestSmtpServer, smtp_server  # noqa: F401 - the fixture
 from notifications.sink import MailSink
 from notifications.transports import (
     MailFolderTransport,
+    ConnectionFailure,
     MemoryTransport,
     PermanentFailure,
     SendResult,
@@ -114,35 +115,34 @@ def test_a_550_reply_to_data_is_a_permanent_failure(smtp_server):
     assert outcome.reply == "550 5.7.1 message content rejected"
 
 
-def test_some_recipients_refused_are_reported_with_their_replies_and_the_others_accepted(smtp_server):
+def test_recipients_refused_for_good_and_deferred_are_told_apart_and_the_others_get_the_message(smtp_server):
     smtp_server.refuse = {"gone@gov.example": "550 5.1.1 no such user", "full@gov.example": "452 4.2.2 mailbox full"}
     recipients = ["hrss@gov.example", "gone@gov.example", "finance@gov.example", "full@gov.example"]
     result = send_one(transport_for(smtp_server), notice(), recipients)
     assert result.accepted == ("hrss@gov.example", "finance@gov.example")
-    assert result.refused == {"gone@gov.example": "550 5.1.1 no such user", "full@gov.example": "452 4.2.2 mailbox full"}
+    assert result.refused == {"gone@gov.example": "550 5.1.1 no such user"}
+    assert result.deferred == {"full@gov.example": "452 4.2.2 mailbox full"}
     assert smtp_server.messages[0].rcpt_tos == ["hrss@gov.example", "finance@gov.example"]
 
 
-def test_every_recipient_refused_with_550_is_a_permanent_failure(smtp_server):
+def test_every_recipient_refused_with_550_is_a_result_with_nobody_accepted_and_no_message_sent(smtp_server):
     smtp_server.refuse = {"a@gov.example": "550 5.1.1 no such user", "b@gov.example": "550 5.1.1 no such user"}
     outcome, = send_batch(transport_for(smtp_server), [(notice(), ["a@gov.example", "b@gov.example"])])
-    assert isinstance(outcome, PermanentFailure)
-    assert outcome.refused == {"a@gov.example": "550 5.1.1 no such user", "b@gov.example": "550 5.1.1 no such user"}
-    assert "550 5.1.1 no such user" in outcome.reply
+    assert outcome == SendResult(accepted=(), refused={"a@gov.example": "550 5.1.1 no such user",
+                                                       "b@gov.example": "550 5.1.1 no such user"})
     assert smtp_server.messages == []
 
 
-def test_every_recipient_refused_with_a_4xx_reply_is_a_temporary_failure(smtp_server):
+def test_every_recipient_refused_with_a_4xx_reply_is_deferred(smtp_server):
     smtp_server.refuse = {"a@gov.example": "450 4.2.1 mailbox busy"}
     outcome, = send_batch(transport_for(smtp_server), [(notice(), ["a@gov.example"])])
-    assert isinstance(outcome, TemporaryFailure)
-    assert outcome.refused == {"a@gov.example": "450 4.2.1 mailbox busy"}
+    assert outcome == SendResult(accepted=(), deferred={"a@gov.example": "450 4.2.1 mailbox busy"})
 
 
-def test_a_server_that_is_down_is_a_temporary_failure_and_once_up_the_message_is_sent(smtp_server):
+def test_a_server_that_is_down_is_a_connection_failure_and_once_up_the_message_is_sent(smtp_server):
     smtp_server.stop()
     outcome, = send_batch(transport_for(smtp_server), [(notice(), ["hrss@gov.example"])])
-    assert isinstance(outcome, TemporaryFailure)
+    assert isinstance(outcome, ConnectionFailure)
     assert "refused" in outcome.reply.lower() or "connect" in outcome.reply.lower()
 
     smtp_server.start()
@@ -166,7 +166,7 @@ def test_a_connection_dropped_between_messages_is_reopened_once(smtp_server):
     assert smtp_server.connections == 2 and transport.connections == 2
 
 
-def test_a_server_that_never_answers_is_a_timeout_and_a_temporary_failure(tmp_path):
+def test_a_server_that_never_answers_is_a_timeout_and_a_connection_failure(tmp_path):
     import socket
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -174,7 +174,7 @@ def test_a_server_that_never_answers_is_a_timeout_and_a_temporary_failure(tmp_pa
         transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=silent.getsockname()[1], security="none",
                                                username=None, password=None, sender=SENDER, timeout=0.3))
         outcome, = send_batch(transport, [(notice(), ["hrss@gov.example"])])
-    assert isinstance(outcome, TemporaryFailure)
+    assert isinstance(outcome, ConnectionFailure)
     assert "timed out" in outcome.reply.lower()
 
 
@@ -268,18 +268,20 @@ def test_the_memory_transport_follows_its_script_then_succeeds():
     outcomes = send_batch(transport, [(notice(n), ["a@gov.example"]) for n in range(4)])
     assert isinstance(outcomes[0], TemporaryFailure) and outcomes[0].reply == "451 4.3.0 try later"
     assert isinstance(outcomes[1], PermanentFailure) and outcomes[1].reply == "550 5.7.1 rejected"
-    assert outcomes[2:] == [SendResult(accepted=("a@gov.example",), refused={})] * 2
+    assert outcomes[2:] == [SendResult(accepted=("a@gov.example",))] * 2
     assert [m["Subject"] for m, _, _ in transport.sent] == ["督办提醒 2", "督办提醒 3"]
     assert transport.sent[0][1:] == (SENDER, ("a@gov.example",))
     assert (transport.calls, transport.batches) == (4, 1)
 
 
-def test_the_memory_transport_refuses_addresses_like_a_server():
-    transport = MemoryTransport(refuse={"gone@gov.example": "550 5.1.1 no such user"})
-    some, every = send_batch(transport, [(notice(1), ["a@gov.example", "gone@gov.example"]),
+def test_the_memory_transport_refuses_and_defers_addresses_like_a_server():
+    transport = MemoryTransport(refuse={"gone@gov.example": "550 5.1.1 no such user",
+                                        "grey@gov.example": "450 4.7.1 greylisted"})
+    some, every = send_batch(transport, [(notice(1), ["a@gov.example", "gone@gov.example", "grey@gov.example"]),
                                          (notice(2), ["gone@gov.example"])])
-    assert some == SendResult(accepted=("a@gov.example",), refused={"gone@gov.example": "550 5.1.1 no such user"})
-    assert isinstance(every, PermanentFailure) and every.refused == {"gone@gov.example": "550 5.1.1 no such user"}
+    assert some == SendResult(accepted=("a@gov.example",), refused={"gone@gov.example": "550 5.1.1 no such user"},
+                              deferred={"grey@gov.example": "450 4.7.1 greylisted"})
+    assert every == SendResult(accepted=(), refused={"gone@gov.example": "550 5.1.1 no such user"})
     assert len(transport.sent) == 1
 
 

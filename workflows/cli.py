@@ -131,30 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from workflows.failures import known_failure
+
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except Exception as error:  # every refusal is a message and exit 1, never a traceback
-        message = _known_failure(error)
+        message = known_failure(error)
         if message is None:
             raise
         print(f"duban: {message}", file=sys.stderr)
         return 1
-
-
-def _known_failure(error: Exception) -> str | None:
-    """A message a person can act on for the failures duban expects, or None for a real bug."""
-    from responsibilities.errors import DomainError
-    from responsibilities.migrate import SchemaOutOfDate
-
-    if isinstance(error, (DomainError, SchemaOutOfDate)):
-        return str(error)
-    if type(error).__module__.startswith("sqlalchemy"):
-        from sqlalchemy.exc import OperationalError
-
-        if isinstance(error, OperationalError):
-            return f"无法使用数据库:{error.orig};请检查 DUBAN_DATABASE_URL 所指的数据库是否可用"
-    return None
 
 
 if __name__ == "__main__":

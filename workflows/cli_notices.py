@@ -45,22 +45,58 @@ def cmd_deliver(ctx) -> int:  # noqa: ANN001
     where = "SMTP" if ctx.settings.smtp_url else str(ctx.settings.mail_dir)
     print(f"投递完成({where}):发出 {report['sent']},待重试 {report['retrying']},失败 {report['failed']}"
           + (f",被拒收件人 {report['refused_recipients']}" if report["refused_recipients"] else "")
-          + (";邮件服务器无法连接,稍后重试" if report["server_unreachable"] else ""))
+          + (f",暂缓收件人 {report['deferred_recipients']}" if report["deferred_recipients"] else ""))
+    if report["server_unreachable"]:
+        retry = report["retry_server_at"]
+        print(f"邮件服务器无法连接({report['server_error']}):未发出的通知留在队列中,不计失败次数;"
+              + (f"{_local(retry, ctx)} 后再试" if retry else "稍后再试"))
+        return 1
     return 0
+
+
+def _local(moment, ctx) -> str:  # noqa: ANN001 - an ISO datetime, or an aware datetime
+    from datetime import datetime
+
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(ctx.settings.time_zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def cmd_notices(ctx) -> int:  # noqa: ANN001
     from responsibilities.queries import notices
 
-    status = "pending" if ctx.args.pending else "failed" if ctx.args.failed else None
+    if getattr(ctx.args, "notices_action", None) == "retry":
+        return cmd_notices_retry(ctx)
+    status = next((s for s in ("pending", "sending", "failed") if getattr(ctx.args, s)), None)
     rows = notices(ctx.sessions, status=status, unit=ctx.args.unit, viewer=ctx.args.as_user)
     if ctx.args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
         return 0
     for row in rows:
-        extra = f"  {row['last_error']}" if row["last_error"] else ""
-        print(f"{row['dedupe_key']:<40} {row['status']:<8} {row['owed_on']}  {row['unit_id'] or '':<18}{extra}")
+        print(f"{row['id']:>6} {row['dedupe_key']:<40} {row['status']:<8} {row['owed_on']}  {row['unit_id'] or '':<18}"
+              + _notice_detail(row, ctx))
     print(f"(共 {len(rows)} 条)")
+    return 0
+
+
+def _notice_detail(row: dict, ctx) -> str:  # noqa: ANN001
+    from datetime import datetime
+
+    from notifications.delivery import CLAIM_LEASE
+
+    if row["status"] == "sending" and row["claimed_at"]:
+        lapses = datetime.fromisoformat(row["claimed_at"]) + CLAIM_LEASE
+        return f"  由 {row['claimed_by']} 认领,若不续期则于 {_local(lapses, ctx)} 失效"
+    refused = "".join(f"  拒收 {address}:{reply}" for address, reply in (row["refused"] or {}).items())
+    return (f"  {row['last_error']}" if row["last_error"] else "") + refused
+
+
+def cmd_notices_retry(ctx) -> int:  # noqa: ANN001
+    from responsibilities.services import retry_notices
+
+    keys = retry_notices(ctx.sessions, actor=ctx.actor, now=ctx.now, ids=ctx.args.ids,
+                         every_failed=ctx.args.retry_failed)
+    print(f"已重新排队 {len(keys)} 条通知,下次投递时发出" + ("" if keys else "(没有发送失败的通知)"))
     return 0
 
 
@@ -76,12 +112,18 @@ def add_notice_commands(command) -> None:  # noqa: ANN001 - cli_track's command(
     sweep.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing")
     command("digest", cmd_digest, "write the digests owed today: the units' and leaders' weekly, the office's daily")
     command("deliver", cmd_deliver, "send pending notices (SMTP, or the mail folder)")
-    listing = command("notices", cmd_notices, "list notices")
+    listing = command("notices", cmd_notices, "list notices; `notices retry` sends failed ones again")
     which = listing.add_mutually_exclusive_group()
-    which.add_argument("--pending", action="store_true")
-    which.add_argument("--failed", action="store_true")
+    which.add_argument("--pending", action="store_true", help="waiting to be sent (or to be retried)")
+    which.add_argument("--sending", action="store_true", help="claimed by a deliverer: who, and when its claim lapses")
+    which.add_argument("--failed", action="store_true",
+                       help="failed, or sent with some recipients refused for good, with the server's reply")
     listing.add_argument("--unit")
     listing.add_argument("--json", action="store_true")
+    actions = listing.add_subparsers(dest="notices_action", metavar="ACTION")
+    retry = command("retry", cmd_notices, "send failed notices again (the office): IDs, or --failed for all", actions)
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="the notices' numbers (`duban notices --failed`)")
+    retry.add_argument("--failed", dest="retry_failed", action="store_true", help="every failed notice")
     sink = command("mail-sink", cmd_mail_sink, "run a local SMTP server on 127.0.0.1 that keeps what it receives")
     sink.add_argument("--port", type=int, default=2525)
     sink.add_argument("--folder", default="var/mail-sink")

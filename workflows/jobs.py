@@ -8,8 +8,11 @@ APScheduler can store them.
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import cached_property
 from typing import Any, Callable
 
@@ -60,8 +63,9 @@ def sweep(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str,
     return {"day": rt.today.isoformat(), "working_day": report.working_day, **report.written}
 
 
-def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None) -> dict[str, Any]:  # noqa: ANN001
-    """Send pending notices: SMTP when configured, else the mail folder."""
+def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None,  # noqa: ANN001
+            stop: threading.Event | None = None) -> dict[str, Any]:
+    """Send due notices: SMTP when configured, else the mail folder. ``stop`` cancels the run promptly."""
     from notifications.delivery import DeliverySettings, deliver as run
     from notifications.transports import SmtpSettings, transport_from_environment
 
@@ -69,9 +73,14 @@ def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=
     url = rt.settings.smtp_url_with_sender()
     transport = transport or transport_from_environment(url, rt.settings.mail_dir)
     sender = SmtpSettings.from_url(url).sender if url else rt.settings.mail_from
-    report = run(rt.sessions, transport, DeliverySettings(base_url=rt.settings.base_url, sender=sender), now=rt.now)
+    report = run(rt.sessions, transport, DeliverySettings(base_url=rt.settings.base_url, sender=sender), now=rt.now,
+                 stop=stop)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
-            "refused_recipients": report.refused_recipients, "server_unreachable": report.server_unreachable}
+            "refused_recipients": report.refused_recipients, "deferred_recipients": report.deferred_recipients,
+            "released": report.released, "server_unreachable": report.server_unreachable,
+            "server_error": report.server_error,
+            "retry_server_at": report.retry_server_at.isoformat() if report.retry_server_at else None,
+            "stopped": report.stopped}
 
 
 def digests(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str, Any]:
@@ -96,14 +105,66 @@ def year_end(as_of: str | None = None, runtime: Runtime | None = None, year: int
 
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {"sweep": sweep, "deliver": deliver, "digests": digests,
                                                   "year_end": year_end}
+STOPPABLE = {"deliver"}  # jobs that give up promptly when asked to stop; the others are short transactions
 
 
-def run_job(name: str, as_of: str | None = None) -> dict[str, Any]:
-    """Run a job by name in its own runtime (what the scheduler stores and fires)."""
+class JobFailed(Exception):
+    """A job that did not complete; its message is one line, fit for a log and the office's dashboard."""
+
+
+def run_job(name: str, as_of: str | None = None, *, stop: threading.Event | None = None,
+            settings: Settings | None = None, **params: Any) -> dict[str, Any]:
+    """Run a job by name in its own runtime, and record the run (job_runs) for /healthz and the dashboard.
+
+    What the embedded scheduler fires, `duban flow run` calls, and each Prefect flow wraps. A failure is recorded
+    and raised as JobFailed with a one-line reason."""
     if name not in JOBS:
         raise KeyError(f'unknown flow "{name}" (known: {", ".join(JOBS)})')
-    runtime = Runtime.create(as_of)
+    from responsibilities.job_runs import job_finished, job_started
+
+    runtime = Runtime.create(as_of, settings)
     try:
-        return JOBS[name](runtime=runtime)
+        job_started(runtime.sessions, name=name, holder=PROCESS, now=wall_clock())
+        if name in STOPPABLE:
+            params["stop"] = stop
+        counts = JOBS[name](runtime=runtime, **{k: v for k, v in params.items() if v is not None})
+    except Exception as error:  # noqa: BLE001 - whatever went wrong is recorded and reported in one line
+        reason = one_line(error)
+        _record_failure(runtime, name, reason)
+        raise JobFailed(f"{name}: {reason}") from error
+    else:
+        job_finished(runtime.sessions, name=name, now=wall_clock())
+        return counts
     finally:
         runtime.close()
+
+
+def _record_failure(runtime: Runtime, name: str, reason: str) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from responsibilities.job_runs import job_finished
+    from responsibilities.migrate import SchemaOutOfDate
+
+    try:
+        job_finished(runtime.sessions, name=name, now=wall_clock(), error=reason)
+    except (SQLAlchemyError, SchemaOutOfDate):
+        pass  # the database itself is the trouble (or the run was never recorded): /healthz says so
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line a person can act on: its known meaning, else its type and first line."""
+    from workflows.failures import known_failure
+
+    known = known_failure(error)
+    if known is not None:
+        return known
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:500] if text else type(error).__name__
+
+
+def wall_clock() -> datetime:
+    """When a job really ran, whatever day it runs as of: job runs are an operator's record."""
+    return datetime.now(timezone.utc)
+
+
+PROCESS = f"{socket.gethostname()[:60]}:{os.getpid()}"

@@ -4,9 +4,15 @@
   `duban serve` on the same database waits as a standby and takes over when the first stops or dies.
 - Jobs are stored (APScheduler's SQLAlchemy job store, in the same database) and keep their next run times
   across restarts; missed runs are coalesced into one, however late (no misfire cut-off), one instance at a
-  time, one job at a time (a single worker thread, which also keeps Prefect's first call in one thread).
-- A missed, late or doubled firing does no harm: the flows catch up from the data and their notices are deduplicated.
-- SIGTERM or Ctrl-C: the current job finishes, the lease is given up, the process exits 0.
+  time, one job at a time (a single worker thread). On taking over, delivery runs at once: notices queued while
+  no scheduler ran go out now, not at the next minute.
+- Jobs run directly (workflows.jobs): nothing of Prefect is started. They go through Prefect's engine only where
+  a Prefect API is configured (PREFECT_API_URL, the scale-out), so that their runs land where Prefect's UI shows
+  them. Each run is recorded (job_runs); a failure is one line in the log, never a traceback flood, and the next
+  firing simply runs again.
+- A missed, late or doubled firing does no harm: the jobs catch up from the data and their notices are deduplicated.
+- Stopping is prompt: a running delivery is cancelled (its claimed notices go back to the queue); any other job
+  gets a few seconds to finish, then is abandoned (its transaction is rolled back when the process exits).
 """
 
 from __future__ import annotations
@@ -20,20 +26,68 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-LEASE_NAME = "scheduler"
+from responsibilities.lease import SCHEDULER as LEASE_NAME
+
 FIRE = "workflows.scheduler:fire"  # what each stored job calls, by reference, so that it can be stored
-RUNNER_VARIABLE = "DUBAN_SCHEDULER_RUNNER"  # "prefect" (flows through Prefect's engine) or "direct" (the jobs)
+STOP_GRACE_S = 4.0  # how long a stopping scheduler waits for its running job before abandoning it
+START_UP_JOB = "deliver"  # run once on taking the lease
 
 
-def fire(name: str) -> dict:
-    """Run one scheduled flow now (called by APScheduler in its worker thread)."""
-    if os.environ.get(RUNNER_VARIABLE, "prefect") == "direct":
+@dataclass
+class _ThisProcess:
+    """What the stored jobs, called by reference, share with the scheduler running in this process."""
+
+    stopping: threading.Event = field(default_factory=threading.Event)  # a running job gives up promptly
+    running: threading.Lock = field(default_factory=threading.Lock)  # held while a job runs (one at a time)
+    log: Callable[[str], None] = print
+    failures: dict[str, int] = field(default_factory=dict)  # consecutive failures per job, for the log's wording
+
+
+PROCESS = _ThisProcess()
+
+
+def through_prefect() -> bool:
+    """Whether jobs run as Prefect flow runs: only where a Prefect API is configured to keep and show them."""
+    return bool(os.environ.get("PREFECT_API_URL"))
+
+
+def fire(name: str) -> None:
+    """Run one scheduled job now (called by APScheduler in its worker thread). Never raises: a failure is logged
+    in one line (and recorded by the job), and the next firing runs again."""
+    if PROCESS.stopping.is_set():
+        return
+    with PROCESS.running:
+        try:
+            _run(name)
+        except Exception as error:  # noqa: BLE001 - a failed job must not take the scheduler down
+            _failed(name, error)
+        else:
+            if PROCESS.failures.pop(name, 0):
+                PROCESS.log(f"定时任务 {name} 已恢复正常")
+
+
+def _run(name: str) -> None:
+    if through_prefect():
+        from workflows.flows import run_flow
+
+        run_flow(name)
+    else:
         from workflows.jobs import run_job
 
-        return run_job(name)
-    from workflows.flows import run_flow
+        run_job(name, stop=PROCESS.stopping)
 
-    return run_flow(name)
+
+def _failed(name: str, error: Exception) -> None:
+    from workflows.jobs import JobFailed, one_line
+
+    count = PROCESS.failures[name] = PROCESS.failures.get(name, 0) + 1
+    reason = str(error).removeprefix(f"{name}: ") if isinstance(error, JobFailed) else one_line(error)
+    PROCESS.log(f"定时任务 {name} 运行失败" + (f"(连续第 {count} 次)" if count > 1 else "") + f":{reason}")
+
+
+def job_running() -> bool:
+    """Whether a job is still running in this process (after a stop: one that was abandoned)."""
+    return PROCESS.running.locked()
 
 
 def utc_now() -> datetime:
@@ -84,6 +138,8 @@ class EmbeddedScheduler:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        PROCESS.stopping.clear()
+        PROCESS.log = self.log
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -92,6 +148,8 @@ class EmbeddedScheduler:
         )
         scheduler.start(paused=True)  # jobs are reconciled before anything may fire
         self._reconcile(scheduler)
+        if START_UP_JOB in self.schedules:  # its next cron time follows from this run, as after any other
+            scheduler.modify_job(START_UP_JOB, next_run_time=self.clock())
         scheduler.resume()
         self._scheduler = scheduler
 
@@ -113,34 +171,74 @@ class EmbeddedScheduler:
             scheduler.remove_job(leftover)
 
     def _stop_scheduler(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)  # the job that is running finishes
-            self._scheduler = None
+        """Stop firing; cancel a running delivery, give any other job STOP_GRACE_S to finish, else abandon it."""
+        if self._scheduler is None:
+            return
+        PROCESS.stopping.set()
+        self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        if PROCESS.running.acquire(timeout=STOP_GRACE_S):
+            PROCESS.running.release()
+        else:
+            self.log(f"正在运行的定时任务 {STOP_GRACE_S:g} 秒内没有结束,不再等待:其未提交的改动不会写入,下次运行时补做")
 
     # ── the loop ──────────────────────────────────────────────────────────────────────────────────
 
     def run(self, stop: threading.Event) -> None:
-        """Schedule while holding the lease, stand by while another holds it, until ``stop`` is set."""
+        """Schedule while holding the lease, stand by while another holds it, until ``stop`` is set.
+
+        A database that cannot be reached is a lease that cannot be confirmed: scheduling pauses (another process
+        may take over once the lease lapses) and resumes when the database answers again; said once, not each try."""
         renew_every = self.lease_ttl.total_seconds() / 3
-        announced_standby = False
+        announced = None
         try:
             while not stop.is_set():
-                if self._acquire():
+                held, problem = self._try_acquire()
+                if held:
                     if not self.scheduling.is_set():
                         self._start_scheduler()
                         self.scheduling.set()
-                        announced_standby = False
                         self.log(f"scheduling as {self.holder}: " + ", ".join(f"{k} «{v}»" for k, v in self.schedules.items()))
-                elif self.scheduling.is_set():
-                    self.log("lost the scheduler lease: standing by")
-                    self._stop_scheduler()
-                    self.scheduling.clear()
-                elif not announced_standby:
-                    self.log(f"another scheduler holds this database ({self.current_holder()}): standing by")
-                    announced_standby = True
+                    announced = None
+                else:
+                    if self.scheduling.is_set():
+                        self.log("lost the scheduler lease: standing by")
+                        self._stop_scheduler()
+                        self.scheduling.clear()
+                    state = problem or "standby"
+                    if announced != state:
+                        self.log(f"定时任务暂停:{problem};数据库恢复后自动继续" if problem else
+                                 f"another scheduler holds this database ({self._holder_or_unknown()}): standing by")
+                        announced = state
                 stop.wait(renew_every)
         finally:
             self._stop_scheduler()
             if self.scheduling.is_set():
-                self._release()
+                self._release_quietly()
                 self.scheduling.clear()
+
+    def _try_acquire(self) -> tuple[bool, str | None]:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from workflows.jobs import one_line
+
+        try:
+            return self._acquire(), None
+        except SQLAlchemyError as error:
+            return False, one_line(error)
+
+    def _holder_or_unknown(self) -> str:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return self.current_holder() or "?"
+        except SQLAlchemyError:
+            return "?"
+
+    def _release_quietly(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            self._release()
+        except SQLAlchemyError:
+            pass  # the database is away: the lease lapses by itself after its time-to-live

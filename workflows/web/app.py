@@ -23,20 +23,20 @@ from responsibilities.errors import DomainError
 from responsibilities.evidence import EvidenceStore
 from responsibilities.migrate import require_current
 from responsibilities.model import UnitRecord
-from responsibilities.vocabulary import DEADLINE_KIND_NAMES, NOTICE_KIND_NAMES
+from responsibilities.vocabulary import DEADLINE_KIND_NAMES, NOTICE_KIND_NAMES, NOTICE_STATE_NAMES
 from workflows.render import ACTION_NAMES, LIGHT_NAMES, STATE_NAMES
 from workflows.settings import Settings
 from workflows.web.context import SignInRequired, WebContext, current_user
 from workflows.web.security import CODES, CsrfRejected, SecurityHeaders, headline_of, status_of
 
 HERE = Path(__file__).parent
-NOTICE_STATES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
 ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导(只读)"}
 PROGRESS_NAMES = {"green": "达到序时进度", "yellow": "落后序时进度", "red": "有月报缺报"}
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, ACTION_NAMES=ACTION_NAMES,
-                             KIND_NAMES=DEADLINE_KIND_NAMES, NOTICE_NAMES=NOTICE_KIND_NAMES, NOTICE_STATES=NOTICE_STATES,
+                             KIND_NAMES=DEADLINE_KIND_NAMES, NOTICE_NAMES=NOTICE_KIND_NAMES,
+                             NOTICE_STATES=NOTICE_STATE_NAMES,
                              ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES)
 templates.env.filters["url"] = lambda value: quote(str(value), safe="@")
 templates.env.filters["thousands"] = lambda n: "—" if n is None else f"{round(n):,}"
