@@ -21,9 +21,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
+# uv prefers the versions already in requirements.lock: only what pyproject.toml's change needs moves
+# (`--upgrade-package NAME` moves one on purpose).
 lock:                          ## re-pin dependencies after editing pyproject.toml (needs uv)
-	uv pip compile pyproject.toml build-requirements.in --extra test --universal --python-version 3.11 \
-		--generate-hashes -o requirements.lock
+	uv pip compile pyproject.toml build-requirements.in --extra test --extra postgres --universal \
+		--python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
