@@ -6,15 +6,18 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PLAN   ?= deadlines.yaml
 
-.PHONY: run test install lock clean
+.PHONY: run test install system-packages lock clean
 
 SEED   ?=
 run: $(VENV)/.installed        ## check the plan, then replay it 2019-10-01 … 2021-12-31 on a fresh SQLite file
 	$(BIN)/duban plan check $(PLAN)
 	$(BIN)/duban simulate --plan $(PLAN) $(if $(SEED),--seed $(SEED))
 
-test: $(VENV)/.installed       ## the whole test suite
+test: system-packages $(VENV)/.installed   ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+system-packages:               ## Chromium, CJK fonts and PostgreSQL's server for the tests: installs what is missing
+	@bash tests/system-packages.sh
 
 install: $(VENV)/.installed    ## only build the virtualenv (`make install VENV=/some/where` builds one elsewhere)
 
