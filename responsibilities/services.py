@@ -469,6 +469,8 @@ def retry_notices(session_factory: SessionFactory, *, actor: str, now: datetime,
         raise InvalidInput("请写明要重新发送的通知编号(`duban notices --failed` 可列出),或用 --failed 重新发送全部")
     if len(ids) > MAX_RETRY_IDS:
         raise InvalidInput(f"一次最多重新发送 {MAX_RETRY_IDS} 条通知;全部重新发送请用 --failed")
+    if any(not 0 < i < 2**62 for i in ids):
+        raise InvalidInput("通知编号应为正整数(`duban notices --failed` 可列出)")
     with session_factory.begin() as session:
         _require_office(_user(session, actor), "notice.retry")
         notices = _retryable_notices(session, list(ids)) if ids else list(

@@ -74,6 +74,7 @@ ROUTES = [
     Route("GET", "/static/duban.css", 200, 200, 200, 200, public=True),
     Route("GET", "/api/docs", 200, 200, 200, 200, public=True),
     Route("GET", "/api/openapi.json", 200, 200, 200, 200, public=True),
+    Route("GET", "/healthz", 200, 200, 200, 200, public=True),
     overview("/dashboard"),
     read("/units/hrss"),
     read("/deliverables/hrss-4"),
@@ -94,12 +95,14 @@ ROUTES = [
     office_action("/deliverables/hrss-8@2019-Q4/extension/refuse", 303, data={"reason": "不予延期"}),
     office_action("/events/region-supporting-documents", 303, other=403, data={"occurred_on": "2019-10-24"}),
     office_action("/obligations/hrss-9/dates", 303, data={"due": "2019-11-10"}),
+    office_action("/notices/retry", 303, other=403, data={"all": "1"}),
     read("/api/session", other=200),
     Route("GET", "/api/dashboard", 403, 403, 200, 200),
     overview("/api/overdue"),
     overview("/api/reviews"),
     overview("/api/extension-requests"),
     overview("/api/notices/failed"),
+    Route("POST", "/api/notices/retry", 403, 403, 200, 403, json={"failed": True}),
     overview("/api/events"),
     overview("/api/reports/2019"),
     read("/api/units/hrss/deliverables"),
@@ -182,9 +185,19 @@ def prepare_figures(session_factory, folder) -> None:  # noqa: ANN001
 
 
 def test_the_matrix_names_every_route_of_the_application():
-    from workflows.web import api, api_figures, auth, docs, pages_deliverable, pages_figures, pages_office, pages_unit
+    from workflows.web import (
+        api,
+        api_figures,
+        auth,
+        docs,
+        health,
+        pages_deliverable,
+        pages_figures,
+        pages_office,
+        pages_unit,
+    )
 
-    routers = (api, api_figures, auth, docs, pages_deliverable, pages_figures, pages_office, pages_unit)
+    routers = (api, api_figures, auth, docs, health, pages_deliverable, pages_figures, pages_office, pages_unit)
     served = {(m, r.path) for module in routers for r in module.router.routes for m in r.methods if m != "HEAD"}
     walked = {(r.method, r.path.split("?")[0].replace("{evidence}", "{evidence_id}")) for r in ROUTES + FIGURE_ROUTES}
     patterns = {(m, p) for m, p in served if not p.startswith("/static")}

@@ -196,6 +196,19 @@ def api_failed_notices(request: Request, user: SignedIn = Depends(signed_in), pa
     return board.failed_notices(web(request).sessions, viewer=user.user_name, page=page, size=size).as_json()
 
 
+class RetryBody(BaseModel):
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=2**62)]], Field(default=[], max_length=services.MAX_RETRY_IDS)]
+    failed: bool = False  # every failed notice
+
+
+@router.post("/notices/retry", summary="Send failed notices again (the office)")
+def api_retry_notices(body: RetryBody, request: Request, user: SignedIn = Depends(csrf)) -> dict[str, Any]:
+    ctx = web(request)
+    keys = services.retry_notices(ctx.sessions, actor=user.user_name, now=ctx.now(), ids=body.ids,
+                                  every_failed=body.failed)
+    return {"retried": keys}
+
+
 @router.get("/events", summary="Outside events not yet recorded")
 def api_events(request: Request, user: SignedIn = Depends(signed_in)) -> list[dict[str, Any]]:
     return board.unrecorded_events(web(request).sessions, viewer=user.user_name)

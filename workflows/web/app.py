@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.exceptions import HTTPException
 
 from responsibilities.db import make_engine, make_session_factory, read_session
@@ -23,7 +24,7 @@ from responsibilities.errors import DomainError
 from responsibilities.evidence import EvidenceStore
 from responsibilities.migrate import require_current
 from responsibilities.model import UnitRecord
-from responsibilities.vocabulary import DEADLINE_KIND_NAMES, NOTICE_KIND_NAMES, NOTICE_STATE_NAMES
+from responsibilities.vocabulary import DEADLINE_KIND_NAMES, JOB_NAMES, NOTICE_KIND_NAMES, NOTICE_STATE_NAMES
 from workflows.render import ACTION_NAMES, LIGHT_NAMES, STATE_NAMES
 from workflows.settings import Settings
 from workflows.web.context import SignInRequired, WebContext, current_user
@@ -37,10 +38,21 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, ACTION_NAMES=ACTION_NAMES,
                              KIND_NAMES=DEADLINE_KIND_NAMES, NOTICE_NAMES=NOTICE_KIND_NAMES,
                              NOTICE_STATES=NOTICE_STATE_NAMES,
-                             ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES)
+                             ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES, JOB_NAMES=JOB_NAMES)
 templates.env.filters["url"] = lambda value: quote(str(value), safe="@")
 templates.env.filters["thousands"] = lambda n: "—" if n is None else f"{round(n):,}"
 templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+@pass_context
+def local_time(context, moment: datetime | None) -> str:  # noqa: ANN001 - Jinja's context
+    """An operational moment (a job's run, a server's outage) in the office's zone, to the minute."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(context["request"].app.state.web.settings.time_zone).strftime("%Y-%m-%d %H:%M")
+
+
+templates.env.filters["local"] = local_time
 
 
 def query_with(query: dict[str, str], key: str, value: object) -> str:
@@ -100,9 +112,19 @@ def create_app(settings: Settings | None = None, now: Callable[[], datetime] | N
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)
 
-    from workflows.web import api, api_figures, auth, docs, pages_deliverable, pages_figures, pages_office, pages_unit
+    from workflows.web import (
+        api,
+        api_figures,
+        auth,
+        docs,
+        health,
+        pages_deliverable,
+        pages_figures,
+        pages_office,
+        pages_unit,
+    )
 
-    for module in (auth, pages_office, pages_unit, pages_figures, pages_deliverable, api, api_figures, docs):
+    for module in (auth, pages_office, pages_unit, pages_figures, pages_deliverable, api, api_figures, docs, health):
         app.include_router(module.router)
     return app
 

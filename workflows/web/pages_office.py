@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timezone
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from responsibilities import board
 from responsibilities.accounts import SignedIn
-from responsibilities.errors import DomainError, NotAllowed, NotFound
+from responsibilities.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from responsibilities.operations import operations
 from responsibilities.report_html import progress_chart
 from responsibilities.reports import render_year_report, year_end_summary
-from responsibilities.services import record_event
+from responsibilities.services import record_event, retry_notices
 from workflows.web.app import render
 from workflows.web.context import signed_in, web
 from workflows.web.forms import dashboard_filters, page_number, read_form
@@ -40,9 +41,25 @@ def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response
     pages = {name: page_number(request, key) for name, key in PAGE_KEYS.items()}
     found = board.dashboard(ctx.sessions, today=today, viewer=user.user_name, filters=filters, pages=pages)
     numbers = _progress(ctx)
+    ops = operations(request.app.state.engine, ctx.sessions, now=datetime.now(timezone.utc))
     return render(request, "dashboard.html", status=422 if form.errors else 200, form=form,
                   units=board.unit_choices(ctx.sessions), query=dict(request.query_params), numbers=numbers,
-                  progress_chart=progress_chart(numbers) if numbers else None, **vars(found))
+                  progress_chart=progress_chart(numbers) if numbers else None, ops=ops, **vars(found))
+
+
+@router.post("/notices/retry")
+async def retry_notices_submit(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    """The office sends one failed notice (``notice``), or all of them (``all``), again."""
+    form, _ = await read_form(request, "retry")
+    check_csrf(request, user, form.values.get("csrf_token"))
+    every = form.values.get("all") == "1"
+    notice = None if every else form.integer("notice", "通知编号")
+    if not every and notice is None:
+        raise InvalidInput(form.errors.get("notice") or "请选择要重新发送的通知")
+    ctx = web(request)
+    keys = retry_notices(ctx.sessions, actor=user.user_name, now=ctx.now(), ids=[notice] if notice else (),
+                         every_failed=every)
+    return RedirectResponse(f"/dashboard?retried={len(keys)}#failed-title", status_code=303)
 
 
 def _unit_typed(ctx, form) -> str | None:  # noqa: ANN001
