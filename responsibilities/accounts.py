@@ -133,6 +133,10 @@ def sign_in(session_factory: SessionFactory, *, name: str, password: str, addres
             session.execute(delete(SignInAttempt).where(SignInAttempt.at < now - KEEP_ATTEMPTS))
         else:
             signed_in = _start_session(session, user, password, address, now, replaces)
+        # The office's record of who did what includes who signed in, and who tried (never the password).
+        write_audit(session, now=now, actor=name or "(空)", action="sign-in" if verified else "sign-in.failed",
+                    unit_id=user.unit_id if user else None,
+                    note=f"来自 {address}" + ("" if verified else f":{_why_refused(user)}"))
     if not verified:
         raise SignInFailed("用户名或密码不正确")
     return signed_in
@@ -148,6 +152,14 @@ def _start_session(session: Session, user: User, password: str, address: str, no
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return SignedIn(session_id, user.name, user.role, user.unit_id)
+
+
+def _why_refused(user: User | None) -> str:
+    if user is None:
+        return "没有此用户"
+    if user.disabled:
+        return "用户已停用"
+    return "未设网页密码" if user.password_hash is None else "密码不正确"
 
 
 def _verify(user: User | None, password: str) -> bool:

@@ -17,7 +17,9 @@ ACTION_NAMES = {"submit": "报送办结", "note": "进展", "accept": "销号", 
                 "deliverable.dated": "定期限", "deliverable.redated": "改期", "deliverable.retired": "撤销",
                 "deliverable.date_set": "设定期限", "event.recorded": "记录事件", "user.added": "添加用户",
                 "unit.loaded": "单位载入", "obligation.loaded": "任务载入", "units.retired": "单位撤销",
-                "people.retired": "人员撤销", "obligations.retired": "任务撤销"}
+                "people.retired": "人员撤销", "obligations.retired": "任务撤销", "sign-in": "登录",
+                "sign-in.failed": "登录失败", "notice.retry": "重发通知", "user.password": "设定密码",
+                "user.disabled": "停用用户"}
 
 
 def _short(text: str, width: int = 36) -> str:
