@@ -1,7 +1,7 @@
 """Helpers for the browser tests: `duban serve` in a subprocess, the system's Chromium, screenshots.
 
 Playwright's own browser download does not work here, so the tests drive the Chromium of the system's
-package manager (Debian's `chromium`, which `.ci/run` installs when missing).
+package manager (Debian's `chromium`, which `make test` installs when missing: tests/system-packages.sh).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from conftest import ROOT, copy_database
 SCREENSHOTS = ROOT / "var" / "artifacts" / "screenshots"
 SKIP_VARIABLE = "DUBAN_SKIP_BROWSER"
 MISSING = ("Chromium is missing: the browser tests drive the system's Chromium through Playwright "
-           "(`apt-get install chromium fonts-noto-cjk`; .ci/run installs both when they are missing). "
+           "(`apt-get install chromium fonts-noto-cjk`; `make test` installs both when it may). "
            f"A developer without it may set {SKIP_VARIABLE}=1 to skip these tests.")
 # Root in a container has no user namespaces for Chromium's sandbox; /dev/shm may be small there too.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage"]
@@ -81,15 +81,17 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(workdir: Path, *, as_of: str, timeout: float = 60, demo: bool = False) -> Server:
-    """`duban serve --no-scheduler --as-of DAY --port 0 [--demo]` in ``workdir``; returns once the sign-in page
-    answers."""
+def start_server(workdir: Path, *, as_of: str | None, timeout: float = 60, demo: bool = False,
+                 args: Sequence[str] = ("--no-scheduler",), env: Mapping[str, str] | None = None) -> Server:
+    """`duban serve [--no-scheduler] [--as-of DAY] --port 0 [--demo] [ARGS]` in ``workdir``, with ``env`` added to
+    the folder's defaults; returns once the sign-in page answers."""
     log = workdir / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "workflows.cli", "serve", "--no-scheduler", "--as-of", as_of,
+            [sys.executable, "-m", "workflows.cli", "serve", *args, *(["--as-of", as_of] if as_of else []),
              "--host", "127.0.0.1", "--port", "0", *(["--demo"] if demo else [])],
-            cwd=workdir, env=duban_environment(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            cwd=workdir, env={**duban_environment(), **(env or {})}, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT)
     server = Server("", process, log)
     deadline = time.monotonic() + timeout
     try:
@@ -123,14 +125,15 @@ def screenshot(page, name: str, *, full_page: bool = True) -> None:  # noqa: ANN
 
 
 @contextmanager
-def serving(workdir: Path, template: Path, *, as_of: str, accounts: list[tuple[str, ...]]) -> Iterator[Server]:
+def serving(workdir: Path, template: Path, *, as_of: str, accounts: list[tuple[str, ...]],
+            args: Sequence[str] = ("--no-scheduler",)) -> Iterator[Server]:
     """`duban serve` in ``workdir`` on a copy of ``template`` (where `duban` looks by default), with the accounts
     (name, password, role arguments…) added by `duban users add`; stopped afterwards, its output checked."""
     (workdir / "var").mkdir()
     copy_database(template, workdir / "var" / "duban.sqlite3")
     for name, password, *role in accounts:
         add_account(workdir, name, password, *role, as_of=as_of)
-    server = start_server(workdir, as_of=as_of)
+    server = start_server(workdir, as_of=as_of, args=args)
     try:
         yield server
     finally:

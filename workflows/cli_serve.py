@@ -60,15 +60,16 @@ def exit_now() -> None:
 
 
 def serve(ctx) -> int:  # noqa: ANN001 - a cli_track.Context
+    allowed = forwarded_allow_ips(ctx.args.forwarded_allow_ips)  # settings first: each a line, before any work
+    prefect = through_prefect() and not ctx.args.direct
+    check_folders(ctx.settings, prefect=prefect)
+    _check_smtp_url(ctx.settings)
     if ctx.args.demo:
         _load_demo(ctx)
     with ctx.sessions() as session:
         plan = session.scalars(select(PlanRecord)).first()
     if plan is None:
         raise SystemExit("duban: 尚未载入工作方案:请先运行 `duban load deadlines.yaml`(或 `duban serve --demo`)")
-    allowed = forwarded_allow_ips(ctx.args.forwarded_allow_ips)
-    prefect = through_prefect() and not ctx.args.direct
-    check_folders(ctx.settings, prefect=prefect)
     shutdown = Shutdown()
     signal.signal(signal.SIGTERM, shutdown.request)
     scheduler = None
@@ -121,6 +122,18 @@ def _scheduler(ctx, plan, *, prefect: bool):  # noqa: ANN001, ANN202 - an Embedd
         configure_prefect(ctx.settings)
     return EmbeddedScheduler(ctx.engine, dict(plan.settings["schedules"]), ZoneInfo(plan.time_zone),
                              lease_ttl=timedelta(seconds=ctx.args.lease_seconds), log=log)
+
+
+def _check_smtp_url(settings) -> None:  # noqa: ANN001 - a Settings
+    """A DUBAN_SMTP_URL that cannot be read is one line now, not a delivery job failing every minute."""
+    from notifications.transports import SmtpSettings
+
+    url = settings.smtp_url_with_sender()
+    if url:
+        try:
+            SmtpSettings.from_url(url)
+        except ValueError as error:
+            raise SystemExit(f"duban serve: DUBAN_SMTP_URL 无法使用({error}):请按 README 的格式改正") from None
 
 
 def forwarded_allow_ips(value: str | None) -> list[str]:
