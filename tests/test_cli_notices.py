@@ -103,3 +103,73 @@ def test_the_mail_sink_keeps_what_deliver_sends_over_smtp(workdir):
     assert len(messages) == 18
     assert {m["From"].addresses[0].addr_spec for m in messages} == {"duban@guigang.example"}
     assert not (workdir / "var" / "mail").exists()
+
+
+def run(workdir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "workflows.cli", *args], cwd=workdir, env=environment(**env),
+                            capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def fail_first_notice(workdir: Path) -> int:
+    from sqlalchemy import select
+
+    from conftest import Database
+    from responsibilities.model import Notice
+
+    database = Database(workdir / "var" / "duban.sqlite3")
+    try:
+        with database.session_factory.begin() as session:
+            notice = session.scalars(select(Notice).order_by(Notice.id)).first()
+            notice.status, notice.attempts, notice.last_error = "failed", 1, "550 5.1.1 no such user"
+            return notice.id
+    finally:
+        database.close()
+
+
+def test_notices_retry_sends_failed_notices_again_and_only_the_office_may(workdir):
+    duban(workdir, "users", "add", "王春", "--role", "office")
+    duban(workdir, "users", "add", "hrss-clerk", "--role", "unit:hrss")
+    duban(workdir, "sweep", "--as-of", "2019-10-28")
+    notice = fail_first_notice(workdir)
+    failed = json.loads(duban(workdir, "notices", "--failed", "--json"))
+    assert [n["id"] for n in failed] == [notice] and failed[0]["last_error"] == "550 5.1.1 no such user"
+
+    refused = run(workdir, "notices", "retry", "--failed", "--as", "hrss-clerk")
+    assert refused.returncode == 1 and "只有领导小组办公室可以重新发送通知" in refused.stderr
+    unknown = run(workdir, "notices", "retry", "424242", "--as", "王春")
+    assert unknown.returncode == 1 and "没有编号为 424242 的通知" in unknown.stderr
+    assert "已重新排队 1 条通知" in duban(workdir, "notices", "retry", str(notice), "--as", "王春")
+    assert json.loads(duban(workdir, "notices", "--failed", "--json")) == []
+    assert "发出 18" in duban(workdir, "deliver", "--as-of", "2019-10-28")
+    assert "重发通知" in duban(workdir, "audit")
+
+
+def test_notices_sending_says_who_holds_a_claim_and_when_it_lapses(workdir):
+    from datetime import datetime, timezone
+
+    from conftest import Database
+    from notifications.delivery import CLAIM_LEASE
+    from notifications.outbox import claim
+
+    duban(workdir, "sweep", "--as-of", "2019-10-28")
+    database = Database(workdir / "var" / "duban.sqlite3")
+    try:
+        token, ids = claim(database.session_factory, now=datetime(2019, 10, 28, 1, 0, tzinfo=timezone.utc), limit=3,
+                           lease=CLAIM_LEASE)
+    finally:
+        database.close()
+    out = duban(workdir, "notices", "--sending")
+    assert out.count(f"由 {token} 认领") == 3 and "若不续期则于 2019-10-28 09:01:00 失效" in out
+    assert "(共 3 条)" in out
+
+
+def test_deliver_says_when_the_mail_server_cannot_be_reached_and_exits_1(workdir):
+    duban(workdir, "sweep", "--as-of", "2019-10-28")
+    result = run(workdir, "deliver", "--as-of", "2019-10-28", DUBAN_SMTP_URL=f"smtp://127.0.0.1:{free_port()}",
+                 DUBAN_MAIL_FROM="duban@guigang.example")
+    assert result.returncode == 1
+    assert "邮件服务器无法连接" in result.stdout and "不计失败次数" in result.stdout
+    pending = json.loads(duban(workdir, "notices", "--pending", "--json"))
+    assert len(pending) == 18 and {n["attempts"] for n in pending} == {0}
