@@ -55,6 +55,19 @@ def wait_until(condition, timeout: float = 60) -> None:  # noqa: ANN001
         time.sleep(0.1)
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
 def stop(server: Server) -> float:
     """SIGTERM, then the seconds until the process was gone (it is killed after 30 s, and the test fails)."""
     asked = time.monotonic()
@@ -75,6 +88,7 @@ def test_serve_in_an_empty_folder_with_the_database_elsewhere_delivers_the_notic
     server = serve(workdir, loaded, smtp_server.url(SENDER))
     try:
         wait_until(lambda: len(smtp_server.messages) == total)  # delivered at start, not at the next minute
+        assert children_of(server.process.pid) == []  # no temporary Prefect server, nothing to orphan
     finally:
         seconds = stop(server)
     assert seconds < STOP_WITHIN_S and server.process.returncode == 0
