@@ -42,6 +42,15 @@ def two_addresses(session_factory, unit: str, first: str, second: str) -> None:
         session.execute(update(UnitRecord).where(UnitRecord.id == unit).values(emails=[first, second]))
 
 
+def one_chase_to(session_factory, *addresses: str):  # noqa: ANN201 - a Notice
+    """The notices of 28 October 2019 reduced to one chase of hrss-1, to hrss at ``addresses``."""
+    write_notices(session_factory, date(2019, 10, 28))
+    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
+    if len(addresses) == 2:
+        two_addresses(session_factory, "hrss", *addresses)
+    return notice
+
+
 def outage(session_factory) -> ChannelStatus | None:
     with session_factory() as session:
         return session.get(ChannelStatus, "email")
@@ -102,9 +111,7 @@ def test_a_server_that_never_answers_is_given_up_on_within_its_timeout_and_costs
 
 def test_a_greylisted_recipient_gets_the_message_later_under_the_same_message_id_and_the_other_only_once(
         loaded, session_factory, smtp_server):
-    write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
-    two_addresses(session_factory, "hrss", "hrss@guigang.example", "hrss-office@guigang.example")
+    notice = one_chase_to(session_factory, "hrss@guigang.example", "hrss-office@guigang.example")
     smtp_server.greylist = {"hrss-office@guigang.example": "450 4.7.1 greylisted, try again later"}
 
     first = deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW, rng=random.Random(1))
@@ -124,9 +131,7 @@ def test_a_greylisted_recipient_gets_the_message_later_under_the_same_message_id
 
 def test_a_recipient_refused_for_good_is_listed_among_the_failures_with_the_servers_reply(
         loaded, session_factory, smtp_server):
-    write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
-    two_addresses(session_factory, "hrss", "hrss@guigang.example", "gone@guigang.example")
+    notice = one_chase_to(session_factory, "hrss@guigang.example", "gone@guigang.example")
     smtp_server.refuse = {"gone@guigang.example": "550 5.1.1 no such user"}
     report = deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW)
     assert (report.sent, report.refused_recipients, report.failed) == (1, 1, 0)
@@ -138,8 +143,7 @@ def test_a_recipient_refused_for_good_is_listed_among_the_failures_with_the_serv
 
 
 def test_a_notice_every_recipient_refuses_for_good_fails_with_their_replies(loaded, session_factory, smtp_server):
-    write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
+    notice = one_chase_to(session_factory)
     smtp_server.refuse = {"hrss@guigang.example": "550 5.1.1 no such user"}
     assert deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW).failed == 1
     failed = row(session_factory, notice.dedupe_key)
@@ -153,8 +157,7 @@ def test_a_notice_every_recipient_refuses_for_good_fails_with_their_replies(load
 
 def test_the_office_sends_a_failed_notice_again_once_the_address_is_corrected_and_the_retry_is_audited(
         loaded, session_factory, smtp_server):
-    write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
+    notice = one_chase_to(session_factory)
     smtp_server.refuse = {"hrss@guigang.example": "550 5.1.1 no such user"}
     deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW)
     assert deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW + timedelta(days=1)).claimed == 0
@@ -174,9 +177,7 @@ def test_the_office_sends_a_failed_notice_again_once_the_address_is_corrected_an
 
 def test_retrying_a_notice_sent_with_one_address_refused_sends_it_to_that_address_alone(
         loaded, session_factory, smtp_server):
-    write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")
-    two_addresses(session_factory, "hrss", "hrss@guigang.example", "full@guigang.example")
+    notice = one_chase_to(session_factory, "hrss@guigang.example", "full@guigang.example")
     smtp_server.refuse = {"full@guigang.example": "552 5.2.2 mailbox full"}
     deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW)
     smtp_server.refuse = {}

@@ -112,6 +112,13 @@ def create_app(settings: Settings | None = None, now: Callable[[], datetime] | N
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)
 
+    for router in routers():
+        app.include_router(router)
+    return app
+
+
+def routers() -> list:
+    """Every page's and the API's router. Imported here: each page module takes ``render`` from this module."""
     from workflows.web import (
         api,
         api_figures,
@@ -124,9 +131,8 @@ def create_app(settings: Settings | None = None, now: Callable[[], datetime] | N
         pages_unit,
     )
 
-    for module in (auth, pages_office, pages_unit, pages_figures, pages_deliverable, api, api_figures, docs, health):
-        app.include_router(module.router)
-    return app
+    return [m.router for m in (auth, pages_office, pages_unit, pages_figures, pages_deliverable, api, api_figures,
+                               docs, health)]
 
 
 def _add_error_handlers(app: FastAPI) -> None:
