@@ -223,9 +223,10 @@ def test_a_live_deliverer_keeps_its_claims_past_the_lease_while_a_slow_server_ta
         loaded, smtp_server):
     session_factory = loaded.session_factory
     total = write_notices(session_factory, date(2019, 10, 28))
-    smtp_server.handler.data_delay = 0.25  # 18 messages: about 4.5 s, over four times the lease
-    slow = deliverer(loaded.url, smtp_server, datetime.now(SHANGHAI), batch_size=100, lease=timedelta(seconds=1))
-    rival = DeliverySettings(base_url=SETTINGS.base_url, sender=SENDER, lease=timedelta(seconds=1))
+    lease = timedelta(seconds=3)  # short, so that the test is short; long enough for a busy machine's renewals
+    smtp_server.handler.data_delay = 0.4  # 18 messages: about 7 s, over twice the lease
+    slow = deliverer(loaded.url, smtp_server, datetime.now(SHANGHAI), batch_size=100, lease=lease)
+    rival = DeliverySettings(base_url=SETTINGS.base_url, sender=SENDER, lease=lease)
     while {n.status for n in rows(session_factory)} != {"sending"}:  # the slow one has claimed the whole batch
         assert slow.poll() is None
         time.sleep(0.05)
@@ -233,7 +234,8 @@ def test_a_live_deliverer_keeps_its_claims_past_the_lease_while_a_slow_server_ta
     while slow.poll() is None:  # another deliverer keeps looking for lapsed claims all the while
         rival_sent += deliver(session_factory, smtp(smtp_server), rival, now=datetime.now(SHANGHAI)).sent
         time.sleep(0.2)
-    assert report_of(slow)["sent"] == total and rival_sent == 0
+    report = report_of(slow)
+    assert (report["sent"], rival_sent) == (total, 0), report
     assert set(received_ids(smtp_server).values()) == {1} and len(smtp_server.messages) == total
     assert {n.lapsed_claims for n in rows(session_factory)} == {0}
 

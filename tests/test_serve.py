@@ -166,7 +166,7 @@ def test_a_job_that_fails_logs_one_line_and_the_scheduler_carries_on(tmp_path, m
     from workflows import scheduler
 
     lines: list[str] = []
-    monkeypatch.setattr(scheduler.PROCESS, "log", lines.append)
+    monkeypatch.setattr(scheduler, "PROCESS", scheduler._ThisProcess(log=lines.append))  # no scheduler stopping
     monkeypatch.setenv("DUBAN_DATABASE_URL", f"sqlite:///{tmp_path / 'nothing-here.sqlite3'}")  # no schema
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     scheduler.fire("deliver")
