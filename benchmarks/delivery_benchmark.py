@@ -3,9 +3,13 @@
 Run by hand, not by the test suite:
 
     .venv/bin/python benchmarks/delivery_benchmark.py --notices 10000 --batch-size 100 500 1000
+    .venv/bin/python benchmarks/delivery_benchmark.py --notices 3000 --batch-size 100 \
+        --database-url postgresql+psycopg://user@127.0.0.1:5432/empty_db
 
-It builds a temporary SQLite file with the real schema (Alembic migrations) and the seed plan
-(``deadlines.yaml``), inserts ``--notices`` pending reminder notices spread over the plan's deliverables
+It builds a temporary SQLite file (or, with ``--database-url``, fills an empty PostgreSQL database, see
+``bench_postgres``: refused if it has tables; emptied again afterwards unless ``--keep``) with the real schema
+(Alembic migrations) and the seed plan (``deadlines.yaml``), inserts ``--notices`` pending reminder notices
+spread over the plan's deliverables
 (distinct dedupe keys; the daily sweep never owes 10,000 on one day, so they are written directly), and
 starts an aiosmtpd sink on 127.0.0.1 in a separate process (its CPU does not share the client's GIL) whose
 handler only counts and discards. Then, for each ``--batch-size``, in the same run and against the same sink:
@@ -16,9 +20,11 @@ handler only counts and discards. Then, for each ``--batch-size``, in the same r
 2. duban: the notices reset to pending, then ``notifications.delivery.deliver`` with ``SmtpTransport``,
    timed end to end (claim, render, send, record), every notice checked to be ``sent`` afterwards.
 
-The sink must have received 2 × notices × (number of batch sizes) messages. ``--profile`` runs one more
-duban delivery (first batch size) under cProfile and prints the top functions by cumulative time.
-``--keep`` keeps the temporary database. See benchmarks/README.md for figures.
+The sink must have received 2 × notices × (number of batch sizes) messages. Then, for reference, the
+database's part of a message alone: ``outbox.record`` (the one transaction duban commits per message) called
+once per notice, and a bare one-row UPDATE committed alone per notice on the DB-API connection; neither sends
+anything. ``--profile`` runs one more duban delivery (first batch size) under cProfile and prints the top
+functions by cumulative time. ``--keep`` keeps the database. See benchmarks/README.md for figures.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import bench_postgres  # noqa: E402 - benchmarks/, beside this script
 
 HOST = "127.0.0.1"
 SENDER = "duban@gov.example"
@@ -109,15 +117,14 @@ class Sink:
 # ── the database ─────────────────────────────────────────────────────────────────────────────────
 
 
-def build_database(path: Path, notices: int):  # noqa: ANN201 - (engine, session factory)
+def build_database(engine, notices: int):  # noqa: ANN001, ANN201 - (session factory, deliverables)
     from sqlalchemy import insert, select
 
     from responsibilities import migrate, plan_sync
-    from responsibilities.db import make_engine, make_session_factory
+    from responsibilities.db import make_session_factory
     from responsibilities.model import Deliverable, Notice
     from responsibilities.plan import load_plan
 
-    engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
     session_factory = make_session_factory(engine)
     plan_sync.sync_plan(session_factory, load_plan(ROOT / "deadlines.yaml"), now=datetime(2019, 10, 23, 9, tzinfo=SHANGHAI))
@@ -133,24 +140,23 @@ def build_database(path: Path, notices: int):  # noqa: ANN201 - (engine, session
                          "obligation_id": obligation_id, "unit_id": unit_id, "owed_on": NOW.date(),
                          "created_at": NOW, "status": "pending", "attempts": 0})
         session.execute(insert(Notice), rows)
-    return engine, session_factory, len(deliverables)
+    return session_factory, len(deliverables)
 
 
-def reset_notices(path: Path) -> None:
-    connection = sqlite3.connect(path)
-    with connection:
-        connection.execute("UPDATE notices SET status = 'pending', attempts = 0, next_attempt_at = NULL, "
-                           "claimed_by = NULL, claimed_at = NULL, sent_at = NULL, message_id = NULL, "
-                           "recipients = NULL, refused = NULL, last_error = NULL")
-    connection.close()
+def reset_notices(engine) -> None:  # noqa: ANN001
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE notices SET status = 'pending', attempts = 0, next_attempt_at = NULL, "
+                                   "claimed_by = NULL, claimed_at = NULL, sent_at = NULL, message_id = NULL, "
+                                   "recipients = NULL, refused = NULL, last_error = NULL, first_attempt_at = NULL, "
+                                   "lapsed_claims = 0")
+    if engine.dialect.name == "postgresql":  # what autovacuum would do between runs: no dead rows to step over
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM (ANALYZE) notices")
 
 
-def status_counts(path: Path) -> dict[str, int]:
-    connection = sqlite3.connect(path)
-    try:
-        return dict(connection.execute("SELECT status, count(*) FROM notices GROUP BY status").fetchall())
-    finally:
-        connection.close()
+def status_counts(engine) -> dict[str, int]:  # noqa: ANN001
+    with engine.connect() as connection:
+        return dict(connection.exec_driver_sql("SELECT status, count(*) FROM notices GROUP BY status").all())
 
 
 # ── the two measurements ─────────────────────────────────────────────────────────────────────────
@@ -193,6 +199,37 @@ def duban_deliver(session_factory, port: int, batch_size: int):  # noqa: ANN001,
     return deliver(session_factory, transport, settings, now=NOW)
 
 
+def time_records(engine, session_factory, count: int) -> tuple[float, float]:  # noqa: ANN001
+    """Seconds for ``count`` records as duban writes them (``outbox.record``: one transaction each), and for
+    ``count`` bare one-row UPDATEs each committed alone on the DB-API connection. Nothing is sent."""
+    from notifications import outbox
+
+    token = "bench-record"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE notices SET status = 'sending', claimed_by = '{token}'")
+        ids = connection.exec_driver_sql("SELECT id FROM notices ORDER BY id").scalars().all()[:count]
+    values = {"status": "sent", "next_attempt_at": None, "last_error": None, "message_id": "<bench@duban>",
+              "sent_at": NOW, "attempts": 1, "first_attempt_at": NOW, "recipients": ["bench@bench.example"],
+              "refused": None}  # the columns _finish writes for a message sent: the same cached statement
+    started = time.perf_counter()
+    for notice_id in ids:
+        assert outbox.record(session_factory, notice_id, token, **values)
+    recorded = time.perf_counter() - started
+
+    pooled = engine.raw_connection()  # sqlite3 in autocommit mode: each statement commits; psycopg: commit()
+    placeholder = "%s" if engine.dialect.name == "postgresql" else "?"
+    cursor = pooled.driver_connection.cursor()
+    started = time.perf_counter()
+    for notice_id in ids:
+        cursor.execute(f"UPDATE notices SET attempts = attempts + 1 WHERE id = {placeholder}", (notice_id,))
+        if engine.dialect.name == "postgresql":
+            pooled.driver_connection.commit()
+    bare = time.perf_counter() - started
+    cursor.close()
+    pooled.close()
+    return recorded, bare
+
+
 def machine() -> str:
     model = "?"
     try:
@@ -203,7 +240,8 @@ def machine() -> str:
     except OSError:
         pass
     versions = ", ".join(f"{name} {version(name)}" for name in ("aiosmtplib", "aiosmtpd", "SQLAlchemy", "Jinja2"))
-    return (f"{platform.system()} {platform.release()}, {model}, {os.cpu_count()} CPUs, "
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{platform.system()} {platform.release()}, {model}, {os.cpu_count()} CPUs (load {load}), "
             f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {versions}")
 
 
@@ -212,27 +250,44 @@ def main() -> int:
     parser.add_argument("--notices", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, nargs="+", default=[100], help="one duban run per size")
     parser.add_argument("--profile", action="store_true", help="also profile one duban delivery (cProfile)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary database (its path is printed)")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database to fill instead of a temporary SQLite "
+                                               "file (postgresql+psycopg://user@host:port/name)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its path or URL is printed)")
     args = parser.parse_args()
 
+    from responsibilities.db import make_engine
+
     print(f"machine: {machine()}")
-    folder = Path(tempfile.mkdtemp(prefix="duban-delivery-"))
+    folder = None
+    if args.database_url:
+        engine = make_engine(args.database_url)
+        bench_postgres.require_empty(engine, reuse=False)
+        kept = bench_postgres.safe_url(engine)
+        print(f"database engine: {kept}\n{bench_postgres.describe(engine)}")
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="duban-delivery-"))
+        kept = folder / "duban.sqlite3"
+        engine = make_engine(f"sqlite:///{kept}")
+        print(f"database engine: SQLite {sqlite3.sqlite_version}, {kept}")
     try:
         with Sink() as sink:
-            results = run(args, folder / "duban.sqlite3", sink)
+            results = run(args, engine, sink)
     finally:
         if args.keep:
-            print(f"database kept: {folder / 'duban.sqlite3'}")
-        else:
+            print(f"database kept: {kept}")
+        elif folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+        else:
+            bench_postgres.drop_created(engine)
+        engine.dispose()
     worst = min(d / b for _, b, d in results)
     print(f"goal: duban ≥ 0.7× bare; worst ratio {worst:.2f}× → {'met' if worst >= 0.7 else 'NOT met'}")
     return 0
 
 
-def run(args: argparse.Namespace, path: Path, sink: Sink) -> list[tuple[int, float, float]]:
+def run(args: argparse.Namespace, engine, sink: Sink) -> list[tuple[int, float, float]]:  # noqa: ANN001
     started = time.perf_counter()
-    engine, session_factory, deliverables = build_database(path, args.notices)
+    session_factory, deliverables = build_database(engine, args.notices)
     print(f"database: {args.notices} pending reminder notices over {deliverables} deliverables "
           f"({time.perf_counter() - started:.1f} s to build); sink on {HOST}:{sink.port} (separate process)")
 
@@ -257,12 +312,12 @@ def run(args: argparse.Namespace, path: Path, sink: Sink) -> list[tuple[int, flo
         assert sink.count - before == len(messages), f"bare: sink got {sink.count - before}"
         expected += len(messages)
 
-        reset_notices(path)
+        reset_notices(engine)
         before = sink.count
         started = time.perf_counter()
         report = duban_deliver(session_factory, sink.port, batch_size)
         duban = time.perf_counter() - started
-        statuses = status_counts(path)
+        statuses = status_counts(engine)
         assert report.sent == args.notices and statuses == {"sent": args.notices}, (report, statuses)
         assert sink.count - before == args.notices, f"duban: sink got {sink.count - before}"
         expected += args.notices
@@ -271,12 +326,19 @@ def run(args: argparse.Namespace, path: Path, sink: Sink) -> list[tuple[int, flo
         results.append((batch_size, bare_rate, duban_rate))
         print(f"batch {batch_size:>5}: bare aiosmtplib {bare_rate:7.0f} msg/s ({bare:.2f} s) | "
               f"duban deliver {duban_rate:7.0f} msg/s ({duban:.2f} s) | ratio {duban_rate / bare_rate:.2f}×")
+        print(f"{'':12}per message: bare {1000 * bare / len(messages):.2f} ms, "
+              f"duban {1000 * duban / args.notices:.2f} ms")
         with_render = len(messages) / (render_seconds + bare)
         print(f"{'':12}for reference, the untimed rendering ({render_seconds:.2f} s) + bare sending: "
               f"{with_render:.0f} msg/s; duban / that {duban_rate / with_render:.2f}×")
 
+    recorded, bare_updates = time_records(engine, session_factory, args.notices)
+    print(f"for reference, the database's part alone, {args.notices} times: outbox.record (one transaction each, "
+          f"as duban commits per message) {1000 * recorded / args.notices:.2f} ms per message; a bare one-row "
+          f"UPDATE committed alone (DB-API) {1000 * bare_updates / args.notices:.2f} ms")
+
     if args.profile:
-        reset_notices(path)
+        reset_notices(engine)
         before = sink.count
         profiler = cProfile.Profile()
         profiler.enable()
@@ -286,7 +348,6 @@ def run(args: argparse.Namespace, path: Path, sink: Sink) -> list[tuple[int, flo
         assert sink.count - before == args.notices
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 
-    engine.dispose()
     assert sink.count == expected, f"the sink received {sink.count} messages, expected {expected}"
     print(f"sink received {sink.count} messages in total (expected {expected}): OK")
     return results

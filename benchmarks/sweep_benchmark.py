@@ -3,11 +3,15 @@
 Run by hand, not by the test suite:
 
     .venv/bin/python benchmarks/sweep_benchmark.py --deliverables 1000000 --units 5000
+    .venv/bin/python benchmarks/sweep_benchmark.py --deliverables 1000000 --units 5000 \\
+        --database-url postgresql+psycopg://user@127.0.0.1:5432/empty_db
 
-It builds a fresh SQLite file with the real schema (Alembic migrations, real indexes), the real seed plan's
+It builds a fresh database with the real schema (Alembic migrations, real indexes), the real seed plan's
 supervision settings and working-day calendar, ``--units`` units each leading a handful of obligations
-(some with co-units), and ``--deliverables`` deliverables due between 2019-10 and 2022-01. Then, in the same
-run and on the same warm database, it times (median of ``--repeat`` runs each):
+(some with co-units), and ``--deliverables`` deliverables due between 2019-10 and 2022-01: by default a
+temporary SQLite file; with ``--database-url``, an empty PostgreSQL database (see ``bench_postgres``: refused
+if it has tables unless ``--reuse``; emptied again afterwards unless ``--keep``). Both get the same rows from
+the same seed. Then, in the same run and on the same warm database, it times (median of ``--repeat`` runs each):
 
 - the floor: the owed SELECTs the sweep inserts from (``Sweep.owed_selects()``), executed as bare SQL on the
   DB-API cursor with every row fetched; also, for reference, the same SELECTs wrapped in ``count(*)`` (the
@@ -16,7 +20,24 @@ run and on the same warm database, it times (median of ``--repeat`` runs each):
   plain SQL before each repetition), so every owed row is written;
 - the second sweep on the same day, which must write 0 rows.
 
-It also prints EXPLAIN QUERY PLAN for each owed SELECT and flags a full scan of ``deliverables``.
+It also prints each owed SELECT's plan (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL) and flags a full
+scan of ``deliverables``.
+
+What differs per database is in one small class each (``SQLite``, ``Postgres``): how the rows are bulk-loaded,
+how a transaction is taken on the bare cursor, how the notices are cleared, and how a plan is read.
+
+- SQLite: ``executemany`` on a raw ``sqlite3`` connection (``synchronous = OFF`` for the build only). The
+  triggers of migrations 0006 and 0007 fire for every deliverable inserted: ``deliverable_counts`` is kept
+  row by row, and ``unit_lights``' do nothing while ``lights_day`` is empty. Notices are cleared with
+  ``DELETE`` and a WAL checkpoint (``wal_checkpoint(TRUNCATE)``).
+- PostgreSQL: ``COPY … FROM STDIN`` (psycopg) in one transaction, with the user triggers of ``deliverables``
+  (``deliverable_counts``' and ``unit_lights``') **disabled** for the load (foreign keys are still checked)
+  and enabled again in the same transaction, then ``deliverable_counts`` backfilled by the statement
+  migration 0006 backfills it with (``unit_lights`` needs nothing, as in 0007: ``lights_day`` is empty).
+  The result is the same rows as the triggers would have kept. Then ``VACUUM (ANALYZE)``: statistics for the
+  planner, and the visibility map set so that index-only scans need no table visits, as autovacuum would
+  leave a settled table. Notices are cleared with ``TRUNCATE`` and a ``CHECKPOINT``.
+
 See benchmarks/README.md for figures.
 """
 
@@ -32,6 +53,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,6 +64,7 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import bench_postgres  # noqa: E402 - benchmarks/, beside this script
 from responsibilities import migrate  # noqa: E402
 from responsibilities.db import make_engine, make_session_factory, read_session  # noqa: E402
 from responsibilities.plan import load_plan  # noqa: E402
@@ -62,15 +87,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--deliverables", type=int, default=1_000_000)
     parser.add_argument("--units", type=int, default=5_000)
     parser.add_argument("--db", type=Path, help="the SQLite file to create (default: a temporary file)")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database to fill instead of a SQLite file "
+                                               "(postgresql+psycopg://user@host:port/name)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the database at --db or --database-url as this script built and kept it "
+                             "(same --deliverables and --units), skipping the build")
     parser.add_argument("--today", type=date.fromisoformat, default=date(2020, 6, 15),
                         help="the sweep's day (a working day in the seed calendar)")
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions of each measurement (median)")
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--plan", type=Path, default=ROOT / "deadlines.yaml")
     parser.add_argument("--pragma", action="append", default=[], metavar="NAME=VALUE",
-                        help="an extra PRAGMA for every connection, on top of db.py's (e.g. cache_size=-131072)")
-    parser.add_argument("--keep", action="store_true", help="keep the database file afterwards")
-    return parser.parse_args(argv)
+                        help="SQLite: an extra PRAGMA for every connection, on top of db.py's "
+                             "(e.g. cache_size=-131072)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (file, or tables) afterwards")
+    args = parser.parse_args(argv)
+    if args.database_url and (args.db or args.pragma):
+        parser.error("--db and --pragma are SQLite's: not with --database-url")
+    return args
 
 
 def weighted(rng: random.Random, choices: tuple[tuple[object, int], ...], n: int) -> list:
@@ -78,28 +112,36 @@ def weighted(rng: random.Random, choices: tuple[tuple[object, int], ...], n: int
     return rng.choices(values, weights=weights, k=n)
 
 
-def build(path: Path, args: argparse.Namespace) -> dict[str, int]:
-    """A fresh database: real schema by migration, then bulk inserts on a raw sqlite3 connection."""
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    engine.dispose()
+# ── the data, the same for every database ────────────────────────────────────────────────────────
+
+
+@dataclass
+class Rows:
+    """The generated rows, as tuples in the column orders below (SQLite's values: text dates, 0/1 booleans)."""
+
+    plan: tuple
+    calendar: list[tuple]  # (day, working, cum)
+    units: list[tuple]  # (id, name, short_name, kind, aliases, emails)
+    event: tuple  # (id, name, text, issued_by)
+    obligations: list[tuple]  # (id, lead_unit_id, kind, awaits, co_unit_ids)
+    co_units: list[tuple]  # (obligation_id, unit_id)
+    deliverables: Iterator[tuple]  # DELIVERABLE_COLUMNS[:10], generated lazily (after the obligations' draws)
+
+
+PLAN_COLUMNS = ("id", "title", "document_number", "time_zone", "start", "end", "published_on", "settings", "loaded_at")
+DELIVERABLE_COLUMNS = ("ref", "obligation_id", "unit_id", "period", "original_due", "due", "state", "submitted_at",
+                       "decided_at", "retired", "set_by_office", "updated_at", "updated_by", "version")
+DELIVERABLE_CONSTANTS = (0, STAMP, "bench", 1)  # set_by_office, updated_at, updated_by, version
+
+
+def generate(args: argparse.Namespace) -> Rows:
     plan = load_plan(args.plan)
     rng = random.Random(args.seed)
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA synchronous = OFF")
-    con.execute("BEGIN")
-    con.execute("INSERT INTO plans (id, title, document_number, time_zone, start, \"end\", published_on, settings, "
-                "loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (plan.id, plan.title, plan.document_number, plan.time_zone, plan.start.isoformat(),
-                 plan.end.isoformat(), plan.published_on.isoformat(), json.dumps(plan_settings(plan)), STAMP))
-    con.executemany("INSERT INTO calendar_days (day, working, cum) VALUES (?, ?, ?)",
-                    [(d.isoformat(), int(w), c) for d, w, c in calendar_days(plan)])
+    plan_row = (plan.id, plan.title, plan.document_number, plan.time_zone, plan.start.isoformat(),
+                plan.end.isoformat(), plan.published_on.isoformat(), json.dumps(plan_settings(plan)), STAMP)
+    calendar = [(d.isoformat(), int(w), c) for d, w, c in calendar_days(plan)]
     units = [f"u{i:05d}" for i in range(args.units)]
-    con.executemany("INSERT INTO units (id, name, short_name, kind, aliases, emails, retired) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 0)",
-                    [(u, f"单位{u}", u, "department", "[]", json.dumps([f"{u}@bench.example"])) for u in units])
-    con.execute("INSERT INTO events (id, name, text, issued_by) VALUES ('bench-event', '事件', '尚未发生', ?)",
-                (units[0],))
+    unit_rows = [(u, f"单位{u}", u, "department", "[]", json.dumps([f"{u}@bench.example"])) for u in units]
 
     obligations, co_rows = [], []
     for i, unit in enumerate(units):
@@ -111,15 +153,14 @@ def build(path: Path, args: argparse.Namespace) -> dict[str, int]:
             obligations.append((oid, unit, "periodic", None, json.dumps(co)))
         if i % OFFICE_EVERY == 0:  # waiting for an event that has not happened: the office is owed a notice
             obligations.append((f"{unit}.await", unit, "after_event", "bench-event", "[]"))
-    con.executemany("INSERT INTO obligations (id, declared_id, lead_unit_id, task, deadline_text, kind, rule, awaits, "
-                    "sources, co_unit_ids) VALUES (?1, ?1, ?2, '任务', '每月10日前', ?3, '{}', ?4, '[]', ?5)",
-                    obligations)
-    con.executemany("INSERT INTO obligation_co_units (obligation_id, unit_id) VALUES (?, ?)", co_rows)
-
     dated = [o[0] for o in obligations if o[2] == "periodic"]
+    return Rows(plan_row, calendar, unit_rows, ("bench-event", "事件", "尚未发生", units[0]), obligations, co_rows,
+                _deliverables(rng, dated, args.deliverables))
+
+
+def _deliverables(rng: random.Random, dated: list[str], total: int) -> Iterator[tuple]:
     span = (LAST_DUE - FIRST_DUE).days
-    per, extra = divmod(args.deliverables, len(dated))
-    rows, count = [], 0
+    per, extra = divmod(total, len(dated))
     for n, oid in enumerate(dated):
         k_count = per + (n < extra)
         if k_count > span:
@@ -132,34 +173,225 @@ def build(path: Path, args: argparse.Namespace) -> dict[str, int]:
             state = states[k]
             decided = STAMP if state in ("accepted", "waived") else None
             submitted = STAMP if state in ("submitted", "accepted") else None
-            rows.append((f"{oid}@{due}", oid, unit, due, due, due, state, submitted, decided,
-                         int(rng.random() < RETIRED_SHARE)))
-            if len(rows) >= BATCH:
-                count += insert_deliverables(con, rows)
-    count += insert_deliverables(con, rows)
-    con.execute("COMMIT")
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return {"units": len(units), "obligations": len(obligations), "co-unit rows": len(co_rows), "deliverables": count}
+            yield (f"{oid}@{due}", oid, unit, due, due, due, state, submitted, decided,
+                   int(rng.random() < RETIRED_SHARE))
 
 
-def insert_deliverables(con: sqlite3.Connection, rows: list[tuple]) -> int:
-    con.executemany(
-        "INSERT INTO deliverables (ref, obligation_id, unit_id, period, original_due, due, state, submitted_at, "
-        "decided_at, retired, set_by_office, updated_at, updated_by, version) "
-        f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '{STAMP}', 'bench', 1)", rows)
-    n = len(rows)
-    rows.clear()
-    return n
+def sizes(rows: Rows, deliverables: int) -> dict[str, int]:
+    return {"units": len(rows.units), "obligations": len(rows.obligations), "co-unit rows": len(rows.co_units),
+            "deliverables": deliverables}
+
+
+# ── what differs per database ────────────────────────────────────────────────────────────────────
+
+
+class SQLite:
+    """A SQLite file: raw sqlite3 for the bulk build; the bare cursor in autocommit mode (explicit BEGIN)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self.where = str(path)
+
+    def header(self) -> str:
+        return f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}; database {self.path}"
+
+    def build(self, rows: Rows) -> int:
+        engine = make_engine(self.url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        con = sqlite3.connect(self.path, isolation_level=None)
+        con.execute("PRAGMA synchronous = OFF")
+        con.execute("BEGIN")
+        con.execute("INSERT INTO plans (id, title, document_number, time_zone, start, \"end\", published_on, settings, "
+                    "loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.plan)
+        con.executemany("INSERT INTO calendar_days (day, working, cum) VALUES (?, ?, ?)", rows.calendar)
+        con.executemany("INSERT INTO units (id, name, short_name, kind, aliases, emails, retired) "
+                        "VALUES (?, ?, ?, ?, ?, ?, 0)", rows.units)
+        con.execute("INSERT INTO events (id, name, text, issued_by) VALUES (?, ?, ?, ?)", rows.event)
+        con.executemany("INSERT INTO obligations (id, declared_id, lead_unit_id, task, deadline_text, kind, rule, "
+                        "awaits, sources, co_unit_ids) VALUES (?1, ?1, ?2, '任务', '每月10日前', ?3, '{}', ?4, '[]', ?5)",
+                        rows.obligations)
+        con.executemany("INSERT INTO obligation_co_units (obligation_id, unit_id) VALUES (?, ?)", rows.co_units)
+        batch, count = [], 0
+        for row in rows.deliverables:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                count += self._insert_deliverables(con, batch)
+        count += self._insert_deliverables(con, batch)
+        con.execute("COMMIT")
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        return count
+
+    @staticmethod
+    def _insert_deliverables(con: sqlite3.Connection, rows: list[tuple]) -> int:
+        con.executemany(
+            f"INSERT INTO deliverables ({', '.join(DELIVERABLE_COLUMNS)}) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '{STAMP}', 'bench', 1)", rows)
+        n = len(rows)
+        rows.clear()
+        return n
+
+    def size(self) -> str:
+        return f"file {self.path.stat().st_size / 2**20:.0f} MiB"
+
+    def configure(self, engine, args: argparse.Namespace) -> None:  # noqa: ANN001
+        if args.pragma:
+            @event.listens_for(engine, "connect")
+            def extra_pragmas(dbapi_connection, _record):  # noqa: ANN001
+                for pragma in args.pragma:
+                    dbapi_connection.execute(f"PRAGMA {pragma}")
+            print("extra PRAGMAs on every connection (floor and sweep alike): " + "; ".join(args.pragma))
+
+    @contextmanager
+    def transaction(self, raw):  # noqa: ANN001, ANN201 - a sqlite3 connection in autocommit mode (db.py)
+        raw.execute("BEGIN")
+        yield
+        raw.execute("COMMIT")
+
+    def clear_notices(self, raw) -> None:  # noqa: ANN001
+        raw.execute("DELETE FROM notices")
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    plan_title = "EXPLAIN QUERY PLAN"
+
+    def plan(self, raw, sql: str, params) -> tuple[list[str], list[str]]:  # noqa: ANN001
+        """(the plan's lines, those that scan deliverables in full)."""
+        plan = [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        return plan, [p for p in plan if p.startswith("SCAN") and "deliverables" in p.split()[1:3]]
+
+    @staticmethod
+    def show_plan(plan: list[str]) -> str:
+        return " | ".join(plan)
+
+    def remove(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+class Postgres:
+    """An empty PostgreSQL database (``bench_postgres``): COPY for the bulk build; the bare psycopg cursor in
+    its default mode (a transaction opened by the first statement, ended by ``commit``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.where = bench_postgres.safe_url(self.engine)
+
+    def header(self) -> str:
+        return (f"python {platform.python_version()}; database {self.where}\n"
+                f"{bench_postgres.describe(self.engine)}")
+
+    def build(self, rows: Rows) -> int:
+        started = time.perf_counter()
+        migrate.upgrade(self.engine)
+        migrated = time.perf_counter()
+        pooled = self.engine.raw_connection()
+        try:
+            con = pooled.driver_connection  # psycopg: the first statement opens the transaction
+            with con.cursor() as cur:
+                # Triggers of 0006/0007 off for the load (foreign keys stay checked), on again in this transaction.
+                cur.execute("ALTER TABLE deliverables DISABLE TRIGGER USER")
+                self._copy(cur, "plans", PLAN_COLUMNS, [rows.plan])
+                self._copy(cur, "calendar_days", ("day", "working", "cum"), rows.calendar)
+                self._copy(cur, "units", ("id", "name", "short_name", "kind", "aliases", "emails", "retired"),
+                           (unit + (0,) for unit in rows.units))
+                self._copy(cur, "events", ("id", "name", "text", "issued_by"), [rows.event])
+                self._copy(cur, "obligations", ("id", "declared_id", "lead_unit_id", "task", "deadline_text", "kind",
+                                                "rule", "awaits", "sources", "co_unit_ids"),
+                           ((oid, oid, unit, "任务", "每月10日前", kind, "{}", awaits, "[]", co)
+                            for oid, unit, kind, awaits, co in rows.obligations))
+                self._copy(cur, "obligation_co_units", ("obligation_id", "unit_id"), rows.co_units)
+                count = self._copy(cur, "deliverables", DELIVERABLE_COLUMNS,
+                                   (row + DELIVERABLE_CONSTANTS for row in rows.deliverables))
+                cur.execute("ALTER TABLE deliverables ENABLE TRIGGER USER")
+                copied = time.perf_counter()
+                # Migration 0006's backfill, word for word: what its triggers would have counted row by row.
+                cur.execute("INSERT INTO deliverable_counts (unit_id, state, dated, n) "
+                            "SELECT unit_id, state, due IS NOT NULL, count(*) FROM deliverables "
+                            "WHERE retired = false GROUP BY unit_id, state, due IS NOT NULL")
+            con.commit()
+            counted = time.perf_counter()
+        finally:
+            pooled.close()
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM (ANALYZE)")
+        print(f"  PostgreSQL build: migrations {migrated - started:.1f} s, COPY {copied - migrated:.1f} s, "
+              f"counts backfilled {counted - copied:.1f} s, VACUUM (ANALYZE) {time.perf_counter() - counted:.1f} s")
+        return count
+
+    @staticmethod
+    def _copy(cur, table: str, columns: tuple[str, ...], rows) -> int:  # noqa: ANN001
+        from psycopg import sql
+
+        n = 0
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table),
+                                                              sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+        return n
+
+    def size(self) -> str:
+        return f"database {bench_postgres.database_size(self.engine)}"
+
+    def configure(self, engine, args: argparse.Namespace) -> None:  # noqa: ANN001
+        pass  # server settings come from the server, or from the URL (?options=-csynchronous_commit%3Doff)
+
+    @contextmanager
+    def transaction(self, raw):  # noqa: ANN001, ANN201 - a psycopg connection, not in autocommit mode
+        yield
+        raw.commit()
+
+    checkpoints = True
+
+    def clear_notices(self, raw) -> None:  # noqa: ANN001
+        from psycopg.errors import InsufficientPrivilege
+
+        raw.execute("TRUNCATE notices")
+        raw.commit()
+        if self.checkpoints:  # as SQLite's wal_checkpoint: the sweep starts after a checkpoint, as a daily job does
+            try:
+                raw.execute("CHECKPOINT")
+            except InsufficientPrivilege:  # needs a superuser or pg_checkpoint: then the checkpointer decides
+                print("  (no CHECKPOINT before each sweep: the role may not; grant it pg_checkpoint)")
+                self.checkpoints = False
+            raw.rollback()
+
+    plan_title = "EXPLAIN"
+
+    def plan(self, raw, sql: str, params) -> tuple[list[str], list[str]]:  # noqa: ANN001
+        plan = [row[0] for row in raw.execute(f"EXPLAIN {sql}", params)]
+        raw.rollback()
+        return plan, [p.strip() for p in plan if "Seq Scan on deliverables" in p]
+
+    @staticmethod
+    def show_plan(plan: list[str]) -> str:
+        return "\n      " + "\n      ".join(plan)
+
+    def remove(self) -> None:
+        bench_postgres.drop_created(self.engine)
+        self.engine.dispose()
+
+
+# ── the measurements, the same for every database ────────────────────────────────────────────────
+
+
+def build(path: Path, args: argparse.Namespace) -> dict[str, int]:
+    """A fresh SQLite file: real schema by migration, then bulk inserts (also web_benchmark's builder)."""
+    rows = generate(args)
+    return sizes(rows, SQLite(path).build(rows))
 
 
 def owed_statements(engine, session_factory, today: date,  # noqa: ANN001
-                    now: datetime) -> list[tuple[str, str, tuple]]:
+                    now: datetime) -> list[tuple[str, str, tuple | dict]]:
     """(kind, SQL, parameters) of each owed SELECT, exactly as the driver receives them."""
-    captured: list[tuple[str, tuple]] = []
+    captured: list[tuple[str, tuple | dict]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        captured.append((statement, tuple(parameters)))
+        captured.append((statement, dict(parameters) if isinstance(parameters, dict) else tuple(parameters)))
 
     with read_session(session_factory) as session:
         plan_sweep, working = prepare(session, today, now)
@@ -181,30 +413,36 @@ def owed_statements(engine, session_factory, today: date,  # noqa: ANN001
     return statements
 
 
-def time_floor(con: sqlite3.Connection, statements, count_only: bool = False) -> tuple[float, int]:  # noqa: ANN001
+def time_floor(db: SQLite | Postgres, raw, statements, count_only: bool = False) -> tuple[float, int]:  # noqa: ANN001
     rows = 0
     start = time.perf_counter()
-    con.execute("BEGIN")
-    for _, sql, params in statements:
-        if count_only:
-            rows += con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
-        else:
-            rows += len(con.execute(sql, params).fetchall())
-    con.execute("COMMIT")
+    with db.transaction(raw):
+        cursor = raw.cursor()
+        for _, sql, params in statements:
+            if count_only:
+                cursor.execute(f"SELECT count(*) FROM ({sql}) AS owed", params)
+                rows += cursor.fetchone()[0]
+            else:
+                cursor.execute(sql, params)
+                rows += len(cursor.fetchall())
+        cursor.close()
     return time.perf_counter() - start, rows
 
 
-def clear_notices(con: sqlite3.Connection) -> None:
-    con.execute("DELETE FROM notices")
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def notices_by_kind(db: SQLite | Postgres, raw) -> dict[str, int]:  # noqa: ANN001
+    with db.transaction(raw):
+        cursor = raw.cursor()
+        cursor.execute("SELECT kind, count(*) FROM notices GROUP BY kind")
+        counts = dict(cursor.fetchall())
+        cursor.close()
+    return {kind: counts.get(kind, 0) for kind in ("reminder", "chase", "escalation", "office", *sorted(counts))}
 
 
-def explain(con: sqlite3.Connection, statements) -> list[str]:  # noqa: ANN001
+def explain(db: SQLite | Postgres, raw, statements) -> list[str]:  # noqa: ANN001
     problems = []
     for i, (kind, sql, params) in enumerate(statements):
-        plan = [row[3] for row in con.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
-        print(f"  [{i}] {kind}: " + " | ".join(plan))
-        scans = [p for p in plan if p.startswith("SCAN") and "deliverables" in p.split()[1:3]]
+        plan, scans = db.plan(raw, sql, params)
+        print(f"  [{i}] {kind}: " + db.show_plan(plan))
         problems += [f"[{i}] {kind}: {p}" for p in scans]
     return problems
 
@@ -212,72 +450,96 @@ def explain(con: sqlite3.Connection, statements) -> list[str]:  # noqa: ANN001
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tmpdir = None
-    if args.db is None:
-        tmpdir = tempfile.mkdtemp(prefix="duban-bench-")
-        path = Path(tmpdir) / "bench.sqlite3"
+    if args.database_url:
+        db: SQLite | Postgres = Postgres(args.database_url)
+        fresh = bench_postgres.require_empty(db.engine, args.reuse)
     else:
-        path = args.db
-        if path.exists():
-            raise SystemExit(f"{path} exists: the benchmark builds a fresh database; remove it or pick another --db")
-    print(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs")
-    print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}; database {path}")
-    try:
-        start = time.perf_counter()
-        sizes = build(path, args)
-        print(f"built in {time.perf_counter() - start:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in sizes.items())
-              + f"; file {path.stat().st_size / 2**20:.0f} MiB")
-        return measure(path, args)
-    finally:
-        if args.keep:
-            print(f"kept {path}")
+        if args.db is None:
+            tmpdir = tempfile.mkdtemp(prefix="duban-bench-")
+            path = Path(tmpdir) / "bench.sqlite3"
         else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            path = args.db
+            if path.exists() and not args.reuse:
+                raise SystemExit(f"{path} exists: the benchmark builds a fresh database; remove it or pick another "
+                                 "--db (or --reuse it, if this script built and kept it)")
+        db = SQLite(path)
+        fresh = not path.exists()
+    print(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; "
+          "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(db.header())
+    try:
+        if fresh:
+            start = time.perf_counter()
+            rows = generate(args)
+            built = sizes(rows, db.build(rows))
+            print(f"built in {time.perf_counter() - start:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in built.items())
+                  + f"; {db.size()}")
+        else:
+            print(f"reusing the database as built before ({db.size()}): not rebuilt")
+        return measure(db, args, reused=not fresh)
+    finally:
+        if args.keep or not fresh:
+            print(f"kept {db.where}")
+        else:
+            db.remove()
             if tmpdir:
                 os.rmdir(tmpdir)
 
 
-def measure(path: Path, args: argparse.Namespace) -> int:
-    engine = make_engine(f"sqlite:///{path}")
-    if args.pragma:
-        @event.listens_for(engine, "connect")
-        def extra_pragmas(dbapi_connection, _record):  # noqa: ANN001
-            for pragma in args.pragma:
-                dbapi_connection.execute(f"PRAGMA {pragma}")
-        print("extra PRAGMAs on every connection (floor and sweep alike): " + "; ".join(args.pragma))
+def check_reused(engine, args: argparse.Namespace) -> None:  # noqa: ANN001
+    """A reused database must be what this script would build: the current schema, the same sizes."""
+    with engine.connect() as connection:
+        found = tuple(connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+                      for table in ("deliverables", "units"))
+    revision = migrate.current_revision(engine)
+    if found != (args.deliverables, args.units) or revision != migrate.HEAD:
+        raise SystemExit(f"--reuse: the database holds {found[0]:,} deliverables and {found[1]:,} units at schema "
+                         f"{revision}; asked for {args.deliverables:,} and {args.units:,} at {migrate.HEAD}")
+
+
+def measure(db: SQLite | Postgres, args: argparse.Namespace, reused: bool = False) -> int:
+    engine = make_engine(db.url)
+    db.configure(engine, args)
     session_factory = make_session_factory(engine)
+    if reused:
+        check_reused(engine, args)
     now = datetime.combine(args.today, datetime.min.time(), timezone.utc) + timedelta(hours=1)
     statements = owed_statements(engine, session_factory, args.today, now)
     pooled = engine.raw_connection()  # the floor's connection: the app's own settings (db.py), as the sweep's
-    raw = pooled.driver_connection  # a sqlite3 connection in autocommit mode: BEGIN/COMMIT are explicit
+    raw = pooled.driver_connection  # sqlite3 in autocommit mode (BEGIN/COMMIT explicit), or psycopg
 
-    print(f"\nEXPLAIN QUERY PLAN of the {len(statements)} owed SELECTs (today {args.today}):")
-    problems = explain(raw, statements)
+    print(f"\n{db.plan_title} of the {len(statements)} owed SELECTs (today {args.today}):")
+    problems = explain(db, raw, statements)
     print("  full scans of deliverables: " + ("; ".join(problems) if problems else "none"))
 
-    time_floor(raw, statements)  # warm the cache for both sides
+    time_floor(db, raw, statements)  # warm the cache for both sides
     floor, counted, swept = [], [], []
-    owed = written = None
+    owed = written = reported = None
     for _ in range(args.repeat):
-        seconds, owed_now = time_floor(raw, statements)
+        seconds, owed_now = time_floor(db, raw, statements)
         floor.append(seconds)
-        counted.append(time_floor(raw, statements, count_only=True)[0])
-        clear_notices(raw)
+        counted.append(time_floor(db, raw, statements, count_only=True)[0])
+        db.clear_notices(raw)
         start = time.perf_counter()
         report = sweep(session_factory, now=now, today=args.today)
         swept.append(time.perf_counter() - start)
-        owed, written = owed_now, report.written
+        owed, reported = owed_now, report.written
+        written = notices_by_kind(db, raw)  # counted in the table, not timed: the sweep's report is checked below
     assert sum(written.values()) == owed, f"the sweep wrote {written}, but {owed} rows are owed"
 
-    second, second_rows = [], []
+    second, second_rows, second_reported = [], [], []
     for i in range(args.repeat):
         start = time.perf_counter()
         report = sweep(session_factory, now=now + timedelta(hours=i + 1), today=args.today)
         second.append(time.perf_counter() - start)
-        second_rows.append(report.total)
+        second_rows.append(sum(notices_by_kind(db, raw).values()) - owed)
+        second_reported.append(report.total)
     assert second_rows == [0] * args.repeat, f"the second sweep wrote rows: {second_rows}"
     pooled.close()
     engine.dispose()
+    if reported != written or second_reported != second_rows:  # the report is the app's rowcount, the table the truth
+        print(f"\nwarning: the sweep's report says it wrote {reported} (first) and {second_reported} (second), "
+              f"the notices table has {written} and {second_rows} more")
 
     f, c, s, s2 = (statistics.median(x) for x in (floor, counted, swept, second))
     print(f"\nmedian of {args.repeat} runs each; first sweep wrote {written}")
