@@ -65,10 +65,21 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+# PostgreSQL's default isolation, READ COMMITTED, gives every statement a snapshot of its own: a page read in
+# several statements could mix states from before and after a write that committed in between (a dashboard's
+# totals that disagree with its matrix). REPEATABLE READ is one snapshot for the whole transaction, as a read
+# on SQLite under WAL is; a read-only transaction at that level never fails with a serialization error.
+POSTGRES_READ = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+
 def read_session(session_factory: sessionmaker[Session]) -> Session:
-    """A session for reading only: on SQLite its transaction does not take the write lock."""
+    """A session for reading only, and one point in time for all it reads: on SQLite its transaction does not
+    take the write lock; on PostgreSQL it is a read-only REPEATABLE READ transaction."""
     session = session_factory()
-    session.connection(execution_options={READ_ONLY: True})
+    options = {READ_ONLY: True}
+    if session.get_bind().dialect.name == "postgresql":
+        options |= POSTGRES_READ
+    session.connection(execution_options=options)
     return session
 
 

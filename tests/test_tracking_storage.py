@@ -212,8 +212,6 @@ def test_reading_the_status_does_not_wait_for_a_writer_holding_the_lock(loaded, 
         writer.rollback()
 
 
-@pytest.mark.only_on("sqlite", "on PostgreSQL a read session reads at READ COMMITTED: a statement of its own sees "
-                               "the write (fixed in the next commit)")
 def test_a_write_goes_ahead_while_a_reader_holds_a_snapshot(loaded, session_factory):
     with read_session(session_factory) as reader:
         state = select(Deliverable.state).where(Deliverable.ref == "hrss-4")
