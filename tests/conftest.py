@@ -130,7 +130,9 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[postgres_cluster
 
 def build_template(name: str, template: Database) -> None:
     """Turn ``template`` (a copy of the template before ``name``, or an empty database) into template ``name``."""
-    if name == "migrated":
+    if name == "empty":
+        pass
+    elif name == "migrated":
         migrate.upgrade(template.engine)  # by migrations, never create_all
     elif name == "loaded":  # the seed plan synced on 2019-10-23 09:00 and the users of USERS added
         plan_sync.sync_plan(template.session_factory, load_plan(SEED_PLAN), now=LOADED_AT)
@@ -155,7 +157,7 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> SqliteStore:
 def postgresql_store(postgres_server: postgres_cluster.Server) -> Iterator[PostgresStore]:
     store = PostgresStore(postgres_server, build_template)
     yield store
-    store.drop_templates()  # a shared server (DUBAN_TEST_POSTGRES_URL) keeps nothing of ours
+    store.close()  # a shared server (DUBAN_TEST_POSTGRES_URL) keeps nothing of ours
 
 
 @pytest.fixture
@@ -190,17 +192,24 @@ def accounts_template(sqlite_store: SqliteStore) -> Path:
 # ── per-test databases ─────────────────────────────────────────────────────────────────────────────────
 
 # The fullest template a test asks for, by the fixtures it uses: its database is copied from that one alone.
-CONTENTS = (("web_db", "accounts"), ("loaded", "loaded"))
+CONTENTS = (("web_db", "accounts"), ("loaded", "loaded"), ("empty_database", "empty"))
 
 
 @pytest.fixture
 def database(request: pytest.FixtureRequest, store: SqliteStore | PostgresStore, tmp_path: Path) -> Iterator[Database]:
     """A fresh database with duban's schema (by migrations), no plan; or, for a test that also asks for
-    ``loaded`` or ``web_db``, what those promise. Its own: no other test sees it."""
+    ``loaded``, ``web_db`` or ``empty_database``, what those promise. Its own: no other test sees it."""
     template = next((t for fixture, t in CONTENTS if fixture in request.fixturenames), "migrated")
     database = store.new(template, tmp_path)
     yield database
     store.discard(database)
+
+
+@pytest.fixture
+def empty_database(database: Database) -> Database:
+    """``database`` without duban's schema: what a new install points duban at."""
+    assert database.template == "empty"
+    return database
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@
 
 Without a URL, the server binaries are looked for (``pg_config --bindir``, then the newest
 /usr/lib/postgresql/*/bin), and a cluster is made in a temporary folder with ``initdb`` (about a second),
-started with ``pg_ctl`` on a free port of 127.0.0.1 with its unix socket in that folder and durability off
-(a test database is thrown away anyway), and stopped and deleted at the end of the session. initdb refuses
-to run as root, so as root the cluster belongs to the ``postgres`` system user.
+started with ``pg_ctl`` on a free port of 127.0.0.1 (with a password, as an install's server has one), its
+unix socket in that folder and durability off (a test database is thrown away anyway), and stopped and
+deleted at the end of the session. initdb refuses to run as root, so as root the cluster belongs to the
+``postgres`` system user.
 
 If pytest dies before its finalisers run, a watchdog process notices (its stdin, a pipe from pytest, reaches
 end of file) and stops and deletes the cluster: no server outlives the session however it ends.
@@ -17,6 +18,7 @@ import itertools
 import json
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -78,6 +80,10 @@ class Server:
         """A new database; a copy of ``template`` (which nobody may be connected to) when given."""
         like = f' TEMPLATE "{template}"' if template else " TEMPLATE template0"
         with self.connect(autocommit=True) as admin:
+            if admin.info.server_version >= 150000:
+                # Copying the files is faster for a small database than PostgreSQL 15's default, which writes
+                # every block of the copy to the WAL: about half the time for the loaded template.
+                like += " STRATEGY FILE_COPY"
             admin.execute(f'CREATE DATABASE "{name}"{like}')
 
     def drop_database(self, name: str) -> None:
@@ -120,6 +126,13 @@ def _version(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
 
 
+def _memory_folder() -> str | None:
+    """/dev/shm when there is one: a cluster in memory copies a test database in ~15 ms, on an ext4 disk in
+    ~250 ms even with fsync off (creating a database creates and syncs hundreds of files)."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -144,19 +157,27 @@ def start_cluster() -> Server:
     if bindir is None:
         raise Unavailable(f"no PostgreSQL server binaries (initdb, pg_ctl) found: {INSTALL}")
     prefix, owner = _as_cluster_owner()
-    root = Path(tempfile.mkdtemp(prefix="duban-test-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="duban-test-pg-", dir=_memory_folder()))
     if owner is not None:
         os.chown(root, owner, -1)
     data = root / "data"
     stop = _stopper(prefix, bindir, root)
+    # Over TCP, as duban connects, a password is required (SCRAM), so that the tests pass it the way an install
+    # does: in the URL, and to pg_dump through the environment.
+    password = secrets.token_urlsafe(16)
+    pwfile = root / "password"
+    pwfile.write_text(password, encoding="utf-8")
+    if owner is not None:
+        os.chown(pwfile, owner, -1)
     try:
-        _run(prefix, bindir / "initdb", "-D", data, "-A", "trust", "-U", CLUSTER_USER, "--encoding", "UTF8",
-             "--locale", "C.UTF-8", "--no-sync")
+        _run(prefix, bindir / "initdb", "-D", data, "--auth-local", "trust", "--auth-host", "scram-sha-256",
+             "--pwfile", pwfile, "-U", CLUSTER_USER, "--encoding", "UTF8", "--locale", "C.UTF-8", "--no-sync")
+        pwfile.unlink()
         port = _start(prefix, bindir, root)
     except BaseException:
         stop()
         raise
-    return Server("127.0.0.1", port, CLUSTER_USER, stop=stop)
+    return Server("127.0.0.1", port, CLUSTER_USER, password, stop=stop)
 
 
 def _start(prefix: list[str], bindir: Path, root: Path) -> int:
@@ -220,5 +241,9 @@ shutil.rmtree(root, ignore_errors=True)
 
 def server() -> Server:
     """The session's server: DUBAN_TEST_POSTGRES_URL's, or a throwaway cluster. Raises Unavailable."""
+    try:
+        import psycopg  # noqa: F401 - duban's PostgreSQL driver, and the tests'
+    except ImportError as missing:
+        raise Unavailable("the psycopg driver is not installed (pip install 'psycopg[binary]>=3.2')") from missing
     url = os.environ.get(URL)
     return server_from_url(url) if url else start_cluster()
