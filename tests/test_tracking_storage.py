@@ -305,6 +305,26 @@ def test_the_fixture_database_is_at_head_and_a_second_upgrade_does_nothing(datab
         assert migrate.upgrade(database.engine) == (migrate.HEAD, migrate.HEAD)
 
 
+def downgrade(database, revision: str) -> None:  # noqa: ANN001 - a Database
+    from alembic import command
+
+    with database.engine.begin() as connection:
+        command.downgrade(migrate._config(connection), revision)
+
+
+def test_every_migration_goes_down_step_by_step_to_nothing_and_up_again_to_the_same_schema(database):
+    """Each downgrade undoes its upgrade, PostgreSQL's plpgsql functions and triggers included."""
+    at_head = database.dump()
+    landings = [script.down_revision for script in ScriptDirectory(str(migrate.MIGRATIONS)).walk_revisions()]
+    assert len(landings) == int(migrate.HEAD) and landings[-1] is None  # head first, one step each
+    for revision in landings:
+        downgrade(database, revision or "base")
+        assert migrate.current_revision(database.engine) == revision
+    assert [line for line in database.dump() if "alembic_version" not in line] == []  # nothing left behind
+    migrate.upgrade(database.engine)
+    assert database.dump() == at_head
+
+
 def test_a_database_without_the_schema_is_refused_with_what_to_run(tmp_path):
     from responsibilities.db import make_engine
 

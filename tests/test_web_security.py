@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from fastapi.testclient import TestClient
 
 from conftest import HRSS, OFFICE, at, database_unchanged
 from responsibilities import queries, services
 from responsibilities.accounts import disable_user
 from web_support import PASSWORD, api_csrf, csrf_of, make_app, page_csrf, sign_in
+
+pytestmark = pytest.mark.both_databases
 
 NOW = at(2019, 10, 25)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -73,7 +76,8 @@ def test_signing_out_ends_the_session_on_the_server(app, web_db):
 
 def test_the_database_keeps_only_a_hash_of_the_session_id(app, web_db):
     client = sign_in(app, OFFICE)
-    stored = web_db.raw().execute("SELECT id_hash FROM web_sessions").fetchone()[0]
+    with web_db.raw() as connection:
+        stored = connection.execute(text("SELECT id_hash FROM web_sessions")).scalar_one()
     assert client.cookies["duban_session"] not in stored and len(stored) == 64
 
 
