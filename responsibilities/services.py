@@ -54,6 +54,7 @@ ROLES = ("office", "unit", "leader")
 REPORTING_HORIZON = timedelta(days=62)
 
 SessionFactory = sessionmaker[Session]
+MAX_USER_NAME = User.__table__.c.name.type.length  # a user's name is also the actor of every audit record
 
 
 # ── lookups and guards ───────────────────────────────────────────────────────────────────────────
@@ -208,6 +209,8 @@ def _transition(
 def add_user(session_factory: SessionFactory, *, name: str, role: str, now: datetime) -> User:
     """``role`` is office, leader, or unit:<unit id>."""
     name = _require_text(name, "用户名")
+    if len(name) > MAX_USER_NAME:  # PostgreSQL refuses a longer one with an error; SQLite would keep it whole
+        raise InvalidInput(f"用户名“{name[:20]}…”有 {len(name)} 个字符:最多 {MAX_USER_NAME} 个,请换一个短一些的用户名")
     kind, _, unit_id = role.partition(":")
     if kind not in ROLES or (kind == "unit") != bool(unit_id):
         raise InvalidInput(f"角色“{role}”无效:应为 office(领导小组办公室)、leader(领导)或 unit:<单位编号>(责任单位)")

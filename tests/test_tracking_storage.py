@@ -407,8 +407,10 @@ def test_an_illegal_transition_is_refused_and_changes_nothing(prepare, attempt, 
                                            reason="场地改期", now=at(2019, 10, 25)), "新的截止日期 2030-01-01 不在工作方案实施期内"),
     (lambda sf: services.add_user(sf, name="boss", role="admin", now=at(2019, 10, 25)), "角色“admin”无效"),
     (lambda sf: services.add_user(sf, name=HRSS, role="unit:hrss", now=at(2019, 10, 25)), f"已有名为“{HRSS}”的用户"),
+    (lambda sf: services.add_user(sf, name="贵港市人力资源和社会保障局" * 5, role="unit:hrss", now=at(2019, 10, 25)),
+     "有 65 个字符:最多 64 个"),
 ], ids=["event in 2030", "event tomorrow", "external date in 2018", "extension to an earlier day",
-        "extension past the plan", "unknown role", "duplicate user"])
+        "extension past the plan", "unknown role", "duplicate user", "a name too long to store"])
 def test_a_date_or_value_outside_what_the_plan_allows_is_invalid_and_changes_nothing(attempt, match, loaded,
                                                                                      session_factory):
     with database_unchanged(loaded), pytest.raises(InvalidInput, match=match):
