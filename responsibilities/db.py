@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///var/duban.sqlite3"
@@ -86,3 +86,17 @@ def read_session(session_factory: sessionmaker[Session]) -> Session:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: services return the objects they changed, read after the commit.
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def serialise(session: Session, *keys: str) -> None:
+    """Make this write transaction wait for any other one that serialised on one of ``keys``, until it ends.
+
+    For a check-then-write (count the failed sign-ins, then add one): on SQLite every write transaction holds
+    the write lock from its start, so they run one at a time anyway; at PostgreSQL's READ COMMITTED two could
+    both check before either writes. There a transaction-scoped advisory lock per key serialises them; keys are
+    taken in sorted order, so two transactions never wait for each other.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
