@@ -237,7 +237,9 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
     with session_factory.begin() as session:
         user = _user(session, actor)
         _require_office(user, "event.record")
-        event = session.get(EventRecord, event_id)
+        # Locked (PostgreSQL; SQLite's write lock already is), so that a second recording at the same moment waits
+        # and then sees this one: at READ COMMITTED it would overwrite the date the deliverables were dated from.
+        event = session.get(EventRecord, event_id, with_for_update=True)
         if event is None:
             known = "、".join(session.scalars(select(EventRecord.id))) or "无"
             raise NotFound(f"没有编号为“{event_id}”的事件(方案中的事件:{known})")
@@ -284,7 +286,8 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
     with session_factory.begin() as session:
         user = _user(session, actor)
         _require_office(user, "date.set")
-        obligation = session.get(ObligationRecord, obligation_id)
+        # Locked as the event in record_event: a second office member setting the same date waits, then is told.
+        obligation = session.get(ObligationRecord, obligation_id, with_for_update=True)
         if obligation is None or obligation.retired_at is not None:
             raise NotFound(f"工作方案中没有编号为“{obligation_id}”的任务")
         if obligation.kind not in ("external", "staged"):

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, database_unchanged
 from responsibilities import migrate, plan_sync, queries, services
 from responsibilities.db import read_session
-from responsibilities.errors import IllegalTransition, InvalidInput, NotFound, StaleDeliverable
+from responsibilities.errors import DomainError, IllegalTransition, InvalidInput, NotFound, StaleDeliverable
 from responsibilities.model import Deliverable, Evidence, ObligationRecord
 from responsibilities.plan import load_plan
 from responsibilities.yaml_reader import PlanInvalid
@@ -282,6 +282,55 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
     winner = next(actor for actor, outcome in outcomes.items() if outcome == "done")
     assert view.deliverable.updated_by == winner
     assert [a.action for a in view.history].count("submit") == 1 and len(view.history) == 3
+
+
+def at_once(loaded, gate: str, *attempts) -> list[str]:  # noqa: ANN001 - attempts: (session_factory) -> object
+    """Run ``attempts`` in threads that start together while a plain connection holds ``gate`` (an UPDATE: the
+    write lock on SQLite, the row's lock on PostgreSQL), then let them go: each one's outcome, in order."""
+    outcomes: dict[int, str] = {}
+
+    def attempt(n: int) -> None:
+        try:
+            attempts[n](loaded.session_factory)
+            outcomes[n] = "done"
+        except DomainError as refused:
+            outcomes[n] = str(refused)
+        except Exception as failed:  # noqa: BLE001 - the outcome under test: anything but a domain error fails
+            outcomes[n] = f"{type(failed).__name__}: {failed}"
+
+    with loaded.raw() as holder:
+        holder.execute(text(gate))
+        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(len(attempts))]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)  # both reach the gate
+        holder.rollback()
+    for thread in threads:
+        thread.join(timeout=30)
+    return [outcomes[n] for n in range(len(attempts))]
+
+
+def test_two_people_recording_one_event_at_once_with_different_dates_cannot_both_win(loaded):
+    services.add_user(loaded.session_factory, name="office-2", role="office", now=at(2019, 10, 29))
+    recorders = ((OFFICE, date(2019, 11, 1)), ("office-2", date(2019, 11, 4)))
+    outcomes = at_once(loaded, "UPDATE events SET name = name WHERE id = 'region-supporting-documents'", *(
+        lambda sf, who=who, day=day: services.record_event(sf, actor=who, event_id="region-supporting-documents",
+                                                           occurred_on=day, now=at(2019, 11, 4))
+        for who, day in recorders))
+    assert "done" in outcomes, outcomes
+    winner = outcomes.index("done")
+    who, day = recorders[winner]
+    assert outcomes[1 - winner] == (f"事件 region-supporting-documents 已由 {who} 记录为 {day},不能再改为其他日期")
+    assert queries.show(loaded.session_factory, ref="hrss-2").history[0].note.endswith(str(day))
+
+
+def test_two_people_setting_the_same_outside_date_at_once_get_one_deliverable(loaded):
+    services.add_user(loaded.session_factory, name="office-2", role="office", now=at(2019, 10, 29))
+    outcomes = at_once(loaded, "UPDATE obligations SET task = task WHERE id = 'hrss-9'", *(
+        lambda sf, who=who: services.set_external_date(sf, actor=who, obligation_id="hrss-9", due=date(2019, 11, 10),
+                                                       now=at(2019, 10, 30))
+        for who in (OFFICE, "office-2")))
+    assert sorted(outcomes) == ["done", "hrss-9 已有截止于 2019-11-10 的应交事项,无需再设"], outcomes
 
 
 def test_the_expected_version_passes_when_nobody_else_changed_the_deliverable(loaded, session_factory):
