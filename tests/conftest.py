@@ -12,19 +12,23 @@ import difflib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import postgres_cluster
 from databases import (  # noqa: F401 - PostgresDatabase, SqliteDatabase and copy_database are for the tests
     Database, PostgresDatabase, PostgresStore, SqliteDatabase, SqliteStore, copy_database)
 from responsibilities import migrate, plan_sync, services
+from responsibilities.errors import DomainError
 from responsibilities.evidence import EvidenceStore
 from responsibilities.plan import load_plan
 from responsibilities.plan_model import Plan
@@ -81,6 +85,33 @@ def database_unchanged(database: Database) -> Iterator[None]:
             diff = list(difflib.unified_diff(before, after, "before", "after", n=0, lineterm=""))
             pytest.fail("the database changed:\n" + "\n".join(diff[:40]))
 
+
+
+def at_once(database: Database, gate: str, *attempts: Callable[[sessionmaker[Session]], object]) -> list[str]:
+    """Run ``attempts`` in threads that start together while a plain connection holds ``gate`` (an UPDATE: the
+    write lock on SQLite, the row's lock on PostgreSQL), then let them go: each one's outcome, in order ("done",
+    a domain error's message, or any other exception's type and text)."""
+    outcomes: dict[int, str] = {}
+
+    def attempt(n: int) -> None:
+        try:
+            attempts[n](database.session_factory)
+            outcomes[n] = "done"
+        except DomainError as refused:
+            outcomes[n] = str(refused)
+        except Exception as failed:  # noqa: BLE001 - the outcome under test: anything but a domain error fails
+            outcomes[n] = f"{type(failed).__name__}: {failed}"
+
+    with database.raw() as holder:
+        holder.execute(text(gate))
+        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(len(attempts))]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)  # time for every attempt to reach the gate and wait there
+        holder.rollback()
+    for thread in threads:
+        thread.join(timeout=30)
+    return [outcomes[n] for n in range(len(attempts))]
 
 
 # ── SQLite and PostgreSQL ──────────────────────────────────────────────────────────────────────────────

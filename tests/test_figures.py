@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from conftest import GUIPING, LEADER, OFFICE, at, database_unchanged, monthly_report
+from conftest import GUIPING, LEADER, OFFICE, at, at_once, database_unchanged, monthly_report
 from responsibilities import queries, services
 from responsibilities.errors import InvalidInput, NotAllowed
 from responsibilities.figures import Field, MonthStatus, Progress, parse_count, period_progress, validate_figures
@@ -147,6 +147,17 @@ def test_a_correction_after_acceptance_is_a_new_version_with_a_reason_and_the_ol
     assert regions(session_factory, 2019, date(2019, 12, 31))["guiping"].year.actual == 1100
     # scoring is untouched: still submitted on 3 December, on time
     assert regions(session_factory, 2019, date(2019, 12, 31))["guiping"].year.months_on_time == 1
+
+
+def test_two_hand_ins_of_one_month_at_once_are_both_kept_as_versions_one_and_two(loaded, session_factory):
+    ref = "monthly-report.guiping@2019-11"
+    outcomes = at_once(loaded, f"UPDATE deliverables SET state = state WHERE ref = '{ref}'", *(
+        lambda sf, who=who, total=total: submit_figures(sf, actor=who, region="guiping", month=NOVEMBER,
+                                                        values=report(total=total), now=at(2019, 12, 3))
+        for who, total in ((GUIPING, 1000), (OFFICE, 1100))))
+    assert outcomes == ["done", "done"]
+    assert sorted((r.version, r.kind) for r, _ in figure_history(session_factory, ref=ref)) == [
+        (1, "submission"), (2, "correction")]
 
 
 def test_stored_figures_cannot_be_overwritten_even_with_direct_sql(loaded, session_factory):

@@ -15,10 +15,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, database_unchanged
+from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, at_once, database_unchanged
 from responsibilities import migrate, plan_sync, queries, services
 from responsibilities.db import read_session
-from responsibilities.errors import DomainError, IllegalTransition, InvalidInput, NotFound, StaleDeliverable
+from responsibilities.errors import IllegalTransition, InvalidInput, NotFound, StaleDeliverable
 from responsibilities.model import Deliverable, Evidence, ObligationRecord
 from responsibilities.plan import load_plan
 from responsibilities.yaml_reader import PlanInvalid
@@ -282,32 +282,6 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
     winner = next(actor for actor, outcome in outcomes.items() if outcome == "done")
     assert view.deliverable.updated_by == winner
     assert [a.action for a in view.history].count("submit") == 1 and len(view.history) == 3
-
-
-def at_once(loaded, gate: str, *attempts) -> list[str]:  # noqa: ANN001 - attempts: (session_factory) -> object
-    """Run ``attempts`` in threads that start together while a plain connection holds ``gate`` (an UPDATE: the
-    write lock on SQLite, the row's lock on PostgreSQL), then let them go: each one's outcome, in order."""
-    outcomes: dict[int, str] = {}
-
-    def attempt(n: int) -> None:
-        try:
-            attempts[n](loaded.session_factory)
-            outcomes[n] = "done"
-        except DomainError as refused:
-            outcomes[n] = str(refused)
-        except Exception as failed:  # noqa: BLE001 - the outcome under test: anything but a domain error fails
-            outcomes[n] = f"{type(failed).__name__}: {failed}"
-
-    with loaded.raw() as holder:
-        holder.execute(text(gate))
-        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(len(attempts))]
-        for thread in threads:
-            thread.start()
-        time.sleep(1)  # both reach the gate
-        holder.rollback()
-    for thread in threads:
-        thread.join(timeout=30)
-    return [outcomes[n] for n in range(len(attempts))]
 
 
 def test_two_people_recording_one_event_at_once_with_different_dates_cannot_both_win(loaded):
