@@ -88,8 +88,11 @@ def _user(session: Session, name: str) -> User:
     return user
 
 
-def _deliverable(session: Session, ref: str) -> Deliverable:
-    deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first()
+def _deliverable(session: Session, ref: str, *, lock: bool = False) -> Deliverable:
+    """The deliverable ``ref``; with ``lock``, its row locked until the transaction ends (PostgreSQL: SELECT …
+    FOR UPDATE; SQLite's write transactions hold the whole database from their start)."""
+    query = select(Deliverable).where(Deliverable.ref == ref)
+    deliverable = session.scalars(query.with_for_update() if lock else query).first()
     if deliverable is None:
         hint = session.scalars(select(Deliverable.ref).where(Deliverable.ref.like(f"{ref}@%")).limit(3)).all()
         more = f":该任务按期分为多项,请写明期次,例如 {'、'.join(hint)}" if hint else ":`duban status` 可列出全部事项"
@@ -185,7 +188,9 @@ def _transition(
     try:
         with session_factory.begin() as session:
             user = _user(session, actor)
-            deliverable = _deliverable(session, ref)
+            # Locked: a second change at the same moment waits for this one and then sees it, as on SQLite, and is
+            # checked against it (state, expected version) instead of failing on the row's version afterwards.
+            deliverable = _deliverable(session, ref, lock=True)
             # Before anything about the deliverable is revealed (its version, who changed it): may this user
             # act on it at all? The change itself checks the finer rules.
             _require_assigned(session, user, deliverable, "act")
@@ -196,7 +201,8 @@ def _transition(
             write_audit(session, now=now, actor=user.name, action=action, deliverable=deliverable, before=before, note=note)
             return Change(deliverable.ref, deliverable.state, deliverable.version, deliverable.due)
     except StaleDataError:
-        # Another transaction changed the row between our read and our write (possible on PostgreSQL).
+        # Another transaction changed the row between our read and our write (direct SQL, or a writer that does
+        # not lock the row first).
         with session_factory() as session:
             current = _deliverable(session, ref)
             _check_version(session, current, -1)

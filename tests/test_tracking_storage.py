@@ -284,6 +284,18 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
     assert [a.action for a in view.history].count("submit") == 1 and len(view.history) == 3
 
 
+def test_two_co_units_adding_notes_to_one_deliverable_at_once_both_get_them_recorded(loaded):
+    # Neither asked for a version (--expect-version): nothing of the one's conflicts with the other's.
+    ref = "work-1.guiping@2019-Q4"
+    outcomes = at_once(loaded, f"UPDATE deliverables SET state = state WHERE ref = '{ref}'", *(
+        lambda sf, who=who: services.add_note(sf, actor=who, ref=ref, note=f"{who} 的进展", now=at(2019, 10, 30))
+        for who in (HRSS, UNION)))
+    assert outcomes == ["done", "done"]
+    view = queries.show(loaded.session_factory, ref=ref)
+    assert sorted(a.actor for a in view.history if a.action == "note") == sorted([HRSS, UNION])
+    assert view.deliverable.version == 3
+
+
 def test_two_people_recording_one_event_at_once_with_different_dates_cannot_both_win(loaded):
     services.add_user(loaded.session_factory, name="office-2", role="office", now=at(2019, 10, 29))
     recorders = ((OFFICE, date(2019, 11, 1)), ("office-2", date(2019, 11, 4)))
