@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from responsibilities.audit import snapshot, write_audit
+from responsibilities.db import serialise
 from responsibilities.deadline_rules import AfterEvent
 from responsibilities.errors import (
     ACTION_NAMES,
@@ -221,6 +222,7 @@ def add_user(session_factory: SessionFactory, *, name: str, role: str, now: date
     if kind not in ROLES or (kind == "unit") != bool(unit_id):
         raise InvalidInput(f"角色“{role}”无效:应为 office(领导小组办公室)、leader(领导)或 unit:<单位编号>(责任单位)")
     with session_factory.begin() as session:
+        serialise(session, f"user:{name}")  # the same name added twice at once: the second waits, then is told
         if session.scalars(select(User).where(User.name == name)).first():
             raise InvalidInput(f"已有名为“{name}”的用户,请换一个用户名")
         if unit_id:

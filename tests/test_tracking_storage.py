@@ -284,6 +284,14 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
     assert [a.action for a in view.history].count("submit") == 1 and len(view.history) == 3
 
 
+def test_one_name_added_twice_at_once_makes_one_user_and_the_second_is_told_it_is_taken(loaded):
+    # The gate: an insert of the same name by someone else that is never committed.
+    gate = "INSERT INTO users (name, role, created_at, disabled) VALUES ('王春', 'office', '2019-10-29 01:00:00', FALSE)"
+    outcomes = at_once(loaded, gate, *(lambda sf: services.add_user(sf, name="王春", role="office", now=at(2019, 10, 29)),
+                                       lambda sf: services.add_user(sf, name="王春", role="leader", now=at(2019, 10, 29))))
+    assert sorted(outcomes) == ["done", "已有名为“王春”的用户,请换一个用户名"], outcomes
+
+
 def test_two_co_units_adding_notes_to_one_deliverable_at_once_both_get_them_recorded(loaded):
     # Neither asked for a version (--expect-version): nothing of the one's conflicts with the other's.
     ref = "work-1.guiping@2019-Q4"
