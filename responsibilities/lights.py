@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.db import read_session
+from responsibilities.db import read_session, serialise
 from responsibilities.errors import NotFound
 from responsibilities.model import Deliverable, LightsDay, PlanRecord, UnitLights
 from responsibilities.plan_sync import calendar_from_settings
@@ -68,6 +68,9 @@ def keep_up(session_factory: sessionmaker[Session], today: date) -> None:
 def move(session: Session, today: date) -> None:
     """Make the kept lights ``today``'s: count every deliverable the first time, else only those whose light
     differs between the stored day and ``today``."""
+    # One move at a time, each reading the day the last one stored: two web workers' first requests of a day would
+    # otherwise (PostgreSQL) both re-count from the old day and apply the change twice.
+    serialise(session, "lights_day")
     first_not_soon = soon_before(session, today)
     day = session.get(LightsDay, 1)
     if day is None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Date, bindparam, text
 
-from conftest import FINANCE, HRSS, OFFICE, UNION, at
+from conftest import FINANCE, HRSS, OFFICE, UNION, at, at_once
 from responsibilities import board, lights, migrate, plan_sync, queries, services
 from responsibilities.model import STATES
 
@@ -211,6 +211,26 @@ def test_the_lights_kept_for_one_day_move_to_any_other_day_forward_or_back(loade
         _lights_equal_a_fresh_count(loaded)
         assert board.board(sf, today=today, viewer=OFFICE) == board._board(
             sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True), today
+
+
+def test_two_requests_moving_the_lights_to_a_new_day_at_once_count_each_change_once(loaded) -> None:
+    # Two web workers' first dashboards of the day: one moves the lights, the other finds them moved.
+    lights.keep_up(loaded.session_factory, date(2019, 10, 28))
+    outcomes = at_once(loaded, "UPDATE lights_day SET today = today WHERE id = 1",
+                       *(lambda sf: lights.keep_up(sf, date(2019, 11, 4)),) * 2)
+    assert outcomes == ["done", "done"]
+    _lights_equal_a_fresh_count(loaded)
+
+
+def test_the_lights_are_counted_once_when_two_first_requests_ever_count_them_at_once(loaded) -> None:
+    # No day kept yet: both would count every deliverable and store the day. The gate: a unit's counts held.
+    with loaded.raw() as con:
+        con.execute(text("INSERT INTO unit_lights (unit_id, red, yellow, green, grey) VALUES ('hrss', 0, 0, 0, 0)"))
+        con.commit()
+    outcomes = at_once(loaded, "UPDATE unit_lights SET red = red WHERE unit_id = 'hrss'",
+                       *(lambda sf: lights.keep_up(sf, date(2019, 11, 4)),) * 2)
+    assert outcomes == ["done", "done"]
+    _lights_equal_a_fresh_count(loaded)
 
 
 def test_the_matrix_shows_one_page_of_units_worst_first_with_totals_over_every_unit(loaded) -> None:
