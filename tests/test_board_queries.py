@@ -233,6 +233,16 @@ def test_the_lights_are_counted_once_when_two_first_requests_ever_count_them_at_
     _lights_equal_a_fresh_count(loaded)
 
 
+def test_a_change_while_the_lights_move_to_a_new_day_is_counted_for_the_new_day(loaded) -> None:
+    # hrss-4 (due 2019-10-31) is yellow on 28 October and red on 4 November; it is submitted while the move runs.
+    lights.keep_up(loaded.session_factory, date(2019, 10, 28))
+    outcomes = at_once(loaded, "UPDATE unit_lights SET red = red WHERE unit_id = 'hrss'",
+                       lambda sf: lights.keep_up(sf, date(2019, 11, 4)),
+                       lambda sf: services.submit(sf, actor=HRSS, ref="hrss-4", now=DAY, note="已办结"))
+    assert outcomes == ["done", "done"]
+    _lights_equal_a_fresh_count(loaded)
+
+
 def test_the_matrix_shows_one_page_of_units_worst_first_with_totals_over_every_unit(loaded) -> None:
     sf = loaded.session_factory
     today = date(2019, 11, 4)
