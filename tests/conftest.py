@@ -280,8 +280,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             if kind:
                 passed[kind] += 1
     line = f"databases: {passed['sqlite']} tests passed on SQLite, {passed['postgresql']} on PostgreSQL"
-    skipped = {str(r.longrepr[2]) for r in terminalreporter.stats.get("skipped", [])
-               if dict(r.user_properties).get("database") == "postgresql" and isinstance(r.longrepr, tuple)}
+    skipped = [str(r.longrepr[2]).removeprefix("Skipped: ") for r in terminalreporter.stats.get("skipped", [])
+               if dict(r.user_properties).get("database") == "postgresql" and isinstance(r.longrepr, tuple)]
     if skipped:
-        line += f" (PostgreSQL skipped: {'; '.join(sorted(skipped))})"
+        line += f"; {len(skipped)} skipped on PostgreSQL: {'; '.join(sorted(set(skipped)))}"
     terminalreporter.write_line(line)

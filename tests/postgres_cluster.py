@@ -106,7 +106,8 @@ def server_from_url(url: str) -> Server:
     try:
         server.connect().close()
     except Exception as error:  # noqa: BLE001 - any failure to connect means: not available
-        raise Unavailable(f"cannot connect to {URL} ({parsed.render_as_string()}): {error}") from error
+        said = " ".join(str(error).split())  # one line: psycopg's message spans several
+        raise Unavailable(f"cannot connect to {URL} ({parsed.render_as_string()}): {said}") from error
     return server
 
 
