@@ -2,7 +2,7 @@
 migrated by Alembic and loaded with the seed plan.
 
 Migrating and loading the seed plan takes a couple of seconds, so it happens once per session and database
-into a template; every test gets its own copy of it (tests/databases.py), and so its own database that no
+into a template; every test gets its own copy of it (tests/database_support.py), and so its own database that no
 other test sees.
 """
 
@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import postgres_cluster
-from databases import (  # noqa: F401 - PostgresDatabase, SqliteDatabase and copy_database are for the tests
+from database_support import (  # noqa: F401 - PostgresDatabase, SqliteDatabase and copy_database are for the tests
     Database, PostgresDatabase, PostgresStore, SqliteDatabase, SqliteStore, copy_database)
 from responsibilities import migrate, plan_sync, services
 from responsibilities.errors import DomainError
