@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.audit import write_audit
-from responsibilities.db import read_session
+from responsibilities.db import read_session, serialise
 from responsibilities.errors import DomainError, InvalidInput, NotFound
 from responsibilities.model import SignInAttempt, User, WebSession
 
@@ -118,6 +118,9 @@ def sign_in(session_factory: SessionFactory, *, name: str, password: str, addres
     """Check the password and start a new session (a new id every time; ``replaces`` is ended)."""
     name, address = (name or "").strip()[:64], (address or "unknown")[:64]
     with session_factory.begin() as session:
+        # Counted and added one attempt at a time per account and per address, or guesses sent together
+        # would all be counted before any was added (PostgreSQL) and all be let through.
+        serialise(session, f"sign-in account:{name}", f"sign-in address:{address}")
         since = now - THROTTLE_WINDOW
         failures = session.execute(select(
             func.count().filter(SignInAttempt.account == name),

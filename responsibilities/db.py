@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, func, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///var/duban.sqlite3"
@@ -103,13 +103,38 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+# PostgreSQL's default isolation, READ COMMITTED, gives every statement a snapshot of its own: a page read in
+# several statements could mix states from before and after a write that committed in between (a dashboard's
+# totals that disagree with its matrix). REPEATABLE READ is one snapshot for the whole transaction, as a read
+# on SQLite under WAL is; a read-only transaction at that level never fails with a serialization error.
+POSTGRES_READ = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+
 def read_session(session_factory: sessionmaker[Session]) -> Session:
-    """A session for reading only: on SQLite its transaction does not take the write lock."""
+    """A session for reading only, and one point in time for all it reads: on SQLite its transaction does not
+    take the write lock; on PostgreSQL it is a read-only REPEATABLE READ transaction."""
     session = session_factory()
-    session.connection(execution_options={READ_ONLY: True})
+    options = {READ_ONLY: True}
+    if session.get_bind().dialect.name == "postgresql":
+        options |= POSTGRES_READ
+    session.connection(execution_options=options)
     return session
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: services return the objects they changed, read after the commit.
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def serialise(session: Session, *keys: str) -> None:
+    """Make this write transaction wait for any other one that serialised on one of ``keys``, until it ends.
+
+    For a check-then-write (count the failed sign-ins, then add one): on SQLite every write transaction holds
+    the write lock from its start, so they run one at a time anyway; at PostgreSQL's READ COMMITTED two could
+    both check before either writes. There a transaction-scoped advisory lock per key serialises them; keys are
+    taken in sorted order, so two transactions never wait for each other.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))

@@ -93,8 +93,10 @@ def _report_deliverable(session: Session, obligation: str, entry: FiguresEntry) 
         who = f"“{entry.region}”不是任何单位" if unit is None else f"{unit.short_name}({entry.region})不报送月报"
         raise InvalidInput(f"{who}:报送月报的地区为 " + "、".join(f"{n}({r})" for r, n in regions.items()))
     ref = deliverable_ref(f"{obligation}.{entry.region}", month_key(entry.month))
-    deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref,
-                                                            Deliverable.retired.is_(False))).first()
+    # Locked (PostgreSQL; on SQLite the write lock is held from the start): a second hand-in of the same month
+    # at the same moment waits for this one and becomes the next version, rather than failing on the first's.
+    deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref, Deliverable.retired.is_(False))
+                                  .with_for_update()).first()
     if deliverable is None:
         months = session.execute(select(func.min(Deliverable.period), func.max(Deliverable.period)).where(
             Deliverable.obligation_id == f"{obligation}.{entry.region}", Deliverable.retired.is_(False))).one()

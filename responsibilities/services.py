@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from responsibilities.audit import snapshot, write_audit
+from responsibilities.db import serialise
 from responsibilities.deadline_rules import AfterEvent
 from responsibilities.errors import (
     ACTION_NAMES,
@@ -57,6 +58,7 @@ ROLES = ("office", "unit", "leader")
 REPORTING_HORIZON = timedelta(days=62)
 
 SessionFactory = sessionmaker[Session]
+MAX_USER_NAME = User.__table__.c.name.type.length  # a user's name is also the actor of every audit record
 
 
 # ── lookups and guards ───────────────────────────────────────────────────────────────────────────
@@ -90,8 +92,11 @@ def _user(session: Session, name: str) -> User:
     return user
 
 
-def _deliverable(session: Session, ref: str) -> Deliverable:
-    deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first()
+def _deliverable(session: Session, ref: str, *, lock: bool = False) -> Deliverable:
+    """The deliverable ``ref``; with ``lock``, its row locked until the transaction ends (PostgreSQL: SELECT …
+    FOR UPDATE; SQLite's write transactions hold the whole database from their start)."""
+    query = select(Deliverable).where(Deliverable.ref == ref)
+    deliverable = session.scalars(query.with_for_update() if lock else query).first()
     if deliverable is None:
         hint = session.scalars(select(Deliverable.ref).where(Deliverable.ref.like(f"{ref}@%")).limit(3)).all()
         more = f":该任务按期分为多项,请写明期次,例如 {'、'.join(hint)}" if hint else ":`duban status` 可列出全部事项"
@@ -187,7 +192,9 @@ def _transition(
     try:
         with session_factory.begin() as session:
             user = _user(session, actor)
-            deliverable = _deliverable(session, ref)
+            # Locked: a second change at the same moment waits for this one and then sees it, as on SQLite, and is
+            # checked against it (state, expected version) instead of failing on the row's version afterwards.
+            deliverable = _deliverable(session, ref, lock=True)
             # Before anything about the deliverable is revealed (its version, who changed it): may this user
             # act on it at all? The change itself checks the finer rules.
             _require_assigned(session, user, deliverable, "act")
@@ -198,7 +205,8 @@ def _transition(
             write_audit(session, now=now, actor=user.name, action=action, deliverable=deliverable, before=before, note=note)
             return Change(deliverable.ref, deliverable.state, deliverable.version, deliverable.due)
     except StaleDataError:
-        # Another transaction changed the row between our read and our write (possible on PostgreSQL).
+        # Another transaction changed the row between our read and our write (direct SQL, or a writer that does
+        # not lock the row first).
         with session_factory() as session:
             current = _deliverable(session, ref)
             _check_version(session, current, -1)
@@ -211,10 +219,13 @@ def _transition(
 def add_user(session_factory: SessionFactory, *, name: str, role: str, now: datetime) -> User:
     """``role`` is office, leader, or unit:<unit id>."""
     name = _require_text(name, "用户名")
+    if len(name) > MAX_USER_NAME:  # PostgreSQL refuses a longer one with an error; SQLite would keep it whole
+        raise InvalidInput(f"用户名“{name[:20]}…”有 {len(name)} 个字符:最多 {MAX_USER_NAME} 个,请换一个短一些的用户名")
     kind, _, unit_id = role.partition(":")
     if kind not in ROLES or (kind == "unit") != bool(unit_id):
         raise InvalidInput(f"角色“{role}”无效:应为 office(领导小组办公室)、leader(领导)或 unit:<单位编号>(责任单位)")
     with session_factory.begin() as session:
+        serialise(session, f"user:{name}")  # the same name added twice at once: the second waits, then is told
         if session.scalars(select(User).where(User.name == name)).first():
             raise InvalidInput(f"已有名为“{name}”的用户,请换一个用户名")
         if unit_id:
@@ -237,7 +248,9 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
     with session_factory.begin() as session:
         user = _user(session, actor)
         _require_office(user, "event.record")
-        event = session.get(EventRecord, event_id)
+        # Locked (PostgreSQL; SQLite's write lock already is), so that a second recording at the same moment waits
+        # and then sees this one: at READ COMMITTED it would overwrite the date the deliverables were dated from.
+        event = session.get(EventRecord, event_id, with_for_update=True)
         if event is None:
             known = "、".join(session.scalars(select(EventRecord.id))) or "无"
             raise NotFound(f"没有编号为“{event_id}”的事件(方案中的事件:{known})")
@@ -284,7 +297,8 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
     with session_factory.begin() as session:
         user = _user(session, actor)
         _require_office(user, "date.set")
-        obligation = session.get(ObligationRecord, obligation_id)
+        # Locked as the event in record_event: a second office member setting the same date waits, then is told.
+        obligation = session.get(ObligationRecord, obligation_id, with_for_update=True)
         if obligation is None or obligation.retired_at is not None:
             raise NotFound(f"工作方案中没有编号为“{obligation_id}”的任务")
         if obligation.kind not in ("external", "staged"):

@@ -191,7 +191,7 @@ def insert_notices_ignoring_conflicts(session: Session, query: Select) -> int:
 
     Returns how many rows were new. Shared by the sweep and the digests: concurrent runs write each key once.
     """
-    return session.execute(notice_insert(session.get_bind().dialect.name, query)).rowcount or 0
+    return session.execute(notice_insert(session.get_bind().dialect.name, query)).rowcount
 
 
 def notice_insert(dialect: str, query: Select) -> Insert:
@@ -203,8 +203,10 @@ def notice_insert(dialect: str, query: Select) -> Insert:
     # SQLite at a million deliverables this takes about a third off the sweep (benchmarks/README.md).
     # Concurrent sweeps also take the keys in the same order.
     query = query.order_by(query.selected_columns.dedupe_key)
+    # The rows written are counted by the statement's rowcount, which SQLAlchemy keeps by default only for UPDATE
+    # and DELETE: without preserve_rowcount an INSERT's comes back as -1 through psycopg (PostgreSQL).
     return module.insert(Notice).from_select(list(NOTICE_COLUMNS), query).on_conflict_do_nothing(
-        index_elements=["dedupe_key"])
+        index_elements=["dedupe_key"]).execution_options(preserve_rowcount=True)
 
 
 # The day's values as bound parameters of the write path's statements.
@@ -258,5 +260,5 @@ def sweep(session_factory: sessionmaker[Session], *, now: datetime, today: date,
             inserts = _owed_inserts(plan_sweep.rules, session.get_bind().dialect.name, plan_sweep.office_due)
             connection = session.connection()  # Core: through the ORM session, parameters would be rows to insert
             for kind, statements in inserts.items():
-                report.written[kind] = sum(connection.execute(s, values).rowcount or 0 for s in statements)
+                report.written[kind] = sum(connection.execute(s, values).rowcount for s in statements)
         return report

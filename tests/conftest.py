@@ -1,30 +1,34 @@
-"""Shared fixtures: real SQLite files, migrated by Alembic and loaded with the seed plan.
+"""Shared fixtures: real databases — SQLite files, and PostgreSQL for the tests marked both_databases —
+migrated by Alembic and loaded with the seed plan.
 
-Migrating and loading the seed plan takes a couple of seconds, so it happens once per session into a
-template file; every test gets its own copy of that file (a closed SQLite file is just bytes), and so
-its own database that no other test sees.
+Migrating and loading the seed plan takes a couple of seconds, so it happens once per session and database
+into a template; every test gets its own copy of it (tests/database_support.py), and so its own database that no
+other test sees.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import shutil
-import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities import db, migrate, plan_sync, services
+import postgres_cluster
+from database_support import (  # noqa: F401 - PostgresDatabase, SqliteDatabase and copy_database are for the tests
+    Database, PostgresDatabase, PostgresStore, SqliteDatabase, SqliteStore, copy_database)
+from responsibilities import migrate, plan_sync, services
+from responsibilities.errors import DomainError
 from responsibilities.evidence import EvidenceStore
 from responsibilities.plan import load_plan
 from responsibilities.plan_model import Plan
@@ -47,51 +51,15 @@ def at(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datet
 LOADED_AT = at(2019, 10, 23)  # the plan's publication day
 
 
-@dataclass
-class Database:
-    """One SQLite file and the engine and session factory duban uses on it."""
-
-    path: Path
-    engine: Engine = field(init=False)
-    session_factory: sessionmaker[Session] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.engine = db.make_engine(self.url)
-        self.session_factory = db.make_session_factory(self.engine)
-
-    @property
-    def url(self) -> str:
-        return f"sqlite:///{self.path}"
-
-    def raw(self) -> sqlite3.Connection:
-        """A plain sqlite3 connection, without duban's settings: what someone with the file could do."""
-        return sqlite3.connect(self.path)
-
-    def dump(self) -> list[str]:
-        """Every row of every table as SQL: two equal dumps mean nothing at all was written."""
-        connection = self.raw()
-        try:
-            return list(connection.iterdump())
-        finally:
-            connection.close()
-
-    def count(self, table: str) -> int:
-        connection = self.raw()
-        try:
-            return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - test code
-        finally:
-            connection.close()
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
-def run_duban(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """`duban ARGS` in ``workdir`` as a user would run it: the database, plan and evidence folder from
-    ``workdir``'s defaults, not this environment's; a traceback on stderr fails the test."""
+def run_duban(workdir: Path, *args: str, database: Database | None = None) -> subprocess.CompletedProcess:
+    """`duban ARGS` in ``workdir`` as a user would run it: the plan and evidence folder from ``workdir``'s
+    defaults, not this environment's, and so the database unless ``database`` is given (DUBAN_DATABASE_URL);
+    a traceback on stderr fails the test."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DUBAN_TIME_ZONE": "Asia/Shanghai"}
     for name in ("DUBAN_DATABASE_URL", "DUBAN_PLAN", "DUBAN_EVIDENCE_DIR"):
         env.pop(name, None)
+    if database is not None:
+        env["DUBAN_DATABASE_URL"] = database.url
     result = subprocess.run([sys.executable, "-m", "workflows.cli", *args], cwd=workdir, env=env,
                             capture_output=True, text=True, timeout=120)
     assert "Traceback" not in result.stderr, result.stderr
@@ -103,13 +71,6 @@ def monthly_report(total: int = 1000, enterprise: int = 600, key: int = 300, app
     return {"total": total, "enterprise-workers": enterprise, "key-groups": key, "graduates": key // 3,
             "migrant-workers": key // 3, "school-leavers": 0, "laid-off": 0, "veterans": 0, "hard-to-employ": 0,
             "poor-labour": total - enterprise - key, "new-apprentices": apprentices}
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """Copy a closed SQLite file. Its engine was disposed, so the WAL was checkpointed into the file."""
-    for suffix in ("-wal", "-shm"):
-        assert not Path(f"{source}{suffix}").exists(), f"{source} still has a {suffix} file: is a connection open?"
-    shutil.copy(source, target)
 
 
 @contextmanager
@@ -125,7 +86,117 @@ def database_unchanged(database: Database) -> Iterator[None]:
             pytest.fail("the database changed:\n" + "\n".join(diff[:40]))
 
 
-# ── session-wide templates ─────────────────────────────────────────────────────────────────────
+
+def at_once(database: Database, gate: str, *attempts: Callable[[sessionmaker[Session]], object]) -> list[str]:
+    """Run ``attempts`` in threads that start together while a plain connection holds ``gate`` (an UPDATE: the
+    write lock on SQLite, the row's lock on PostgreSQL), then let them go: each one's outcome, in order ("done",
+    a domain error's message, or any other exception's type and text)."""
+    outcomes: dict[int, str] = {}
+
+    def attempt(n: int) -> None:
+        try:
+            attempts[n](database.session_factory)
+            outcomes[n] = "done"
+        except DomainError as refused:
+            outcomes[n] = str(refused)
+        except Exception as failed:  # noqa: BLE001 - the outcome under test: anything but a domain error fails
+            outcomes[n] = f"{type(failed).__name__}: {failed}"
+
+    with database.raw() as holder:
+        holder.execute(text(gate))
+        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(len(attempts))]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)  # time for every attempt to reach the gate and wait there
+        holder.rollback()
+    for thread in threads:
+        thread.join(timeout=30)
+    return [outcomes[n] for n in range(len(attempts))]
+
+
+# ── SQLite and PostgreSQL ──────────────────────────────────────────────────────────────────────────────
+#
+# Tests marked both_databases (storage code: migrations, services, triggers, the sweep, the web's rules …) run
+# once per database: their ``database`` — and ``loaded``, ``session_factory``, ``web_db`` built on it — is a
+# parameter, ids [sqlite] and [postgresql]. Other tests run on SQLite only. DUBAN_TEST_POSTGRES (auto, required,
+# off) and DUBAN_TEST_POSTGRES_URL decide where the PostgreSQL cases run: see tests/postgres_cluster.py.
+
+DIALECTS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "dialect" not in metafunc.fixturenames:
+        return
+    only = metafunc.definition.get_closest_marker("only_on")
+    if only is not None:  # where the databases truly differ; the marker says why
+        assert only.args[0] in DIALECTS and len(only.args) == 2, "only_on(DIALECT, WHY)"
+        metafunc.parametrize("dialect", only.args[:1], indirect=True)
+    elif metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("dialect", DIALECTS, indirect=True)
+
+
+@pytest.fixture
+def dialect(request: pytest.FixtureRequest) -> str:
+    """The database this test runs on: "sqlite", unless both_databases made it a parameter."""
+    kind = getattr(request, "param", "sqlite")
+    request.node.user_properties.append(("database", kind))
+    return kind
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[postgres_cluster.Server]:
+    """The session's PostgreSQL server, started on first use; per DUBAN_TEST_POSTGRES, a missing one skips
+    the PostgreSQL cases (auto) or fails them (required)."""
+    if postgres_cluster.mode() == "off":
+        pytest.skip(f"{postgres_cluster.MODE}=off: PostgreSQL cases not run")
+    try:
+        server = postgres_cluster.server()
+    except postgres_cluster.Unavailable as missing:
+        if postgres_cluster.mode() == "required":
+            pytest.fail(f"{postgres_cluster.MODE}=required, but no PostgreSQL: {missing}", pytrace=False)
+        pytest.skip(f"no PostgreSQL ({missing}); {postgres_cluster.MODE}=required makes this a failure")
+    request.addfinalizer(server.stop)
+    yield server
+
+
+def build_template(name: str, template: Database) -> None:
+    """Turn ``template`` (a copy of the template before ``name``, or an empty database) into template ``name``."""
+    if name == "empty":
+        pass
+    elif name == "migrated":
+        migrate.upgrade(template.engine)  # by migrations, never create_all
+    elif name == "loaded":  # the seed plan synced on 2019-10-23 09:00 and the users of USERS added
+        plan_sync.sync_plan(template.session_factory, load_plan(SEED_PLAN), now=LOADED_AT)
+        for user, role in USERS.items():
+            services.add_user(template.session_factory, name=user, role=role, now=LOADED_AT)
+    elif name == "accounts":  # a web password for every user (Argon2 hashing is slow on purpose)
+        from responsibilities.accounts import set_password
+        from web_support import PASSWORD
+
+        for user in USERS:
+            set_password(template.session_factory, name=user, password=PASSWORD, now=LOADED_AT)
+    else:
+        raise ValueError(f"no template {name!r}")
+
+
+@pytest.fixture(scope="session")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> SqliteStore:
+    return SqliteStore(tmp_path_factory.mktemp("templates"), build_template)
+
+
+@pytest.fixture(scope="session")
+def postgresql_store(postgres_server: postgres_cluster.Server) -> Iterator[PostgresStore]:
+    store = PostgresStore(postgres_server, build_template)
+    yield store
+    store.close()  # a shared server (DUBAN_TEST_POSTGRES_URL) keeps nothing of ours
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, dialect: str) -> SqliteStore | PostgresStore:
+    return request.getfixturevalue(f"{dialect}_store")
+
+
+# ── session-wide templates (SQLite files, for the tests that serve or copy a file) ─────────────────────
 
 
 @pytest.fixture(scope="session")
@@ -135,50 +206,47 @@ def plan() -> Plan:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("templates") / "migrated.sqlite3"
-    template = Database(path)
-    try:
-        migrate.upgrade(template.engine)
-    finally:
-        template.close()
-    return path
+def migrated_template(sqlite_store: SqliteStore) -> Path:
+    return sqlite_store.template("migrated")
 
 
 @pytest.fixture(scope="session")
-def loaded_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path, plan: Plan) -> Path:
-    path = tmp_path_factory.mktemp("templates") / "loaded.sqlite3"
-    copy_database(migrated_template, path)
-    template = Database(path)
-    try:
-        plan_sync.sync_plan(template.session_factory, plan, now=LOADED_AT)
-        for name, role in USERS.items():
-            services.add_user(template.session_factory, name=name, role=role, now=LOADED_AT)
-    finally:
-        template.close()
-    return path
+def loaded_template(sqlite_store: SqliteStore) -> Path:
+    return sqlite_store.template("loaded")
 
 
-# ── per-test databases ─────────────────────────────────────────────────────────────────────────
+@pytest.fixture(scope="session")
+def accounts_template(sqlite_store: SqliteStore) -> Path:
+    return sqlite_store.template("accounts")
+
+
+# ── per-test databases ─────────────────────────────────────────────────────────────────────────────────
+
+# The fullest template a test asks for, by the fixtures it uses: its database is copied from that one alone.
+CONTENTS = (("web_db", "accounts"), ("loaded", "loaded"), ("empty_database", "empty"))
 
 
 @pytest.fixture
-def database(tmp_path: Path, migrated_template: Path) -> Iterator[Database]:
-    """A fresh SQLite file under tmp_path with duban's schema (by migrations, never create_all), no plan."""
-    path = tmp_path / "duban.sqlite3"
-    copy_database(migrated_template, path)
-    database = Database(path)
+def database(request: pytest.FixtureRequest, store: SqliteStore | PostgresStore, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database with duban's schema (by migrations), no plan; or, for a test that also asks for
+    ``loaded``, ``web_db`` or ``empty_database``, what those promise. Its own: no other test sees it."""
+    template = next((t for fixture, t in CONTENTS if fixture in request.fixturenames), "migrated")
+    database = store.new(template, tmp_path)
     yield database
-    database.close()
+    store.discard(database)
 
 
 @pytest.fixture
-def loaded(database: Database, loaded_template: Path) -> Database:
+def empty_database(database: Database) -> Database:
+    """``database`` without duban's schema: what a new install points duban at."""
+    assert database.template == "empty"
+    return database
+
+
+@pytest.fixture
+def loaded(database: Database) -> Database:
     """``database`` with the seed plan synced on 2019-10-23 09:00 and the users of USERS added."""
-    database.close()  # no connection may be open while the file is replaced
-    for suffix in ("-wal", "-shm"):
-        Path(f"{database.path}{suffix}").unlink(missing_ok=True)
-    copy_database(loaded_template, database.path)
+    assert database.template in ("loaded", "accounts")
     return database
 
 
@@ -193,31 +261,27 @@ def evidence_store(tmp_path: Path) -> EvidenceStore:
     return EvidenceStore(tmp_path / "evidence")
 
 
-# ── the web application ────────────────────────────────────────────────────────────────────────
-
-
-@pytest.fixture(scope="session")
-def accounts_template(tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> Path:
-    """``loaded_template`` with a web password for every user of USERS (Argon2 hashing is slow on purpose)."""
-    from responsibilities.accounts import set_password
-    from web_support import PASSWORD
-
-    path = tmp_path_factory.mktemp("templates") / "accounts.sqlite3"
-    copy_database(loaded_template, path)
-    template = Database(path)
-    try:
-        for name in USERS:
-            set_password(template.session_factory, name=name, password=PASSWORD, now=LOADED_AT)
-    finally:
-        template.close()
-    return path
-
-
 @pytest.fixture
-def web_db(database: Database, accounts_template: Path) -> Database:
+def web_db(database: Database) -> Database:
     """``loaded``, and every user can sign in with web_support.PASSWORD."""
-    database.close()
-    for suffix in ("-wal", "-shm"):
-        Path(f"{database.path}{suffix}").unlink(missing_ok=True)
-    copy_database(accounts_template, database.path)
+    assert database.template == "accounts"
     return database
+
+
+# ── how many ran where ─────────────────────────────────────────────────────────────────────────────────
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line for CI: how many tests that use a database passed on each (and why PostgreSQL's were skipped)."""
+    passed = {kind: 0 for kind in DIALECTS}
+    for report in terminalreporter.stats.get("passed", []):
+        if report.when == "call":
+            kind = dict(report.user_properties).get("database")
+            if kind:
+                passed[kind] += 1
+    line = f"databases: {passed['sqlite']} tests passed on SQLite, {passed['postgresql']} on PostgreSQL"
+    skipped = [str(r.longrepr[2]).removeprefix("Skipped: ") for r in terminalreporter.stats.get("skipped", [])
+               if dict(r.user_properties).get("database") == "postgresql" and isinstance(r.longrepr, tuple)]
+    if skipped:
+        line += f"; {len(skipped)} skipped on PostgreSQL: {'; '.join(sorted(set(skipped)))}"
+    terminalreporter.write_line(line)

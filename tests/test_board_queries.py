@@ -6,9 +6,14 @@ import random
 from dataclasses import replace
 from datetime import date, timedelta
 
-from conftest import FINANCE, HRSS, OFFICE, UNION, at
+import pytest
+from sqlalchemy import Date, bindparam, text
+
+from conftest import FINANCE, HRSS, OFFICE, UNION, at, at_once
 from responsibilities import board, lights, migrate, plan_sync, queries, services
 from responsibilities.model import STATES
+
+pytestmark = pytest.mark.both_databases
 
 DAY = at(2019, 10, 28)
 
@@ -74,28 +79,22 @@ def _from_status(session_factory, today: date) -> dict[str, dict[str, int]]:
 
 
 def _kept_equals_a_fresh_count(database) -> None:
-    con = database.raw()
-    try:
-        kept = {(u, s, bool(d)): n for u, s, d, n in con.execute(
-            "SELECT unit_id, state, dated, n FROM deliverable_counts WHERE n != 0")}
-        fresh = {(u, s, bool(d)): n for u, s, d, n in con.execute(
-            "SELECT unit_id, state, due IS NOT NULL, count(*) FROM deliverables WHERE retired = 0 "
-            "GROUP BY unit_id, state, due IS NOT NULL")}
-    finally:
-        con.close()
+    with database.raw() as con:
+        kept = {(u, s, bool(d)): n for u, s, d, n in con.execute(text(
+            "SELECT unit_id, state, dated, n FROM deliverable_counts WHERE n != 0"))}
+        fresh = {(u, s, bool(d)): n for u, s, d, n in con.execute(text(
+            "SELECT unit_id, state, due IS NOT NULL, count(*) FROM deliverables WHERE NOT retired "
+            "GROUP BY unit_id, state, due IS NOT NULL"))}
     assert kept == fresh
 
 
 def _lights_equal_a_fresh_count(database) -> None:
     """The lights kept for the stored day are those every deliverable has on that day, by rules.light."""
-    con = database.raw()
-    try:
-        (today,) = con.execute("SELECT today FROM lights_day").fetchone()
-        kept = {u: dict(zip(board.LIGHTS, c)) for u, *c in con.execute(
-            "SELECT unit_id, red, yellow, green, grey FROM unit_lights") if any(c)}
-    finally:
-        con.close()
-    status = queries.status(database.session_factory, today=date.fromisoformat(today), viewer=OFFICE)
+    with database.raw() as con:
+        today = con.execute(text("SELECT today FROM lights_day").columns(today=Date())).scalar_one()
+        kept = {u: dict(zip(board.LIGHTS, c)) for u, *c in con.execute(text(
+            "SELECT unit_id, red, yellow, green, grey FROM unit_lights")) if any(c)}
+    status = queries.status(database.session_factory, today=today, viewer=OFFICE)
     # an obligation still without deliverables (awaiting an event or a date) has none to keep
     assert kept == _counted(r for r in status if not r.state.startswith("awaiting_")), today
 
@@ -155,43 +154,45 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
     lights.keep_up(loaded.session_factory, date(2019, 10, 28))  # from here on the triggers keep that day's lights
     with loaded.session_factory() as session:  # the day and the due-soon day, and the days either side of each
         soon = lights.soon_before(session, date(2019, 10, 28))
-    edges = [str(d + timedelta(days=k)) for d in (date(2019, 10, 28), soon) for k in (-1, 0, 1)]
-    con = loaded.raw()
-    try:
-        ids = [i for (i,) in con.execute("SELECT id FROM deliverables")]
-        units = [u for (u,) in con.execute("SELECT id FROM units")]
-        template = con.execute("SELECT obligation_id, updated_at, updated_by FROM deliverables LIMIT 1").fetchone()
+    edges = [d + timedelta(days=k) for d in (date(2019, 10, 28), soon) for k in (-1, 0, 1)]
+    days = [date(2019, 10, 1), date(2019, 10, 31), date(2019, 11, 4), date(2020, 1, 15), *edges]
+    with loaded.raw() as con:
+        sql = lambda statement: text(statement).bindparams(bindparam("due", type_=Date()))  # noqa: E731
+        ids = [i for (i,) in con.execute(text("SELECT id FROM deliverables ORDER BY id"))]
+        units = [u for (u,) in con.execute(text("SELECT id FROM units ORDER BY id"))]
+        template = con.execute(text("SELECT obligation_id, updated_at, updated_by FROM deliverables ORDER BY id LIMIT 1")).one()
         for step in range(300):
             what = rng.choice(["state", "due", "unit", "retired", "several", "insert", "delete"])
             target = rng.choice(ids)
-            due = rng.choice([None, "2019-10-01", "2019-10-31", "2019-11-04", "2020-01-15", *edges])
+            due = rng.choice([None, *days])
             if what == "state":
-                con.execute("UPDATE deliverables SET state = ? WHERE id = ?", (rng.choice(STATES), target))
+                con.execute(text("UPDATE deliverables SET state = :s WHERE id = :id"), {"s": rng.choice(STATES), "id": target})
             elif what == "due":
-                con.execute("UPDATE deliverables SET due = ? WHERE id = ?", (due, target))
+                con.execute(sql("UPDATE deliverables SET due = :due WHERE id = :id"), {"due": due, "id": target})
             elif what == "unit":
-                con.execute("UPDATE deliverables SET unit_id = ? WHERE id = ?", (rng.choice(units), target))
+                con.execute(text("UPDATE deliverables SET unit_id = :u WHERE id = :id"), {"u": rng.choice(units), "id": target})
             elif what == "retired":
-                con.execute("UPDATE deliverables SET retired = ? WHERE id = ?", (rng.randint(0, 1), target))
+                con.execute(text("UPDATE deliverables SET retired = :r WHERE id = :id"),
+                            {"r": bool(rng.randint(0, 1)), "id": target})
             elif what == "several":
-                con.execute("UPDATE deliverables SET state = ?, due = ?, retired = ?, unit_id = ? WHERE id IN (?, ?)",
-                            (rng.choice(STATES), due, rng.randint(0, 1), rng.choice(units), target, rng.choice(ids)))
+                con.execute(sql("UPDATE deliverables SET state = :s, due = :due, retired = :r, unit_id = :u "
+                                "WHERE id IN (:id, :other)"),
+                            {"s": rng.choice(STATES), "due": due, "r": bool(rng.randint(0, 1)), "u": rng.choice(units),
+                             "id": target, "other": rng.choice(ids)})
             elif what == "insert":
-                cur = con.execute(
+                ids.append(con.execute(sql(
                     "INSERT INTO deliverables (ref, obligation_id, unit_id, period, due, state, retired, set_by_office, "
-                    "updated_at, updated_by, version) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 1)",
-                    (f"probe-{step}", template[0], rng.choice(units), f"probe-{step}", due, rng.choice(STATES),
-                     rng.randint(0, 1), template[1], template[2]))
-                ids.append(cur.lastrowid)
-            elif what == "delete" and len(ids) > 10:  # a plain connection: no foreign keys enforced
+                    "updated_at, updated_by, version) VALUES (:ref, :o, :u, :ref, :due, :s, :r, FALSE, :at, :by, 1) "
+                    "RETURNING id"),
+                    {"ref": f"probe-{step}", "o": template[0], "u": rng.choice(units), "due": due,
+                     "s": rng.choice(STATES), "r": bool(rng.randint(0, 1)), "at": template[1], "by": template[2]}).scalar_one())
+            elif what == "delete" and len(ids) > 10:  # nothing refers to a deliverable here: no foreign key objects
                 ids.remove(target)
-                con.execute("DELETE FROM deliverables WHERE id = ?", (target,))
+                con.execute(text("DELETE FROM deliverables WHERE id = :id"), {"id": target})
             con.commit()
             if step % 25 == 0:
                 _kept_equals_a_fresh_count(loaded)
                 _lights_equal_a_fresh_count(loaded)
-    finally:
-        con.close()
     _check_every_way(loaded, days=[date(2019, 10, 28), date(2019, 11, 4)])
 
 
@@ -210,6 +211,36 @@ def test_the_lights_kept_for_one_day_move_to_any_other_day_forward_or_back(loade
         _lights_equal_a_fresh_count(loaded)
         assert board.board(sf, today=today, viewer=OFFICE) == board._board(
             sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True), today
+
+
+def test_two_requests_moving_the_lights_to_a_new_day_at_once_count_each_change_once(loaded) -> None:
+    # Two web workers' first dashboards of the day: one moves the lights, the other finds them moved.
+    lights.keep_up(loaded.session_factory, date(2019, 10, 28))
+    outcomes = at_once(loaded, "UPDATE lights_day SET today = today WHERE id = 1",
+                       *(lambda sf: lights.keep_up(sf, date(2019, 11, 4)),) * 2)
+    assert outcomes == ["done", "done"]
+    _lights_equal_a_fresh_count(loaded)
+
+
+def test_the_lights_are_counted_once_when_two_first_requests_ever_count_them_at_once(loaded) -> None:
+    # No day kept yet: both would count every deliverable and store the day. The gate: a unit's counts held.
+    with loaded.raw() as con:
+        con.execute(text("INSERT INTO unit_lights (unit_id, red, yellow, green, grey) VALUES ('hrss', 0, 0, 0, 0)"))
+        con.commit()
+    outcomes = at_once(loaded, "UPDATE unit_lights SET red = red WHERE unit_id = 'hrss'",
+                       *(lambda sf: lights.keep_up(sf, date(2019, 11, 4)),) * 2)
+    assert outcomes == ["done", "done"]
+    _lights_equal_a_fresh_count(loaded)
+
+
+def test_a_change_while_the_lights_move_to_a_new_day_is_counted_for_the_new_day(loaded) -> None:
+    # hrss-4 (due 2019-10-31) is yellow on 28 October and red on 4 November; it is submitted while the move runs.
+    lights.keep_up(loaded.session_factory, date(2019, 10, 28))
+    outcomes = at_once(loaded, "UPDATE unit_lights SET red = red WHERE unit_id = 'hrss'",
+                       lambda sf: lights.keep_up(sf, date(2019, 11, 4)),
+                       lambda sf: services.submit(sf, actor=HRSS, ref="hrss-4", now=DAY, note="已办结"))
+    assert outcomes == ["done", "done"]
+    _lights_equal_a_fresh_count(loaded)
 
 
 def test_the_matrix_shows_one_page_of_units_worst_first_with_totals_over_every_unit(loaded) -> None:
@@ -270,13 +301,10 @@ def test_the_kind_and_due_within_filters_count_what_the_rules_say(loaded) -> Non
 def test_a_unit_with_only_an_obligation_waiting_for_a_date_is_in_the_matrix_with_one_grey(loaded) -> None:
     # finance's deliverables leave the plan and the outside date hrss-9 waits for becomes finance's to await:
     # no kept lights for finance, one waiting obligation; it sorts with the units that have no red or yellow.
-    con = loaded.raw()
-    try:
-        con.execute("UPDATE deliverables SET retired = 1 WHERE unit_id = 'finance'")
-        con.execute("UPDATE obligations SET lead_unit_id = 'finance' WHERE id = 'hrss-9'")
+    with loaded.raw() as con:
+        con.execute(text("UPDATE deliverables SET retired = TRUE WHERE unit_id = 'finance'"))
+        con.execute(text("UPDATE obligations SET lead_unit_id = 'finance' WHERE id = 'hrss-9'"))
         con.commit()
-    finally:
-        con.close()
     sf = loaded.session_factory
     today = date(2019, 11, 4)
     whole = board.board(sf, today=today, viewer=OFFICE, size=200)
@@ -295,12 +323,9 @@ def test_the_migration_backfills_the_counts_of_an_existing_database(loaded) -> N
     with loaded.engine.begin() as connection:
         command.downgrade(migrate._config(connection), "0005")
     assert migrate.current_revision(loaded.engine) == "0005"
-    con = loaded.raw()
-    try:
-        con.execute("UPDATE deliverables SET state = 'accepted' WHERE id IN (SELECT id FROM deliverables LIMIT 7)")
+    with loaded.raw() as con:
+        con.execute(text("UPDATE deliverables SET state = 'accepted' WHERE id IN (SELECT id FROM deliverables LIMIT 7)"))
         con.commit()
-    finally:
-        con.close()
     migrate.upgrade(loaded.engine)
     _kept_equals_a_fresh_count(loaded)
     _check_every_way(loaded, days=[date(2019, 10, 28)])

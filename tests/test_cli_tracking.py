@@ -1,60 +1,60 @@
-"""The tracking commands as an operator runs them: a real process, a real SQLite file under tmp_path."""
+"""The tracking commands as an operator runs them: a real process, on a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from conftest import ROOT, run_duban
+from conftest import ROOT, database_unchanged, run_duban
+from responsibilities import services
+from responsibilities.backup import libpq_arguments, postgres_tool
+from responsibilities.errors import InvalidInput
 from responsibilities.migrate import HEAD
 
-
-
-
-def ok(workdir: Path, *args: str) -> str:
-    result = run_duban(workdir, *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def loaded_template(tmp_path_factory) -> Path:
-    """A working folder with the plan loaded and three users, built once and copied per test."""
-    workdir = tmp_path_factory.mktemp("template")
-    shutil.copy(ROOT / "deadlines.yaml", workdir)
-    ok(workdir, "load", "--as-of", "2019-10-23")
-    ok(workdir, "users", "add", "王春", "--role", "office")
-    ok(workdir, "users", "add", "hrss-clerk", "--role", "unit:hrss")
-    ok(workdir, "users", "add", "finance-clerk", "--role", "unit:finance")
-    ok(workdir, "users", "add", "韦彦", "--role", "leader")
-    return workdir
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture
-def workdir(loaded_template, tmp_path) -> Path:
-    target = tmp_path / "work"
-    shutil.copytree(loaded_template, target)
-    return target
+def workdir(tmp_path, loaded) -> Path:
+    """A working folder with the plan, on the loaded test database, with the office and a leader by the names
+    an operator would give them."""
+    shutil.copy(ROOT / "deadlines.yaml", tmp_path)
+    now = datetime(2019, 10, 23, 2, tzinfo=timezone.utc)
+    services.add_user(loaded.session_factory, name="王春", role="office", now=now)
+    services.add_user(loaded.session_factory, name="韦彦", role="leader", now=now)
+    return tmp_path
 
 
-def database_dump(workdir: Path) -> list[str]:
-    connection = sqlite3.connect(workdir / "var" / "duban.sqlite3")
-    try:
-        return list(connection.iterdump())
-    finally:
-        connection.close()
+@pytest.fixture
+def duban(tmp_path, database):
+    """`duban ARGS` run in tmp_path (the working folder) on the test's database."""
+    return lambda *args: run_duban(tmp_path, *args, database=database)
 
 
-def status_json(workdir: Path, as_of: str, *extra: str) -> dict[str, dict]:
-    return {row["id"]: row for row in json.loads(ok(workdir, "status", "--as-of", as_of, "--json", *extra))}
+@pytest.fixture
+def ok(duban):
+    """`duban ARGS`, which must succeed: its output."""
+    def run(*args: str) -> str:
+        result = duban(*args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+    return run
 
 
-def test_a_fresh_load_shows_the_october_2019_preparation_deliverables_red_on_1_november(workdir):
-    rows = status_json(workdir, "2019-11-01")
+def status_json(ok, as_of: str, *extra: str) -> dict[str, dict]:  # noqa: ANN001 - the ok fixture
+    return {row["id"]: row for row in json.loads(ok("status", "--as-of", as_of, "--json", *extra))}
+
+
+def test_a_fresh_load_shows_the_october_2019_preparation_deliverables_red_on_1_november(workdir, ok):
+    rows = status_json(ok, "2019-11-01")
     october = {ref: row for ref, row in rows.items() if row["due"] and row["due"].startswith("2019-10")}
     assert {"hrss-1", "hrss-4", "prep-2", "hrss-3@stage-1", "union-1", "miit-1"} <= set(october)
     assert {row["light"] for row in october.values()} == {"red"}
@@ -65,27 +65,27 @@ def test_a_fresh_load_shows_the_october_2019_preparation_deliverables_red_on_1_n
     assert (first["obligation"], first["unit"], first["due"], first["state"]) == ("hrss-4", "hrss", "2019-10-31", "open")
 
 
-def test_submitting_and_accepting_turns_a_red_deliverable_green_with_the_audit_trail_to_show(workdir):
+def test_submitting_and_accepting_turns_a_red_deliverable_green_with_the_audit_trail_to_show(workdir, ok):
     (workdir / "通知.txt").write_text("贵港市职业技能提升行动政策培训班通知\n", encoding="utf-8")
-    ok(workdir, "submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01", "--note", "已举办培训班",
+    ok("submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01", "--note", "已举办培训班",
        "--evidence", "通知.txt", "--evidence", "https://www.gxgg.gov.cn/notice")
-    assert status_json(workdir, "2019-11-01")["hrss-4"]["light"] == "yellow"
-    ok(workdir, "accept", "hrss-4", "--as", "王春", "--as-of", "2019-11-02")
-    row = status_json(workdir, "2019-11-02")["hrss-4"]
+    assert status_json(ok, "2019-11-01")["hrss-4"]["light"] == "yellow"
+    ok("accept", "hrss-4", "--as", "王春", "--as-of", "2019-11-02")
+    row = status_json(ok, "2019-11-02")["hrss-4"]
     assert (row["state"], row["light"]) == ("accepted", "green")
-    trail = ok(workdir, "audit", "--id", "hrss-4")
+    trail = ok("audit", "--id", "hrss-4")
     lines = trail.splitlines()
     assert len(lines) == 3 and "hrss-clerk" in lines[1] and "报送办结" in lines[1] and "王春" in lines[2] and "销号" in lines[2]
-    shown = ok(workdir, "show", "hrss-4")
+    shown = ok("show", "hrss-4")
     assert "通知.txt" in shown and "https://www.gxgg.gov.cn/notice" in shown and "已举办培训班" in shown
     stored = list((workdir / "var" / "evidence").rglob("*"))
     assert any(p.is_file() and p.read_text(encoding="utf-8").startswith("贵港市") for p in stored)
 
 
-def test_a_unit_sees_only_its_own_deliverables_and_those_it_cooperates_on(workdir):
-    rows = status_json(workdir, "2019-11-01", "--as", "finance-clerk")
+def test_a_unit_sees_only_its_own_deliverables_and_those_it_cooperates_on(workdir, ok, duban):
+    rows = status_json(ok, "2019-11-01", "--as", "finance-clerk")
     assert rows and {row["unit"] for row in rows.values()} == {"finance"}
-    refused = run_duban(workdir, "status", "--as", "finance-clerk", "--unit", "hrss")
+    refused = duban("status", "--as", "finance-clerk", "--unit", "hrss")
     assert refused.returncode == 1 and "finance-clerk(责任单位 finance)无权查看 hrss 的事项" in refused.stderr
 
 
@@ -106,52 +106,104 @@ def test_a_unit_sees_only_its_own_deliverables_and_those_it_cooperates_on(workdi
     (("users", "add", "x", "--role", "unit:nowhere"), "没有编号为“nowhere”的单位"),
     (("status", "--as-of", "2019-02-30"), "“2019-02-30”既不是日期"),
 ])
-def test_bad_input_gets_a_message_exit_1_and_leaves_the_database_unchanged(workdir, args, message):
-    before = database_dump(workdir)
-    result = run_duban(workdir, *args)
+def test_bad_input_gets_a_message_exit_1_and_leaves_the_database_unchanged(workdir, duban, loaded, args, message):
+    with database_unchanged(loaded):
+        result = duban(*args)
     assert result.returncode == 1
     assert message in result.stderr
-    assert database_dump(workdir) == before
 
 
-def test_a_stale_version_is_refused_naming_who_changed_it(workdir):
-    ok(workdir, "submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01")
-    ok(workdir, "accept", "hrss-4", "--as", "王春", "--as-of", "2019-11-02", "--expect-version", "2")
-    before = database_dump(workdir)
-    stale = run_duban(workdir, "return", "hrss-4", "--as", "王春", "--reason", "材料不全", "--expect-version", "2")
+def test_a_stale_version_is_refused_naming_who_changed_it(workdir, ok, duban, loaded):
+    ok("submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01")
+    ok("accept", "hrss-4", "--as", "王春", "--as-of", "2019-11-02", "--expect-version", "2")
+    with database_unchanged(loaded):
+        stale = duban("return", "hrss-4", "--as", "王春", "--reason", "材料不全", "--expect-version", "2")
     assert stale.returncode == 1 and "hrss-4 已于" in stale.stderr and "由 王春 修改" in stale.stderr
-    assert database_dump(workdir) == before
 
 
-def test_commands_refuse_a_database_without_the_schema_and_say_what_to_run(tmp_path):
-    result = run_duban(tmp_path, "status")
+def test_commands_refuse_a_database_without_the_schema_and_say_what_to_run(empty_database, duban, ok):
+    result = duban("status")
     assert result.returncode == 1 and "duban db upgrade" in result.stderr
-    assert f"空 → {HEAD}" in ok(tmp_path, "db", "upgrade")
-    assert "已是最新结构" in ok(tmp_path, "db", "upgrade")
-    no_plan = run_duban(tmp_path, "status")
+    assert f"空 → {HEAD}" in ok("db", "upgrade")
+    assert "已是最新结构" in ok("db", "upgrade")
+    no_plan = duban("status")
     assert no_plan.returncode == 1 and "尚未载入工作方案:请先运行 `duban load deadlines.yaml`" in no_plan.stderr
 
 
-def test_a_load_of_an_invalid_plan_writes_nothing(workdir):
-    before = database_dump(workdir)
+def test_a_new_database_is_migrated_and_loaded_by_one_load(empty_database, tmp_path, ok):
+    shutil.copy(ROOT / "deadlines.yaml", tmp_path)
+    assert "应交事项 新增 558" in ok("load", "--as-of", "2019-10-23")
+    assert status_json(ok, "2019-11-01")["hrss-4"]["light"] == "red"
+    assert "数据库已与方案一致,无变化" in ok("load", "--as-of", "2019-10-24")
+    assert empty_database.count("deliverables") == 558
+
+
+def test_a_load_of_an_invalid_plan_writes_nothing(workdir, duban, loaded):
     (workdir / "bad.yaml").write_text((workdir / "deadlines.yaml").read_text(encoding="utf-8").replace(
         "lead: finance", "lead: financ", 1), encoding="utf-8")
-    result = run_duban(workdir, "load", "bad.yaml")
+    with database_unchanged(loaded):
+        result = duban("load", "bad.yaml")
     assert result.returncode == 1 and 'unknown unit or group "financ"' in result.stderr
-    assert database_dump(workdir) == before
 
 
-def test_a_backup_is_a_consistent_copy_that_restores_and_passes_its_integrity_check(workdir, tmp_path):
-    ok(workdir, "submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01")
-    out = ok(workdir, "backup", str(tmp_path / "copy.sqlite3"))
-    assert "完整性检查:ok" in out
-    restored = tmp_path / "restored"
-    (restored / "var").mkdir(parents=True)
-    shutil.copy(tmp_path / "copy.sqlite3", restored / "var" / "duban.sqlite3")
-    connection = sqlite3.connect(restored / "var" / "duban.sqlite3")
-    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert connection.execute("SELECT count(*) FROM deliverables").fetchone() == (558,)
-    connection.close()
-    assert status_json(restored, "2019-11-01")["hrss-4"]["state"] == "submitted"
-    again = run_duban(workdir, "backup", str(tmp_path / "copy.sqlite3"))
-    assert again.returncode == 1 and f"{tmp_path / 'copy.sqlite3'} 已存在:备份不会覆盖已有文件" in again.stderr
+# ── backups ──────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_backup_is_a_consistent_copy_that_restores(workdir, ok, duban, loaded, store, tmp_path):
+    ok("submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01")
+    copy = tmp_path / "backups" / "duban-2019-11-01.backup"
+    copy.parent.mkdir()
+    assert "完整性检查:ok" in ok("backup", str(copy))
+    assert [p.name for p in copy.parent.iterdir()] == [copy.name]  # no partial file left beside it
+
+    restored = store.new("empty", tmp_path / "restored")
+    try:
+        restore(copy, restored)
+        assert restored.count("deliverables") == 558
+        restored_status = run_duban(workdir, "status", "--as-of", "2019-11-01", "--json", database=restored)
+        assert {r["id"]: r for r in json.loads(restored_status.stdout)}["hrss-4"]["state"] == "submitted"
+        assert restored.dump() == loaded.dump()
+    finally:
+        store.discard(restored)
+
+
+def restore(copy: Path, into) -> None:  # noqa: ANN001 - a Database
+    """Restore a backup the way each database's own tools do; the copy must be whole and readable by them."""
+    if into.dialect == "sqlite":
+        connection = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        try:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        finally:
+            connection.close()
+        shutil.copy(copy, into.path)
+    else:
+        listed = subprocess.run([postgres_tool("pg_restore"), "--list", copy], capture_output=True, text=True)
+        assert listed.returncode == 0 and "TABLE DATA public deliverables" in listed.stdout, listed.stderr
+        connection, password = libpq_arguments(make_url(into.url))
+        restored = subprocess.run([postgres_tool("pg_restore"), "--no-owner", "--exit-on-error", *connection, copy],
+                                  env={**os.environ, **password}, capture_output=True, text=True)
+        assert restored.returncode == 0, restored.stderr
+
+
+@pytest.mark.parametrize("where, message", [
+    ("copy.backup", "copy.backup 已存在:备份不会覆盖已有文件"),
+    ("missing/copy.backup", "文件夹 {tmp_path}/missing 不存在"),
+], ids=["an existing file", "a missing folder"])
+def test_a_backup_never_overwrites_a_file_nor_makes_a_folder(workdir, duban, tmp_path, where, message):
+    (tmp_path / "copy.backup").write_text("an older backup", encoding="utf-8")
+    refused = duban("backup", str(tmp_path / where))
+    assert refused.returncode == 1 and message.format(tmp_path=tmp_path) in refused.stderr
+    assert (tmp_path / "copy.backup").read_text(encoding="utf-8") == "an older backup"
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_postgresql_backup_without_pg_dump_says_what_to_install(tmp_path):
+    with pytest.raises(InvalidInput, match=r"^找不到 pg_dump\(PostgreSQL 客户端程序\).*apt-get install postgresql-client"):
+        postgres_tool("pg_dump", search_path=str(tmp_path), bin_dirs=str(tmp_path / "none"))
+
+
+def test_pg_dump_gets_the_password_through_its_environment_never_on_its_command_line():
+    arguments, environment = libpq_arguments(make_url("postgresql+psycopg://duban:s3cr%27et@db.example:5433/duban"
+                                                      "?sslmode=require"))
+    assert environment == {"PGPASSWORD": "s3cr'et"}
+    assert arguments == ["--dbname", "dbname='duban' host='db.example' port='5433' user='duban' sslmode='require'"]

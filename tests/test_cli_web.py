@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from conftest import Database
+from conftest import SqliteDatabase
 from responsibilities.accounts import SignInFailed, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def test_users_add_reads_the_password_from_standard_input_and_passwd_and_disable
     now = datetime(2019, 11, 1, 1, tzinfo=timezone.utc)
     added = duban(tmp_path, "users", "add", "李明", "--role", "unit", "--unit", "hrss", stdin="first password 1\n")
     assert added.returncode == 0 and "可登录网页" in added.stdout
-    db = Database(tmp_path / "duban.sqlite3")
+    db = SqliteDatabase(tmp_path / "duban.sqlite3")
     try:
         assert sign_in(db.session_factory, name="李明", password="first password 1", address="a", now=now).unit_id == "hrss"
         assert duban(tmp_path, "users", "passwd", "李明", stdin="second password 2\n").returncode == 0

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from datetime import date
 
+import pytest
 from sqlalchemy import select, update
 
 from conftest import HRSS, OFFICE, ROOT, at
@@ -21,6 +22,8 @@ from notifications.transports import MemoryTransport
 from responsibilities import services
 from responsibilities.digests import write_digests
 from responsibilities.model import Notice, ObligationRecord
+
+pytestmark = pytest.mark.both_databases
 
 BASE = "https://duban.example/"
 SENDER = "贵港市职业技能提升行动领导小组办公室 <duban@guigang.example>"

@@ -13,6 +13,8 @@ from responsibilities.figures_service import FiguresInvalid, figure_history
 from responsibilities.figures_xlsx import FORM_SHEET, HELP_SHEET, form_for, import_form
 from responsibilities.progress import plan_numbers
 
+pytestmark = pytest.mark.both_databases
+
 MARCH = date(2020, 3, 1)
 REGIONS = ["city-level", "guiping", "pingnan", "gangbei", "gangnan", "qintang"]
 HEADERS = ["地区编号", "地区", "月份", "培训总人次", "企业职工", "就业重点群体", "高校毕业生", "农村转移就业劳动者",
@@ -123,43 +125,45 @@ def test_a_date_typed_into_the_month_cell_is_read_as_its_month(loaded, session_f
 
 @pytest.fixture
 def workdir(tmp_path, loaded):
-    """A folder whose default database (var/duban.sqlite3) is the loaded test database."""
-    (tmp_path / "var").mkdir()
-    loaded.close()
-    (tmp_path / "var/duban.sqlite3").write_bytes(loaded.path.read_bytes())
+    """A working folder; `duban` runs there on the loaded test database."""
     return tmp_path
 
 
-def test_figures_template_then_import_from_the_command_line(workdir):
-    made = run_duban(workdir, "figures", "template", "--month", "2020-03", "--region", "guiping", "--out", "form.xlsx",
-                     "--as-of", "2020-03-25")
+@pytest.fixture
+def duban(workdir, loaded):
+    return lambda *args: run_duban(workdir, *args, database=loaded)
+
+
+def test_figures_template_then_import_from_the_command_line(workdir, duban):
+    made = duban("figures", "template", "--month", "2020-03", "--region", "guiping", "--out", "form.xlsx",
+                 "--as-of", "2020-03-25")
     assert made.returncode == 0 and "form.xlsx" in made.stdout
     book = load_workbook(workdir / "form.xlsx")
     for column, value in enumerate(GOOD_ROW, start=4):
         book[FORM_SHEET].cell(row=2, column=column, value=value)
     book.save(workdir / "form.xlsx")
-    imported = run_duban(workdir, "figures", "import", "form.xlsx", "--as", GUIPING, "--as-of", "2020-04-01")
+    imported = duban("figures", "import", "form.xlsx", "--as", GUIPING, "--as-of", "2020-04-01")
     assert imported.returncode == 0, imported.stderr
     assert "monthly-report.guiping@2020-03:报送第 1 版,培训总人次 900" in imported.stdout
-    progress = run_duban(workdir, "figures", "progress", "--year", "2020", "--as-of", "2020-04-07")
+    progress = duban("figures", "progress", "--year", "2020", "--as-of", "2020-04-07")
     assert progress.returncode == 0 and "桂平市" in progress.stdout and "900" in progress.stdout
 
 
-def test_a_bad_import_from_the_command_line_lists_the_cells_and_exits_1(workdir):
-    run_duban(workdir, "figures", "template", "--month", "2020-03", "--out", "form.xlsx", "--as-of", "2020-03-25")
+def test_a_bad_import_from_the_command_line_lists_the_cells_and_exits_1(workdir, duban):
+    duban("figures", "template", "--month", "2020-03", "--out", "form.xlsx", "--as-of", "2020-03-25")
     book = load_workbook(workdir / "form.xlsx")
     book[FORM_SHEET]["D2"] = -1
     book.save(workdir / "form.xlsx")
-    result = run_duban(workdir, "figures", "import", "form.xlsx", "--as", OFFICE, "--as-of", "2020-04-01")
+    result = duban("figures", "import", "form.xlsx", "--as", OFFICE, "--as-of", "2020-04-01")
     assert result.returncode == 1 and "未导入任何数据" in result.stderr
     assert "工作表「月报表」第2行 D2:「培训总人次」-1 是负数" in result.stderr
 
 
-def test_figures_submit_from_the_command_line_and_a_refusal_is_one_message(workdir):
+def test_figures_submit_from_the_command_line_and_a_refusal_is_one_message(workdir, duban):
     values = ["total=900", "企业职工=500", "key-groups=300", "graduates=50", "migrant-workers=100",
               "school-leavers=30", "laid-off=40", "veterans=20", "hard-to-employ=10", "poor-labour=80",
               "new-apprentices=9"]
-    ok = run_duban(workdir, "figures", "submit", "guiping", "2020-03", *values, "--as", GUIPING, "--as-of", "2020-04-01")
+    ok = duban("figures", "submit", "guiping", "2020-03", *values, "--as", GUIPING, "--as-of", "2020-04-01")
     assert ok.returncode == 0 and "已报送第 1 版数据" in ok.stdout
-    refused = run_duban(workdir, "figures", "submit", "hrss", "2020-03", *values, "--as", OFFICE, "--as-of", "2020-04-01")
+    refused = duban("figures", "submit", "hrss", "2020-03", *values, "--as", OFFICE, "--as-of", "2020-04-01")
     assert refused.returncode == 1 and refused.stderr.startswith("duban: ") and "不报送月报" in refused.stderr

@@ -21,6 +21,8 @@ from responsibilities.report_html import render_html
 from responsibilities.report_xlsx import render_xlsx
 from responsibilities.reports import write_year_report, year_end_summary, year_summary_to_json
 
+pytestmark = pytest.mark.both_databases
+
 AFTER_2019 = date(2020, 1, 10)
 SHEETS = ["单位情况", "全市合计", "排名", "红色事项", "各地区培训目标", "全市培训目标"]
 

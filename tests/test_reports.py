@@ -20,6 +20,8 @@ from responsibilities.model import Deliverable
 from responsibilities.figures_service import submit_figures
 from responsibilities.reports import Counts, RankEntry, best_and_worst, year_end_summary
 
+pytestmark = pytest.mark.both_databases
+
 AFTER_2019 = date(2020, 1, 10)
 
 

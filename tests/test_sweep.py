@@ -8,12 +8,14 @@ import sys
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from conftest import OFFICE, HRSS, ROOT, at
 from responsibilities import services
 from responsibilities.model import Deliverable, Notice
 from responsibilities.sweep import sweep
+
+pytestmark = pytest.mark.both_databases
 
 
 def run_sweep(session_factory, day: date, **kwargs):
@@ -88,6 +90,16 @@ def test_the_same_sweep_twice_writes_every_owed_notice_once(loaded, session_fact
     second = run_sweep(session_factory, date(2019, 11, 15))
     assert second.written == {"reminder": 0, "chase": 0, "escalation": 0, "office": 0}
     assert loaded.count("notices") == first.total
+
+
+def test_the_report_counts_exactly_the_notices_it_wrote_of_each_kind(loaded, session_factory):
+    # 6 January 2020: the quarter's progress reports and December's monthly reports come due, the autumn's late
+    # work is chased and escalated, and the event and the outside date are still missing.
+    report = run_sweep(session_factory, date(2020, 1, 6))
+    assert report.written == {"reminder": 157, "chase": 34, "escalation": 28, "office": 2}
+    with session_factory() as session:
+        written = dict(session.execute(select(Notice.kind, func.count()).group_by(Notice.kind)).all())
+    assert written == report.written
 
 
 def test_two_sweeps_in_two_processes_at_once_write_each_notice_once(loaded, session_factory):

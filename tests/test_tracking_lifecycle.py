@@ -14,6 +14,8 @@ from conftest import FINANCE, GUIPING, HRSS, OFFICE, UNION, at, database_unchang
 from responsibilities import queries, services
 from responsibilities.errors import IllegalTransition, InvalidInput
 
+pytestmark = pytest.mark.both_databases
+
 DUE_OCT_31 = "hrss-4"  # the policy training course, due 2019-10-31, led by hrss alone
 NOV_1 = date(2019, 11, 1)
 QUARTERLY = "work-1.guiping@2019-Q4"  # guiping leads; union (among others) cooperates

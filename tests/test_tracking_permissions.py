@@ -17,6 +17,8 @@ from conftest import FINANCE, GUIPING, HRSS, LEADER, OFFICE, UNION, USERS, at, d
 from responsibilities import queries, services
 from responsibilities.errors import NotAllowed
 
+pytestmark = pytest.mark.both_databases
+
 NOW = at(2019, 10, 25)  # before every due date used below, so extensions may still be asked for
 OWN = "hrss-4"  # led by hrss, no co-units
 SHARED = "work-1.guiping@2019-Q4"  # led by guiping; hrss and union are among its co-units

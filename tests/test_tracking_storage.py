@@ -1,11 +1,10 @@
 """Storage: reloading plans, the append-only audit, SQLite's settings, lost updates, migrations, bad input.
 
-All against real SQLite files; "unchanged" always means a full dump of the database is byte-for-byte the same.
+On SQLite and on PostgreSQL; "unchanged" always means a full dump of the database (schema and every row) is the same.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from datetime import date
@@ -13,15 +12,18 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, database_unchanged
+from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, at_once, database_unchanged
 from responsibilities import migrate, plan_sync, queries, services
+from responsibilities.db import read_session
 from responsibilities.errors import IllegalTransition, InvalidInput, NotFound, StaleDeliverable
 from responsibilities.model import Deliverable, Evidence, ObligationRecord
 from responsibilities.plan import load_plan
 from responsibilities.yaml_reader import PlanInvalid
+
+pytestmark = pytest.mark.both_databases
 
 SEED_TEXT = SEED_PLAN.read_text(encoding="utf-8")
 RELOADED_AT = at(2019, 11, 5)
@@ -165,28 +167,29 @@ def test_a_plan_that_fails_validation_changes_nothing(loaded, session_factory, t
 @pytest.mark.parametrize("statement", ["UPDATE audit SET actor = 'nobody' WHERE id = 1", "DELETE FROM audit",
                                        "DELETE FROM audit WHERE action = 'user.added'"])
 def test_the_audit_trail_refuses_direct_sql_that_would_change_it(loaded, statement):
-    connection = loaded.raw()
-    try:
-        with database_unchanged(loaded), pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            connection.execute(statement)
-    finally:
-        connection.close()
+    with loaded.raw() as connection, database_unchanged(loaded), pytest.raises(DBAPIError, match="append-only"):
+        connection.execute(text(statement))
+
+
+@pytest.mark.only_on("postgresql", "SQLite has no TRUNCATE: its DELETE without WHERE is refused above")
+def test_the_audit_trail_refuses_truncate(loaded):
+    # TRUNCATE fires no row trigger: migration 0001 guards it with a statement trigger of its own.
+    with loaded.raw() as connection, database_unchanged(loaded), pytest.raises(DBAPIError, match="append-only"):
+        connection.execute(text("TRUNCATE audit"))
 
 
 def test_the_audit_trail_accepts_new_records_through_direct_sql(loaded):
     """Append-only, not read-only: the guard must not stop the services writing."""
-    connection = loaded.raw()
-    try:
-        connection.execute("INSERT INTO audit (at, actor, action) VALUES ('2019-10-24 01:00:00', 'dba', 'test')")
+    with loaded.raw() as connection:
+        connection.execute(text("INSERT INTO audit (at, actor, action) VALUES ('2019-10-24 01:00:00', 'dba', 'test')"))
         connection.commit()
-    finally:
-        connection.close()
     assert queries.audit_trail(loaded.session_factory, limit=1)[0].actor == "dba"
 
 
-# ── SQLite settings and integrity ────────────────────────────────────────────────────────────────
+# ── connection settings, isolation and integrity ────────────────────────────────────────────────────────────────
 
 
+@pytest.mark.only_on("sqlite", "PRAGMAs are SQLite's; PostgreSQL always enforces foreign keys and needs no busy timeout")
 def test_every_connection_has_foreign_keys_wal_and_a_busy_timeout(loaded):
     first, second = loaded.engine.raw_connection(), loaded.engine.raw_connection()  # two live connections
     try:
@@ -200,34 +203,26 @@ def test_every_connection_has_foreign_keys_wal_and_a_busy_timeout(loaded):
 
 
 def test_reading_the_status_does_not_wait_for_a_writer_holding_the_lock(loaded, session_factory):
-    writer = loaded.raw()
-    try:
-        writer.execute("BEGIN IMMEDIATE")
-        writer.execute("UPDATE deliverables SET state = 'submitted' WHERE ref = 'hrss-4'")
+    with loaded.raw() as writer:  # on SQLite the UPDATE takes the database's write lock, on PostgreSQL the row's
+        writer.execute(text("UPDATE deliverables SET state = 'submitted' WHERE ref = 'hrss-4'"))
         started = time.monotonic()
         rows = queries.status(session_factory, today=date(2019, 11, 1), viewer=OFFICE)
-        assert time.monotonic() - started < 2  # the busy timeout is 10 s: waiting would show
+        assert time.monotonic() - started < 2  # SQLite's busy timeout is 10 s: waiting would show
         assert next(r for r in rows if r.id == "hrss-4").state == "open"  # the last committed state
         writer.rollback()
-    finally:
-        writer.close()
 
 
 def test_a_write_goes_ahead_while_a_reader_holds_a_snapshot(loaded, session_factory):
-    reader = loaded.raw()
-    try:
-        reader.execute("BEGIN")
-        assert reader.execute("SELECT state FROM deliverables WHERE ref = 'hrss-4'").fetchone() == ("open",)
+    with read_session(session_factory) as reader:
+        state = select(Deliverable.state).where(Deliverable.ref == "hrss-4")
+        assert reader.scalar(state) == "open"
         services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30), note="已办结")
-        assert reader.execute("SELECT state FROM deliverables WHERE ref = 'hrss-4'").fetchone() == ("open",)
-        reader.rollback()
-    finally:
-        reader.close()
+        assert reader.scalar(state) == "open"  # one read session, one point in time
     assert queries.show(session_factory, ref="hrss-4").deliverable.state == "submitted"
 
 
 def test_a_row_pointing_at_nothing_is_refused(loaded, session_factory):
-    with database_unchanged(loaded), pytest.raises(IntegrityError, match="FOREIGN KEY"):
+    with database_unchanged(loaded), pytest.raises(IntegrityError, match="(?i)FOREIGN KEY"):
         with session_factory.begin() as session:
             session.execute(insert(Evidence).values(deliverable_id=999_999, added_at=at(2019, 10, 24), added_by=HRSS,
                                                     kind="link", url="https://example.gov.cn/"))
@@ -256,7 +251,8 @@ def test_a_reviewer_who_looked_at_an_old_version_cannot_overwrite_the_newer_deci
 
 
 def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, session_factory):
-    """Write transactions take SQLite's write lock up front, so the second one sees the first one's result."""
+    """On SQLite write transactions take the write lock up front, so the second one sees the first one's result;
+    on PostgreSQL the second one's versioned UPDATE waits for the first to commit, then matches no row."""
     services.add_user(session_factory, name="office-2", role="office", now=at(2019, 10, 29))
     services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30), note="已办结")
     version = queries.show(session_factory, ref="hrss-4").deliverable.version
@@ -288,6 +284,49 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
     assert [a.action for a in view.history].count("submit") == 1 and len(view.history) == 3
 
 
+def test_one_name_added_twice_at_once_makes_one_user_and_the_second_is_told_it_is_taken(loaded):
+    # The gate: an insert of the same name by someone else that is never committed.
+    gate = "INSERT INTO users (name, role, created_at, disabled) VALUES ('王春', 'office', '2019-10-29 01:00:00', FALSE)"
+    outcomes = at_once(loaded, gate, *(lambda sf: services.add_user(sf, name="王春", role="office", now=at(2019, 10, 29)),
+                                       lambda sf: services.add_user(sf, name="王春", role="leader", now=at(2019, 10, 29))))
+    assert sorted(outcomes) == ["done", "已有名为“王春”的用户,请换一个用户名"], outcomes
+
+
+def test_two_co_units_adding_notes_to_one_deliverable_at_once_both_get_them_recorded(loaded):
+    # Neither asked for a version (--expect-version): nothing of the one's conflicts with the other's.
+    ref = "work-1.guiping@2019-Q4"
+    outcomes = at_once(loaded, f"UPDATE deliverables SET state = state WHERE ref = '{ref}'", *(
+        lambda sf, who=who: services.add_note(sf, actor=who, ref=ref, note=f"{who} 的进展", now=at(2019, 10, 30))
+        for who in (HRSS, UNION)))
+    assert outcomes == ["done", "done"]
+    view = queries.show(loaded.session_factory, ref=ref)
+    assert sorted(a.actor for a in view.history if a.action == "note") == sorted([HRSS, UNION])
+    assert view.deliverable.version == 3
+
+
+def test_two_people_recording_one_event_at_once_with_different_dates_cannot_both_win(loaded):
+    services.add_user(loaded.session_factory, name="office-2", role="office", now=at(2019, 10, 29))
+    recorders = ((OFFICE, date(2019, 11, 1)), ("office-2", date(2019, 11, 4)))
+    outcomes = at_once(loaded, "UPDATE events SET name = name WHERE id = 'region-supporting-documents'", *(
+        lambda sf, who=who, day=day: services.record_event(sf, actor=who, event_id="region-supporting-documents",
+                                                           occurred_on=day, now=at(2019, 11, 4))
+        for who, day in recorders))
+    assert "done" in outcomes, outcomes
+    winner = outcomes.index("done")
+    who, day = recorders[winner]
+    assert outcomes[1 - winner] == (f"事件 region-supporting-documents 已由 {who} 记录为 {day},不能再改为其他日期")
+    assert queries.show(loaded.session_factory, ref="hrss-2").history[0].note.endswith(str(day))
+
+
+def test_two_people_setting_the_same_outside_date_at_once_get_one_deliverable(loaded):
+    services.add_user(loaded.session_factory, name="office-2", role="office", now=at(2019, 10, 29))
+    outcomes = at_once(loaded, "UPDATE obligations SET task = task WHERE id = 'hrss-9'", *(
+        lambda sf, who=who: services.set_external_date(sf, actor=who, obligation_id="hrss-9", due=date(2019, 11, 10),
+                                                       now=at(2019, 10, 30))
+        for who in (OFFICE, "office-2")))
+    assert sorted(outcomes) == ["done", "hrss-9 已有截止于 2019-11-10 的应交事项,无需再设"], outcomes
+
+
 def test_the_expected_version_passes_when_nobody_else_changed_the_deliverable(loaded, session_factory):
     version = queries.show(session_factory, ref="hrss-4").deliverable.version
     change = services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30), expected_version=version)
@@ -307,6 +346,26 @@ def test_the_fixture_database_is_at_head_and_a_second_upgrade_does_nothing(datab
     database.close()
     with database_unchanged(database):
         assert migrate.upgrade(database.engine) == (migrate.HEAD, migrate.HEAD)
+
+
+def downgrade(database, revision: str) -> None:  # noqa: ANN001 - a Database
+    from alembic import command
+
+    with database.engine.begin() as connection:
+        command.downgrade(migrate._config(connection), revision)
+
+
+def test_every_migration_goes_down_step_by_step_to_nothing_and_up_again_to_the_same_schema(database):
+    """Each downgrade undoes its upgrade, PostgreSQL's plpgsql functions and triggers included."""
+    at_head = database.dump()
+    landings = [script.down_revision for script in ScriptDirectory(str(migrate.MIGRATIONS)).walk_revisions()]
+    assert len(landings) == int(migrate.HEAD) and landings[-1] is None  # head first, one step each
+    for revision in landings:
+        downgrade(database, revision or "base")
+        assert migrate.current_revision(database.engine) == revision
+    assert [line for line in database.dump() if "alembic_version" not in line] == []  # nothing left behind
+    migrate.upgrade(database.engine)
+    assert database.dump() == at_head
 
 
 def test_a_database_without_the_schema_is_refused_with_what_to_run(tmp_path):
@@ -391,8 +450,10 @@ def test_an_illegal_transition_is_refused_and_changes_nothing(prepare, attempt, 
                                            reason="场地改期", now=at(2019, 10, 25)), "新的截止日期 2030-01-01 不在工作方案实施期内"),
     (lambda sf: services.add_user(sf, name="boss", role="admin", now=at(2019, 10, 25)), "角色“admin”无效"),
     (lambda sf: services.add_user(sf, name=HRSS, role="unit:hrss", now=at(2019, 10, 25)), f"已有名为“{HRSS}”的用户"),
+    (lambda sf: services.add_user(sf, name="贵港市人力资源和社会保障局" * 5, role="unit:hrss", now=at(2019, 10, 25)),
+     "有 65 个字符:最多 64 个"),
 ], ids=["event in 2030", "event tomorrow", "external date in 2018", "extension to an earlier day",
-        "extension past the plan", "unknown role", "duplicate user"])
+        "extension past the plan", "unknown role", "duplicate user", "a name too long to store"])
 def test_a_date_or_value_outside_what_the_plan_allows_is_invalid_and_changes_nothing(attempt, match, loaded,
                                                                                      session_factory):
     with database_unchanged(loaded), pytest.raises(InvalidInput, match=match):

@@ -20,6 +20,8 @@ from responsibilities.figures_service import figure_history, submit_figures
 from responsibilities.figures_xlsx import FORM_SHEET, MAX_BYTES, form_for
 from web_support import PASSWORD, api_csrf, make_app, page_csrf, sign_in
 
+pytestmark = pytest.mark.both_databases
+
 NOW = at(2020, 4, 3)
 FIELDS = ["total", "enterprise-workers", "key-groups", "graduates", "migrant-workers", "school-leavers", "laid-off",
           "veterans", "hard-to-employ", "poor-labour", "new-apprentices"]

@@ -13,6 +13,8 @@ from conftest import GUIPING, HRSS, LEADER, OFFICE, at, database_unchanged
 from responsibilities import board, queries, services
 from web_support import make_app, page_csrf, sign_in
 
+pytestmark = pytest.mark.both_databases
+
 NOW = at(2019, 10, 25)
 
 

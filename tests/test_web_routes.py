@@ -19,6 +19,8 @@ from responsibilities import queries, services
 from responsibilities.evidence import EvidenceStore
 from web_support import api_csrf, make_app, page_csrf, sign_in
 
+pytestmark = pytest.mark.both_databases
+
 NOW = at(2019, 10, 25)
 ACTORS = {"own unit": HRSS, "another unit": FINANCE, "office": OFFICE, "leader": LEADER, "signed out": None}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from fastapi.testclient import TestClient
 
 from conftest import HRSS, OFFICE, at, database_unchanged
 from responsibilities import queries, services
-from responsibilities.accounts import disable_user
+from responsibilities.accounts import SignInFailed, SignInThrottled, disable_user
+from responsibilities.accounts import sign_in as sign_in_service
 from web_support import PASSWORD, api_csrf, csrf_of, make_app, page_csrf, sign_in
+
+pytestmark = pytest.mark.both_databases
 
 NOW = at(2019, 10, 25)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -73,7 +78,8 @@ def test_signing_out_ends_the_session_on_the_server(app, web_db):
 
 def test_the_database_keeps_only_a_hash_of_the_session_id(app, web_db):
     client = sign_in(app, OFFICE)
-    stored = web_db.raw().execute("SELECT id_hash FROM web_sessions").fetchone()[0]
+    with web_db.raw() as connection:
+        stored = connection.execute(text("SELECT id_hash FROM web_sessions")).scalar_one()
     assert client.cookies["duban_session"] not in stored and len(stored) == 64
 
 
@@ -122,6 +128,28 @@ def test_five_failures_from_one_address_lock_that_address_whatever_the_account(a
     for i in range(5):
         assert _attempt(client, f"nobody-{i}", "wrong password!") == 401
     assert _attempt(client, HRSS, PASSWORD) == 429
+
+
+def test_ten_wrong_passwords_at_once_get_five_checks_and_five_refusals(web_db):
+    # Ten guesses sent together, each in its own thread (Argon2 lets the others run while it hashes): the
+    # throttle must count them one after another, as it does one request at a time.
+    start, outcomes = threading.Barrier(10), []
+
+    def guess(n: int) -> None:
+        start.wait()
+        try:
+            sign_in_service(web_db.session_factory, name=OFFICE, password=f"guess number {n}", address=f"10.0.0.{n}",
+                            now=NOW)
+        except (SignInFailed, SignInThrottled) as refused:
+            outcomes.append(type(refused).__name__)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["SignInFailed"] * 5 + ["SignInThrottled"] * 5
+    assert web_db.count("sign_in_attempts") == 5
 
 
 def test_the_sign_in_page_says_when_it_is_throttled(app):
