@@ -115,10 +115,10 @@ def run(workdir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 def fail_first_notice(workdir: Path) -> int:
     from sqlalchemy import select
 
-    from conftest import Database
+    from conftest import SqliteDatabase
     from responsibilities.model import Notice
 
-    database = Database(workdir / "var" / "duban.sqlite3")
+    database = SqliteDatabase(workdir / "var" / "duban.sqlite3")
     try:
         with database.session_factory.begin() as session:
             notice = session.scalars(select(Notice).order_by(Notice.id)).first()
@@ -149,12 +149,12 @@ def test_notices_retry_sends_failed_notices_again_and_only_the_office_may(workdi
 def test_notices_sending_says_who_holds_a_claim_and_when_it_lapses(workdir):
     from datetime import datetime, timezone
 
-    from conftest import Database
+    from conftest import SqliteDatabase
     from notifications.delivery import CLAIM_LEASE
     from notifications.outbox import claim
 
     duban(workdir, "sweep", "--as-of", "2019-10-28")
-    database = Database(workdir / "var" / "duban.sqlite3")
+    database = SqliteDatabase(workdir / "var" / "duban.sqlite3")
     try:
         token, ids = claim(database.session_factory, now=datetime(2019, 10, 28, 1, 0, tzinfo=timezone.utc), limit=3,
                            lease=CLAIM_LEASE)

@@ -29,6 +29,8 @@ from responsibilities.model import Deliverable, Notice, UnitRecord
 from responsibilities.queries import notices
 from responsibilities.sweep import sweep
 
+pytestmark = pytest.mark.both_databases
+
 SENDER = "duban@guigang.example"
 SETTINGS = DeliverySettings(base_url="http://127.0.0.1:8000", sender=SENDER,
                             batch_size=5)

@@ -36,6 +36,8 @@ from responsibilities.errors import IllegalTransition, NotAllowed, NotFound
 from responsibilities.model import AuditRecord, ChannelStatus, UnitRecord
 from responsibilities.queries import notices
 
+pytestmark = pytest.mark.both_databases
+
 
 def two_addresses(session_factory, unit: str, first: str, second: str) -> None:
     with session_factory.begin() as session:

@@ -14,7 +14,8 @@ from workflows.failures import known_failure
 
 
 def test_a_full_disk_under_sqlite_is_one_line_saying_so_and_the_load_wrote_nothing(database, plan):
-    pages = database.raw().execute("PRAGMA page_count").fetchone()[0]
+    with database.raw() as connection:
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
 
     @event.listens_for(database.engine, "connect")
     def no_room_to_grow(dbapi_connection, _record):  # noqa: ANN001 - what a full disk does to SQLite

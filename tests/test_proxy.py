@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from browser_support import serving
-from conftest import Database
+from conftest import SqliteDatabase
 from responsibilities.model import AuditRecord
 
 PASSWORD = "a long enough password"
@@ -37,7 +37,7 @@ def five_failures_from_rotating_addresses(url: str) -> None:
 
 
 def sign_ins(workdir: Path) -> list[tuple[str, str, str]]:
-    database = Database(workdir / "var" / "duban.sqlite3")
+    database = SqliteDatabase(workdir / "var" / "duban.sqlite3")
     try:
         with database.session_factory() as session:
             return [(a.actor, a.action, a.note) for a in session.scalars(

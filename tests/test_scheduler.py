@@ -22,6 +22,8 @@ from workflows import jobs
 from workflows.scheduler import LEASE_NAME, EmbeddedScheduler
 from workflows.settings import Settings
 
+pytestmark = pytest.mark.both_databases
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROBE = "scheduler_probe:record"  # tests/scheduler_probe.py: appends each firing to $DUBAN_PROBE_FILE
 
@@ -178,3 +180,24 @@ def test_serve_stops_cleanly_on_sigterm_and_gives_up_the_lease(loaded, tmp_path)
     assert process.returncode == 0 and "Traceback" not in err, err
     assert "stopped" in out
     assert holder_of(loaded.session_factory, name=LEASE_NAME, now=datetime.now(timezone.utc)) is None
+
+
+def test_on_taking_over_delivery_runs_at_once_and_so_does_a_job_that_never_finished_or_missed_its_firing(loaded):
+    from responsibilities.job_runs import job_finished, job_started
+
+    now = datetime(2026, 12, 4, 10, 0, tzinfo=SHANGHAI)
+
+    def ran(name: str, started: datetime, finished: bool = True) -> None:
+        job_started(loaded.session_factory, name=name, holder="host-a:1", now=started)
+        if finished:
+            job_finished(loaded.session_factory, name=name, now=started + timedelta(seconds=5))
+
+    ran("sweep", now.replace(hour=8))  # today's 8:00 sweep ran
+    ran("digests", (now - timedelta(days=1)).replace(hour=8, minute=30))  # today's 8:30 firing never started
+    ran("year_end", datetime(2025, 12, 31, 18, tzinfo=SHANGHAI))  # next due at the end of this year
+    instance = scheduler(loaded, {"sweep": "0 8 * * *", "digests": "30 8 * * *", "year_end": "0 18 31 12 *",
+                                  "deliver": "* * * * *"}, clock=lambda: now)
+    assert instance._owed_now() == ["deliver", "digests"]
+
+    ran("sweep", now.replace(hour=8), finished=False)  # its process stopped mid-run
+    assert instance._owed_now() == ["deliver", "digests", "sweep"]

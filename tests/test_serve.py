@@ -22,6 +22,8 @@ from responsibilities.lease import SCHEDULER, holder_of
 from responsibilities.model import Notice
 from responsibilities.sweep import sweep
 
+pytestmark = pytest.mark.both_databases
+
 STOP_WITHIN_S = 10
 SENDER = "duban@guigang.example"
 

@@ -85,6 +85,19 @@ def _failed(name: str, error: Exception) -> None:
     PROCESS.log(f"定时任务 {name} 运行失败" + (f"(连续第 {count} 次)" if count > 1 else "") + f":{reason}")
 
 
+def _one_job_at_a_time():  # noqa: ANN202 - an APScheduler executor
+    """APScheduler's thread pool with one worker, which lets a job fall due while the scheduler shuts down go
+    quietly: it is caught up at the next start (``EmbeddedScheduler._owed_now``), not logged as a traceback."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
+    class OneJobAtATime(ThreadPoolExecutor):
+        def _do_submit_job(self, job, run_times) -> None:  # noqa: ANN001
+            if not PROCESS.stopping.is_set():
+                super()._do_submit_job(job, run_times)
+
+    return OneJobAtATime(max_workers=1)
+
+
 def job_running() -> bool:
     """Whether a job is still running in this process (after a stop: one that was abandoned)."""
     return PROCESS.running.locked()
@@ -134,7 +147,6 @@ class EmbeddedScheduler:
     # ── APScheduler ───────────────────────────────────────────────────────────────────────────────
 
     def _start_scheduler(self) -> None:
-        from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -142,16 +154,35 @@ class EmbeddedScheduler:
         PROCESS.log = self.log
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            executors={"default": _one_job_at_a_time()},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
             timezone=self.time_zone,
         )
         scheduler.start(paused=True)  # jobs are reconciled before anything may fire
         self._reconcile(scheduler)
-        if START_UP_JOB in self.schedules:  # its next cron time follows from this run, as after any other
-            scheduler.modify_job(START_UP_JOB, next_run_time=self.clock())
+        for name in self._owed_now():  # their next cron times follow from these runs, as after any other
+            scheduler.modify_job(name, next_run_time=self.clock())
         scheduler.resume()
         self._scheduler = scheduler
+
+    def _owed_now(self) -> list[str]:
+        """Jobs to run at once on taking over: delivery (what was queued meanwhile goes out now), and any job whose
+        last run never finished (its process stopped or died mid-run) or whose firing since then was never started
+        (a stop at the very moment it fell due): APScheduler counts a firing as done once handed to its worker."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        from responsibilities.job_runs import job_states
+
+        now = self.clock()
+        owed = [START_UP_JOB] if START_UP_JOB in self.schedules else []
+        for run in job_states(self.sessions):
+            if run.name not in self.schedules or run.name in owed:
+                continue
+            trigger = CronTrigger.from_crontab(self.schedules[run.name], timezone=self.time_zone)
+            next_firing = trigger.get_next_fire_time(None, run.started_at + timedelta(seconds=1))
+            if run.finished_at is None or (next_firing is not None and next_firing <= now):
+                owed.append(run.name)
+        return owed
 
     def _reconcile(self, scheduler) -> None:  # noqa: ANN001
         """Add missing jobs and reschedule changed ones; a stored job keeps its next run time (so missed runs
