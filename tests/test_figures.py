@@ -167,6 +167,14 @@ def test_stored_figures_cannot_be_overwritten_even_with_direct_sql(loaded, sessi
             connection.execute(text(statement))
 
 
+@pytest.mark.only_on("postgresql", "SQLite has no TRUNCATE: its DELETE without WHERE is refused above")
+def test_stored_figures_cannot_be_truncated_either(loaded, session_factory):
+    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(), now=at(2019, 12, 3))
+    for table in ("figure_values", "figure_reports"):
+        with loaded.raw() as connection, database_unchanged(loaded), pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text(f"TRUNCATE {table} CASCADE"))
+
+
 @pytest.mark.parametrize("region, month, says", [
     ("hrss", NOVEMBER, "不报送月报"),
     ("nowhere", NOVEMBER, "不是任何单位"),

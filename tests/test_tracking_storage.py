@@ -336,6 +336,17 @@ def test_the_expected_version_passes_when_nobody_else_changed_the_deliverable(lo
 # ── migrations ───────────────────────────────────────────────────────────────────────────────────
 
 
+def test_the_models_match_the_schema_the_migrations_build(database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from responsibilities.model import Base
+
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
 def test_head_names_the_newest_migration_script():
     assert migrate.HEAD == ScriptDirectory(str(migrate.MIGRATIONS)).get_current_head()
 

@@ -3,7 +3,9 @@
 - notices: ``first_attempt_at`` (a notice fails for good only after a time limit counted from its first real
   attempt) and ``lapsed_claims`` (claims whose deliverer died, counted apart from real attempts);
 - channel_status: a server that could not be reached, and when delivery tries it again;
-- job_runs: each scheduled job's last run, for /healthz and the office's dashboard.
+- job_runs: each scheduled job's last run, for /healthz and the office's dashboard;
+- on PostgreSQL, TRUNCATE of the monthly figures refused like UPDATE and DELETE (a statement trigger: TRUNCATE
+  fires no row trigger, and 0005 guarded only rows).
 
 Revision ID: 0008
 Revises: 0007
@@ -18,6 +20,8 @@ revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
+
+FIGURE_TABLES = ("figure_reports", "figure_values")
 
 
 def upgrade() -> None:
@@ -42,6 +46,10 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('channel')
     )
+    if op.get_bind().dialect.name == "postgresql":
+        for table in FIGURE_TABLES:
+            op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION figures_append_only()")
     op.create_table('job_runs',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
@@ -58,6 +66,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('job_runs')
+    if op.get_bind().dialect.name == "postgresql":
+        for table in FIGURE_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
     op.drop_table('channel_status')
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_column('lapsed_claims')
