@@ -16,6 +16,8 @@ from yaml.nodes import Node, SequenceNode
 from responsibilities.deadline_phrases import DeadlinePhraseError, parse_deadline
 from responsibilities.deadline_rules import AfterEvent, DeadlineRule, Fixed, Staged
 from responsibilities.plan_model import (
+    ID_LENGTH,
+    OBLIGATION_ID_LENGTH,
     UNIT_KINDS,
     Contact,
     Event,
@@ -84,10 +86,10 @@ class PlanReader(NumbersReader, SettingsReader):
         calendar_years = self.read_calendar(top.get("calendar"), "calendar")
         schedules = self.read_schedules(top.get("schedules"), "schedules")
         plan_fields = dict(
-            id=self.r.text(header.get("id"), "plan.id"),
+            id=self.r.text(header.get("id"), "plan.id", max_length=ID_LENGTH),
             title=self.r.text(header.get("title"), "plan.title"),
             notice_title=self.r.text(header.get("notice_title"), "plan.notice_title"),
-            document_number=self.r.text(header.get("document_number"), "plan.document_number"),
+            document_number=self.r.text(header.get("document_number"), "plan.document_number", max_length=ID_LENGTH),
             issuer=self.unit_ref(header.get("issuer"), "plan.issuer"),
             drafted_by=self.r.text(header.get("drafted_by"), "plan.drafted_by"),
             addressees=self.r.text(header.get("addressees"), "plan.addressees"),
@@ -132,7 +134,7 @@ class PlanReader(NumbersReader, SettingsReader):
         m = self.r.mapping(node, field, required=("id", "name", "kind"), optional=("aliases", "contacts"))
         if m is None:
             return None
-        uid = self.r.text(m.get("id"), f"{field}.id")
+        uid = self.r.text(m.get("id"), f"{field}.id", max_length=ID_LENGTH)
         if uid in self.units:
             self.r.error(m.get("id"), f"{field}.id", f'id "{uid}" is used twice')
             return None
@@ -171,7 +173,7 @@ class PlanReader(NumbersReader, SettingsReader):
         m = self.r.mapping(node, field, required=("id", "name", "members"), optional=("aliases",))
         if m is None:
             return None
-        gid = self.r.text(m.get("id"), f"{field}.id")
+        gid = self.r.text(m.get("id"), f"{field}.id", max_length=ID_LENGTH)
         if gid in self.units or gid in self.groups:
             self.r.error(m.get("id"), f"{field}.id", f'id "{gid}" is already used')
             return None
@@ -196,7 +198,8 @@ class PlanReader(NumbersReader, SettingsReader):
         m = self.r.mapping(node, field, required=("id", "name", "title", "unit", "email"))
         if m is None:
             return None
-        values = [self.r.text(m.get(k), f"{field}.{k}") for k in ("id", "name", "title")]
+        values = [self.r.text(m.get(k), f"{field}.{k}", max_length=ID_LENGTH if k == "id" else None)
+                  for k in ("id", "name", "title")]
         unit = self.unit_ref(m.get("unit"), f"{field}.unit")
         email = self.read_email(m.get("email"), f"{field}.email")
         if None in values or unit is None:
@@ -244,7 +247,7 @@ class PlanReader(NumbersReader, SettingsReader):
         m = self.r.mapping(node, field, required=("id", "name", "text", "issued_by"))
         if m is None:
             return None
-        eid = self.r.text(m.get("id"), f"{field}.id")
+        eid = self.r.text(m.get("id"), f"{field}.id", max_length=ID_LENGTH)
         if eid in self.events:
             self.r.error(m.get("id"), f"{field}.id", f'id "{eid}" is used twice')
             return None
@@ -295,7 +298,7 @@ class PlanReader(NumbersReader, SettingsReader):
             "co_units", "detail", "awaits", "start", "until", "targets", "report_to"))
         if m is None:
             return None
-        oid = self.r.text(m.get("id"), f"{field}.id")
+        oid = self.r.text(m.get("id"), f"{field}.id", max_length=OBLIGATION_ID_LENGTH)
         field = f"obligations[{oid}]" if oid else field
         lead = self.ref(m.get("lead"), f"{field}.lead", {**self.units, **self.groups}, "unit or group")
         co_units = self.unit_refs(m.get("co_units"), f"{field}.co_units")

@@ -15,6 +15,13 @@ from typing import Literal, Mapping
 from responsibilities.deadline_rules import DeadlineRule, Periodic
 from responsibilities.working_days import WorkingCalendar, YearOverride
 
+# The lengths the database keeps (responsibilities/model.py): the plan's ids are checked against them when the
+# plan is read, so that a long one is a problem with its line number, never a database error at load. An
+# obligation's id is kept short enough to take ".<unit id>" (group assignments) and "@<period>" (a deliverable).
+ID_LENGTH = 64
+OBLIGATION_ID_LENGTH = 60
+UNIT_OF_MEASURE_LENGTH = 16
+
 UnitKind = Literal["government", "county_government", "region", "department", "mass_organization", "external"]
 UNIT_KINDS: tuple[str, ...] = ("government", "county_government", "region", "department", "mass_organization", "external")
 LadderRung = Literal["unit-member", "office", "deputies", "leader"]

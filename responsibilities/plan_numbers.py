@@ -12,6 +12,8 @@ from typing import Mapping
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from responsibilities.plan_model import (
+    ID_LENGTH,
+    UNIT_OF_MEASURE_LENGTH,
     Breakdown,
     MinimumShare,
     PlanTarget,
@@ -34,7 +36,7 @@ class NumbersReader(SectionReader):
                            optional=("ratios", "standards"))
         if m is None:
             return None
-        unit_of_measure = self.r.text(m.get("unit_of_measure"), f"{field}.unit_of_measure")
+        unit_of_measure = self.r.text(m.get("unit_of_measure"), f"{field}.unit_of_measure", max_length=UNIT_OF_MEASURE_LENGTH)
         located = self.each_located(m.get("plan_wide"), f"{field}.plan_wide",
                                     lambda n, f: self.read_plan_target(n, f, unit_of_measure or ""))
         plan_wide = [t for t, _, _ in located]
@@ -63,12 +65,13 @@ class NumbersReader(SectionReader):
                            optional=("unit_of_measure", "by", "year", "part_of"))
         if m is None:
             return None
-        tid = self.r.text(m.get("id"), f"{field}.id")
+        tid = self.r.text(m.get("id"), f"{field}.id", max_length=ID_LENGTH)
         field = f"targets.plan_wide[{tid}]" if tid else field
         name = self.r.text(m.get("name"), f"{field}.name")
         value = self.r.integer(m.get("value"), f"{field}.value", minimum=0)
         text = self.r.text(m.get("text"), f"{field}.text")
-        unit = self.r.text(m.get("unit_of_measure"), f"{field}.unit_of_measure") if "unit_of_measure" in m else default_unit
+        unit = (self.r.text(m.get("unit_of_measure"), f"{field}.unit_of_measure", max_length=UNIT_OF_MEASURE_LENGTH)
+                if "unit_of_measure" in m else default_unit)
         by = self.in_plan(m.get("by"), f"{field}.by", self.r.date(m.get("by"), f"{field}.by"))
         year = self.read_year(m.get("year"), f"{field}.year") if "year" in m else None
         part_of = self.r.text(m.get("part_of"), f"{field}.part_of") if "part_of" in m else None
@@ -250,7 +253,7 @@ class NumbersReader(SectionReader):
         m = self.r.mapping(node, field, required=("id", "name"), optional=("part_of",))
         if m is None:
             return None
-        fid, name = self.r.text(m.get("id"), f"{field}.id"), self.r.text(m.get("name"), f"{field}.name")
+        fid, name = self.r.text(m.get("id"), f"{field}.id", max_length=ID_LENGTH), self.r.text(m.get("name"), f"{field}.name")
         part_of = self.r.text(m.get("part_of"), f"{field}.part_of") if "part_of" in m else None
         return ReportField(fid, name, part_of) if fid and name else None
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.audit import snapshot, write_audit
 from responsibilities.deadline_rules import AfterEvent, rule_to_json
+from responsibilities.db import serialise
 from responsibilities.model import (
     CalendarDay,
     CoUnit,
@@ -277,6 +278,8 @@ class _Sync:
 
 
 def sync_plan(session_factory: sessionmaker[Session], plan: Plan, *, now: datetime, actor: str = "system") -> LoadReport:
-    """Load or reload ``plan`` in one transaction; returns what changed (nothing, the second time)."""
+    """Load or reload ``plan`` in one transaction; returns what changed (nothing, the second time). Two loads at
+    once run one after the other (on PostgreSQL too), so the second finds the first's rows rather than a conflict."""
     with session_factory.begin() as session:
+        serialise(session, "plan")
         return _Sync(session, plan, now, actor).run()

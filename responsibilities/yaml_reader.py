@@ -155,8 +155,9 @@ class Reader:
             return None
         return node
 
-    def text(self, node: Node | None, field: str, *, required: bool = True) -> str | None:
-        """Non-empty text. A number or date where text is expected is a problem: quote it."""
+    def text(self, node: Node | None, field: str, *, required: bool = True, max_length: int | None = None) -> str | None:
+        """Non-empty text, of at most ``max_length`` characters (an id the database keeps in a column of that size).
+        A number or date where text is expected is a problem: quote it."""
         if node is None or (not required and isinstance(node, ScalarNode) and node.tag == NULL):
             return None
         scalar = self._scalar(node, field, (STR,), "text")
@@ -164,6 +165,9 @@ class Reader:
             return None
         if not scalar.value.strip():
             self.error(node, field, "must not be empty")
+            return None
+        if max_length is not None and len(scalar.value) > max_length:
+            self.error(node, field, f"is {len(scalar.value)} characters long; at most {max_length} are kept")
             return None
         return scalar.value
 

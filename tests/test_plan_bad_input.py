@@ -223,6 +223,15 @@ CASES = [
     case("a fixed ongoing cadence asks for a periodic one",
          "ongoing_cadence: 季度结束后10日内", "ongoing_cadence: 2019年10月31日前",
          "supervision.ongoing_cadence", "the cadence must be periodic"),
+    # lengths the database keeps (longer ids loaded on SQLite and failed on PostgreSQL)
+    case("an obligation id longer than the database keeps is refused at its line",
+         "  - id: drc-1\n", f"  - id: drc-1-{'x' * 60}\n", "obligations[*].id",
+         "is 66 characters long; at most 60 are kept"),
+    case("a unit id longer than the database keeps is refused at its line",
+         "  - id: drc\n", f"  - id: drc-{'x' * 64}\n", "units[*].id", "is 68 characters long; at most 64 are kept"),
+    case("a document number longer than the database keeps is refused",
+         "document_number: 贵政办发〔2019〕24号", f"document_number: 贵政办发〔2019〕24号{'附' * 60}",
+         "plan.document_number", "at most 64 are kept"),
     # contacts
     case("an email that is not one is quoted",
          "email: ma-ke@guigang.example", "email: ma-ke-at-guigang",

@@ -63,6 +63,14 @@ def test_a_first_load_into_an_empty_database_dates_every_deliverable(database, s
     assert database.count("deliverables") == 558
 
 
+def test_two_first_loads_at_once_load_the_plan_once_and_neither_fails(database, session_factory, plan):
+    # The gate holds SQLite's write lock; on PostgreSQL nothing blocks the two loads but each other.
+    outcomes = at_once(database, "UPDATE alembic_version SET version_num = version_num", *(
+        lambda sf: plan_sync.sync_plan(sf, plan, now=at(2019, 10, 23)) for _ in range(2)))
+    assert outcomes == ["done", "done"]
+    assert (database.count("units"), database.count("deliverables")) == (36, 558)
+
+
 TASK_OLD = "task: \"协调行业主管部门抓好企业职工、就业重点群体、贫困劳动力培训计划制订和培训组织工作,统筹推进全市职业技能培训各项工作。\""
 TASK_NEW = "task: \"协调行业主管部门抓好各类群体培训计划制订和培训组织工作。\""
 HRSS_4_DEADLINE = ('    deadline: {text: "2019年10月31日前"}\n    sources:\n      - {section: 工作分工, unit: 市人力资源社会保障局, item: 4}')
