@@ -36,3 +36,15 @@ def test_a_full_disk_when_writing_a_file_names_the_file():
 
 def test_an_unexpected_error_is_not_dressed_up_as_a_known_one():
     assert known_failure(KeyError("bug")) is None
+
+
+@pytest.mark.only_on("postgresql", "SQLite keeps a longer text than its column says; PostgreSQL refuses it")
+def test_a_value_the_database_cannot_keep_is_one_line_and_nothing_is_written(loaded):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DataError
+
+    with database_unchanged(loaded), pytest.raises(DataError) as refused:
+        with loaded.session_factory.begin() as session:
+            session.execute(text("UPDATE units SET kind = :kind WHERE id = 'hrss'"), {"kind": "k" * 100})
+    message = known_failure(refused.value)
+    assert message.startswith("数据库拒绝了过长或超出范围的内容") and "未写入任何内容" in message

@@ -28,7 +28,7 @@ def known_failure(error: BaseException) -> str | None:
 
 
 def _database_failure(error: BaseException) -> str | None:
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
     if not isinstance(error, DBAPIError):
         return None
@@ -37,4 +37,6 @@ def _database_failure(error: BaseException) -> str | None:
         return f"数据库所在磁盘已满({reason}):请清理磁盘空间后重试;未完成的操作没有写入任何内容"
     if isinstance(error, OperationalError):
         return f"无法使用数据库:{reason};{DATABASE_HINT}是否可用"
+    if isinstance(error, DataError):  # a value the checks let through and the database cannot keep: nothing written
+        return f"数据库拒绝了过长或超出范围的内容({reason}),未写入任何内容:请缩短或改正后重试"
     return None
