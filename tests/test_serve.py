@@ -184,3 +184,13 @@ def test_the_command_line_refuses_an_unusable_database_in_one_line_too(tmp_path)
                             text=True, timeout=60,
                             env={**duban_environment(), "PYTHONPATH": str(ROOT), "DUBAN_DATABASE_URL": "foo://x"})
     assert result.returncode == 1 and "Traceback" not in result.stderr and "只支持 SQLite 和 PostgreSQL" in result.stderr
+
+
+def test_a_wrong_postgresql_password_is_one_line_and_exit_1(postgres_server, tmp_path):
+    from dataclasses import replace
+
+    wrong = replace(postgres_server, password="not-the-password").url("postgres")
+    result = duban_serve(tmp_path, DUBAN_DATABASE_URL=wrong)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "无法使用数据库" in result.stderr and "password authentication failed" in result.stderr
+    assert "not-the-password" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
