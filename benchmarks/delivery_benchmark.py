@@ -66,15 +66,15 @@ REMINDER_LEVELS = (5, 1, 0)  # the seed plan's reminder_working_days_before
 class _CountingHandler:
     """Counts and discards. aiosmtpd reads the handler's attributes on every connection: plain ones only."""
 
-    def __init__(self, count) -> None:  # noqa: ANN001 - a multiprocessing.Value
+    def __init__(self, count) -> None:  # a multiprocessing.Value
         self.count = count
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.count.value += 1  # only the sink's event loop thread writes it
         return "250 OK"
 
 
-def _run_sink(port: int, count, ready, stop) -> None:  # noqa: ANN001 - multiprocessing objects
+def _run_sink(port: int, count, ready, stop) -> None:  # multiprocessing objects
     from aiosmtpd.controller import Controller
 
     controller = Controller(_CountingHandler(count), hostname=HOST, port=port, server_hostname="bench-sink")
@@ -117,13 +117,13 @@ class Sink:
 # ── the database ─────────────────────────────────────────────────────────────────────────────────
 
 
-def build_database(engine, notices: int):  # noqa: ANN001, ANN201 - (session factory, deliverables)
+def build_database(engine, notices: int):  # (session factory, deliverables)
     from sqlalchemy import insert, select
 
-    from responsibilities import migrate, plan_sync
-    from responsibilities.db import make_session_factory
-    from responsibilities.model import Deliverable, Notice
-    from responsibilities.plan import load_plan
+    from responsibilities.plan.loader import load_plan
+    from responsibilities.storage import migrate, plan_sync
+    from responsibilities.storage.db import make_session_factory
+    from responsibilities.storage.model import Deliverable, Notice
 
     migrate.upgrade(engine)
     session_factory = make_session_factory(engine)
@@ -143,7 +143,7 @@ def build_database(engine, notices: int):  # noqa: ANN001, ANN201 - (session fac
     return session_factory, len(deliverables)
 
 
-def reset_notices(engine) -> None:  # noqa: ANN001
+def reset_notices(engine) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql("UPDATE notices SET status = 'pending', attempts = 0, next_attempt_at = NULL, "
                                    "claimed_by = NULL, claimed_at = NULL, sent_at = NULL, message_id = NULL, "
@@ -154,7 +154,7 @@ def reset_notices(engine) -> None:  # noqa: ANN001
             connection.exec_driver_sql("VACUUM (ANALYZE) notices")
 
 
-def status_counts(engine) -> dict[str, int]:  # noqa: ANN001
+def status_counts(engine) -> dict[str, int]:
     with engine.connect() as connection:
         return dict(connection.exec_driver_sql("SELECT status, count(*) FROM notices GROUP BY status").all())
 
@@ -162,12 +162,12 @@ def status_counts(engine) -> dict[str, int]:  # noqa: ANN001
 # ── the two measurements ─────────────────────────────────────────────────────────────────────────
 
 
-def render_all(session_factory):  # noqa: ANN001, ANN201 - [(wire bytes, sender, recipients)]
+def render_all(session_factory):  # [(wire bytes, sender, recipients)]
     from sqlalchemy import event, select
 
     from notifications.messages import render_notice
-    from responsibilities.db import read_session
-    from responsibilities.model import Notice
+    from responsibilities.storage.db import read_session
+    from responsibilities.storage.model import Notice
 
     out = []
     with read_session(session_factory) as session:
@@ -179,7 +179,7 @@ def render_all(session_factory):  # noqa: ANN001, ANN201 - [(wire bytes, sender,
     return out
 
 
-async def bare_send(port: int, messages) -> None:  # noqa: ANN001
+async def bare_send(port: int, messages) -> None:
     import aiosmtplib
 
     smtp = aiosmtplib.SMTP(hostname=HOST, port=port, timeout=30)
@@ -189,7 +189,7 @@ async def bare_send(port: int, messages) -> None:  # noqa: ANN001
     await smtp.quit()
 
 
-def duban_deliver(session_factory, port: int, batch_size: int):  # noqa: ANN001, ANN201 - DeliveryReport
+def duban_deliver(session_factory, port: int, batch_size: int):  # DeliveryReport
     from notifications.delivery import DeliverySettings, deliver
     from notifications.transports import SmtpSettings, SmtpTransport
 
@@ -199,7 +199,7 @@ def duban_deliver(session_factory, port: int, batch_size: int):  # noqa: ANN001,
     return deliver(session_factory, transport, settings, now=NOW)
 
 
-def time_records(engine, session_factory, count: int) -> tuple[float, float]:  # noqa: ANN001
+def time_records(engine, session_factory, count: int) -> tuple[float, float]:
     """Seconds for ``count`` records as duban writes them (``outbox.record``: one transaction each), and for
     ``count`` bare one-row UPDATEs each committed alone on the DB-API connection. Nothing is sent."""
     from notifications import outbox
@@ -255,7 +255,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database (its path or URL is printed)")
     args = parser.parse_args()
 
-    from responsibilities.db import make_engine
+    from responsibilities.storage.db import make_engine
 
     print(f"machine: {machine()}")
     folder = None
@@ -285,7 +285,7 @@ def main() -> int:
     return 0
 
 
-def run(args: argparse.Namespace, engine, sink: Sink) -> list[tuple[int, float, float]]:  # noqa: ANN001
+def run(args: argparse.Namespace, engine, sink: Sink) -> list[tuple[int, float, float]]:
     started = time.perf_counter()
     session_factory, deliverables = build_database(engine, args.notices)
     print(f"database: {args.notices} pending reminder notices over {deliverables} deliverables "

@@ -16,7 +16,7 @@ the same seed. Then, in the same run and on the same warm database, it times (me
 - the floor: the owed SELECTs the sweep inserts from (``Sweep.owed_selects()``), executed as bare SQL on the
   DB-API cursor with every row fetched; also, for reference, the same SELECTs wrapped in ``count(*)`` (the
   engine's work alone, no rows handed to Python);
-- the sweep: ``responsibilities.sweep.sweep`` on a database with no notices yet (the notices are deleted with
+- the sweep: ``responsibilities.notices.sweep.sweep`` on a database with no notices yet (the notices are deleted with
   plain SQL before each repetition), so every owed row is written;
 - the second sweep on the same day, which must write 0 rows.
 
@@ -65,11 +65,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import bench_postgres  # noqa: E402 - benchmarks/, beside this script
-from responsibilities import migrate  # noqa: E402
-from responsibilities.db import make_engine, make_session_factory, read_session  # noqa: E402
-from responsibilities.plan import load_plan  # noqa: E402
-from responsibilities.plan_sync import calendar_days, plan_settings  # noqa: E402
-from responsibilities.sweep import prepare, sweep  # noqa: E402
+
+from responsibilities.notices.sweep import prepare, sweep  # noqa: E402
+from responsibilities.plan.loader import load_plan  # noqa: E402
+from responsibilities.storage import migrate  # noqa: E402
+from responsibilities.storage.db import make_engine, make_session_factory, read_session  # noqa: E402
+from responsibilities.storage.plan_sync import calendar_days, plan_settings  # noqa: E402
 
 FIRST_DUE, LAST_DUE = date(2019, 10, 1), date(2022, 1, 10)  # due dates are spread over this span
 OBLIGATIONS_PER_UNIT = 8  # each unit leads a handful of obligations (the seed plan: 72 obligations, 36 units)
@@ -236,27 +237,27 @@ class SQLite:
     def size(self) -> str:
         return f"file {self.path.stat().st_size / 2**20:.0f} MiB"
 
-    def configure(self, engine, args: argparse.Namespace) -> None:  # noqa: ANN001
+    def configure(self, engine, args: argparse.Namespace) -> None:
         if args.pragma:
             @event.listens_for(engine, "connect")
-            def extra_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            def extra_pragmas(dbapi_connection, _record):
                 for pragma in args.pragma:
                     dbapi_connection.execute(f"PRAGMA {pragma}")
             print("extra PRAGMAs on every connection (floor and sweep alike): " + "; ".join(args.pragma))
 
     @contextmanager
-    def transaction(self, raw):  # noqa: ANN001, ANN201 - a sqlite3 connection in autocommit mode (db.py)
+    def transaction(self, raw):  # a sqlite3 connection in autocommit mode (db.py)
         raw.execute("BEGIN")
         yield
         raw.execute("COMMIT")
 
-    def clear_notices(self, raw) -> None:  # noqa: ANN001
+    def clear_notices(self, raw) -> None:
         raw.execute("DELETE FROM notices")
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     plan_title = "EXPLAIN QUERY PLAN"
 
-    def plan(self, raw, sql: str, params) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    def plan(self, raw, sql: str, params) -> tuple[list[str], list[str]]:
         """(the plan's lines, those that scan deliverables in full)."""
         plan = [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
         return plan, [p for p in plan if p.startswith("SCAN") and "deliverables" in p.split()[1:3]]
@@ -322,7 +323,7 @@ class Postgres:
         return count
 
     @staticmethod
-    def _copy(cur, table: str, columns: tuple[str, ...], rows) -> int:  # noqa: ANN001
+    def _copy(cur, table: str, columns: tuple[str, ...], rows) -> int:
         from psycopg import sql
 
         n = 0
@@ -337,17 +338,17 @@ class Postgres:
     def size(self) -> str:
         return f"database {bench_postgres.database_size(self.engine)}"
 
-    def configure(self, engine, args: argparse.Namespace) -> None:  # noqa: ANN001
+    def configure(self, engine, args: argparse.Namespace) -> None:
         pass  # server settings come from the server, or from the URL (?options=-csynchronous_commit%3Doff)
 
     @contextmanager
-    def transaction(self, raw):  # noqa: ANN001, ANN201 - a psycopg connection, not in autocommit mode
+    def transaction(self, raw):  # a psycopg connection, not in autocommit mode
         yield
         raw.commit()
 
     checkpoints = True
 
-    def clear_notices(self, raw) -> None:  # noqa: ANN001
+    def clear_notices(self, raw) -> None:
         from psycopg.errors import InsufficientPrivilege
 
         raw.execute("TRUNCATE notices")
@@ -362,7 +363,7 @@ class Postgres:
 
     plan_title = "EXPLAIN"
 
-    def plan(self, raw, sql: str, params) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    def plan(self, raw, sql: str, params) -> tuple[list[str], list[str]]:
         plan = [row[0] for row in raw.execute(f"EXPLAIN {sql}", params)]
         raw.rollback()
         return plan, [p.strip() for p in plan if "Seq Scan on deliverables" in p]
@@ -385,12 +386,12 @@ def build(path: Path, args: argparse.Namespace) -> dict[str, int]:
     return sizes(rows, SQLite(path).build(rows))
 
 
-def owed_statements(engine, session_factory, today: date,  # noqa: ANN001
+def owed_statements(engine, session_factory, today: date,
                     now: datetime) -> list[tuple[str, str, tuple | dict]]:
     """(kind, SQL, parameters) of each owed SELECT, exactly as the driver receives them."""
     captured: list[tuple[str, tuple | dict]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def capture(conn, cursor, statement, parameters, context, executemany):
         captured.append((statement, dict(parameters) if isinstance(parameters, dict) else tuple(parameters)))
 
     with read_session(session_factory) as session:
@@ -413,7 +414,7 @@ def owed_statements(engine, session_factory, today: date,  # noqa: ANN001
     return statements
 
 
-def time_floor(db: SQLite | Postgres, raw, statements, count_only: bool = False) -> tuple[float, int]:  # noqa: ANN001
+def time_floor(db: SQLite | Postgres, raw, statements, count_only: bool = False) -> tuple[float, int]:
     rows = 0
     start = time.perf_counter()
     with db.transaction(raw):
@@ -429,7 +430,7 @@ def time_floor(db: SQLite | Postgres, raw, statements, count_only: bool = False)
     return time.perf_counter() - start, rows
 
 
-def notices_by_kind(db: SQLite | Postgres, raw) -> dict[str, int]:  # noqa: ANN001
+def notices_by_kind(db: SQLite | Postgres, raw) -> dict[str, int]:
     with db.transaction(raw):
         cursor = raw.cursor()
         cursor.execute("SELECT kind, count(*) FROM notices GROUP BY kind")
@@ -438,7 +439,7 @@ def notices_by_kind(db: SQLite | Postgres, raw) -> dict[str, int]:  # noqa: ANN0
     return {kind: counts.get(kind, 0) for kind in ("reminder", "chase", "escalation", "office", *sorted(counts))}
 
 
-def explain(db: SQLite | Postgres, raw, statements) -> list[str]:  # noqa: ANN001
+def explain(db: SQLite | Postgres, raw, statements) -> list[str]:
     problems = []
     for i, (kind, sql, params) in enumerate(statements):
         plan, scans = db.plan(raw, sql, params)
@@ -486,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.rmdir(tmpdir)
 
 
-def check_reused(engine, args: argparse.Namespace) -> None:  # noqa: ANN001
+def check_reused(engine, args: argparse.Namespace) -> None:
     """A reused database must be what this script would build: the current schema, the same sizes."""
     with engine.connect() as connection:
         found = tuple(connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()

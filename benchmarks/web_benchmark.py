@@ -45,12 +45,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sweep_benchmark  # noqa: E402 - the builder, reused
-from responsibilities.accounts import set_password  # noqa: E402
-from responsibilities.db import make_engine, make_session_factory, read_session  # noqa: E402
-from responsibilities.migrate import upgrade  # noqa: E402
-from responsibilities.model import User  # noqa: E402
-from responsibilities.plan_sync import calendar_from_settings  # noqa: E402
-from responsibilities.services import add_user  # noqa: E402
+
+from responsibilities.storage.db import make_engine, make_session_factory, read_session  # noqa: E402
+from responsibilities.storage.migrate import upgrade  # noqa: E402
+from responsibilities.storage.model import User  # noqa: E402
+from responsibilities.storage.plan_sync import calendar_from_settings  # noqa: E402
+from responsibilities.tracking.accounts import set_password  # noqa: E402
+from responsibilities.tracking.services import add_user  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Shanghai")
 OFFICE, UNIT_USER, PASSWORD = "bench-office", "bench-unit", "benchmark password 2019"
@@ -76,11 +77,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 class ServerTimer:
     """ASGI wrapper: the time from receiving a request to sending the end of its response."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         self.app = app
         self.times: list[float] = []
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         start = time.perf_counter()
         await self.app(scope, receive, send)
         if scope["type"] == "http":
@@ -96,7 +97,7 @@ def build(path: Path, args: argparse.Namespace) -> None:
           + f"; file {path.stat().st_size / 2**20:.0f} MiB")
 
 
-def add_accounts(session_factory, unit: str, now: datetime) -> None:  # noqa: ANN001
+def add_accounts(session_factory, unit: str, now: datetime) -> None:
     with read_session(session_factory) as session:
         existing = {name for (name,) in session.query(User.name)}
     for name, role in ((OFFICE, "office"), (UNIT_USER, f"unit:{unit}")):
@@ -105,7 +106,7 @@ def add_accounts(session_factory, unit: str, now: datetime) -> None:  # noqa: AN
         set_password(session_factory, name=name, password=PASSWORD, now=now)
 
 
-def make_client(path: Path, now: datetime):  # noqa: ANN201
+def make_client(path: Path, now: datetime):
     from fastapi.testclient import TestClient
 
     from workflows.settings import Settings
@@ -118,20 +119,20 @@ def make_client(path: Path, now: datetime):  # noqa: ANN201
     return app, timer, lambda: TestClient(timer, base_url="http://testserver")
 
 
-def sign_in(client, name: str) -> None:  # noqa: ANN001
+def sign_in(client, name: str) -> None:
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)
     response = client.post("/signin", data={"name": name, "password": PASSWORD, "csrf_token": token},
                            follow_redirects=False)
     assert response.status_code == 303, response.text[:500]
 
 
-def first_of_the_day(session_factory, client, timer: ServerTimer, today: date) -> dict[str, float]:  # noqa: ANN001
+def first_of_the_day(session_factory, client, timer: ServerTimer, today: date) -> dict[str, float]:
     """The dashboard's first request when the kept lights are of no day yet (every deliverable counted), and when
     they are of the day before (only the deliverables whose light changes overnight re-counted)."""
     from sqlalchemy import delete
 
-    from responsibilities import lights
-    from responsibilities.model import LightsDay
+    from responsibilities.reading import lights
+    from responsibilities.storage.model import LightsDay
 
     def one() -> float:
         timer.times.clear()
@@ -146,7 +147,7 @@ def first_of_the_day(session_factory, client, timer: ServerTimer, today: date) -
     return {"no day kept yet (counts all)": counted, "kept for the day before": one()}
 
 
-def time_page(client, timer: ServerTimer, path: str, n: int, warm_up: int, expect: str) -> list[float]:  # noqa: ANN001
+def time_page(client, timer: ServerTimer, path: str, n: int, warm_up: int, expect: str) -> list[float]:
     for _ in range(warm_up):
         client.get(path)
     timer.times.clear()
@@ -156,10 +157,10 @@ def time_page(client, timer: ServerTimer, path: str, n: int, warm_up: int, expec
     return list(timer.times)
 
 
-def capture_statements(app, client, path: str) -> list[tuple[str, tuple]]:  # noqa: ANN001
+def capture_statements(app, client, path: str) -> list[tuple[str, tuple]]:
     captured: list[tuple[str, tuple]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def capture(conn, cursor, statement, parameters, context, executemany):
         captured.append((statement, tuple(parameters) if parameters else ()))
 
     event.listen(app.state.engine, "before_cursor_execute", capture)
@@ -179,9 +180,9 @@ def bare(con: sqlite3.Connection, sql: str, params: tuple, repeat: int = 5) -> t
     return statistics.median(times), rows
 
 
-def floor_sql(session_factory, today: date) -> tuple[str, tuple]:  # noqa: ANN001
+def floor_sql(session_factory, today: date) -> tuple[str, tuple]:
     """The least SQL that yields the dashboard's matrix: one pass over the current deliverables, grouped."""
-    from responsibilities.model import PlanRecord
+    from responsibilities.storage.model import PlanRecord
 
     with read_session(session_factory) as session:
         plan = session.query(PlanRecord).first()
@@ -213,7 +214,7 @@ def summary(times: list[float]) -> tuple[float, float]:
     return statistics.median(times), p95
 
 
-def profile(client, path: str, n: int = 10) -> None:  # noqa: ANN001
+def profile(client, path: str, n: int = 10) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(n):

@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from notifications import outbox
 from notifications.messages import Message, NoRecipients, render_notice
 from notifications.transports import ConnectionFailure, PermanentFailure, SendResult, TemporaryFailure, Transport
-from responsibilities.db import read_session
-from responsibilities.model import Notice, PlanRecord
+from responsibilities.storage.db import read_session
+from responsibilities.storage.model import Notice, PlanRecord
 
 SessionFactory = sessionmaker[Session]
 
@@ -155,7 +155,7 @@ class ClaimKeeper:
             self.renewed = time.monotonic()
 
     @asynccontextmanager
-    async def kept(self):  # noqa: ANN201
+    async def kept(self):
         renewing = asyncio.ensure_future(self._renew_forever())
         try:
             yield self
@@ -339,7 +339,7 @@ def deliver(session_factory: SessionFactory, transport: Transport, settings: Del
     return report
 
 
-async def _until_stopped(work, stop: threading.Event | None, report: DeliveryReport) -> None:  # noqa: ANN001
+async def _until_stopped(work, stop: threading.Event | None, report: DeliveryReport) -> None:
     task = asyncio.ensure_future(work)
     if stop is None:
         await task

@@ -5,7 +5,7 @@ The sweep writes notice rows with an *audience* (``unit``, ``co-unit:<id>``, ``u
 address reaches notices still pending. Every word a reader sees lives in ``templates/``; this module only
 gathers the facts (unit, task, where the task stands in the plan, dates, level, superseded steps, link).
 Digests (kind ``digest``) gather theirs from the status rows on the day they are rendered, by the definitions
-in ``responsibilities.digests``; the key says which digest (a unit's week, the office's day, the leaders' week).
+in ``responsibilities.notices.digests``; the key says which digest (a unit's week, the office's day, the leaders' week).
 
 Message-IDs are derived from the notice's dedupe key, so a resend of the same notice carries the same id
 and the receiving side (and the office) can recognise it.
@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.header import Header
-from email.utils import formataddr, format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from responsibilities import digests, reports
-from responsibilities.model import (Deliverable, EventRecord, Notice, ObligationRecord, PersonRecord, PlanRecord,
-                                    UnitRecord)
-from responsibilities.queries import StatusRow, status_rows
+from responsibilities.notices import digests
+from responsibilities.reading.queries import StatusRow, status_rows
+from responsibilities.reports import summary as reports
+from responsibilities.storage.model import (
+    Deliverable,
+    EventRecord,
+    Notice,
+    ObligationRecord,
+    PersonRecord,
+    PlanRecord,
+    UnitRecord,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary")
@@ -298,7 +306,7 @@ def _figures_behind(session: Session, today: date) -> list[dict[str, Any]]:
 
 
 def _digest_context(session: Session, notice: Notice, today: date, base_url: str) -> dict[str, Any]:
-    """A digest's facts, computed from the data on the day it is rendered (responsibilities.digests decides what)."""
+    """A digest's facts, computed from the data on the day it is rendered (responsibilities.notices.digests decides what)."""
     plan = _plan(session)
     digest, period = digests.parse_key(notice.dedupe_key, notice.unit_id)
     base = base_url.rstrip("/")

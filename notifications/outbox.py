@@ -19,8 +19,8 @@ from functools import lru_cache
 from sqlalchemy import Update, bindparam, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.db import read_session
-from responsibilities.model import ChannelStatus, Notice
+from responsibilities.storage.db import read_session
+from responsibilities.storage.model import ChannelStatus, Notice
 
 SessionFactory = sessionmaker[Session]
 
@@ -91,7 +91,7 @@ def _record_statement(columns: tuple[str, ...]) -> Update:
             .values({name: bindparam(name, type_=table.c[name].type) for name in columns}))
 
 
-def record(session_factory: SessionFactory, notice_id: int, token: str, **values) -> bool:  # noqa: ANN003
+def record(session_factory: SessionFactory, notice_id: int, token: str, **values) -> bool:
     """Record an outcome, only if the claim is still ours (a stale deliverer must not overwrite a newer one).
 
     One transaction per message, on purpose: recording right after each message is what keeps the duplicate window

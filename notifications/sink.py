@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from aiosmtpd.controller import Controller
 
 from notifications.transports import envelope_headers
-from responsibilities.files import write_atomically
+from responsibilities.storage.files import write_atomically
 
 DEFAULT_PORT = 2525
 SERVER_NAME = "duban-mail-sink"  # given to aiosmtpd, which otherwise looks up this machine's FQDN

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiosmtplib
 
-from responsibilities.files import write_atomically
+from responsibilities.storage.files import write_atomically
 
 Security = Literal["none", "starttls", "tls"]
 

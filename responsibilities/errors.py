@@ -34,7 +34,7 @@ class StaleDeliverable(DomainError):
 
 # ── the words messages use ───────────────────────────────────────────────────────────────────────
 # Messages are read by the office's and the units' staff, in Simplified Chinese, with the same words the
-# interfaces use (workflows/render.py, the web pages). Identifiers, commands, dates and refs stay as they are.
+# interfaces use (workflows/cli/render.py, the web pages). Identifiers, commands, dates and refs stay as they are.
 
 ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导"}
 # What a refused action was, by the key the services pass: "{user} 无权{ACTION_NAMES[doing]}…".

@@ -112,13 +112,13 @@ def start_server(workdir: Path, *, as_of: str | None, timeout: float = 60, demo:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server on 127.0.0.1
+        with urllib.request.urlopen(url, timeout=2) as response:  # our own server on 127.0.0.1
             return response.status == 200
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
 
 
-def screenshot(page, name: str, *, full_page: bool = True) -> None:  # noqa: ANN001 - a Playwright Page
+def screenshot(page, name: str, *, full_page: bool = True) -> None:  # a Playwright Page
     """A by-product for people to look at (var/artifacts/screenshots/NAME.png); the tests assert on the page."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
@@ -142,7 +142,7 @@ def serving(workdir: Path, template: Path, *, as_of: str, accounts: list[tuple[s
 
 
 @contextmanager
-def chromium_browser(executable: str):  # noqa: ANN201 - a Playwright Browser
+def chromium_browser(executable: str):  # a Playwright Browser
     """The system's Chromium, launched through Playwright for a module's tests."""
     from playwright.sync_api import sync_playwright
 

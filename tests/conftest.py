@@ -24,14 +24,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-import postgres_cluster
-from database_support import (  # noqa: F401 - PostgresDatabase, SqliteDatabase and copy_database are for the tests
-    Database, PostgresDatabase, PostgresStore, SqliteDatabase, SqliteStore, copy_database)
-from responsibilities import migrate, plan_sync, services
 from responsibilities.errors import DomainError
-from responsibilities.evidence import EvidenceStore
-from responsibilities.plan import load_plan
-from responsibilities.plan_model import Plan
+from responsibilities.plan.loader import load_plan
+from responsibilities.plan.model import Plan
+from responsibilities.storage import migrate, plan_sync
+from responsibilities.tracking import services
+from responsibilities.tracking.evidence import EvidenceStore
+
+import postgres_cluster
+from database_support import Database, PostgresDatabase, PostgresStore, SqliteDatabase, SqliteStore, copy_database  # noqa: F401 - PostgresDatabase, SqliteDatabase and copy_database are for the tests
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_PLAN = ROOT / "deadlines.yaml"
@@ -170,7 +171,8 @@ def build_template(name: str, template: Database) -> None:
         for user, role in USERS.items():
             services.add_user(template.session_factory, name=user, role=role, now=LOADED_AT)
     elif name == "accounts":  # a web password for every user (Argon2 hashing is slow on purpose)
-        from responsibilities.accounts import set_password
+        from responsibilities.tracking.accounts import set_password
+
         from web_support import PASSWORD
 
         for user in USERS:

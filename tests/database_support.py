@@ -11,11 +11,23 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import (CheckConstraint, Connection, Constraint, Dialect, Engine, ForeignKeyConstraint, MetaData, Table,
-                        create_engine, select, text)
+from sqlalchemy import (
+    CheckConstraint,
+    Connection,
+    Constraint,
+    Dialect,
+    Engine,
+    ForeignKeyConstraint,
+    MetaData,
+    Table,
+    create_engine,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities import db
+from responsibilities.storage import db
+
 from postgres_cluster import Server
 
 # Each template is the one before it plus one step (conftest's build_template): the schema is migrated into a
@@ -42,7 +54,7 @@ class Database:
 
     def count(self, table: str) -> int:
         with self.raw() as connection:
-            return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608 - test code
+            return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # test code
 
     def dump(self) -> list[str]:
         """The schema (tables, constraints, indexes, triggers, functions) and every row of every table, in a
@@ -222,7 +234,7 @@ class PostgresStore:
         template.close()  # no connection may stay open: a template being copied must have none
         return database_name
 
-    def new(self, template: str, folder: Path) -> PostgresDatabase:  # noqa: ARG002 - the same call as SqliteStore's
+    def new(self, template: str, folder: Path) -> PostgresDatabase:  # the same call as SqliteStore's
         name = self.server.unique_name("t")
         self.server.create_database(name, self.template(template))
         return PostgresDatabase(self.server, name, template)

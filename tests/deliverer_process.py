@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from notifications import outbox
 from notifications.delivery import DeliverySettings, deliver
 from notifications.transports import SendResult, SmtpSettings, SmtpTransport, Transport
-from responsibilities import db
+from responsibilities.storage import db
 
 KILL_POINTS = ("after-claim", "after-data", "between-messages")
 

@@ -66,7 +66,7 @@ class Server:
         return SqlUrl.create("postgresql+psycopg", username=self.user, password=self.password, host=self.host,
                              port=self.port, database=database).render_as_string(hide_password=False)
 
-    def connect(self, database: str | None = None, **kwargs):  # noqa: ANN201 - a psycopg connection
+    def connect(self, database: str | None = None, **kwargs):  # a psycopg connection
         import psycopg
 
         return psycopg.connect(host=self.host, port=self.port, user=self.user, password=self.password,

@@ -9,9 +9,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Date, bindparam, text
 
+from responsibilities.reading import board, lights, queries
+from responsibilities.storage import migrate, plan_sync
+from responsibilities.storage.model import STATES
+from responsibilities.tracking import services
+
 from conftest import FINANCE, HRSS, OFFICE, UNION, at, at_once
-from responsibilities import board, lights, migrate, plan_sync, queries, services
-from responsibilities.model import STATES
 
 pytestmark = pytest.mark.both_databases
 

@@ -38,17 +38,17 @@ def server(chromium: str, tmp_path_factory: pytest.TempPathFactory, loaded_templ
 
 
 @pytest.fixture(scope="module")
-def browser(chromium: str):  # noqa: ANN201 - a Playwright Browser
+def browser(chromium: str):  # a Playwright Browser
     with chromium_browser(chromium) as browser:
         yield browser
 
 
 @pytest.fixture
-def new_page(browser, server: Server):  # noqa: ANN001, ANN201
+def new_page(browser, server: Server):
     """Pages, each in a browser context of its own (a person at their own computer)."""
     contexts = []
 
-    def open_page(**options):  # noqa: ANN003, ANN202
+    def open_page(**options):
         context = browser.new_context(base_url=server.url, locale="zh-CN", accept_downloads=True,
                                       **({"viewport": {"width": 1280, "height": 900}} | options))
         context.set_default_timeout(15_000)
@@ -60,19 +60,19 @@ def new_page(browser, server: Server):  # noqa: ANN001, ANN201
         context.close()
 
 
-def sign_in(page, name: str, password: str) -> None:  # noqa: ANN001
+def sign_in(page, name: str, password: str) -> None:
     page.fill("#signin-name", name)
     page.fill("#signin-password", password)
     page.click("#signin-submit")
     page.wait_for_url(lambda url: "/signin" not in url)
 
 
-def light_label(page, selector: str) -> str:  # noqa: ANN001
+def light_label(page, selector: str) -> str:
     """The light's word (红, 黄, 绿, 灰), which is what people without colour vision read."""
     return page.locator(selector).locator(".light").first.inner_text().replace("●", "").strip()
 
 
-def matrix_row(page, unit: str) -> dict[str, int]:  # noqa: ANN001
+def matrix_row(page, unit: str) -> dict[str, int]:
     """The dashboard's counts for one unit, keyed by the label of each column header (红 黄 绿 灰 合计)."""
     labels = [h.replace("●", "").strip() for h in page.locator("#matrix thead th").all_inner_texts()]
     cells = page.locator(f'#matrix tr[data-unit="{unit}"] td').all_inner_texts()

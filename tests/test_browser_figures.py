@@ -34,12 +34,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> I
 
 
 @pytest.fixture(scope="module")
-def browser(server: Server):  # noqa: ANN201 - a Playwright Browser
+def browser(server: Server):  # a Playwright Browser
     with chromium_browser(chromium_executable()) as browser:
         yield browser
 
 
-def open_signed_in(browser, server: Server, name: str, password: str):  # noqa: ANN001, ANN201 - a Page
+def open_signed_in(browser, server: Server, name: str, password: str):  # a Page
     context = browser.new_context(base_url=server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()

@@ -93,7 +93,7 @@ def test_the_installed_console_command_runs():
 
 def test_help_does_not_import_the_plan_machinery():
     # `duban --help` must stay fast: the CLI module imports nothing heavy at start-up.
-    code = "import sys, workflows.cli; print(sorted(m for m in ('yaml', 'chinese_calendar', 'responsibilities.plan') if m in sys.modules))"
+    code = "import sys, workflows.cli.main; print(sorted(m for m in ('yaml', 'chinese_calendar', 'responsibilities.plan.loader') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.stdout.strip() == "[]"

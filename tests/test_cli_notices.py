@@ -115,8 +115,9 @@ def run(workdir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 def fail_first_notice(workdir: Path) -> int:
     from sqlalchemy import select
 
+    from responsibilities.storage.model import Notice
+
     from conftest import SqliteDatabase
-    from responsibilities.model import Notice
 
     database = SqliteDatabase(workdir / "var" / "duban.sqlite3")
     try:
@@ -149,9 +150,10 @@ def test_notices_retry_sends_failed_notices_again_and_only_the_office_may(workdi
 def test_notices_sending_says_who_holds_a_claim_and_when_it_lapses(workdir):
     from datetime import datetime, timezone
 
-    from conftest import SqliteDatabase
     from notifications.delivery import CLAIM_LEASE
     from notifications.outbox import claim
+
+    from conftest import SqliteDatabase
 
     duban(workdir, "sweep", "--as-of", "2019-10-28")
     database = SqliteDatabase(workdir / "var" / "duban.sqlite3")

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import ROOT, database_unchanged, run_duban
-from responsibilities import services
-from responsibilities.backup import libpq_arguments, postgres_tool
 from responsibilities.errors import InvalidInput
-from responsibilities.migrate import HEAD
+from responsibilities.storage.backup import libpq_arguments, postgres_tool
+from responsibilities.storage.migrate import HEAD
+from responsibilities.tracking import services
+
+from conftest import ROOT, database_unchanged, run_duban
 
 pytestmark = pytest.mark.both_databases
 
@@ -49,7 +50,7 @@ def ok(duban):
     return run
 
 
-def status_json(ok, as_of: str, *extra: str) -> dict[str, dict]:  # noqa: ANN001 - the ok fixture
+def status_json(ok, as_of: str, *extra: str) -> dict[str, dict]:  # the ok fixture
     return {row["id"]: row for row in json.loads(ok("status", "--as-of", as_of, "--json", *extra))}
 
 
@@ -167,7 +168,7 @@ def test_a_backup_is_a_consistent_copy_that_restores(workdir, ok, duban, loaded,
         store.discard(restored)
 
 
-def restore(copy: Path, into) -> None:  # noqa: ANN001 - a Database
+def restore(copy: Path, into) -> None:  # a Database
     """Restore a backup the way each database's own tools do; the copy must be whole and readable by them."""
     if into.dialect == "sqlite":
         connection = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)

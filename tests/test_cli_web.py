@@ -8,8 +8,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from responsibilities.tracking.accounts import SignInFailed, sign_in
+
 from conftest import SqliteDatabase
-from responsibilities.accounts import SignInFailed, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +68,7 @@ def test_a_user_added_without_a_password_acts_from_the_command_line_only(tmp_pat
 
 
 def test_duban_help_does_not_import_the_web_stack():
-    code = ("import sys; from workflows.cli import build_parser; build_parser(); "
+    code = ("import sys; from workflows.cli.main import build_parser; build_parser(); "
             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'argon2') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -92,7 +93,7 @@ def test_serve_demo_loads_the_plan_prints_one_password_per_account_and_they_sign
             request = urllib.request.Request(f"{server.url}/api/session", method="POST",
                                              data=json.dumps({"name": name, "password": accounts[name]}).encode(),
                                              headers={"content-type": "application/json"})
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our server, 127.0.0.1
+            with urllib.request.urlopen(request, timeout=10) as response:  # our server, 127.0.0.1
                 return json.load(response)
 
         assert signs_in("hrss")["unit"] == "hrss" and signs_in("office")["role"] == "office"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responsibilities.deadline_phrases import DeadlinePhraseError, parse_deadline
-from responsibilities.deadline_rules import (
+from responsibilities.deadlines.phrases import DeadlinePhraseError, parse_deadline
+from responsibilities.deadlines.rules import (
     AfterEvent,
     External,
     Fixed,

@@ -7,7 +7,16 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from responsibilities.deadline_rules import MONTHS_IN, Fixed, Periodic, Stage, Staged, External, first_due, periodic_dues
+from responsibilities.deadlines.rules import (
+    MONTHS_IN,
+    External,
+    Fixed,
+    Periodic,
+    Stage,
+    Staged,
+    first_due,
+    periodic_dues,
+)
 
 periodic_rules = st.sampled_from(sorted(MONTHS_IN)).flatmap(
     lambda every: st.builds(

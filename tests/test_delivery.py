@@ -17,17 +17,18 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import pytest
-from smtp_server import TestSmtpServer, smtp_server  # noqa: F401 - the fixture
 from sqlalchemy import select, update
 
-from conftest import ROOT, at
 from notifications.delivery import DeliverySettings, claim, deliver, deliver_claimed
 from notifications.messages import render_notice
 from notifications.transports import ConnectionFailure, MemoryTransport, SmtpSettings, SmtpTransport, TemporaryFailure
-from responsibilities.db import make_engine, make_session_factory
-from responsibilities.model import Deliverable, Notice, UnitRecord
-from responsibilities.queries import notices
-from responsibilities.sweep import sweep
+from responsibilities.notices.sweep import sweep
+from responsibilities.reading.queries import notices
+from responsibilities.storage.db import make_engine, make_session_factory
+from responsibilities.storage.model import Deliverable, Notice, UnitRecord
+
+from conftest import ROOT, at
+from smtp_server import TestSmtpServer, smtp_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.both_databases
 

@@ -11,14 +11,23 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import pytest
-from smtp_server import SilentServer, TestSmtpServer, smtp_server  # noqa: F401 - the fixture
 from sqlalchemy import select, update
+
+from notifications.delivery import DeliverySettings, deliver
+from notifications.transports import SmtpSettings, SmtpTransport
+from responsibilities.errors import IllegalTransition, NotAllowed, NotFound
+from responsibilities.reading.queries import notices
+from responsibilities.storage.model import AuditRecord, ChannelStatus, UnitRecord
+from responsibilities.tracking import services
+
+from conftest import OFFICE, SHANGHAI, at
+from smtp_server import SilentServer, TestSmtpServer, smtp_server  # noqa: F401 - the fixture
 from test_delivery import (
     NOW,
     SENDER,
     SETTINGS,
-    deliverer,
     deliverable_id,
+    deliverer,
     keep_only,
     received_ids,
     report_of,
@@ -28,14 +37,6 @@ from test_delivery import (
     write_notices,
 )
 
-from conftest import OFFICE, SHANGHAI, at
-from notifications.delivery import DeliverySettings, deliver
-from notifications.transports import SmtpSettings, SmtpTransport
-from responsibilities import services
-from responsibilities.errors import IllegalTransition, NotAllowed, NotFound
-from responsibilities.model import AuditRecord, ChannelStatus, UnitRecord
-from responsibilities.queries import notices
-
 pytestmark = pytest.mark.both_databases
 
 
@@ -44,7 +45,7 @@ def two_addresses(session_factory, unit: str, first: str, second: str) -> None:
         session.execute(update(UnitRecord).where(UnitRecord.id == unit).values(emails=[first, second]))
 
 
-def one_chase_to(session_factory, *addresses: str):  # noqa: ANN201 - a Notice
+def one_chase_to(session_factory, *addresses: str):  # a Notice
     """The notices of 28 October 2019 reduced to one chase of hrss-1, to hrss at ``addresses``."""
     write_notices(session_factory, date(2019, 10, 28))
     notice = keep_only(session_factory, f"chase:{deliverable_id(session_factory, 'hrss-1')}:3")

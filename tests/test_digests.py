@@ -15,13 +15,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
-from conftest import HRSS, OFFICE, ROOT, at
 from notifications.delivery import DeliverySettings, deliver
 from notifications.messages import Message, render_notice
 from notifications.transports import MemoryTransport
-from responsibilities import services
-from responsibilities.digests import write_digests
-from responsibilities.model import Notice, ObligationRecord
+from responsibilities.notices.digests import write_digests
+from responsibilities.storage.model import Notice, ObligationRecord
+from responsibilities.tracking import services
+
+from conftest import HRSS, OFFICE, ROOT, at
 
 pytestmark = pytest.mark.both_databases
 
@@ -127,7 +128,7 @@ def test_the_office_and_leaders_digests_are_not_written_when_nothing_waits_and_n
 
 def test_two_digest_runs_in_two_processes_at_once_write_each_digest_once(loaded, session_factory):
     code = ("import sys; from datetime import date; sys.path.insert(0, 'tests');"
-            "from conftest import at; from responsibilities import db; from responsibilities.digests import write_digests;"
+            "from conftest import at; from responsibilities.storage import db; from responsibilities.notices.digests import write_digests;"
             f"f = db.make_session_factory(db.make_engine('{loaded.url}'));"
             "print(sum(write_digests(f, now=at(2019, 11, 4, 8, 30), today=date(2019, 11, 4)).values()))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from responsibilities.evidence import (
-    MAX_EVIDENCE_BYTES, EvidenceLink, EvidenceRejected, EvidenceStore, StoredFile, is_link, parse_link,
+from responsibilities.tracking.evidence import (
+    MAX_EVIDENCE_BYTES,
+    EvidenceLink,
+    EvidenceRejected,
+    EvidenceStore,
+    StoredFile,
+    is_link,
+    parse_link,
 )
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

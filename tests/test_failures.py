@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from conftest import LOADED_AT, database_unchanged
-from responsibilities import plan_sync
+from responsibilities.storage import plan_sync
 from workflows.failures import known_failure
+
+from conftest import LOADED_AT, database_unchanged
 
 
 def test_a_full_disk_under_sqlite_is_one_line_saying_so_and_the_load_wrote_nothing(database, plan):
@@ -18,7 +19,7 @@ def test_a_full_disk_under_sqlite_is_one_line_saying_so_and_the_load_wrote_nothi
         pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
 
     @event.listens_for(database.engine, "connect")
-    def no_room_to_grow(dbapi_connection, _record):  # noqa: ANN001 - what a full disk does to SQLite
+    def no_room_to_grow(dbapi_connection, _record):  # what a full disk does to SQLite
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
     database.engine.dispose()

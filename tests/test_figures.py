@@ -8,12 +8,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from conftest import GUIPING, LEADER, OFFICE, at, at_once, database_unchanged, monthly_report
-from responsibilities import queries, services
 from responsibilities.errors import InvalidInput, NotAllowed
-from responsibilities.figures import Field, MonthStatus, Progress, parse_count, period_progress, validate_figures
-from responsibilities.figures_service import FiguresInvalid, figure_history, submit_figures
-from responsibilities.progress import plan_numbers
+from responsibilities.figures.progress import plan_numbers
+from responsibilities.figures.rules import Field, MonthStatus, Progress, parse_count, period_progress, validate_figures
+from responsibilities.figures.service import FiguresInvalid, figure_history, submit_figures
+from responsibilities.reading import queries
+from responsibilities.tracking import services
+
+from conftest import GUIPING, LEADER, OFFICE, at, at_once, database_unchanged, monthly_report
 
 pytestmark = pytest.mark.both_databases
 
@@ -253,10 +255,11 @@ def test_sums_per_region_and_plan_wide_with_the_fifty_percent_rule(loaded, sessi
 
 
 def test_the_leaders_and_office_digests_name_the_regions_behind_their_targets(loaded, session_factory):
-    from notifications.messages import render_notice
-    from responsibilities.digests import write_digests
-    from responsibilities.model import Notice
     from sqlalchemy import select
+
+    from notifications.messages import render_notice
+    from responsibilities.notices.digests import write_digests
+    from responsibilities.storage.model import Notice
 
     submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(4000, 2400, 1200),
                    now=at(2019, 12, 3))
@@ -287,7 +290,7 @@ def test_progress_reads_the_figures_and_the_regions_deliverables_by_index_never_
     statements = []
     engine = loaded.engine
 
-    def grab(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+    def grab(conn, cursor, statement, parameters, context, executemany):
         statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", grab)

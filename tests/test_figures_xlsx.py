@@ -8,10 +8,11 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
+from responsibilities.figures.progress import plan_numbers
+from responsibilities.figures.service import FiguresInvalid, figure_history
+from responsibilities.figures.xlsx import FORM_SHEET, HELP_SHEET, form_for, import_form
+
 from conftest import GUIPING, OFFICE, at, database_unchanged, run_duban
-from responsibilities.figures_service import FiguresInvalid, figure_history
-from responsibilities.figures_xlsx import FORM_SHEET, HELP_SHEET, form_for, import_form
-from responsibilities.progress import plan_numbers
 
 pytestmark = pytest.mark.both_databases
 
@@ -26,7 +27,7 @@ FIELD_IDS = ["total", "enterprise-workers", "key-groups", "graduates", "migrant-
              "veterans", "hard-to-employ", "poor-labour", "new-apprentices"]
 
 
-def filled(session_factory, rows: dict[str, list], month: date = MARCH, edit=None) -> bytes:  # noqa: ANN001
+def filled(session_factory, rows: dict[str, list], month: date = MARCH, edit=None) -> bytes:
     """The office's form for ``month`` with the given regions' rows filled in; ``edit(sheet)`` spoils it."""
     book = load_workbook(BytesIO(form_for(session_factory, month=month)))
     sheet = book[FORM_SHEET]
@@ -71,8 +72,8 @@ def test_a_good_sheet_imports_exactly_and_blank_rows_are_skipped(loaded, session
     assert numbers.year_total.actual == 2100 and numbers.year_categories["new-apprentices"] == 9
 
 
-def spoil(cell: str, value):  # noqa: ANN001, ANN201
-    def edit(sheet):  # noqa: ANN001, ANN202
+def spoil(cell: str, value):
+    def edit(sheet):
         sheet[cell] = value
     return edit
 
@@ -98,7 +99,7 @@ def test_a_malformed_sheet_is_rejected_naming_the_cell_and_nothing_is_imported(l
 
 
 def test_every_problem_of_every_row_is_listed_at_once(loaded, session_factory):
-    def edit(sheet):  # noqa: ANN001, ANN202
+    def edit(sheet):
         sheet["D3"], sheet["E4"] = "x", -1
     data = filled(session_factory, {"guiping": GOOD_ROW, "pingnan": GOOD_ROW}, edit=edit)
     with pytest.raises(FiguresInvalid) as refused:

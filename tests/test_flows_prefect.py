@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 RUN_ALL = """
 import json, sys
-from workflows.flows import run_flow
+from workflows.schedule.flows import run_flow
 import prefect.settings
 settings = prefect.settings.get_current_settings()
 results = {"settings": {"home": str(settings.home), "analytics": settings.server.analytics_enabled,
@@ -74,3 +74,14 @@ def test_the_year_end_flow_writes_the_summary_of_the_year(flow_results):
     assert flow_results["year_end"]["year"] == 2019
     assert {Path(p).name for p in reports.values()} >= {"summary-2019.html", "summary-2019.xlsx"}
     assert all((flow_results["workdir"] / p).exists() or Path(p).exists() for p in reports.values())
+
+
+def test_deployments_made_before_the_flows_moved_still_load_them_from_their_old_entrypoint(tmp_path):
+    code = ("from prefect.flows import load_flow_from_entrypoint; "
+            "print(sorted(load_flow_from_entrypoint(f'workflows/flows.py:{name}').name "
+            "for name in ('sweep_flow', 'deliver_flow', 'digests_flow', 'year_end_flow')))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DUBAN_PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    result = subprocess.run([sys.executable, "-c", "import workflows.schedule.flows; " + code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "['duban-deliver', 'duban-digests', 'duban-sweep', 'duban-year-end']", result.stderr

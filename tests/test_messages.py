@@ -17,11 +17,20 @@ import pytest
 from jinja2 import UndefinedError
 from sqlalchemy import select
 
+from notifications.messages import (
+    KINDS,
+    TEMPLATES,
+    Message,
+    NoRecipients,
+    environment,
+    message_id_for,
+    recipients_for,
+    render_notice,
+)
+from responsibilities.notices.sweep import sweep
+from responsibilities.storage.model import Deliverable, Notice, ObligationRecord, PersonRecord, UnitRecord
+
 from conftest import at
-from notifications.messages import (KINDS, TEMPLATES, Message, NoRecipients, environment, message_id_for,
-                                    recipients_for, render_notice)
-from responsibilities.model import Deliverable, Notice, ObligationRecord, PersonRecord, UnitRecord
-from responsibilities.sweep import sweep
 
 BASE = "https://duban.example/"
 SENDER = "贵港市职业技能提升行动领导小组办公室 <duban@guigang.example>"

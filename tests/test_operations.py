@@ -11,22 +11,23 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import LEADER, OFFICE, at
-from responsibilities import migrate
-from responsibilities.job_runs import job_finished, job_started, job_states
-from responsibilities.lease import SCHEDULER, acquire
-from responsibilities.model import Notice, UnitRecord
-from responsibilities.sweep import sweep
-from web_support import make_app, page_csrf, sign_in
-from workflows import jobs
+from responsibilities.notices.sweep import sweep
+from responsibilities.storage import migrate
+from responsibilities.storage.job_runs import job_finished, job_started, job_states
+from responsibilities.storage.lease import SCHEDULER, acquire
+from responsibilities.storage.model import Notice, UnitRecord
+from workflows.schedule import jobs
 from workflows.settings import Settings
+
+from conftest import LEADER, OFFICE, at
+from web_support import make_app, page_csrf, sign_in
 
 pytestmark = pytest.mark.both_databases
 
 NOW = at(2019, 10, 28, 10)
 
 
-def healthz(app) -> tuple[int, dict]:  # noqa: ANN001
+def healthz(app) -> tuple[int, dict]:
     response = TestClient(app, base_url="http://testserver").get("/healthz")
     assert response.headers["cache-control"] == "no-store"  # a monitor never reads a cached answer
     return response.status_code, response.json()
@@ -155,7 +156,7 @@ def test_a_bad_notice_number_is_a_4xx_and_changes_nothing(web_db, tmp_path, valu
 # ── job runs ─────────────────────────────────────────────────────────────────────────────────────
 
 
-def settings_for(database) -> Settings:  # noqa: ANN001
+def settings_for(database) -> Settings:
     return Settings(**{**Settings.from_environment().__dict__, "database_url": database.url})
 
 

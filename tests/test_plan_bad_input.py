@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from responsibilities.plan import load_plan
-from responsibilities.yaml_reader import PlanInvalid, Problem
+from responsibilities.plan.loader import load_plan
+from responsibilities.plan.yaml_reader import PlanInvalid, Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "deadlines.yaml"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from responsibilities.plan import load_plan
-from responsibilities.yaml_reader import PlanInvalid
+from responsibilities.plan.loader import load_plan
+from responsibilities.plan.yaml_reader import PlanInvalid
 
 SEED = Path(__file__).resolve().parents[1] / "deadlines.yaml"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from responsibilities.deadline_rules import AfterEvent, External, Fixed, Ongoing, Periodic, Staged, periodic_dues
-from responsibilities.plan import load_plan
-from responsibilities.plan_model import Plan
+from responsibilities.deadlines.rules import AfterEvent, External, Fixed, Ongoing, Periodic, Staged, periodic_dues
+from responsibilities.plan.loader import load_plan
+from responsibilities.plan.model import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = (Path(__file__).parent / "fixtures" / "guigang-plan-2019.txt").read_text(encoding="utf-8")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from responsibilities.storage.model import AuditRecord
+
 from browser_support import serving
 from conftest import SqliteDatabase
-from responsibilities.model import AuditRecord
 
 PASSWORD = "a long enough password"
 ACCOUNT = ("clerk", PASSWORD, "--role", "office")
@@ -24,7 +25,7 @@ def post_session(url: str, name: str, password: str, **headers: str) -> tuple[in
                                      data=json.dumps({"name": name, "password": password}).encode(),
                                      headers={"content-type": "application/json", **headers})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our server on 127.0.0.1
+        with urllib.request.urlopen(request, timeout=30) as response:  # our server on 127.0.0.1
             return response.status, dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers)

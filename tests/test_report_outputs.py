@@ -13,13 +13,15 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
-from conftest import OFFICE, ROOT, at, run_duban
-from responsibilities import services
 from responsibilities.errors import InvalidInput
-from responsibilities.model import ObligationRecord
-from responsibilities.report_html import render_html
-from responsibilities.report_xlsx import render_xlsx
-from responsibilities.reports import write_year_report, year_end_summary, year_summary_to_json
+from responsibilities.reports.files import write_year_report
+from responsibilities.reports.html import render_html
+from responsibilities.reports.summary import year_end_summary, year_summary_to_json
+from responsibilities.reports.xlsx import render_xlsx
+from responsibilities.storage.model import ObligationRecord
+from responsibilities.tracking import services
+
+from conftest import OFFICE, ROOT, at, run_duban
 
 pytestmark = pytest.mark.both_databases
 

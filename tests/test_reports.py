@@ -1,7 +1,7 @@
 """The year-end summary as data: outcomes per unit from histories made through the services, on real SQLite.
 
 Scoring is strictly against the plan's original due date, by the local (Guigang) date of the submission
-that was finally accepted; see responsibilities/reports.py.
+that was finally accepted; see responsibilities/reports/summary.py.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
-from conftest import GUIPING, HRSS, OFFICE, at, monthly_report
-from responsibilities import services
 from responsibilities.errors import InvalidInput, NotFound
-from responsibilities.model import Deliverable
-from responsibilities.figures_service import submit_figures
-from responsibilities.reports import Counts, RankEntry, best_and_worst, year_end_summary
+from responsibilities.figures.service import submit_figures
+from responsibilities.reports.summary import Counts, RankEntry, best_and_worst, year_end_summary
+from responsibilities.storage.model import Deliverable
+from responsibilities.tracking import services
+
+from conftest import GUIPING, HRSS, OFFICE, at, monthly_report
 
 pytestmark = pytest.mark.both_databases
 

@@ -25,7 +25,7 @@ def wait_healthy(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # loopback only
                 if response.status == 200:
                     return
         except OSError:

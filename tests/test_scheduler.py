@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from conftest import ROOT, at
-from responsibilities.lease import holder_of
-from responsibilities.model import APSchedulerJob, Notice
-from workflows import jobs
-from workflows.scheduler import LEASE_NAME, EmbeddedScheduler
+from responsibilities.storage.lease import holder_of
+from responsibilities.storage.model import APSchedulerJob, Notice
+from workflows.schedule import jobs
+from workflows.schedule.scheduler import LEASE_NAME, EmbeddedScheduler
 from workflows.settings import Settings
+
+from conftest import ROOT, at
 
 pytestmark = pytest.mark.both_databases
 
@@ -79,7 +80,7 @@ def test_a_second_scheduler_on_the_same_database_stands_by_and_takes_over_when_t
 
 
 def test_a_holder_that_dies_is_replaced_once_its_lease_expires(loaded, probe_file):
-    from responsibilities.lease import acquire
+    from responsibilities.storage.lease import acquire
 
     dead = "crashed-host:1234"
     assert acquire(loaded.session_factory, name=LEASE_NAME, holder=dead, now=datetime.now(timezone.utc),
@@ -183,7 +184,7 @@ def test_serve_stops_cleanly_on_sigterm_and_gives_up_the_lease(loaded, tmp_path)
 
 
 def test_on_taking_over_delivery_runs_at_once_and_so_does_a_job_that_never_finished_or_missed_its_firing(loaded):
-    from responsibilities.job_runs import job_finished, job_started
+    from responsibilities.storage.job_runs import job_finished, job_started
 
     now = datetime(2026, 12, 4, 10, 0, tzinfo=SHANGHAI)
 
@@ -201,3 +202,32 @@ def test_on_taking_over_delivery_runs_at_once_and_so_does_a_job_that_never_finis
 
     ran("sweep", now.replace(hour=8), finished=False)  # its process stopped mid-run
     assert instance._owed_now() == ["deliver", "digests", "sweep"]
+
+
+def test_a_job_stored_under_the_old_module_path_is_renamed_by_the_migration_and_keeps_its_next_run(loaded):
+    import pickle
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from responsibilities.storage import migrate
+
+    with loaded.engine.begin() as connection:
+        command.downgrade(migrate._config(connection), "0008")
+    instance = scheduler(loaded, {"sweep": "0 8 * * *"})
+    thread, stop = running(instance)
+    assert wait_for(instance.scheduling.is_set)
+    stop.set()
+    thread.join(timeout=10)
+    with loaded.engine.begin() as connection:  # as a scheduler before issue 13 stored it
+        state = pickle.loads(connection.execute(text("SELECT job_state FROM apscheduler_jobs")).scalar_one())
+        state["func"], next_run = "workflows.scheduler:fire", state["next_run_time"]
+        connection.execute(text("UPDATE apscheduler_jobs SET job_state = :state"), {"state": pickle.dumps(state)})
+
+    migrate.upgrade(loaded.engine)
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    store = SQLAlchemyJobStore(engine=loaded.engine)
+    store.start(None, "default")
+    job = store.lookup_job("sweep")
+    assert (job.func_ref, job.next_run_time) == ("workflows.schedule.scheduler:fire", next_run)

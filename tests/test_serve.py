@@ -13,14 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from smtp_server import SilentServer, smtp_server  # noqa: F401 - the fixture
 from sqlalchemy import select
+
+from responsibilities.notices.sweep import sweep
+from responsibilities.storage.lease import SCHEDULER, holder_of
+from responsibilities.storage.model import Notice
 
 from browser_support import Server, duban_environment, start_server
 from conftest import ROOT, at
-from responsibilities.lease import SCHEDULER, holder_of
-from responsibilities.model import Notice
-from responsibilities.sweep import sweep
+from smtp_server import SilentServer, smtp_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.both_databases
 
@@ -28,7 +29,7 @@ STOP_WITHIN_S = 10
 SENDER = "duban@guigang.example"
 
 
-def write_notices(database, copies: int = 0) -> int:  # noqa: ANN001 - a conftest Database
+def write_notices(database, copies: int = 0) -> int:  # a conftest Database
     """The notices of 28 October 2019 (18), and ``copies`` more of the first one, under keys of their own."""
     sweep(database.session_factory, now=at(2019, 10, 28, 8), today=at(2019, 10, 28).date())
     with database.session_factory.begin() as session:
@@ -38,19 +39,19 @@ def write_notices(database, copies: int = 0) -> int:  # noqa: ANN001 - a conftes
     return 18 + copies
 
 
-def statuses(database) -> Counter[str]:  # noqa: ANN001
+def statuses(database) -> Counter[str]:
     with database.session_factory() as session:
         return Counter(session.scalars(select(Notice.status)))
 
 
-def serve(workdir: Path, database, smtp_url: str, *extra: str) -> Server:  # noqa: ANN001
+def serve(workdir: Path, database, smtp_url: str, *extra: str) -> Server:
     """`duban serve` with its scheduler, in ``workdir`` (an empty folder), on ``database``, mailing ``smtp_url``."""
     database.close()  # the server's process is the one that writes now
     return start_server(workdir, as_of=None, args=["--lease-seconds", "5", *extra],
                         env={"DUBAN_DATABASE_URL": database.url, "DUBAN_SMTP_URL": smtp_url})
 
 
-def wait_until(condition, timeout: float = 60) -> None:  # noqa: ANN001
+def wait_until(condition, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
@@ -165,7 +166,7 @@ def test_an_smtp_url_that_cannot_be_read_is_refused_at_start(loaded, tmp_path):
 
 
 def test_a_job_that_fails_logs_one_line_and_the_scheduler_carries_on(tmp_path, monkeypatch):
-    from workflows import scheduler
+    from workflows.schedule import scheduler
 
     lines: list[str] = []
     monkeypatch.setattr(scheduler, "PROCESS", scheduler._ThisProcess(log=lines.append))  # no scheduler stopping

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from responsibilities import db, migrate, plan_sync, services
-from responsibilities.model import Notice
-from responsibilities.plan import load_plan
-from workflows import jobs
-from workflows.cli import main
+from responsibilities.plan.loader import load_plan
+from responsibilities.storage import db, migrate, plan_sync
+from responsibilities.storage.model import Notice
+from responsibilities.tracking import services
+from workflows.cli.main import main
+from workflows.replay.simulate import NOTICE_KINDS, Options, Schedule, simulate
+from workflows.schedule import jobs
 from workflows.settings import Settings
-from workflows.simulate import NOTICE_KINDS, Options, Schedule, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "deadlines.yaml"
@@ -175,7 +176,7 @@ def test_a_replay_interrupted_on_its_first_day_is_replaced_by_the_next(in_tmp):
 
 
 def test_a_database_a_replay_created_but_never_loaded_counts_as_a_replays_and_any_other_does_not(tmp_path):
-    from workflows.simulate import _create_marked, _made_by_a_replay
+    from workflows.replay.simulate import _create_marked, _made_by_a_replay
 
     created = tmp_path / "created.sqlite3"
     _create_marked(created)  # what a replay does first; one that fails before loading the plan leaves this

@@ -10,10 +10,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from conftest import OFFICE, HRSS, ROOT, at
-from responsibilities import services
-from responsibilities.model import Deliverable, Notice
-from responsibilities.sweep import sweep
+from responsibilities.notices.sweep import sweep
+from responsibilities.storage.model import Deliverable, Notice
+from responsibilities.tracking import services
+
+from conftest import HRSS, OFFICE, ROOT, at
 
 pytestmark = pytest.mark.both_databases
 
@@ -104,7 +105,7 @@ def test_the_report_counts_exactly_the_notices_it_wrote_of_each_kind(loaded, ses
 
 def test_two_sweeps_in_two_processes_at_once_write_each_notice_once(loaded, session_factory):
     code = ("import sys; from datetime import date; sys.path.insert(0, 'tests');"
-            "from conftest import at; from responsibilities import db; from responsibilities.sweep import sweep;"
+            "from conftest import at; from responsibilities.storage import db; from responsibilities.notices.sweep import sweep;"
             f"f = db.make_session_factory(db.make_engine('{loaded.url}'));"
             "print(sweep(f, now=at(2019, 11, 15, 8), today=date(2019, 11, 15)).total)")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

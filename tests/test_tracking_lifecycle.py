@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FINANCE, GUIPING, HRSS, OFFICE, UNION, at, database_unchanged
-from responsibilities import queries, services
 from responsibilities.errors import IllegalTransition, InvalidInput
+from responsibilities.reading import queries
+from responsibilities.tracking import services
+
+from conftest import FINANCE, GUIPING, HRSS, OFFICE, UNION, at, database_unchanged
 
 pytestmark = pytest.mark.both_databases
 

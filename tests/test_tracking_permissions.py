@@ -13,9 +13,11 @@ from typing import Callable
 
 import pytest
 
-from conftest import FINANCE, GUIPING, HRSS, LEADER, OFFICE, UNION, USERS, at, database_unchanged
-from responsibilities import queries, services
 from responsibilities.errors import NotAllowed
+from responsibilities.reading import queries
+from responsibilities.tracking import services
+
+from conftest import FINANCE, GUIPING, HRSS, LEADER, OFFICE, UNION, USERS, at, database_unchanged
 
 pytestmark = pytest.mark.both_databases
 

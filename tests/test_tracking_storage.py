@@ -15,13 +15,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, at_once, database_unchanged
-from responsibilities import migrate, plan_sync, queries, services
-from responsibilities.db import read_session
 from responsibilities.errors import IllegalTransition, InvalidInput, NotFound, StaleDeliverable
-from responsibilities.model import Deliverable, Evidence, ObligationRecord
-from responsibilities.plan import load_plan
-from responsibilities.yaml_reader import PlanInvalid
+from responsibilities.plan.loader import load_plan
+from responsibilities.plan.yaml_reader import PlanInvalid
+from responsibilities.reading import queries
+from responsibilities.storage import migrate, plan_sync
+from responsibilities.storage.db import read_session
+from responsibilities.storage.model import Deliverable, Evidence, ObligationRecord
+from responsibilities.tracking import services
+
+from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, at_once, database_unchanged
 
 pytestmark = pytest.mark.both_databases
 
@@ -266,7 +269,7 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
     version = queries.show(session_factory, ref="hrss-4").deliverable.version
     start, outcomes = threading.Barrier(2), {}
 
-    def decide(actor: str, decision) -> None:  # noqa: ANN001
+    def decide(actor: str, decision) -> None:
         start.wait()
         try:
             decision(actor)
@@ -348,7 +351,7 @@ def test_the_models_match_the_schema_the_migrations_build(database):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from responsibilities.model import Base
+    from responsibilities.storage.model import Base
 
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -367,7 +370,7 @@ def test_the_fixture_database_is_at_head_and_a_second_upgrade_does_nothing(datab
         assert migrate.upgrade(database.engine) == (migrate.HEAD, migrate.HEAD)
 
 
-def downgrade(database, revision: str) -> None:  # noqa: ANN001 - a Database
+def downgrade(database, revision: str) -> None:  # a Database
     from alembic import command
 
     with database.engine.begin() as connection:
@@ -388,7 +391,7 @@ def test_every_migration_goes_down_step_by_step_to_nothing_and_up_again_to_the_s
 
 
 def test_a_database_without_the_schema_is_refused_with_what_to_run(tmp_path):
-    from responsibilities.db import make_engine
+    from responsibilities.storage.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     try:

@@ -9,12 +9,11 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from smtp_server import TestSmtpServer, smtp_server  # noqa: F401 - the fixture
 
 from notifications.sink import MailSink
 from notifications.transports import (
-    MailFolderTransport,
     ConnectionFailure,
+    MailFolderTransport,
     MemoryTransport,
     PermanentFailure,
     SendResult,
@@ -24,6 +23,8 @@ from notifications.transports import (
     Transport,
     transport_from_environment,
 )
+
+from smtp_server import TestSmtpServer, smtp_server  # noqa: F401 - the fixture
 
 SENDER = "duban@gov.example"
 

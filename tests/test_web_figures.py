@@ -13,11 +13,13 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
+from responsibilities.figures.service import figure_history, submit_figures
+from responsibilities.figures.xlsx import FORM_SHEET, MAX_BYTES, form_for
+from responsibilities.reading import queries
+from responsibilities.tracking import services
+from responsibilities.tracking.accounts import set_password
+
 from conftest import GUIPING, HRSS, LEADER, OFFICE, at, database_unchanged
-from responsibilities import queries, services
-from responsibilities.accounts import set_password
-from responsibilities.figures_service import figure_history, submit_figures
-from responsibilities.figures_xlsx import FORM_SHEET, MAX_BYTES, form_for
 from web_support import PASSWORD, api_csrf, make_app, page_csrf, sign_in
 
 pytestmark = pytest.mark.both_databases
@@ -34,16 +36,16 @@ def app(web_db, tmp_path):
     return make_app(web_db.url, tmp_path / "evidence", NOW)
 
 
-def post(client, path: str, files=None, **data):  # noqa: ANN001, ANN003
+def post(client, path: str, files=None, **data):
     return client.post(path, data={**data, "csrf_token": page_csrf(client, "/api/docs")}, files=files,
                        follow_redirects=False)
 
 
-def month_form(month: str, values: dict, **extra) -> dict:  # noqa: ANN003
+def month_form(month: str, values: dict, **extra) -> dict:
     return {"month": month, **{k: str(v) for k, v in values.items()}, **extra}
 
 
-def workbook(session_factory, rows: dict[str, list], month: date = date(2020, 3, 1), regions=None) -> bytes:  # noqa: ANN001
+def workbook(session_factory, rows: dict[str, list], month: date = date(2020, 3, 1), regions=None) -> bytes:
     """The blank form `duban figures template` writes, with the given regions' rows filled in."""
     book = load_workbook(BytesIO(form_for(session_factory, month=month, regions=regions)))
     sheet = book[FORM_SHEET]
@@ -60,7 +62,7 @@ def cell(html: str, region: str, column: str) -> str:
     return re.search(rf'data-col="{column}">([^<]*)<', row).group(1)
 
 
-def history(web_db, ref: str) -> list:  # noqa: ANN001
+def history(web_db, ref: str) -> list:
     return figure_history(web_db.session_factory, ref=ref)
 
 

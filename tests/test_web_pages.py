@@ -9,8 +9,10 @@ from urllib.parse import quote
 
 import pytest
 
+from responsibilities.reading import board, queries
+from responsibilities.tracking import services
+
 from conftest import GUIPING, HRSS, LEADER, OFFICE, at, database_unchanged
-from responsibilities import board, queries, services
 from web_support import make_app, page_csrf, sign_in
 
 pytestmark = pytest.mark.both_databases
@@ -23,7 +25,7 @@ def app(web_db, tmp_path):
     return make_app(web_db.url, tmp_path / "evidence", NOW)
 
 
-def post(client, path: str, **data):  # noqa: ANN001, ANN003
+def post(client, path: str, **data):
     return client.post(path, data={**data, "csrf_token": page_csrf(client, "/api/docs")}, follow_redirects=False)
 
 

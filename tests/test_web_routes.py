@@ -14,9 +14,11 @@ from datetime import date, timedelta
 
 import pytest
 
+from responsibilities.reading import queries
+from responsibilities.tracking import services
+from responsibilities.tracking.evidence import EvidenceStore
+
 from conftest import FINANCE, GUIPING, HRSS, LEADER, OFFICE, at
-from responsibilities import queries, services
-from responsibilities.evidence import EvidenceStore
 from web_support import api_csrf, make_app, page_csrf, sign_in
 
 pytestmark = pytest.mark.both_databases
@@ -48,7 +50,7 @@ class Route:
         return {"own unit": self.own, "another unit": self.other, "office": self.office, "leader": self.leader}[actor]
 
 
-def read(path: str, own=200, other=404, office=200, leader=200, **kw) -> Route:  # noqa: ANN001, ANN003
+def read(path: str, own=200, other=404, office=200, leader=200, **kw) -> Route:
     return Route("GET", path, own, other, office, leader, **kw)
 
 
@@ -56,11 +58,11 @@ def overview(path: str) -> Route:
     return Route("GET", path, 403, 403, 200, 200)
 
 
-def unit_action(path: str, ok: int, **kw) -> Route:  # noqa: ANN003 - the lead unit and the office may
+def unit_action(path: str, ok: int, **kw) -> Route:  # the lead unit and the office may
     return Route("POST", path, ok, 404, ok, 403, **kw)
 
 
-def office_action(path: str, ok: int, other: int = 404, **kw) -> Route:  # noqa: ANN003
+def office_action(path: str, ok: int, other: int = 404, **kw) -> Route:
     return Route("POST", path, 403, other, ok, 403, **kw)
 
 
@@ -126,7 +128,7 @@ ROUTES = [
 ]
 
 
-def prepare(session_factory, store: EvidenceStore, tmp_path) -> int:  # noqa: ANN001
+def prepare(session_factory, store: EvidenceStore, tmp_path) -> int:
     """Put every deliverable in the state its route needs (by the office, through the services)."""
     before = NOW - timedelta(hours=2)
     for ref in ("hrss-5@2019-Q4", "hrss-6@2019-Q4", "hrss-7@2020-Q1", "hrss-8@2020-Q1"):
@@ -170,13 +172,13 @@ FIGURE_ROUTES = [
 ]
 
 
-def prepare_figures(session_factory, folder) -> None:  # noqa: ANN001
+def prepare_figures(session_factory, folder) -> None:
     """The filled forms the upload routes send: guiping's row of the blank form, filled in."""
     from io import BytesIO
 
     from openpyxl import load_workbook
 
-    from responsibilities.figures_xlsx import FORM_SHEET, form_for
+    from responsibilities.figures.xlsx import FORM_SHEET, form_for
 
     for month in ("2019-11", "2019-12", "2020-03"):
         book = load_workbook(BytesIO(form_for(session_factory, month=date.fromisoformat(f"{month}-01"),
@@ -218,7 +220,7 @@ def test_each_figures_route_answers_each_actor_with_the_status_the_rules_give(ac
     assert walk(app, FIGURES_ACTORS[actor], actor, FIGURE_ROUTES, {}, tmp_path) == []
 
 
-def walk(app, name: str | None, actor: str, routes: list[Route], values: dict[str, str], folder) -> list[str]:  # noqa: ANN001
+def walk(app, name: str | None, actor: str, routes: list[Route], values: dict[str, str], folder) -> list[str]:
     """Every route requested by one actor, in order; what answered otherwise than expected."""
     from fastapi.testclient import TestClient
 

@@ -6,13 +6,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from responsibilities.reading import queries
+from responsibilities.tracking import services
+from responsibilities.tracking.accounts import SignInFailed, SignInThrottled, disable_user
+from responsibilities.tracking.accounts import sign_in as sign_in_service
 
 from conftest import HRSS, OFFICE, at, database_unchanged
-from responsibilities import queries, services
-from responsibilities.accounts import SignInFailed, SignInThrottled, disable_user
-from responsibilities.accounts import sign_in as sign_in_service
 from web_support import PASSWORD, api_csrf, csrf_of, make_app, page_csrf, sign_in
 
 pytestmark = pytest.mark.both_databases
@@ -26,7 +28,7 @@ def app(web_db, tmp_path):
     return make_app(web_db.url, tmp_path / "evidence", NOW)
 
 
-def anonymous(app) -> TestClient:  # noqa: ANN001
+def anonymous(app) -> TestClient:
     return TestClient(app, base_url="http://testserver")
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responsibilities.working_days import (
+from responsibilities.deadlines.working_days import (
     PACKAGE_YEARS,
     CalendarRangeError,
     WorkingCalendar,

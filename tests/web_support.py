@@ -9,9 +9,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from conftest import SHANGHAI
 from workflows.settings import Settings
 from workflows.web.app import create_app
+
+from conftest import SHANGHAI
 
 PASSWORD = "correct horse battery staple"
 

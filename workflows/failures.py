@@ -13,9 +13,9 @@ DATABASE_HINT = "请检查 DUBAN_DATABASE_URL 所指的数据库"
 
 def known_failure(error: BaseException) -> str | None:
     """A message for the failures duban expects, or None for a real bug."""
-    from responsibilities.db import DatabaseUnusable
     from responsibilities.errors import DomainError
-    from responsibilities.migrate import SchemaOutOfDate
+    from responsibilities.storage.db import DatabaseUnusable
+    from responsibilities.storage.migrate import SchemaOutOfDate
     from workflows.paths import UnusablePath
 
     if isinstance(error, (DomainError, SchemaOutOfDate, DatabaseUnusable, UnusablePath)):

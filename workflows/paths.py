@@ -25,7 +25,7 @@ def writable_folder(folder: Path, what: str) -> Path:
     return folder
 
 
-def folders_in_use(settings, *, prefect: bool) -> dict[str, Path]:  # noqa: ANN001 - workflows.settings.Settings
+def folders_in_use(settings, *, prefect: bool) -> dict[str, Path]:  # workflows.settings.Settings
     """What a running duban writes to, by what it is for (in the words of the start-up message)."""
     folders = {"佐证材料": settings.evidence_dir, "年度总结": settings.reports_dir}
     if not settings.smtp_url:
@@ -35,6 +35,6 @@ def folders_in_use(settings, *, prefect: bool) -> dict[str, Path]:  # noqa: ANN0
     return folders
 
 
-def check_folders(settings, *, prefect: bool) -> None:  # noqa: ANN001
+def check_folders(settings, *, prefect: bool) -> None:
     for what, folder in folders_in_use(settings, prefect=prefect).items():
         writable_folder(Path(os.path.expanduser(folder)), what)

@@ -15,86 +15,26 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
 from starlette.exceptions import HTTPException
 
-from responsibilities.db import make_engine, make_session_factory, read_session
 from responsibilities.errors import DomainError
-from responsibilities.evidence import EvidenceStore
-from responsibilities.migrate import require_current
-from responsibilities.model import UnitRecord
-from responsibilities.vocabulary import DEADLINE_KIND_NAMES, JOB_NAMES, NOTICE_KIND_NAMES, NOTICE_STATE_NAMES
-from workflows.render import ACTION_NAMES, LIGHT_NAMES, STATE_NAMES
+from responsibilities.storage.db import make_engine, make_session_factory
+from responsibilities.storage.migrate import require_current
+from responsibilities.tracking.evidence import EvidenceStore
 from workflows.settings import Settings
-from workflows.web.context import SignInRequired, WebContext, current_user
-from workflows.web.security import CODES, CsrfRejected, SecurityHeaders, headline_of, status_of
+from workflows.web.api import figures as figures_api
+from workflows.web.api import tracking
+from workflows.web.context import SignInRequired, WebContext
+from workflows.web.pages import auth, deliverable, docs, health, office, unit
+from workflows.web.pages import figures as figures_pages
+from workflows.web.security import CsrfRejected, SecurityHeaders, headline_of, status_of
+from workflows.web.templating import error_response, is_api, render
 
 HERE = Path(__file__).parent
-ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导(只读)"}
-PROGRESS_NAMES = {"green": "达到序时进度", "yellow": "落后序时进度", "red": "有月报缺报"}
-
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, ACTION_NAMES=ACTION_NAMES,
-                             KIND_NAMES=DEADLINE_KIND_NAMES, NOTICE_NAMES=NOTICE_KIND_NAMES,
-                             NOTICE_STATES=NOTICE_STATE_NAMES,
-                             ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES, JOB_NAMES=JOB_NAMES)
-templates.env.filters["url"] = lambda value: quote(str(value), safe="@")
-templates.env.filters["thousands"] = lambda n: "—" if n is None else f"{round(n):,}"
-templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.1f}%"
-
-
-@pass_context
-def local_time(context, moment: datetime | None) -> str:  # noqa: ANN001 - Jinja's context
-    """An operational moment (a job's run, a server's outage) in the office's zone, to the minute."""
-    if moment is None:
-        return "—"
-    return moment.astimezone(context["request"].app.state.web.settings.time_zone).strftime("%Y-%m-%d %H:%M")
-
-
-templates.env.filters["local"] = local_time
-
-
-def query_with(query: dict[str, str], key: str, value: object) -> str:
-    """The current query string with one parameter changed (a pager's links keep the filters)."""
-    from urllib.parse import urlencode
-
-    return urlencode({**query, key: value})
-
-
-templates.env.globals["query_with"] = query_with
 
 
 def real_clock() -> datetime:
     return datetime.now().astimezone()
-
-
-def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api")
-
-
-def render(request: Request, name: str, status: int = 200, **context) -> Response:  # noqa: ANN003
-    user = current_user(request)
-    ctx = request.app.state.web
-    return templates.TemplateResponse(request, name, {"user": user, "csrf": user.csrf_token if user else None,
-                                                      "user_unit": _unit_name(ctx, user), "today": ctx.today(),
-                                                      **context}, status_code=status)
-
-
-def _unit_name(ctx: WebContext, user) -> str | None:  # noqa: ANN001 - a SignedIn or None
-    """The signed-in unit's short name for the page header (a clerk knows 市人社局, not hrss)."""
-    if user is None or not user.unit_id:
-        return None
-    with read_session(ctx.sessions) as session:
-        unit = session.get(UnitRecord, user.unit_id)
-        return unit.short_name if unit is not None else user.unit_id
-
-
-def error_response(request: Request, status: int, headline: str, detail: str = "") -> Response:
-    if is_api(request):
-        return JSONResponse({"error": {"code": CODES.get(status, "error"), "message": headline, "detail": detail}},
-                            status_code=status)
-    return render(request, "error.html", status=status, headline=headline, detail=detail)
 
 
 def create_app(settings: Settings | None = None, now: Callable[[], datetime] | None = None) -> FastAPI:
@@ -118,21 +58,8 @@ def create_app(settings: Settings | None = None, now: Callable[[], datetime] | N
 
 
 def routers() -> list:
-    """Every page's and the API's router. Imported here: each page module takes ``render`` from this module."""
-    from workflows.web import (
-        api,
-        api_figures,
-        auth,
-        docs,
-        health,
-        pages_deliverable,
-        pages_figures,
-        pages_office,
-        pages_unit,
-    )
-
-    return [m.router for m in (auth, pages_office, pages_unit, pages_figures, pages_deliverable, api, api_figures,
-                               docs, health)]
+    """Every page's and the API's router."""
+    return [m.router for m in (auth, office, unit, figures_pages, deliverable, tracking, figures_api, docs, health)]
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -9,8 +9,8 @@ from typing import Callable
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SignedIn, session_user
-from responsibilities.evidence import EvidenceStore
+from responsibilities.tracking.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SignedIn, session_user
+from responsibilities.tracking.evidence import EvidenceStore
 from workflows.settings import Settings
 
 SESSION_COOKIE = "duban_session"

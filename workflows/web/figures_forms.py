@@ -1,6 +1,6 @@
 """The monthly figures on the web: reading the month form and the XLSX upload, and what a region's section shows.
 
-The checks are the figures' own rules (``responsibilities.figures``: non-negative whole numbers, parts not above
+The checks are the figures' own rules (``responsibilities.figures.rules``: non-negative whole numbers, parts not above
 their whole, a month of the plan that has begun), run here first so that each problem lands next to its field;
 the service (``figures_service``) then checks everything again and records it in one transaction, or nothing.
 """
@@ -13,13 +13,13 @@ from typing import Any
 
 from fastapi import Request
 
-from responsibilities.accounts import SignedIn
 from responsibilities.errors import NotFound
-from responsibilities.figures import parse_month, validate_figures
-from responsibilities.figures_view import FiguresSetup, ReportMonth, figures_setup, month_to_report, region_months
-from responsibilities.figures_xlsx import MAX_BYTES
-from responsibilities.progress import PlanNumbers, RegionNumbers, plan_numbers
-from responsibilities.report_html import progress_chart
+from responsibilities.figures.progress import PlanNumbers, RegionNumbers, plan_numbers
+from responsibilities.figures.rules import parse_month, validate_figures
+from responsibilities.figures.view import FiguresSetup, ReportMonth, figures_setup, month_to_report, region_months
+from responsibilities.figures.xlsx import MAX_BYTES
+from responsibilities.reports.html import progress_chart
+from responsibilities.tracking.accounts import SignedIn
 from workflows.web.context import WebContext, web
 from workflows.web.forms import Form
 
@@ -91,7 +91,7 @@ def read_month(form: Form, setup: FiguresSetup, months: list[ReportMonth], today
 # ── the upload ───────────────────────────────────────────────────────────────────────────────────
 
 
-def read_upload(form: Form, raw: Any) -> bytes | None:  # noqa: ANN401 - Starlette's FormData
+def read_upload(form: Form, raw: Any) -> bytes | None:  # Starlette's FormData
     """The uploaded workbook's bytes, if it is one: an .xlsx name, a zip's first bytes, at most 5 MB."""
     upload = raw.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
@@ -142,7 +142,7 @@ def region_section(ctx: WebContext, user: SignedIn, unit_id: str) -> RegionSecti
                          [m for m in reversed(months) if m.started(today) and m.state != "waived"], may)
 
 
-def _only(numbers: PlanNumbers, region: RegionNumbers) -> Any:  # noqa: ANN401 - a PlanNumbers-like view
+def _only(numbers: PlanNumbers, region: RegionNumbers) -> Any:  # a PlanNumbers-like view
     from dataclasses import replace
 
     return replace(numbers, regions=(region,))

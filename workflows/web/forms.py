@@ -11,9 +11,9 @@ from typing import Any
 
 from fastapi import Request
 
-from responsibilities.board import KINDS, Filters
 from responsibilities.errors import DomainError, InvalidInput, StaleDeliverable
-from responsibilities.model import STATES
+from responsibilities.reading.board import KINDS, Filters
+from responsibilities.storage.model import STATES
 from workflows.web.security import headline_of, status_of
 
 MAX_TEXT = 2000  # a note or a reason

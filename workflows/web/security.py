@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from responsibilities.accounts import SignedIn
 from responsibilities.errors import (
     DomainError,
     IllegalTransition,
@@ -20,6 +19,7 @@ from responsibilities.errors import (
     NotFound,
     StaleDeliverable,
 )
+from responsibilities.tracking.accounts import SignedIn
 from workflows.web.context import PRE_SESSION_COOKIE, web
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # three evidence files of 20 MB and the form around them
@@ -46,11 +46,11 @@ class BodyTooLarge(Exception):
 class SecurityHeaders:
     """Pure ASGI middleware: the headers on every response, no caching of signed-in pages, and a body limit."""
 
-    def __init__(self, app, max_body: int = MAX_BODY_BYTES) -> None:  # noqa: ANN001
+    def __init__(self, app, max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_body = max_body
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length")
@@ -82,7 +82,7 @@ class SecurityHeaders:
             await _plain(send, 413, "请求过大。")
 
 
-async def _plain(send, status: int, text: str) -> None:  # noqa: ANN001
+async def _plain(send, status: int, text: str) -> None:
     body = text.encode("utf-8")
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),

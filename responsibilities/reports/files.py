@@ -1,0 +1,47 @@
+"""The year-end summary as files: HTML (print-friendly, with its charts), XLSX (one sheet per section) and JSON.
+
+Depends on the summary's data (``summary``) and its two renderers; they never depend on this module.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Iterable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from responsibilities.errors import InvalidInput
+from responsibilities.reports.html import render_html
+from responsibilities.reports.summary import YearSummary, year_end_summary, year_summary_to_json
+from responsibilities.reports.xlsx import render_xlsx
+from responsibilities.storage.files import write_atomically
+
+SessionFactory = sessionmaker[Session]
+FORMATS = ("html", "xlsx", "json")
+MEDIA_TYPES = {"html": "text/html; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "json": "application/json"}
+
+
+def render_year_report(summary: YearSummary, fmt: str) -> bytes:
+    """The summary as the bytes of one file format (html, xlsx or json)."""
+    if fmt == "html":
+        return render_html(summary).encode("utf-8")
+    if fmt == "xlsx":
+        return render_xlsx(summary)
+    if fmt == "json":
+        return (json.dumps(year_summary_to_json(summary), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    raise InvalidInput(f"不支持的报告格式“{fmt}”:可选 {'、'.join(FORMATS)}")
+
+
+def write_year_report(session_factory: SessionFactory, *, year: int, today: date, out_dir: Path,
+                      formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+    """Write ``out_dir/summary-<year>.<ext>`` for each format; returns format → path."""
+    formats = tuple(formats)
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise InvalidInput(f"不支持的报告格式“{fmt}”:可选 {'、'.join(FORMATS)}")
+    summary = year_end_summary(session_factory, year=year, today=today)
+    rendered = {fmt: render_year_report(summary, fmt) for fmt in formats}  # all rendered before any is written
+    return {fmt: write_atomically(Path(out_dir) / f"summary-{year}.{fmt}", data) for fmt, data in rendered.items()}

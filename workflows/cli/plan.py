@@ -1,0 +1,115 @@
+"""`duban plan check|export` and `duban deadline parse`: the plan file and its deadline phrases, no database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from workflows.cli.context import Commands
+
+DEFAULT_PLAN = "deadlines.yaml"
+
+
+def _plan_path(value: str | None) -> Path:
+    return Path(value or os.environ.get("DUBAN_PLAN") or DEFAULT_PLAN)
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{value}" is not a date; write it as YYYY-MM-DD') from None
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def load_plan_or_report(path: Path):
+    """The plan, or None after printing every problem to stderr."""
+    from responsibilities.plan.loader import PlanInvalid, load_plan
+
+    try:
+        return load_plan(path)
+    except PlanInvalid as invalid:
+        for problem in invalid.problems:
+            print(problem, file=sys.stderr)
+        count = len(invalid.problems)
+        print(f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was loaded", file=sys.stderr)
+        return None
+
+
+def cmd_plan_check(args: argparse.Namespace) -> int:
+    from responsibilities.plan.export import plan_summary, render_summary
+
+    plan = load_plan_or_report(_plan_path(args.file))
+    if plan is None:
+        return 1
+    summary = plan_summary(plan)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(render_summary(summary))
+    return 0
+
+
+def cmd_plan_export(args: argparse.Namespace) -> int:
+    from responsibilities.plan.export import plan_to_json
+
+    plan = load_plan_or_report(_plan_path(args.file))
+    if plan is None:
+        return 1
+    _print_json(plan_to_json(plan))
+    return 0
+
+
+def cmd_deadline_parse(args: argparse.Namespace) -> int:
+    from responsibilities.deadlines.phrases import DeadlinePhraseError, parse_deadline
+    from responsibilities.deadlines.rules import first_due, rule_to_json
+
+    # --year alone asks for the first due date within that year; otherwise count from --from (today).
+    on_or_after = args.from_date or (date(args.year, 1, 1) if args.year else date.today())
+    year = args.year or on_or_after.year
+    try:
+        rule = parse_deadline(args.text, year=year)
+    except DeadlinePhraseError as exc:
+        print(f"duban deadline parse: {exc}", file=sys.stderr)
+        return 1
+    due = first_due(rule, on_or_after=on_or_after)
+    if due is not None and args.year and not args.from_date and due.year != args.year:
+        due = None
+    data = {"kind": rule.kind, "first_due": due.isoformat() if due else None, "text": rule.text}
+    data |= {k: v for k, v in rule_to_json(rule).items() if k not in data}
+    if args.json:
+        _print_json(data)
+    else:
+        for key, value in data.items():
+            print(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value}")
+    return 0
+
+
+def register(cli: Commands) -> None:
+    plan = cli.top.add_parser("plan", help="check and export the work plan (deadlines.yaml)")
+    plan_commands = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    check = plan_commands.add_parser("check", help="validate the plan; print every problem, or a summary")
+    check.add_argument("file", nargs="?", help=f"plan file (default: $DUBAN_PLAN or {DEFAULT_PLAN})")
+    check.add_argument("--json", action="store_true", help="print the summary as JSON")
+    check.set_defaults(handler=cmd_plan_check)
+    export = plan_commands.add_parser("export", help="print the normalised plan")
+    export.add_argument("file", nargs="?", help=f"plan file (default: $DUBAN_PLAN or {DEFAULT_PLAN})")
+    export.add_argument("--json", action="store_true", required=True, help="as JSON (the only format)")
+    export.set_defaults(handler=cmd_plan_export)
+
+    deadline = cli.top.add_parser("deadline", help="read Chinese deadline phrases")
+    deadline_commands = deadline.add_subparsers(dest="deadline_command", required=True, metavar="ACTION")
+    parse = deadline_commands.add_parser("parse", help="turn a deadline text into a rule")
+    parse.add_argument("text", help="the deadline text, e.g. 2019年10月31日前 or 次月5日前")
+    parse.add_argument("--year", type=int, help="the year for texts without one; first_due is then within it")
+    parse.add_argument("--from", dest="from_date", type=_iso_date, metavar="DATE",
+                       help="first_due is the first due date on or after DATE (default: today)")
+    parse.add_argument("--json", action="store_true", help="print JSON")
+    parse.set_defaults(handler=cmd_deadline_parse)

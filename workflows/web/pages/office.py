@@ -1,0 +1,150 @@
+"""The office's pages: the dashboard (also the leaders' read-only view), outside events, reports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timezone
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from responsibilities.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from responsibilities.reading import board
+from responsibilities.reading.operations import operations
+from responsibilities.reading.queries import plan_years
+from responsibilities.reports.files import MEDIA_TYPES, render_year_report
+from responsibilities.reports.html import progress_chart
+from responsibilities.reports.summary import year_end_summary
+from responsibilities.tracking.accounts import SignedIn
+from responsibilities.tracking.services import record_event, retry_notices
+from workflows.web.access import require_overview
+from workflows.web.context import signed_in, web
+from workflows.web.forms import dashboard_filters, page_number, read_form
+from workflows.web.security import check_csrf
+from workflows.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_KEYS = {"board": "mp", "overdue": "op", "reviews": "rp", "extensions": "xp", "failed": "fp", "waiting": "wp"}
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    ctx = web(request)
+    filters, form = dashboard_filters(request)
+    filters = replace(filters, unit=_unit_typed(ctx, form))
+    today = ctx.today()
+    pages = {name: page_number(request, key) for name, key in PAGE_KEYS.items()}
+    found = board.dashboard(ctx.sessions, today=today, viewer=user.user_name, filters=filters, pages=pages)
+    numbers = _progress(ctx)
+    ops = operations(request.app.state.engine, ctx.sessions, now=datetime.now(timezone.utc))
+    return render(request, "dashboard.html", status=422 if form.errors else 200, form=form,
+                  units=board.unit_choices(ctx.sessions), query=dict(request.query_params), numbers=numbers,
+                  progress_chart=progress_chart(numbers) if numbers else None, ops=ops, **vars(found))
+
+
+@router.post("/notices/retry")
+async def retry_notices_submit(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    """The office sends one failed notice (``notice``), or all of them (``all``), again."""
+    form, _ = await read_form(request, "retry")
+    check_csrf(request, user, form.values.get("csrf_token"))
+    every = form.values.get("all") == "1"
+    notice = None if every else form.integer("notice", "通知编号")
+    if not every and notice is None:
+        raise InvalidInput(form.errors.get("notice") or "请选择要重新发送的通知")
+    ctx = web(request)
+    keys = retry_notices(ctx.sessions, actor=user.user_name, now=ctx.now(), ids=[notice] if notice else (),
+                         every_failed=every)
+    return RedirectResponse(f"/dashboard?retried={len(keys)}#failed-title", status_code=303)
+
+
+def _unit_typed(ctx, form) -> str | None:
+    """The unit the office typed (its name, short name or id), or None; a name that fits no unit, or several,
+    is said next to the field and the dashboard shows every unit."""
+    typed = form.values["unit"].strip()
+    if not typed:
+        return None
+    found = board.units_named(ctx.sessions, typed)
+    if len(found) == 1:
+        return found[0][0]
+    if not found:
+        form.fail("unit", f"没有名称或代码为「{typed}」的单位")
+    else:
+        names = "、".join(name for _, name in found[:5])
+        form.fail("unit", f"有多个单位符合「{typed}」:{names}{'等' if len(found) > 5 else ''},请输入完整名称")
+    return None
+
+
+def _progress(ctx):  # a PlanNumbers, or None when the plan has no monthly reports
+    """Every region against this year's targets, as of today: a handful of aggregate statements
+    (``progress.counted_sums``), independent of how many deliverables the plan has."""
+    from responsibilities.figures.progress import plan_numbers
+    from responsibilities.figures.view import figures_setup
+
+    setup = figures_setup(ctx.sessions)
+    if setup is None or not setup.regions:
+        return None
+    today = ctx.today()
+    return plan_numbers(ctx.sessions, year=setup.year_of(today), today=today)
+
+
+@router.get("/events")
+def events_page(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    ctx = web(request)
+    return render(request, "events.html", events=board.unrecorded_events(ctx.sessions, viewer=user.user_name),
+                  forms={})
+
+
+@router.post("/events/{event_id}")
+async def record_event_submit(event_id: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    form, _ = await read_form(request, "event")
+    check_csrf(request, user, form.values.get("csrf_token"))
+    ctx = web(request)
+    occurred_on = form.day("occurred_on", "事件发生日期")
+    if form.ok:
+        try:
+            refs = record_event(ctx.sessions, actor=user.user_name, event_id=event_id, occurred_on=occurred_on,
+                                now=ctx.now())
+        except NotAllowed:
+            raise
+        except NotFound:
+            raise
+        except DomainError as error:
+            form.refused(error, "occurred_on")
+        else:
+            return RedirectResponse(f"/events?recorded={event_id}&dated={len(refs)}", status_code=303)
+    return render(request, "events.html", status=form.status,
+                  events=board.unrecorded_events(ctx.sessions, viewer=user.user_name), forms={event_id: form})
+
+
+@router.get("/reports")
+def reports_page(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    return render(request, "reports.html", years=plan_years(web(request).sessions), summary=None)
+
+
+@router.get("/reports/{year}")
+def report_year_page(year: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    ctx = web(request)
+    years = plan_years(ctx.sessions)
+    if year not in years:
+        raise NotFound(f"{year} 年不在工作方案的年度之内")
+    summary = year_end_summary(ctx.sessions, year=year, today=ctx.today())
+    return render(request, "reports.html", years=years, summary=summary)
+
+
+@router.get("/reports/{year}/summary-{year2}.{fmt}")
+def report_download(year: int, year2: int, fmt: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    require_overview(user)
+    ctx = web(request)
+    if year != year2 or fmt not in ("html", "xlsx") or year not in plan_years(ctx.sessions):
+        raise NotFound("没有这个报告文件")
+    data = render_year_report(year_end_summary(ctx.sessions, year=year, today=ctx.today()), fmt)
+    return Response(data, media_type=MEDIA_TYPES[fmt],
+                    headers={"content-disposition": f'attachment; filename="summary-{year}.{fmt}"'})
+
+
+def today_of(request: Request) -> date:
+    return web(request).today()

@@ -1,0 +1,72 @@
+"""The pages' templates and how a page is rendered: the Jinja2 environment with the one vocabulary's words and the
+filters the templates use, ``render`` (a page with who is signed in), and ``error_response`` (an error as a page or
+as the API's JSON). Every page module renders through here; the application (``app``) only assembles them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+
+from responsibilities.reading.queries import unit_short_name
+from responsibilities.vocabulary import DEADLINE_KIND_NAMES, JOB_NAMES, NOTICE_KIND_NAMES, NOTICE_STATE_NAMES
+from workflows.cli.render import ACTION_NAMES, LIGHT_NAMES, STATE_NAMES
+from workflows.web.context import current_user
+from workflows.web.security import CODES
+
+HERE = Path(__file__).parent
+ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导(只读)"}
+PROGRESS_NAMES = {"green": "达到序时进度", "yellow": "落后序时进度", "red": "有月报缺报"}
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, ACTION_NAMES=ACTION_NAMES,
+                             KIND_NAMES=DEADLINE_KIND_NAMES, NOTICE_NAMES=NOTICE_KIND_NAMES,
+                             NOTICE_STATES=NOTICE_STATE_NAMES,
+                             ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES, JOB_NAMES=JOB_NAMES)
+templates.env.filters["url"] = lambda value: quote(str(value), safe="@")
+templates.env.filters["thousands"] = lambda n: "—" if n is None else f"{round(n):,}"
+templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+@pass_context
+def local_time(context, moment: datetime | None) -> str:  # Jinja's context
+    """An operational moment (a job's run, a server's outage) in the office's zone, to the minute."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(context["request"].app.state.web.settings.time_zone).strftime("%Y-%m-%d %H:%M")
+
+
+def query_with(query: dict[str, str], key: str, value: object) -> str:
+    """The current query string with one parameter changed (a pager's links keep the filters)."""
+    return urlencode({**query, key: value})
+
+
+templates.env.filters["local"] = local_time
+templates.env.globals["query_with"] = query_with
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def render(request: Request, name: str, status: int = 200, **context) -> Response:
+    user = current_user(request)
+    ctx = request.app.state.web
+    # The signed-in unit's short name for the page header (a clerk knows 市人社局, not hrss).
+    unit = unit_short_name(ctx.sessions, user.unit_id) if user is not None and user.unit_id else None
+    return templates.TemplateResponse(request, name, {"user": user, "csrf": user.csrf_token if user else None,
+                                                      "user_unit": unit, "today": ctx.today(), **context},
+                                      status_code=status)
+
+
+def error_response(request: Request, status: int, headline: str, detail: str = "") -> Response:
+    if is_api(request):
+        return JSONResponse({"error": {"code": CODES.get(status, "error"), "message": headline, "detail": detail}},
+                            status_code=status)
+    return render(request, "error.html", status=status, headline=headline, detail=detail)
