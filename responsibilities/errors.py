@@ -33,25 +33,8 @@ class StaleDeliverable(DomainError):
 
 
 # ── the words messages use ───────────────────────────────────────────────────────────────────────
-# Messages are read by the office's and the units' staff, in Simplified Chinese, with the same words the
-# interfaces use (workflows/cli/render.py, the web pages). Identifiers, commands, dates and refs stay as they are.
-
-ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导"}
-# What a refused action was, by the key the services pass: "{user} 无权{ACTION_NAMES[doing]}…".
-ACTION_NAMES = {
-    "act": "办理",
-    "submit": "报送办结",
-    "note": "添加进展",
-    "accept": "审核销号",
-    "return": "退回",
-    "waive": "免报",
-    "extension.request": "申请延期",
-    "extension.decide": "审批延期申请",
-    "event.record": "记录外部事件",
-    "date.set": "设定期限",
-    "notice.retry": "重新发送通知",
-}
-
+# Messages are read by the office's and the units' staff, in Simplified Chinese, with the words of
+# responsibilities/vocabulary.py, as every interface. Identifiers, commands, dates and refs stay as they are.
 
 def state_name(state: str) -> str:
     """A deliverable's state as the pages call it, quoted: “已报待审”."""

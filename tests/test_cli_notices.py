@@ -50,7 +50,7 @@ def received(folder: Path) -> list[email.message.EmailMessage]:
 def test_load_sweep_deliver_puts_the_reminders_for_31_october_in_the_mail_folder(workdir):
     out = duban(workdir, "sweep", "--as-of", "2019-10-28")
     assert "提醒 14" in out
-    assert "提醒 0、催办 0、督办通知 0" in duban(workdir, "sweep", "--as-of", "2019-10-28")
+    assert "提醒 0、催办 0、督办通知单 0" in duban(workdir, "sweep", "--as-of", "2019-10-28")
     assert "发出 18" in duban(workdir, "deliver", "--as-of", "2019-10-28")
     messages = received(workdir / "var" / "mail")
     reminders = [m for m in messages if m["Subject"].startswith("【提醒】")]
@@ -144,7 +144,7 @@ def test_notices_retry_sends_failed_notices_again_and_only_the_office_may(workdi
     assert "已重新排队 1 条通知" in duban(workdir, "notices", "retry", str(notice), "--as", "王春")
     assert json.loads(duban(workdir, "notices", "--failed", "--json")) == []
     assert "发出 18" in duban(workdir, "deliver", "--as-of", "2019-10-28")
-    assert "重发通知" in duban(workdir, "audit")
+    assert "重新发送通知" in duban(workdir, "audit")
 
 
 def test_notices_sending_says_who_holds_a_claim_and_when_it_lapses(workdir):

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,13 +61,25 @@ def exit_now() -> None:
     os._exit(0)
 
 
-def serve(ctx) -> int:  # a cli_track.Context
-    allowed = forwarded_allow_ips(ctx.args.forwarded_allow_ips)  # settings first: each a line, before any work
+@dataclass(frozen=True)
+class Checked:
+    """The settings `duban serve` runs with, each found usable before any work."""
+
+    forwarded_allow_ips: list[str]
+    prefect: bool
+
+
+def check_settings(ctx) -> Checked:  # a workflows.cli.context.Context
+    """Each unusable setting is one line and exit 1: the proxy list, the folders, the SMTP URL."""
+    allowed = forwarded_allow_ips(ctx.args.forwarded_allow_ips)
     prefect = through_prefect() and not ctx.args.direct
     check_folders(ctx.settings, prefect=prefect)
     _check_smtp_url(ctx.settings)
-    if ctx.args.demo:
-        _load_demo(ctx)
+    return Checked(allowed, prefect)
+
+
+def serve(ctx, checked: Checked) -> int:  # a workflows.cli.context.Context
+    allowed, prefect = checked.forwarded_allow_ips, checked.prefect
     with ctx.sessions() as session:
         plan = session.scalars(select(PlanRecord)).first()
     if plan is None:
@@ -183,43 +196,3 @@ class _Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame) -> None:
         self.stopping.request()
         super().handle_exit(sig, frame)
-
-
-def _load_demo(ctx) -> None:
-    """Load the sample plan, and give the office, a leader and every unit an account with a fresh random password."""
-    import secrets
-    from concurrent.futures import ThreadPoolExecutor
-
-    from sqlalchemy import select
-
-    from responsibilities.storage.migrate import upgrade
-    from responsibilities.storage.model import UnitRecord, User
-    from responsibilities.storage.plan_sync import sync_plan
-    from responsibilities.tracking.accounts import set_password
-    from responsibilities.tracking.services import add_user
-    from workflows.cli.plan import load_plan_or_report
-
-    plan = load_plan_or_report(ctx.settings.plan_file)
-    if plan is None:
-        raise SystemExit(1)
-    upgrade(ctx.engine)
-    sync_plan(ctx.sessions, plan, now=ctx.now, actor="system")
-    with ctx.sessions() as session:
-        units = list(session.scalars(select(UnitRecord.id).where(UnitRecord.retired.is_(False)).order_by(UnitRecord.id)))
-        existing = {u.name: u for u in session.scalars(select(User))}
-    accounts = [("office", "office"), ("leader", "leader")] + [(unit, f"unit:{unit}") for unit in units]
-    for name, role in accounts:
-        if name not in existing:
-            add_user(ctx.sessions, name=name, role=role, now=ctx.now)
-
-    def new_password(name: str) -> str:
-        password = secrets.token_urlsafe(12)
-        set_password(ctx.sessions, name=name, password=password, now=ctx.now)
-        return password
-
-    # Argon2 takes ~0.1 s a hash on purpose, and releases the GIL: the ~40 accounts are hashed side by side.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        passwords = list(pool.map(new_password, [name for name, _ in accounts]))
-    print("演示账号(密码只显示这一次;再次运行 --demo 会重新生成):")
-    for (name, role), password in zip(accounts, passwords):
-        print(f"  {name:<24} {role:<28} {password}", flush=True)

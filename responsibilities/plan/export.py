@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from responsibilities.deadlines.rules import KINDS, rule_to_json
 from responsibilities.plan.model import Obligation, Plan
-from responsibilities.vocabulary import DEADLINE_KIND_NAMES
+from responsibilities.vocabulary import DEADLINE_KIND_NAMES, UNIT_KIND_NAMES
 
 
 def to_json(value: Any) -> Any:
@@ -102,8 +102,6 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     }
 
 
-UNIT_KIND_NAMES = {"government": "市政府及办公室", "county_government": "县(市、区)政府", "region": "市本级",
-                   "department": "市直部门", "mass_organization": "群团组织", "external": "外部机构"}
 
 
 def _pad(text: object, width: int, *, right: bool = False) -> str:

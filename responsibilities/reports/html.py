@@ -15,7 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from responsibilities.reports.summary import YearSummary
-from responsibilities.vocabulary import STATE_NAMES
+from responsibilities.vocabulary import PROGRESS_NAMES, STATE_NAMES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -112,7 +112,7 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=percent, chinese_date=chinese_date, days=days, thousands=lambda n: f"{round(n):,}",
                        light_colour=lambda light: LIGHT_COLOURS.get(light, "#666"),
-                       light_name=lambda light: {"green": "正常", "yellow": "落后序时进度", "red": "缺报"}.get(light, light),
+                       light_name=lambda light: PROGRESS_NAMES.get(light, light),
                        state_name=lambda state: STATE_NAMES.get(state, state))
     return env
 

@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from responsibilities.reports.summary import Counts, YearSummary
-from responsibilities.vocabulary import STATE_NAMES
+from responsibilities.vocabulary import PROGRESS_NAMES, STATE_NAMES
 
 PERCENT, DAYS, DATE, INTEGER = "0.0%", "0.0", "yyyy-mm-dd", "0"
 HEADER_FILL = PatternFill("solid", fgColor="EEEEEE")
@@ -103,7 +103,6 @@ def _share_text(met: bool | None) -> str | None:
     return None if met is None else ("达标" if met else "未达标")
 
 
-LIGHT_TEXT = {"green": "正常", "yellow": "落后序时进度", "red": "缺报"}
 
 
 def _regions_sheet(sheet: Worksheet, summary: YearSummary) -> None:
@@ -113,7 +112,7 @@ def _regions_sheet(sheet: Worksheet, summary: YearSummary) -> None:
     rows = [[ranks.get(r.region), r.region, r.region_name, r.year.target, round(r.year.expected), r.year.actual,
              r.year.done, *(r.categories[f.id] for f in n.fields), r.cumulative.actual, r.cumulative.target,
              r.cumulative.done, r.enterprise_share, _share_text(r.share_met), r.year.months_on_time,
-             r.year.months_elapsed, "、".join(r.year.months_missing) or None, LIGHT_TEXT.get(r.light, r.light)]
+             r.year.months_elapsed, "、".join(r.year.months_missing) or None, PROGRESS_NAMES.get(r.light, r.light)]
             for r in n.regions]
     headers = ["名次", "地区编号", "地区", "年度目标", "序时进度", "年度完成", "年度完成率", *field_names, "三年累计",
                "三年目标", "三年完成率", "企业职工占比", "企业职工占比≥50%", "按时报送月数", "应报月数", "缺报月份", "状态"]

@@ -24,8 +24,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from responsibilities.deadlines.rules import AfterEvent
 from responsibilities.errors import (
-    ACTION_NAMES,
-    ROLE_NAMES,
     IllegalTransition,
     InvalidInput,
     NotAllowed,
@@ -51,7 +49,7 @@ from responsibilities.storage.model import (
 )
 from responsibilities.storage.plan_sync import calendar_from_settings, deliverable_ref
 from responsibilities.tracking.evidence import EvidenceRejected, EvidenceStore, parse_link
-from responsibilities.vocabulary import NOTICE_STATE_NAMES
+from responsibilities.vocabulary import ACTION_NAMES, NOTICE_STATE_NAMES, ROLE_NAMES
 
 ROLES = ("office", "unit", "leader")
 # Reports on a plan's last period fall due after it ends: dates may run this far past the plan's end.
@@ -112,7 +110,7 @@ def _who(user: User) -> str:
     return f"{user.name}({role} {user.unit_id})" if user.role == "unit" else f"{user.name}({role})"
 
 
-# ``doing`` below is a key of errors.ACTION_NAMES ("accept", "extension.request" …): the Chinese is there.
+# ``doing`` below is a key of vocabulary.ACTION_NAMES ("accept", "extension.request" …): the Chinese is there.
 
 
 def _require_office(user: User, doing: str) -> None:

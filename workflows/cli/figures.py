@@ -14,9 +14,9 @@ import json
 import sys
 from pathlib import Path
 
+from responsibilities.vocabulary import LIGHT_NAMES
 from workflows.cli.context import Commands
 
-LIGHT_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 
 
 def _month(value: str):
@@ -63,7 +63,7 @@ def cmd_submit(ctx) -> int:  # a cli_track.Context
 
 
 def _state(state: str) -> str:
-    from workflows.cli.render import STATE_NAMES
+    from responsibilities.vocabulary import STATE_NAMES
 
     return STATE_NAMES.get(state, state)
 

@@ -7,7 +7,7 @@ import os
 
 from workflows.cli.context import Commands
 
-FLOW_NAMES = ("sweep", "deliver", "digests", "year_end")
+FLOWS = ("sweep", "deliver", "digests", "year_end")
 
 
 def cmd_flow_run(ctx) -> int:  # a cli_track.Context
@@ -16,8 +16,8 @@ def cmd_flow_run(ctx) -> int:  # a cli_track.Context
     from workflows.schedule.scheduler import through_prefect
 
     name = ctx.args.name
-    if name not in FLOW_NAMES:
-        raise SystemExit(f"duban: 没有名为“{name}”的流程;可运行的流程:{'、'.join(FLOW_NAMES)}")
+    if name not in FLOWS:
+        raise SystemExit(f"duban: 没有名为“{name}”的流程;可运行的流程:{'、'.join(FLOWS)}")
     ctx.sessions  # noqa: B018 - refuse an unmigrated database before starting anything
     try:
         if through_prefect() and not ctx.args.direct:
@@ -38,7 +38,7 @@ def cmd_flow_run(ctx) -> int:  # a cli_track.Context
 
 def register(cli: Commands) -> None:
     flow_commands = cli.group("flow", "run one scheduled flow now", "flow_command")
-    run = cli.command("run", cmd_flow_run, "run a flow: " + ", ".join(FLOW_NAMES) + " (through Prefect's engine "
+    run = cli.command("run", cmd_flow_run, "run a flow: " + ", ".join(FLOWS) + " (through Prefect's engine "
                       "when PREFECT_API_URL is set)", flow_commands)
     run.add_argument("name", metavar="NAME")
     run.add_argument("--direct", action="store_true", help="call the job directly even when PREFECT_API_URL is set")

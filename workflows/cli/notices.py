@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from responsibilities.vocabulary import DIGEST_NAMES, NOTICE_KIND_NAMES
 from workflows.cli.context import Commands
 
 
@@ -21,8 +22,7 @@ def cmd_sweep(ctx) -> int:  # a cli_track.Context
             print(f"{row['dedupe_key']:<40} {row['kind']:<10} {row['audience']:<16} {row['unit_id'] or ''}")
         print(f"(试运行:将写入 {len(report.would_write)} 条通知,实际未写入)")
         return 0
-    names = {"reminder": "提醒", "chase": "催办", "escalation": "督办通知", "office": "办公室提示"}
-    print(f"{today} 扫描完成:新写入 " + "、".join(f"{names[k]} {n}" for k, n in report.written.items()))
+    print(f"{today} 扫描完成:新写入 " + "、".join(f"{NOTICE_KIND_NAMES[k]} {n}" for k, n in report.written.items()))
     return 0
 
 
@@ -34,8 +34,7 @@ def cmd_digest(ctx) -> int:
         print(f"{today} 不是工作日:不写摘要")
         return 0
     written = write_digests(ctx.sessions, now=ctx.now, today=today)
-    names = {"unit": "单位周报", "office": "办公室日报", "leaders": "领导小组周报"}
-    print(f"{today} 摘要:新写入 " + "、".join(f"{names[k]} {n}" for k, n in written.items())
+    print(f"{today} 摘要:新写入 " + "、".join(f"{DIGEST_NAMES[k]} {n}" for k, n in written.items())
           + "(本期已写过的和无内容的不再写入)")
     return 0
 

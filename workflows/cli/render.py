@@ -6,21 +6,7 @@ from collections import Counter, defaultdict
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from responsibilities import vocabulary
-
-LIGHT_NAMES = {"red": "红", "yellow": "黄", "green": "绿", "grey": "灰"}
-LIGHT_ORDER = ("red", "yellow", "grey", "green")
-# The deliverables' states, and the two a status row shows for an obligation not yet dated.
-STATE_NAMES = {**vocabulary.STATE_NAMES, "awaiting_event": "待事件", "awaiting_date": "待定期限"}
-ACTION_NAMES = {"submit": "报送办结", "note": "进展", "accept": "销号", "return": "退回", "waive": "免报",
-                "extension.request": "申请延期", "extension.grant": "批准延期", "extension.refuse": "驳回延期",
-                "deliverable.dated": "定期限", "deliverable.redated": "改期", "deliverable.retired": "撤销",
-                "deliverable.date_set": "设定期限", "event.recorded": "记录事件", "user.added": "添加用户",
-                "unit.loaded": "单位载入", "obligation.loaded": "任务载入", "units.retired": "单位撤销",
-                "people.retired": "人员撤销", "obligations.retired": "任务撤销", "sign-in": "登录",
-                "sign-in.failed": "登录失败", "notice.retry": "重发通知", "user.password": "设定密码",
-                "user.disabled": "停用用户"}
-
+from responsibilities.vocabulary import ACTION_NAMES, LIGHT_NAMES, LIGHT_ORDER, STATE_NAMES
 
 def _short(text: str, width: int = 36) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"

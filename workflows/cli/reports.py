@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from responsibilities.vocabulary import REPORT_FORMAT_NAMES
 from workflows.cli.context import Commands
 
 DEFAULT_REPORT_DIR = Path("var/reports")
-FORMAT_NAMES = {"html": "网页(可打印)", "xlsx": "电子表格", "json": "JSON 数据"}
 
 
 def cmd_report_year(ctx) -> int:  # a cli_track.Context
@@ -34,7 +34,7 @@ def cmd_report_year(ctx) -> int:  # a cli_track.Context
         paths = {a.format: write_atomically(target, data)}
     print(f"已生成 {a.year} 年度督办情况总结(统计截至 {today}):")
     for fmt, path in paths.items():
-        print(f"  {FORMAT_NAMES[fmt]}:{path}")
+        print(f"  {REPORT_FORMAT_NAMES[fmt]}:{path}")
     return 0
 
 

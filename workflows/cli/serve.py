@@ -6,13 +6,58 @@ imported when the command runs, so that `duban --help` does not load the web sta
 
 from __future__ import annotations
 
+import os
+
 from workflows.cli.context import Commands, Context
+from workflows.cli.plan import load_plan_or_report
 
 
 def cmd_serve(ctx: Context) -> int:
-    from workflows.server import serve
+    from workflows.server import check_settings, serve
 
-    return serve(ctx)
+    checked = check_settings(ctx)  # settings first: each a line, before any work
+    if ctx.args.demo:
+        load_demo(ctx)
+    return serve(ctx, checked)
+
+
+def load_demo(ctx) -> None:
+    """Load the sample plan, and give the office, a leader and every unit an account with a fresh random password."""
+    import secrets
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from responsibilities.storage.migrate import upgrade
+    from responsibilities.storage.model import UnitRecord, User
+    from responsibilities.storage.plan_sync import sync_plan
+    from responsibilities.tracking.accounts import set_password
+    from responsibilities.tracking.services import add_user
+
+    plan = load_plan_or_report(ctx.settings.plan_file)
+    if plan is None:
+        raise SystemExit(1)
+    upgrade(ctx.engine)
+    sync_plan(ctx.sessions, plan, now=ctx.now, actor="system")
+    with ctx.sessions() as session:
+        units = list(session.scalars(select(UnitRecord.id).where(UnitRecord.retired.is_(False)).order_by(UnitRecord.id)))
+        existing = {u.name: u for u in session.scalars(select(User))}
+    accounts = [("office", "office"), ("leader", "leader")] + [(unit, f"unit:{unit}") for unit in units]
+    for name, role in accounts:
+        if name not in existing:
+            add_user(ctx.sessions, name=name, role=role, now=ctx.now)
+
+    def new_password(name: str) -> str:
+        password = secrets.token_urlsafe(12)
+        set_password(ctx.sessions, name=name, password=password, now=ctx.now)
+        return password
+
+    # Argon2 takes ~0.1 s a hash on purpose, and releases the GIL: the ~40 accounts are hashed side by side.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        passwords = list(pool.map(new_password, [name for name, _ in accounts]))
+    print("演示账号(密码只显示这一次;再次运行 --demo 会重新生成):")
+    for (name, role), password in zip(accounts, passwords):
+        print(f"  {name:<24} {role:<28} {password}", flush=True)
 
 
 def register(cli: Commands) -> None:

@@ -8,14 +8,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from responsibilities.vocabulary import NOTICE_KIND_NAMES, STATE_NAMES
+from responsibilities.vocabulary import ACTION_NAMES, NOTICE_KIND_NAMES, STATE_NAMES
 from workflows.cli.context import Commands, parse_date
 from workflows.replay.simulate import NOTICE_KINDS, Options, SimulationError, Tally, simulate
-
-ACTION_NAMES = {"submit": "报送", "resubmit": "退回后重新报送", "accept": "审核销号", "return": "退回",
-                "extension.request": "申请延期", "extension.grant": "批准延期", "extension.refuse": "不予延期",
-                "event.record": "登记外部事件", "date.set": "登记外部时限"}
-
 
 def _in_order(counts: dict[str, int], names: dict[str, str]) -> list[tuple[str, int]]:
     """Counts in the order ``names`` lists them (the order of the work), any others after."""

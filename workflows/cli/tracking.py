@@ -10,11 +10,12 @@ import argparse
 import json
 from pathlib import Path
 
+from responsibilities.vocabulary import CHANGE_NAMES, PLAN_PART_NAMES
 from workflows.cli.context import Commands, Context, parse_date
 
 
 def _print_change(change, verb: str) -> None:
-    from workflows.cli.render import STATE_NAMES
+    from responsibilities.vocabulary import STATE_NAMES
 
     due = f",截止 {change.due}" if change.due else ""
     print(f"{change.ref}:{verb} → {STATE_NAMES.get(change.state, change.state)}(版本 {change.version}{due})")
@@ -44,10 +45,7 @@ def cmd_load(ctx: Context) -> int:
     if not report.changed:
         print(f"{plan.title}:数据库已与方案一致,无变化")
         return 0
-    labels = {"added": "新增", "updated": "更新", "redated": "改期", "retired": "撤销"}
-    kinds = {"plan": "方案", "units": "单位", "people": "人员", "events": "事件", "obligations": "任务",
-             "deliverables": "应交事项", "targets": "目标", "calendar": "工作日历"}
-    parts = [f"{kinds.get(what, what)} " + "、".join(f"{labels.get(k, k)} {n}" for k, n in counts.items())
+    parts = [f"{PLAN_PART_NAMES.get(what, what)} " + "、".join(f"{CHANGE_NAMES.get(k, k)} {n}" for k, n in counts.items())
              for what, counts in report.as_dict().items()]
     print(f"已载入 {plan.title}:" + ";".join(parts))
     return 0

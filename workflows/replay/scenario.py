@@ -219,7 +219,7 @@ class Scenario:
             submit_figures(self.sessions, actor=clerk(fate.unit_id), region=region, month=month,
                            values=self.figures.values(region, month), now=now, note=note, source="simulate")
             self.stats.actions["resubmit" if again else "submit"] += 1
-            self.stats.actions["figures"] += 1
+            self.stats.actions["figures.submit"] += 1
             self._schedule(self.calendar.add_working_days(now.date(), fate.rng.randint(1, 3)), "office", "review", ref)
             return
         links = ([f"https://oa.guigang.example/duban/files/{ref}.pdf"]

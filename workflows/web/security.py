@@ -20,6 +20,7 @@ from responsibilities.errors import (
     StaleDeliverable,
 )
 from responsibilities.tracking.accounts import SignedIn
+from responsibilities.vocabulary import REFUSAL_NAMES
 from workflows.web.context import PRE_SESSION_COOKIE, web
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # three evidence files of 20 MB and the form around them
@@ -109,8 +110,6 @@ def check_csrf(request: Request, user: SignedIn | None, token: str | None) -> No
 
 STATUS = {NotFound: 404, NotAllowed: 403, InvalidInput: 422, IllegalTransition: 409, StaleDeliverable: 409}
 CODES = {404: "not_found", 403: "forbidden", 422: "invalid", 409: "conflict", 400: "bad_request"}
-HEADLINES = {NotFound: "未找到", NotAllowed: "无权进行此操作", InvalidInput: "输入有误",
-             IllegalTransition: "当前状态不允许此操作", StaleDeliverable: "该事项已被他人修改"}
 
 
 def status_of(error: DomainError) -> int:
@@ -121,7 +120,5 @@ def status_of(error: DomainError) -> int:
 
 
 def headline_of(error: DomainError) -> str:
-    for kind, text in HEADLINES.items():
-        if isinstance(error, kind):
-            return text
-    return "请求无法完成"
+    """The refusal's kind in words: the nearest class of the error that the vocabulary names."""
+    return next(REFUSAL_NAMES[kind.__name__] for kind in type(error).__mro__ if kind.__name__ in REFUSAL_NAMES)

@@ -15,14 +15,21 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from responsibilities.reading.queries import unit_short_name
-from responsibilities.vocabulary import DEADLINE_KIND_NAMES, JOB_NAMES, NOTICE_KIND_NAMES, NOTICE_STATE_NAMES
-from workflows.cli.render import ACTION_NAMES, LIGHT_NAMES, STATE_NAMES
+from responsibilities.vocabulary import (
+    ACTION_NAMES,
+    DEADLINE_KIND_NAMES,
+    JOB_NAMES,
+    LIGHT_NAMES,
+    NOTICE_KIND_NAMES,
+    NOTICE_STATE_NAMES,
+    PROGRESS_NAMES,
+    ROLE_NAMES,
+    STATE_NAMES,
+)
 from workflows.web.context import current_user
 from workflows.web.security import CODES
 
 HERE = Path(__file__).parent
-ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导(只读)"}
-PROGRESS_NAMES = {"green": "达到序时进度", "yellow": "落后序时进度", "red": "有月报缺报"}
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, ACTION_NAMES=ACTION_NAMES,
