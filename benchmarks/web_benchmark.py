@@ -49,7 +49,7 @@ import sweep_benchmark  # noqa: E402 - the builder, reused
 from responsibilities.storage.db import make_engine, make_session_factory, read_session  # noqa: E402
 from responsibilities.storage.migrate import upgrade  # noqa: E402
 from responsibilities.storage.model import User  # noqa: E402
-from responsibilities.storage.plan_sync import calendar_from_settings  # noqa: E402
+from responsibilities.storage.plans import require_plan  # noqa: E402
 from responsibilities.tracking.accounts import set_password  # noqa: E402
 from responsibilities.tracking.services import add_user  # noqa: E402
 
@@ -182,12 +182,8 @@ def bare(con: sqlite3.Connection, sql: str, params: tuple, repeat: int = 5) -> t
 
 def floor_sql(session_factory, today: date) -> tuple[str, tuple]:
     """The least SQL that yields the dashboard's matrix: one pass over the current deliverables, grouped."""
-    from responsibilities.storage.model import PlanRecord
-
     with read_session(session_factory) as session:
-        plan = session.query(PlanRecord).first()
-        window = max(plan.settings["supervision"]["reminder_working_days_before"])
-        soon = calendar_from_settings(plan.settings).add_working_days(today, window + 1)
+        soon = require_plan(session).soon_before(today)
     sql = ("SELECT unit_id, CASE WHEN state IN ('accepted', 'waived') THEN 'green' WHEN state = 'submitted' "
            "THEN 'yellow' WHEN due IS NULL THEN 'grey' WHEN due < ? THEN 'red' WHEN due < ? THEN 'yellow' "
            "ELSE 'green' END AS light, count(*) FROM deliverables WHERE retired = 0 GROUP BY unit_id, light")

@@ -30,7 +30,6 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,7 +39,8 @@ from notifications import outbox
 from notifications.messages import Message, NoRecipients, render_notice
 from notifications.transports import ConnectionFailure, PermanentFailure, SendResult, TemporaryFailure, Transport
 from responsibilities.storage.db import read_session
-from responsibilities.storage.model import Notice, PlanRecord
+from responsibilities.storage.model import Notice
+from responsibilities.storage.plans import loaded_plan
 
 SessionFactory = sessionmaker[Session]
 
@@ -195,8 +195,8 @@ async def deliver_claimed(session_factory: SessionFactory, transport: Transport,
 
 def _plan_today(session_factory: SessionFactory, now: datetime) -> date:
     with read_session(session_factory) as session:
-        plan = session.scalars(select(PlanRecord)).first()
-        return now.astimezone(ZoneInfo(plan.time_zone)).date() if plan else now.date()
+        plan = loaded_plan(session)
+        return plan.today(now) if plan is not None else now.date()
 
 
 async def _send_one(session_factory: SessionFactory, transport: Transport, settings: DeliverySettings, token: str,

@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session
 from responsibilities.notices import digests
 from responsibilities.reading.queries import StatusRow, status_rows
 from responsibilities.reports import summary as reports
+from responsibilities.storage.plans import LoadedPlan, SupervisionRules, require_plan
 from responsibilities.storage.model import (
     Deliverable,
     EventRecord,
     Notice,
     ObligationRecord,
     PersonRecord,
-    PlanRecord,
     UnitRecord,
 )
 
@@ -120,15 +120,12 @@ def environment() -> Environment:
 # ── recipients ──────────────────────────────────────────────────────────────────────────────────
 
 
-def _plan(session: Session) -> PlanRecord:
-    """The plan row, read once per session: rendering asks for it several times a message, and delivery renders
+def _plan(session: Session) -> LoadedPlan:
+    """The loaded plan, read once per session: rendering asks for it several times a message, and delivery renders
     a batch in one read-only session (a replay renders thousands of messages)."""
     plan = session.info.get(_PLAN_KEY)
     if plan is None:
-        plan = session.scalars(select(PlanRecord)).first()
-        if plan is None:
-            raise LookupError("no plan is loaded")
-        session.info[_PLAN_KEY] = plan
+        plan = session.info[_PLAN_KEY] = require_plan(session)
     return plan
 
 
@@ -153,7 +150,7 @@ def _unit_member(session: Session, unit_id: str | None) -> list[str]:
     found = _people(session, "member", unit_id)
     unit = session.get(UnitRecord, unit_id) if unit_id else None
     if not found and unit is not None and unit.kind == "region":
-        office_unit = (_plan(session).settings.get("office") or {}).get("unit")
+        office_unit = _plan(session).office.unit
         found = _people(session, "member", office_unit) if office_unit else []
     return found
 
@@ -182,7 +179,7 @@ def recipients_for(session: Session, notice: Notice) -> tuple[str, ...]:
         elif part == "unit-member":
             found += _unit_member(session, _lead_unit_id(session, notice))
         elif part == "office":
-            found.append((_plan(session).settings.get("office") or {}).get("email") or "")
+            found.append(_plan(session).office.email)
         elif part in ("deputies", "leader"):
             found += _people(session, "deputy" if part == "deputies" else "leader")
         elif part:
@@ -211,17 +208,16 @@ def _sources(obligation: ObligationRecord) -> list[dict[str, Any]]:
     return [{k: (s or {}).get(k) for k in keys} for s in obligation.sources or []]
 
 
-def _superseded(session: Session, notice: Notice, settings: dict[str, Any]) -> list[int]:
+def _superseded(session: Session, notice: Notice, supervision: SupervisionRules) -> list[int]:
     """Lower steps of the same kind that were never written for this deliverable (and unit, for reminders)."""
     if notice.kind == "office" or notice.deliverable_id is None:
         return []
-    supervision = settings["supervision"]
     if notice.kind == "escalation":
-        lower = sorted(e["level"] for e in supervision["escalation"] if e["level"] < notice.level)
+        lower = sorted(step.level for step in supervision.escalation if step.level < notice.level)
     elif notice.kind == "chase":
         lower = list(range(1, notice.level))
     else:  # reminder: the earlier (larger) offsets
-        lower = sorted((k for k in supervision["reminder_working_days_before"] if k > notice.level), reverse=True)
+        lower = [k for k in supervision.reminder_offsets if k > notice.level]
     query = select(Notice.level).where(Notice.kind == notice.kind, Notice.deliverable_id == notice.deliverable_id)
     if notice.kind == "reminder":
         query = query.where(Notice.unit_id == notice.unit_id)
@@ -231,7 +227,6 @@ def _superseded(session: Session, notice: Notice, settings: dict[str, Any]) -> l
 
 def _context(session: Session, notice: Notice, base_url: str, today: date) -> dict[str, Any]:
     plan = _plan(session)
-    settings = plan.settings
     obligation = session.get(ObligationRecord, notice.obligation_id)
     deliverable = session.get(Deliverable, notice.deliverable_id) if notice.deliverable_id is not None else None
     if obligation is None and deliverable is not None:
@@ -244,12 +239,12 @@ def _context(session: Session, notice: Notice, base_url: str, today: date) -> di
     parts = [p.strip() for p in notice.audience.split(",") if p.strip()]
     due = deliverable.due if deliverable is not None else None
     original = deliverable.original_due if deliverable is not None else None
-    steps = {e["level"]: e["after_working_days"] for e in settings["supervision"]["escalation"]}
+    steps = {step.level: step.after_working_days for step in plan.supervision.escalation}
     base = base_url.rstrip("/")
     return {
         "kind": notice.kind, "level": notice.level, "today": today.isoformat(),
         "plan_title": plan.title, "plan_number": plan.document_number,
-        "office_name": (settings.get("office") or {}).get("name") or "",
+        "office_name": plan.office.name,
         "unit": unit.short_name, "unit_name": unit.name,
         "lead_unit": lead.short_name, "lead_unit_name": lead.name,
         "co_unit": any(p.startswith("co-unit:") for p in parts),
@@ -262,13 +257,13 @@ def _context(session: Session, notice: Notice, base_url: str, today: date) -> di
         "original_due": original.isoformat() if original and original != due else None,
         "days_overdue": max((today - due).days, 0) if due else None,
         "escalation_after": steps.get(notice.level) if notice.kind == "escalation" else None,
-        "supersedes": _superseded(session, notice, settings),
+        "supersedes": _superseded(session, notice, plan.supervision),
         "link": f"{base}/deliverables/{quote(deliverable.ref, safe='@')}" if deliverable is not None
                 else f"{base}/obligations/{quote(obligation.id, safe='@')}",
         "obligation_kind": obligation.kind, "event_name": event.name if event else None,
         "event_text": event.text if event else None,
         "published_on": plan.published_on.isoformat(), "days_waiting": (today - plan.published_on).days,
-        "grace": settings["supervision"]["awaiting_grace_working_days"],
+        "grace": plan.supervision.awaiting_grace,
     }
 
 
@@ -313,7 +308,7 @@ def _digest_context(session: Session, notice: Notice, today: date, base_url: str
     context: dict[str, Any] = {
         "kind": notice.kind, "digest": digest, "today": today.isoformat(), "period": period,
         "plan_title": plan.title, "plan_number": plan.document_number,
-        "office_name": (plan.settings.get("office") or {}).get("name") or "",
+        "office_name": plan.office.name,
         "dashboard": f"{base}/", "due_soon_days": digests.DUE_SOON_DAYS,
     }
     if digest in ("unit", "leaders"):
@@ -380,7 +375,7 @@ def _summary_context(session: Session, notice: Notice, base_url: str) -> dict[st
     return {
         "kind": notice.kind, "year": year, "title": summary.title, "as_of": summary.as_of.isoformat(),
         "plan_title": plan.title, "plan_number": plan.document_number,
-        "office_name": (plan.settings.get("office") or {}).get("name") or "",
+        "office_name": plan.office.name,
         "totals": {"due": totals.due, "on_time": totals.on_time, "late": totals.late, "overdue": totals.overdue,
                    "awaiting_review": totals.awaiting_review, "waived": totals.waived,
                    "not_yet_due": totals.not_yet_due, "extensions": totals.extensions_granted,

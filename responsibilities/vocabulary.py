@@ -38,7 +38,7 @@ ACTION_NAMES = {
     "deliverable.dated": "定期限",
     "deliverable.redated": "改期",
     "deliverable.retired": "撤销",
-    "figures.submit": "报送月报数据",
+    "figures": "报送月报数据",
     "figures.correct": "更正月报数据",
     "notice.retry": "重新发送通知",
     "user.added": "添加用户",

@@ -17,12 +17,10 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import uvicorn
-from sqlalchemy import select
 
-from responsibilities.storage.model import PlanRecord
+from responsibilities.storage.plans import loaded_plan
 from workflows.paths import check_folders
 from workflows.schedule.scheduler import through_prefect
 
@@ -81,7 +79,7 @@ def check_settings(ctx) -> Checked:  # a workflows.cli.context.Context
 def serve(ctx, checked: Checked) -> int:  # a workflows.cli.context.Context
     allowed, prefect = checked.forwarded_allow_ips, checked.prefect
     with ctx.sessions() as session:
-        plan = session.scalars(select(PlanRecord)).first()
+        plan = loaded_plan(session)
     if plan is None:
         raise SystemExit("duban: 尚未载入工作方案:请先运行 `duban load deadlines.yaml`(或 `duban serve --demo`)")
     shutdown = Shutdown()
@@ -134,7 +132,7 @@ def _scheduler(ctx, plan, *, prefect: bool):  # an EmbeddedScheduler
         from workflows.schedule.flows import configure_prefect
 
         configure_prefect(ctx.settings)
-    return EmbeddedScheduler(ctx.engine, dict(plan.settings["schedules"]), ZoneInfo(plan.time_zone),
+    return EmbeddedScheduler(ctx.engine, dict(plan.schedules), plan.time_zone,
                              lease_ttl=timedelta(seconds=ctx.args.lease_seconds), log=log)
 
 

@@ -30,7 +30,7 @@ from responsibilities.figures.rules import (
     Field,
     MonthStatus,
     Progress,
-    fields_from_settings,
+    fields_of,
     period_progress,
     share,
     share_met,
@@ -41,11 +41,11 @@ from responsibilities.storage.model import (
     FigureReport,
     FigureValue,
     ObligationRecord,
-    PlanRecord,
     PlanTargetRecord,
     RegionTargetRecord,
     UnitRecord,
 )
+from responsibilities.storage.plans import require_plan
 
 SessionFactory = sessionmaker[Session]
 COUNTED_STATES = ("submitted", "accepted")
@@ -115,13 +115,6 @@ def plan_numbers(session_factory: SessionFactory, *, year: int, today: date) -> 
         return numbers_for(session, year=year, today=today)
 
 
-def _plan(session: Session) -> PlanRecord:
-    plan = session.scalars(select(PlanRecord)).first()
-    if plan is None:
-        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
-    return plan
-
-
 def counted_sums(session: Session, obligation: str, start: date, end: date) -> dict[str, dict[str, int]]:
     """region → field → the sum over months in [start, end] of the figures that count (see the module doc)."""
     sums: dict[str, dict[str, int]] = defaultdict(dict)
@@ -176,15 +169,14 @@ def month_statuses(session: Session, obligation: str, zone: ZoneInfo,
 
 def numbers_for(session: Session, *, year: int, today: date) -> PlanNumbers:
     """The numbers of ``year`` as of ``today``, inside a session the caller holds."""
-    plan = _plan(session)
+    plan = require_plan(session)
     if not plan.start.year <= year <= plan.end.year:
         raise InvalidInput(f"{year} 不在方案期内({plan.start.year}–{plan.end.year})")
-    settings = plan.settings.get("figures")
-    if not settings:
-        raise NotFound("the loaded plan has no monthly report fields: run `duban load` again")
-    fields, obligation = fields_from_settings(settings), settings["obligation"]
-    zone = ZoneInfo(plan.time_zone)
-    statuses = month_statuses(session, obligation, zone, settings.get("regions"))
+    settings = plan.figures
+    if settings is None:
+        raise NotFound("工作方案中没有月报:请检查方案文件的 reporting.monthly_report,并重新 `duban load`")
+    fields, obligation = fields_of(settings.fields), settings.obligation
+    statuses = month_statuses(session, obligation, plan.time_zone, settings.regions)
     year_start, year_end = date(year, 1, 1), date(year, 12, 31)
     year_sums = counted_sums(session, obligation, year_start, year_end)
     # Cumulative: from the plan's start to the end of the year reported on (the final summary's three years).
@@ -193,12 +185,11 @@ def numbers_for(session: Session, *, year: int, today: date) -> PlanNumbers:
     for region, target_year, value in session.execute(select(RegionTargetRecord.region_unit_id,
                                                              RegionTargetRecord.year, RegionTargetRecord.value)):
         targets[region][target_year] = value
-    named = set(settings.get("regions") or []) | set(targets) | set(statuses)
+    named = set(settings.regions) | set(targets) | set(statuses)
     names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(named))).all())
-    minimum = next((s["at_least_percent"] for s in settings.get("minimum_shares", []) if s["category"] == ENTERPRISE),
-                   None)
+    minimum = next((s.at_least_percent for s in settings.minimum_shares if s.category == ENTERPRISE), None)
     regions = []
-    declared = settings.get("regions") or list(targets)
+    declared = list(settings.regions) or list(targets)
     order = declared + [r for r in list(targets) + list(statuses) if r not in declared]
     order = list(dict.fromkeys(order))
     for region in order:
@@ -231,7 +222,7 @@ def numbers_for(session: Session, *, year: int, today: date) -> PlanNumbers:
                        for t in plan_targets if t.year is None and t.id in field_ids and t.id != TOTAL)
     year_categories = {f.id: sum(r.categories[f.id] for r in regions) for f in fields}
     return PlanNumbers(year, today, fields, tuple(regions), year_total, cumulative_total, year_categories,
-                       categories, rank_regions(regions), settings.get("unit_of_measure", "人次"))
+                       categories, rank_regions(regions), settings.unit_of_measure)
 
 
 def _sum_progress(parts: Sequence[Progress], target: int | None) -> Progress:

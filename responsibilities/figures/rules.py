@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
+
+from responsibilities.plan.model import ReportField
 
 TOTAL = "total"
 ENTERPRISE = "enterprise-workers"
@@ -27,8 +29,9 @@ class Field:
     part_of: str | None = None
 
 
-def fields_from_settings(figures_settings: Mapping[str, Any]) -> tuple[Field, ...]:
-    return tuple(Field(f["id"], f["name"], f.get("part_of")) for f in figures_settings["fields"])
+def fields_of(declared: Iterable[ReportField]) -> tuple[Field, ...]:
+    """The report's fields as the rules use them, from the plan's declaration (``LoadedPlan.figures.fields``)."""
+    return tuple(Field(f.id, f.name, f.part_of) for f in declared)
 
 
 @dataclass(frozen=True)

@@ -25,18 +25,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
-from responsibilities.figures.rules import Field, Problem, fields_from_settings, month_key, validate_figures
+from responsibilities.figures.rules import Field, Problem, fields_of, month_key, validate_figures
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.model import (
     Deliverable,
     FigureReport,
     FigureValue,
     ObligationRecord,
-    PlanRecord,
     UnitRecord,
     User,
 )
 from responsibilities.storage.plan_sync import deliverable_ref
+from responsibilities.storage.plans import FiguresSettings, require_plan
 from responsibilities.tracking.services import _require_aware, _user, local_today
 
 SessionFactory = sessionmaker[Session]
@@ -74,13 +74,11 @@ class FiguresRecorded:
     values: Mapping[str, int]
 
 
-def figures_settings(session: Session) -> dict:
-    plan = session.scalars(select(PlanRecord)).first()
-    if plan is None:
-        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
-    settings = plan.settings.get("figures")
-    if not settings:
-        raise NotFound("the loaded plan has no monthly report fields: run `duban load` again with the current duban")
+def figures_settings(session: Session) -> FiguresSettings:
+    """The loaded plan's monthly-figures settings; refused when the plan has no monthly report."""
+    settings = require_plan(session).figures
+    if settings is None:
+        raise NotFound("工作方案中没有月报:请检查方案文件的 reporting.monthly_report,并重新 `duban load`")
     return settings
 
 
@@ -90,7 +88,7 @@ def reporting_regions(session: Session, obligation: str) -> dict[str, str]:
                                 .join(UnitRecord, UnitRecord.id == ObligationRecord.lead_unit_id)
                                 .where(ObligationRecord.declared_id == obligation,
                                        ObligationRecord.retired_at.is_(None))).all())
-    order = {region: i for i, region in enumerate(figures_settings(session).get("regions", []))}
+    order = {region: i for i, region in enumerate(figures_settings(session).regions)}
     return dict(sorted(rows.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
 
 
@@ -198,7 +196,7 @@ def record_many(session_factory: SessionFactory, *, actor: str, entries: Sequenc
         if user.role not in ("office", "unit"):
             raise NotAllowed(f"{user.name}({user.role})只能查看,不能报送月报")
         settings = figures_settings(session)
-        fields, obligation = fields_from_settings(settings), settings["obligation"]
+        fields, obligation = fields_of(settings.fields), settings.obligation
         today = local_today(session, now)
         seen: dict[tuple[str, date], str] = {}
         recorded, problems = [], []

@@ -14,9 +14,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from responsibilities.figures.rules import Field, fields_from_settings, month_key
+from responsibilities.figures.rules import Field, fields_of, month_key
 from responsibilities.storage.db import read_session
-from responsibilities.storage.model import Deliverable, FigureReport, FigureValue, PlanRecord, UnitRecord
+from responsibilities.storage.model import Deliverable, FigureReport, FigureValue, UnitRecord
+from responsibilities.storage.plans import loaded_plan
 
 SessionFactory = sessionmaker[Session]
 
@@ -86,14 +87,14 @@ def figures_setup(session_factory: SessionFactory) -> FiguresSetup | None:
 
 
 def setup_in(session: Session) -> FiguresSetup | None:
-    plan = session.scalars(select(PlanRecord)).first()
-    settings = (plan.settings or {}).get("figures") if plan is not None else None
-    if not settings or not settings.get("fields"):
+    plan = loaded_plan(session)
+    settings = plan.figures if plan is not None else None
+    if settings is None:
         return None
-    ids = list(settings.get("regions") or [])
+    ids = list(settings.regions)
     names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(ids))).all())
-    return FiguresSetup(settings["obligation"], fields_from_settings(settings), {r: names.get(r, r) for r in ids},
-                        settings.get("unit_of_measure", "人次"), plan.start.year, plan.end.year)
+    return FiguresSetup(settings.obligation, fields_of(settings.fields), {r: names.get(r, r) for r in ids},
+                        settings.unit_of_measure, plan.start.year, plan.end.year)
 
 
 def region_months(session_factory: SessionFactory, *, setup: FiguresSetup, region: str) -> list[ReportMonth]:

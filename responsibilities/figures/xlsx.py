@@ -196,30 +196,30 @@ def form_for(session_factory, *, month: date, regions: Sequence[str] | None = No
     from sqlalchemy import select
 
     from responsibilities.errors import InvalidInput
-    from responsibilities.figures.rules import fields_from_settings
+    from responsibilities.figures.rules import fields_of
     from responsibilities.figures.service import figures_settings, reporting_regions
     from responsibilities.storage.db import read_session
     from responsibilities.storage.model import Deliverable, ObligationRecord, UnitRecord
 
     with read_session(session_factory) as session:
         settings = figures_settings(session)
-        owing = reporting_regions(session, settings["obligation"])
+        owing = reporting_regions(session, settings.obligation)
         chosen = list(regions or owing)
         unknown = [r for r in chosen if r not in owing]
         if unknown:
             raise InvalidInput(f"{'、'.join(unknown)} 不报送月报:报送月报的地区为 " +
                                "、".join(f"{n}({r})" for r, n in owing.items()))
         dues = session.execute(select(Deliverable.due).join(ObligationRecord).where(
-            ObligationRecord.declared_id == settings["obligation"], Deliverable.period == month_key(month),
+            ObligationRecord.declared_id == settings.obligation, Deliverable.period == month_key(month),
             Deliverable.retired.is_(False))).scalars().all()
         if not dues:
             months = session.execute(select(Deliverable.period).join(ObligationRecord).where(
-                ObligationRecord.declared_id == settings["obligation"], Deliverable.retired.is_(False))
+                ObligationRecord.declared_id == settings.obligation, Deliverable.retired.is_(False))
                 .order_by(Deliverable.period)).scalars().all()
             raise InvalidInput(f"{month_key(month)} 不在方案实施期内:月报覆盖 {months[0]} 至 {months[-1]}"
                                if months else "方案中没有月报")
-        receiver = session.get(UnitRecord, settings["receiver"])
-        return render_template(fields_from_settings(settings), [(r, owing[r]) for r in chosen], month,
+        receiver = session.get(UnitRecord, settings.receiver)
+        return render_template(fields_of(settings.fields), [(r, owing[r]) for r in chosen], month,
                                title="职业技能提升行动月报表", receiver=receiver.short_name if receiver else "",
                                due=min(dues))
 
@@ -227,12 +227,12 @@ def form_for(session_factory, *, month: date, regions: Sequence[str] | None = No
 def import_form(session_factory, *, actor: str, data: bytes, now: datetime, reason: str | None = None,
                 source: str = "xlsx"):  # (recorded, skipped)
     """Read a filled workbook and record every row in one transaction, or nothing (FiguresInvalid)."""
-    from responsibilities.figures.rules import fields_from_settings
+    from responsibilities.figures.rules import fields_of
     from responsibilities.figures.service import figures_settings, record_many
     from responsibilities.storage.db import read_session
 
     with read_session(session_factory) as session:
-        fields = fields_from_settings(figures_settings(session))
+        fields = fields_of(figures_settings(session).fields)
     result = read_filled(data, fields)
     recorded = record_many(session_factory, actor=actor, entries=result.entries, now=now, source=source,
                            reason=reason)

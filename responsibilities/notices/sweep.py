@@ -26,8 +26,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql import ClauseElement, Insert, Select
 
-from responsibilities.errors import InvalidInput, NotFound
+from responsibilities.errors import InvalidInput
 from responsibilities.storage.db import read_session
+from responsibilities.storage.plans import SupervisionRules, require_plan
 from responsibilities.storage.model import (
     CalendarDay,
     CoUnit,
@@ -35,7 +36,6 @@ from responsibilities.storage.model import (
     EventRecord,
     Notice,
     ObligationRecord,
-    PlanRecord,
 )
 
 OPEN_STATES = ("open", "returned")
@@ -54,12 +54,10 @@ class SweepRules:
     grace: int
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> "SweepRules":
-        s = settings["supervision"]
-        steps = sorted((e["level"], e["after_working_days"], ",".join(e["to"])) for e in s["escalation"])
-        return cls(tuple(sorted(s["reminder_working_days_before"], reverse=True)),
-                   s["chase_first_after_working_days"], s["chase_repeat_every_working_days"], tuple(steps),
-                   s["awaiting_grace_working_days"])
+    def of(cls, supervision: SupervisionRules) -> "SweepRules":
+        steps = tuple((step.level, step.after_working_days, ",".join(step.to)) for step in supervision.escalation)
+        return cls(supervision.reminder_offsets, supervision.chase_first, supervision.chase_every, steps,
+                   supervision.awaiting_grace)
 
 
 @dataclass
@@ -242,11 +240,9 @@ def _cum(session: Session, day: date) -> CalendarDay:
 
 
 def prepare(session: Session, today: date, now: datetime) -> tuple[Sweep, bool]:
-    plan = session.scalars(select(PlanRecord)).first()
-    if plan is None:
-        raise NotFound("尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
+    plan = require_plan(session)
     day = _cum(session, today)
-    sweep = Sweep(SweepRules.from_settings(plan.settings), today, day.cum, _cum(session, plan.published_on).cum, now)
+    sweep = Sweep(SweepRules.of(plan.supervision), today, day.cum, _cum(session, plan.published_on).cum, now)
     return sweep, day.working
 
 

@@ -15,10 +15,9 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.errors import NotFound
 from responsibilities.storage.db import read_session
-from responsibilities.storage.model import Deliverable, LightsDay, PlanRecord, UnitLights
-from responsibilities.storage.plan_sync import calendar_from_settings
+from responsibilities.storage.model import Deliverable, LightsDay, UnitLights
+from responsibilities.storage.plans import require_plan
 
 LIGHTS = ("red", "yellow", "green", "grey")
 UNDECIDED = ("open", "returned")  # the states whose light depends on the day
@@ -26,11 +25,7 @@ UNDECIDED = ("open", "returned")  # the states whose light depends on the day
 
 def soon_before(session: Session, today: date) -> date:
     """The first day that is not due soon: working days in (today, due] <= window ⇔ due < this day."""
-    plan = session.scalars(select(PlanRecord)).first()
-    if plan is None:
-        raise NotFound("no plan is loaded: run `duban load deadlines.yaml` first")
-    window = max(plan.settings["supervision"]["reminder_working_days_before"])
-    return calendar_from_settings(plan.settings).add_working_days(today, window + 1)
+    return require_plan(session).soon_before(today)
 
 
 def _band(today: date, first_not_soon: date) -> Any:

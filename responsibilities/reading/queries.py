@@ -27,11 +27,10 @@ from responsibilities.storage.model import (
     Extension,
     Notice,
     ObligationRecord,
-    PlanRecord,
     UnitRecord,
     User,
 )
-from responsibilities.storage.plan_sync import calendar_from_settings
+from responsibilities.storage.plans import read_plan, require_plan
 
 SessionFactory = sessionmaker[Session]
 
@@ -90,11 +89,8 @@ def status(session_factory: SessionFactory, *, today: date, viewer: str | None =
 def status_rows(session: Session, *, today: date, viewer: str | None = None,
                 unit: str | None = None) -> list[StatusRow]:
     """``status`` inside a session the caller holds (the digests read it in their own transaction)."""
-    plan = session.scalars(select(PlanRecord)).first()
-    if plan is None:
-        raise NotFound("尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
-    calendar = calendar_from_settings(plan.settings)
-    window = max(plan.settings["supervision"]["reminder_working_days_before"])
+    plan = require_plan(session)
+    calendar, window = plan.calendar, plan.supervision.due_soon_working_days
     unit = _visible_units(session, _viewer(session, viewer), unit)
     names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
     # Columns, not entities: a digest or a dashboard reads every deliverable, and building ORM objects (with the
@@ -219,8 +215,5 @@ def unit_short_name(session_factory: SessionFactory, unit_id: str) -> str:
 
 def plan_years(session_factory: SessionFactory) -> list[int]:
     """The calendar years the plan runs through (the year-end summaries that exist)."""
-    with read_session(session_factory) as session:
-        plan = session.scalars(select(PlanRecord)).first()
-        if plan is None:
-            raise NotFound("尚未载入工作方案")
-        return list(range(plan.start.year, plan.end.year + 1))
+    plan = read_plan(session_factory)
+    return list(range(plan.start.year, plan.end.year + 1))

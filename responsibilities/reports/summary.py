@@ -30,15 +30,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Integer, String, func, literal, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.errors import InvalidInput, NotFound
+from responsibilities.errors import InvalidInput
 from responsibilities.notices.sweep import insert_notices_ignoring_conflicts
 from responsibilities.storage.db import read_session
-from responsibilities.storage.model import Deliverable, Extension, Notice, ObligationRecord, PlanRecord, UnitRecord
+from responsibilities.storage.model import Deliverable, Extension, Notice, ObligationRecord, UnitRecord
+from responsibilities.storage.plans import require_plan
 
 SessionFactory = sessionmaker[Session]
 OUTCOMES = ("on_time", "late", "overdue", "waived", "not_yet_due")
@@ -156,13 +156,11 @@ def year_end_summary(session_factory: SessionFactory, *, year: int, today: date)
 
 def summarize_year(session: Session, *, year: int, today: date) -> YearSummary:
     """``year_end_summary`` inside a session the caller holds (e.g. while rendering a summary notice)."""
-    plan = session.scalars(select(PlanRecord)).first()
-    if plan is None:
-        raise NotFound("尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
+    plan = require_plan(session)
     if not plan.start.year <= year <= plan.end.year:
         raise InvalidInput(f"{year} 年不在工作方案实施期内:{plan.title}实施期为 {plan.start.year}–{plan.end.year} 年,"
                            f"请选择 {plan.start.year} 至 {plan.end.year} 年之间的年份")
-    zone = ZoneInfo(plan.time_zone)
+    zone = plan.time_zone
     in_year = (Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None),
                Deliverable.original_due >= date(year, 1, 1), Deliverable.original_due <= date(year, 12, 31))
     rows = session.execute(select(Deliverable, ObligationRecord.task)
@@ -199,7 +197,7 @@ def summarize_year(session: Session, *, year: int, today: date) -> YearSummary:
     units.sort(key=lambda u: (order.get(u.unit_id, len(order)), u.unit_id))
     red.sort(key=lambda r: (-r.days_overdue, r.unit_id, r.ref))
     numbers = None
-    if plan.settings.get("figures"):
+    if plan.figures is not None:
         from responsibilities.figures.progress import numbers_for
 
         numbers = numbers_for(session, year=year, today=today)

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.deadlines.rules import AfterEvent, rule_to_json
-from responsibilities.deadlines.working_days import WorkingCalendar, YearOverride
 from responsibilities.plan.deliverables import ONCE, Slot, after_event_due, slots_for
 from responsibilities.plan.export import to_json
 from responsibilities.plan.model import Obligation, Plan
@@ -99,13 +98,6 @@ def calendar_days(plan: Plan) -> list[tuple[date, bool, int]]:
         days.append((day, working, cum))
         day += timedelta(days=1)
     return days
-
-
-def calendar_from_settings(settings: dict[str, Any]) -> WorkingCalendar:
-    years = [YearOverride(y["year"], frozenset(date.fromisoformat(d) for d in y["holidays"]),
-                          frozenset(date.fromisoformat(d) for d in y["workdays"]))
-             for y in settings.get("calendar_years", [])]
-    return WorkingCalendar(years)
 
 
 def _jsonable(value: Any) -> Any:

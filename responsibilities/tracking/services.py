@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,11 +42,11 @@ from responsibilities.storage.model import (
     Extension,
     Notice,
     ObligationRecord,
-    PlanRecord,
     UnitRecord,
     User,
 )
-from responsibilities.storage.plan_sync import calendar_from_settings, deliverable_ref
+from responsibilities.storage.plan_sync import deliverable_ref
+from responsibilities.storage.plans import require_plan
 from responsibilities.tracking.evidence import EvidenceRejected, EvidenceStore, parse_link
 from responsibilities.vocabulary import ACTION_NAMES, NOTICE_STATE_NAMES, ROLE_NAMES
 
@@ -62,13 +61,6 @@ MAX_USER_NAME = User.__table__.c.name.type.length  # a user's name is also the a
 # ── lookups and guards ───────────────────────────────────────────────────────────────────────────
 
 
-def _plan(session: Session) -> PlanRecord:
-    plan = session.scalars(select(PlanRecord)).first()
-    if plan is None:
-        raise NotFound("尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
-    return plan
-
-
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("`now` must be an aware datetime: a naive one would be read in the machine's zone")
@@ -76,8 +68,7 @@ def _require_aware(now: datetime) -> None:
 
 def local_today(session: Session, now: datetime) -> date:
     """``now`` as a calendar day in the plan's time zone: deadlines are local dates."""
-    _require_aware(now)
-    return now.astimezone(ZoneInfo(_plan(session).time_zone)).date()
+    return require_plan(session).today(now)
 
 
 def _user(session: Session, name: str) -> User:
@@ -140,7 +131,7 @@ def _require_assigned(session: Session, user: User, deliverable: Deliverable, do
 
 def _check_version(session: Session, deliverable: Deliverable, expected_version: int | None) -> None:
     if expected_version is not None and deliverable.version != expected_version:
-        when = deliverable.updated_at.astimezone(ZoneInfo(_plan(session).time_zone))
+        when = deliverable.updated_at.astimezone(require_plan(session).time_zone)
         raise StaleDeliverable(
             f"{deliverable.ref} 已于 {when:%Y-%m-%d %H:%M} 由 {deliverable.updated_by} 修改(现为版本 "
             f"{deliverable.version},您看到的是版本 {expected_version}),本次未作任何更改:请重新查看后再操作")
@@ -160,7 +151,7 @@ def _require_text(text: str | None, what: str) -> str:
 
 
 def _check_in_plan(session: Session, day: date, what: str) -> None:
-    plan = _plan(session)
+    plan = require_plan(session)
     if not plan.start <= day <= plan.end + REPORTING_HORIZON:
         raise InvalidInput(f"{what} {day} 不在工作方案实施期内({plan.start} 至 {plan.end}),请填写此期间内的日期")
 
@@ -262,7 +253,7 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
             event.occurred_on, event.recorded_at, event.recorded_by = occurred_on, now, user.name
             write_audit(session, now=now, actor=user.name, action="event.recorded", before={"occurred_on": None},
                         after={"event": event_id, "occurred_on": occurred_on.isoformat()})
-        calendar = calendar_from_settings(_plan(session).settings)
+        calendar = require_plan(session).calendar
         created = []
         waiting = session.scalars(select(ObligationRecord).where(
             ObligationRecord.awaits == event_id, ObligationRecord.retired_at.is_(None)))
@@ -333,9 +324,9 @@ def submit(session_factory: SessionFactory, *, actor: str, ref: str, now: dateti
 def _refuse_monthly_report(session: Session, deliverable: Deliverable) -> None:
     """A monthly report (月报) is handed in with its figures (figures_service), never as a bare submission:
     a report without figures would count as filed and leave the region's progress short."""
-    figures = _plan(session).settings.get("figures") or {}
+    figures = require_plan(session).figures
     obligation = session.get(ObligationRecord, deliverable.obligation_id)
-    if figures and obligation is not None and obligation.declared_id == figures.get("obligation"):
+    if figures and obligation is not None and obligation.declared_id == figures.obligation:
         month = deliverable.period or ""
         raise InvalidInput(f"{deliverable.ref} 是月报:请填报当月数据(网页上本地区的月报表,或 "
                            f"`duban figures submit {deliverable.unit_id} {month} total=…`),不能只报送办结")

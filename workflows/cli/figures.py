@@ -18,7 +18,6 @@ from responsibilities.vocabulary import LIGHT_NAMES
 from workflows.cli.context import Commands
 
 
-
 def _month(value: str):
     from responsibilities.figures.rules import parse_month
 
@@ -38,13 +37,13 @@ def _print_refusal(error) -> int:
 
 
 def cmd_submit(ctx) -> int:  # a cli_track.Context
-    from responsibilities.figures.rules import fields_from_settings, resolve_field
+    from responsibilities.figures.rules import fields_of, resolve_field
     from responsibilities.figures.service import figures_settings, submit_figures
     from responsibilities.storage.db import read_session
 
     a = ctx.args
     with read_session(ctx.sessions) as session:
-        fields = fields_from_settings(figures_settings(session))
+        fields = fields_of(figures_settings(session).fields)
     raw: dict[str, object] = {}
     for pair in a.values:
         key, sep, value = pair.partition("=")

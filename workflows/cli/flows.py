@@ -48,21 +48,20 @@ def register(cli: Commands) -> None:
 
 
 def cmd_deploy(ctx) -> int:
-    from sqlalchemy import select
-
-    from responsibilities.storage.model import PlanRecord
+    from responsibilities.storage.plans import loaded_plan
 
     if not os.environ.get("PREFECT_API_URL"):
         raise SystemExit("duban deploy: 请把 PREFECT_API_URL 设为 Prefect 服务器的地址,例如先运行 "
                          "`prefect server start --host 127.0.0.1`,再设 PREFECT_API_URL=http://127.0.0.1:4200/api")
     with ctx.sessions() as session:
-        plan = session.scalars(select(PlanRecord)).first()
+        plan = loaded_plan(session)
     if plan is None:
         raise SystemExit("duban: 尚未载入工作方案:请先运行 `duban load deadlines.yaml`")
     from workflows.schedule.deploy import deploy_flows
 
-    deployed = deploy_flows(dict(plan.settings["schedules"]), plan.time_zone, work_pool=ctx.args.work_pool)
+    zone = plan.time_zone.key
+    deployed = deploy_flows(dict(plan.schedules), zone, work_pool=ctx.args.work_pool)
     for name, deployment_id in deployed.items():
-        print(f"deployed {name}: {plan.settings['schedules'][name]} ({plan.time_zone}) → {deployment_id}")
+        print(f"deployed {name}: {plan.schedules[name]} ({zone}) → {deployment_id}")
     print(f"start a worker: prefect worker start --pool {ctx.args.work_pool}   (and do not run `duban serve` as well)")
     return 0

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from responsibilities.vocabulary import ACTION_NAMES, LIGHT_NAMES, LIGHT_ORDER, STATE_NAMES
 
+
 def _short(text: str, width: int = 36) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -12,6 +12,7 @@ from responsibilities.vocabulary import ACTION_NAMES, NOTICE_KIND_NAMES, STATE_N
 from workflows.cli.context import Commands, parse_date
 from workflows.replay.simulate import NOTICE_KINDS, Options, SimulationError, Tally, simulate
 
+
 def _in_order(counts: dict[str, int], names: dict[str, str]) -> list[tuple[str, int]]:
     """Counts in the order ``names`` lists them (the order of the work), any others after."""
     order = {key: i for i, key in enumerate(names)}

@@ -219,7 +219,7 @@ class Scenario:
             submit_figures(self.sessions, actor=clerk(fate.unit_id), region=region, month=month,
                            values=self.figures.values(region, month), now=now, note=note, source="simulate")
             self.stats.actions["resubmit" if again else "submit"] += 1
-            self.stats.actions["figures.submit"] += 1
+            self.stats.actions["figures"] += 1
             self._schedule(self.calendar.add_working_days(now.date(), fate.rng.randint(1, 3)), "office", "review", ref)
             return
         links = ([f"https://oa.guigang.example/duban/files/{ref}.pdf"]
@@ -289,13 +289,13 @@ class MonthlyFigures:
     (seed, region, month), the parts never more than their whole."""
 
     def __init__(self, sessions, seed: int) -> None:
-        from responsibilities.storage.model import PlanRecord, RegionTargetRecord
+        from responsibilities.storage.model import RegionTargetRecord
+        from responsibilities.storage.plans import require_plan
 
         self.seed = seed
         with sessions() as session:
-            plan = session.scalars(select(PlanRecord)).first()
-            settings = plan.settings.get("figures") or {}
-            self.obligation = settings.get("obligation", "")
+            figures = require_plan(session).figures
+            self.obligation = figures.obligation if figures is not None else ""
             self.targets = {(r.region_unit_id, r.year): r.value for r in session.scalars(select(RegionTargetRecord))}
             self.first_month = {}
             for unit_id, period in session.execute(
