@@ -108,18 +108,18 @@ def _check_every_way(database, days=DAYS) -> None:
     for today in days:
         fast = board.board(sf, today=today, viewer=OFFICE)
         _lights_equal_a_fresh_count(database)
-        slow = board._board(sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True)
+        slow = board.board_by_aggregate(sf, today=today, viewer=OFFICE)
         assert fast == slow, today
         assert _matrix(fast) == _from_status(sf, today), today
         assert [r.unit for r in fast.matrix.items] == [r.unit for r in slow.matrix.items]
         for page in (1, 3, 7, 8):  # pages of 4 units (27 in all): the last one part full, then one past the end
-            assert board.board(sf, today=today, viewer=OFFICE, page=page, size=4) == board._board(
-                sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True, page=page, size=4), page
+            assert board.board(sf, today=today, viewer=OFFICE, page=page, size=4) == board.board_by_aggregate(
+                sf, today=today, viewer=OFFICE, page=page, size=4), page
         for filters in (board.Filters(unit="hrss"), board.Filters(state="open"), board.Filters(state="returned"),
                         board.Filters(state="submitted"), board.Filters(state="accepted"),
                         board.Filters(unit="finance", state="open")):
-            assert board.board(sf, today=today, viewer=OFFICE, filters=filters) == board._board(
-                sf, today=today, viewer=OFFICE, filters=filters, aggregate=True), (today, filters)
+            assert board.board(sf, today=today, viewer=OFFICE, filters=filters) == board.board_by_aggregate(
+                sf, today=today, viewer=OFFICE, filters=filters), (today, filters)
 
 
 def test_the_kept_counts_give_the_same_matrix_as_the_aggregate_and_the_rules_after_every_kind_of_change(
@@ -212,8 +212,8 @@ def test_the_lights_kept_for_one_day_move_to_any_other_day_forward_or_back(loade
     for today in days:
         lights.keep_up(sf, today)
         _lights_equal_a_fresh_count(loaded)
-        assert board.board(sf, today=today, viewer=OFFICE) == board._board(
-            sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True), today
+        assert board.board(sf, today=today, viewer=OFFICE) == board.board_by_aggregate(
+            sf, today=today, viewer=OFFICE), today
 
 
 def test_two_requests_moving_the_lights_to_a_new_day_at_once_count_each_change_once(loaded) -> None:
@@ -313,8 +313,8 @@ def test_a_unit_with_only_an_obligation_waiting_for_a_date_is_in_the_matrix_with
     whole = board.board(sf, today=today, viewer=OFFICE, size=200)
     assert {r.unit: r.counts for r in whole.matrix.items}["finance"] == {"red": 0, "yellow": 0, "green": 0, "grey": 1}
     for page in range(1, 9):
-        assert board.board(sf, today=today, viewer=OFFICE, page=page, size=4) == board._board(
-            sf, today=today, viewer=OFFICE, filters=board.Filters(), aggregate=True, page=page, size=4), page
+        assert board.board(sf, today=today, viewer=OFFICE, page=page, size=4) == board.board_by_aggregate(
+            sf, today=today, viewer=OFFICE, page=page, size=4), page
     only = board.board(sf, today=today, viewer=OFFICE, filters=board.Filters(unit="finance"))
     assert [(r.unit, r.unit_name, r.total) for r in only.matrix.items] == [("finance", "市财政局", 1)]
 

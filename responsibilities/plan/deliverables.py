@@ -11,8 +11,6 @@ from typing import Literal
 
 from responsibilities.deadlines.rules import (
     AfterEvent,
-    DeadlineRule,
-    External,
     Fixed,
     Ongoing,
     Periodic,
@@ -90,13 +88,6 @@ def after_event_due(rule: AfterEvent, occurred_on: date, calendar: WorkingCalend
         # 一个月内 from 31 January is the end of February, not 3 March.
         return date(year, month, min(occurred_on.day, last_day_of_month(year, month)))
     return occurred_on + timedelta(days=rule.offset)
-
-
-def waits_for_office(rule: DeadlineRule) -> bool:
-    """Whether the office must supply a date (an event or an outside body's date) for this rule."""
-    if isinstance(rule, Staged):
-        return any(isinstance(s.rule, (External, AfterEvent)) for s in rule.stages)
-    return isinstance(rule, (External, AfterEvent))
 
 
 def light(state: str, due: date | None, today: date, *, calendar: WorkingCalendar, due_soon_working_days: int) -> Light:

@@ -34,7 +34,6 @@ from responsibilities.storage.model import (
     ObligationRecord,
     UnitLights,
     UnitRecord,
-    User,
 )
 
 SessionFactory = sessionmaker[Session]
@@ -211,7 +210,7 @@ def dashboard(session_factory: SessionFactory, *, today: date, viewer: str | Non
     def read(session: Session, final: bool) -> Dashboard | None:
         _require_overview(session, viewer, filters)
         params = _params(session, today, filters)
-        matrix = _matrix(session, params, filters, *page_of("board"), False, final)
+        matrix = _matrix(session, params, filters, *page_of("board"), final)
         if matrix is None:
             return None
         return Dashboard(matrix, _overdue(session, filters, params, *page_of("overdue")),
@@ -229,23 +228,28 @@ def board(session_factory: SessionFactory, *, today: date, viewer: str | None, f
 
     Unfiltered or by unit: from the lights the database keeps as of a day (``lights``), moved to ``today``
     first if need be. By state: from the per-(unit, state, dated) counts it keeps, with only the date-dependent
-    part counted on the index. By kind or due date: one GROUP BY over the deliverables (``aggregate=True``
-    forces that, the straightforward computation the tests compare to).
+    part counted on the index. By kind or due date: one GROUP BY over the deliverables (``board_by_aggregate``).
     """
-    return _board(session_factory, today=today, viewer=viewer, filters=filters, page=page, size=size,
-                  aggregate=False)
-
-
-def _board(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters,
-           aggregate: bool, page: int = 1, size: int = PAGE_SIZE) -> Board:
     filters.check()
     page, size = _page_bounds(page, size)
 
     def read(session: Session, final: bool) -> Board | None:
         _require_overview(session, viewer, filters)
-        return _matrix(session, _params(session, today, filters), filters, page, size, aggregate, final)
+        return _matrix(session, _params(session, today, filters), filters, page, size, final)
 
     return _read_with_lights(session_factory, today, read)
+
+
+def board_by_aggregate(session_factory: SessionFactory, *, today: date, viewer: str | None,
+                       filters: Filters = Filters(), page: int = 1, size: int = PAGE_SIZE) -> Board:
+    """The same matrix by the straightforward computation: one GROUP BY over every current deliverable's light.
+    What the kept counts must always equal; ``board`` takes this way itself for a filter by kind or due date."""
+    filters.check()
+    page, size = _page_bounds(page, size)
+    with read_session(session_factory) as session:
+        _require_overview(session, viewer, filters)
+        params = _params(session, today, filters)
+        return _matrix_page(session, today, _with_waiting([_aggregate_part(filters)], filters), params, page, size)
 
 
 def _read_with_lights(session_factory: SessionFactory, today: date, read: Callable[[Session, bool], T | None]) -> T:
@@ -262,29 +266,32 @@ def _read_with_lights(session_factory: SessionFactory, today: date, read: Callab
     return found
 
 
-def _matrix(session: Session, params: dict[str, Any], filters: Filters, page: int, size: int, aggregate: bool,
+def _matrix(session: Session, params: dict[str, Any], filters: Filters, page: int, size: int,
             final: bool) -> Board | None:
     """The matrix (see ``board``); None if it is to come from the kept lights, they are not today's, and the read
     is not ``final``."""
-    today, lit = params["today"], not aggregate and filters.by_unit_at_most
+    today, lit = params["today"], filters.by_unit_at_most
     if lit and _lights_current(session, params):
         return _lit_matrix_page(session, today, filters, page, size)
     if lit and not final:
         return None
-    return _matrix_page(session, today, _counted_parts(filters, aggregate), params, page, size)
+    return _matrix_page(session, today, _counted_parts(filters), params, page, size)
 
 
 def _lights_current(session: Session, params: dict[str, Any]) -> bool:
     return lights.current(session, params["today"], params["soon_before"])
 
 
-def _counted_parts(filters: Filters, aggregate: bool) -> list[Select]:
-    if aggregate or filters.kind is not None or filters.due_within_days is not None:
-        parts = [_aggregate_part(filters)]
-    else:
-        parts = _kept_parts(filters)
+def _counted_parts(filters: Filters) -> list[Select]:
+    if filters.kind is not None or filters.due_within_days is not None:
+        return _with_waiting([_aggregate_part(filters)], filters)
+    return _with_waiting(_kept_parts(filters), filters)
+
+
+def _with_waiting(parts: list[Select], filters: Filters) -> list[Select]:
+    """Obligations waiting for an event or a date are grey for their unit, unless a filter leaves them out."""
     if filters.state is None and filters.due_within_days is None:
-        parts.append(_waiting_per_unit(filters.unit is not None, filters.kind is not None))
+        return [*parts, _waiting_per_unit(filters.unit is not None, filters.kind is not None)]
     return parts
 
 
@@ -621,14 +628,6 @@ def _workspace_listing(by_state: bool) -> _Listing:
     return _listing(query, (Deliverable.due.is_(None), Deliverable.due, Deliverable.ref))
 
 
-def waiting_obligations(session_factory: SessionFactory, *, viewer: str | None, unit: str | None = None,
-                        page: int = 1, size: int = PAGE_SIZE) -> Page[dict[str, Any]]:
-    """Obligations waiting for the office: an event to record or an outside date to set."""
-    page, size = _page_bounds(page, size)
-    with read_session(session_factory) as session:
-        return _waiting_page(session, _visible_units(session, _viewer(session, viewer), unit), page, size)
-
-
 def _waiting_page(session: Session, unit: str | None, page: int, size: int) -> Page[dict[str, Any]]:
     count, rows = _waiting_listing(unit is not None)
     params = {"unit": unit, "offset": (page - 1) * size, "limit": size}
@@ -759,8 +758,3 @@ def obligation(session_factory: SessionFactory, *, obligation_id: str, viewer: s
 def _obligation_listing() -> _Listing:
     return _listing(_base().where(Deliverable.obligation_id == bindparam("obligation", type_=String)),
                     (Deliverable.due, Deliverable.ref))
-
-
-def users_of(session_factory: SessionFactory, name: str) -> User | None:
-    with read_session(session_factory) as session:
-        return session.scalars(select(User).where(User.name == name)).first()

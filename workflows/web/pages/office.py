@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -144,7 +144,3 @@ def report_download(year: int, year2: int, fmt: str, request: Request, user: Sig
     data = render_year_report(year_end_summary(ctx.sessions, year=year, today=ctx.today()), fmt)
     return Response(data, media_type=MEDIA_TYPES[fmt],
                     headers={"content-disposition": f'attachment; filename="summary-{year}.{fmt}"'})
-
-
-def today_of(request: Request) -> date:
-    return web(request).today()
