@@ -301,7 +301,8 @@ def _figures_behind(session: Session, today: date) -> list[dict[str, Any]]:
 
 
 def _digest_context(session: Session, notice: Notice, today: date, base_url: str) -> dict[str, Any]:
-    """A digest's facts, computed from the data on the day it is rendered (responsibilities.notices.digests decides what)."""
+    """A digest's facts, computed from the data on the day it is rendered (responsibilities.notices.digests decides
+    what): what every digest says, then the unit's week, the leaders' week or the office's day."""
     plan = _plan(session)
     digest, period = digests.parse_key(notice.dedupe_key, notice.unit_id)
     base = base_url.rstrip("/")
@@ -312,28 +313,38 @@ def _digest_context(session: Session, notice: Notice, today: date, base_url: str
         "dashboard": f"{base}/", "due_soon_days": digests.DUE_SOON_DAYS,
     }
     if digest in ("unit", "leaders"):
-        year, _, week = period.partition("-W")
-        monday, sunday = digests.week_bounds(period)
-        context |= {"year": int(year), "week": int(week), "week_start": monday.isoformat(),
-                    "week_end": sunday.isoformat()}
+        context |= _week_context(period)
     if digest == "unit":
-        unit = session.get(UnitRecord, notice.unit_id)
-        if unit is None:
-            raise LookupError(f"notice {notice.dedupe_key}: unit {notice.unit_id} is not in the database")
-        facts = digests.unit_digest(_all_status_rows(session, today), unit.id, today)
-        return context | {
-            "unit": unit.short_name, "unit_name": unit.name, "in_hand": len(facts.in_hand),
-            "submitted": len(facts.submitted), "overdue": _section(facts.overdue, base),
-            "due_soon": _section(facts.due_soon, base, days_left=lambda r: (r.due - today).days),
-            "returned": _section(facts.returned, base),
-        }
+        return context | _unit_digest_context(session, notice.unit_id, today, base)
     rows = _all_status_rows(session, today)
     context["figures_behind"] = _figures_behind(session, today)
     if digest == "leaders":
         facts = digests.leaders_digest(rows)
-        return context | {"red": _section(facts.red, base),
-                          "behind": [b.__dict__ for b in facts.behind]}
-    facts = digests.office_digest(session, rows)
+        return context | {"red": _section(facts.red, base), "behind": [b.__dict__ for b in facts.behind]}
+    return context | _office_digest_context(session, digests.office_digest(session, rows), base)
+
+
+def _week_context(period: str) -> dict[str, Any]:
+    year, _, week = period.partition("-W")
+    monday, sunday = digests.week_bounds(period)
+    return {"year": int(year), "week": int(week), "week_start": monday.isoformat(), "week_end": sunday.isoformat()}
+
+
+def _unit_digest_context(session: Session, unit_id: str | None, today: date, base: str) -> dict[str, Any]:
+    unit = session.get(UnitRecord, unit_id)
+    if unit is None:
+        raise LookupError(f"digest for unit {unit_id}: the unit is not in the database")
+    facts = digests.unit_digest(_all_status_rows(session, today), unit.id, today)
+    return {
+        "unit": unit.short_name, "unit_name": unit.name, "in_hand": len(facts.in_hand),
+        "submitted": len(facts.submitted), "overdue": _section(facts.overdue, base),
+        "due_soon": _section(facts.due_soon, base, days_left=lambda r: (r.due - today).days),
+        "returned": _section(facts.returned, base),
+    }
+
+
+def _office_digest_context(session: Session, facts: digests.OfficeDigest, base: str) -> dict[str, Any]:
+    """The office's day: every unit's lights (worst first), the red items, reviews, what waits, what failed."""
     names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
     order = {unit_id: i for i, unit_id in enumerate(names)}
     lights = [{"unit": names.get(u, u), **counts} for u, counts in sorted(
@@ -346,13 +357,14 @@ def _digest_context(session: Session, notice: Notice, today: date, base_url: str
                "attempts": n.attempts, "error": n.last_error or "",
                "unit": names.get(n.unit_id, n.unit_id or "")}
               for n in facts.failed[:DIGEST_LIST_LIMIT]]
-    return context | {
+    return {
         "lights": lights, "totals": totals, "red_count": len(facts.red),
         "reviews": _section(facts.reviews, base),
         "awaiting_event": _section(facts.awaiting_event, base,
                                    event=lambda r: event_names.get(events.get(r.id), "")),
         "awaiting_date": _section(facts.awaiting_date, base),
-        "failed": {"items": failed, "count": len(facts.failed), "more": max(len(facts.failed) - DIGEST_LIST_LIMIT, 0)},
+        "failed": {"items": failed, "count": len(facts.failed),
+                   "more": max(len(facts.failed) - DIGEST_LIST_LIMIT, 0)},
     }
 
 

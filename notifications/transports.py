@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 import aiosmtplib
 
@@ -181,66 +181,86 @@ class SmtpSettings:
         ``timeout`` (seconds) is optional. The port defaults to 25, 587 with STARTTLS, 465 for smtps.
         """
         shown = _redacted(url)
-        try:
-            parts = urlsplit(url.strip())
-        except ValueError as error:
-            raise ValueError(f"cannot read the SMTP URL {shown}: {error}") from None
-        scheme = parts.scheme.lower()
-        if scheme not in ("smtp", "smtps"):
-            raise ValueError(f"the SMTP URL must start with smtp:// or smtps://; got {shown}")
-        host = parts.hostname
-        if not host:
-            raise ValueError(f"the SMTP URL has no host: {shown}")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError(f"the SMTP URL has a bad port (a number 1–65535 is needed): {shown}") from None
-        if port == 0:
-            raise ValueError(f"the SMTP URL has a bad port (a number 1–65535 is needed): {shown}")
-        if parts.path not in ("", "/"):
-            raise ValueError(f"the SMTP URL must not have a path: {shown}")
-
-        query: dict[str, str] = {}
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            key = key.lower()
-            if key not in _QUERY_KEYS:
-                raise ValueError(f"unknown SMTP URL parameter {key!r} (known: {', '.join(_QUERY_KEYS)}): {shown}")
-            if key in query:
-                raise ValueError(f"the SMTP URL parameter {key!r} is given twice: {shown}")
-            query[key] = value
-
-        security: Security = "tls" if scheme == "smtps" else "none"
-        if "starttls" in query:
-            flag = query["starttls"].lower()
-            if flag not in _TRUE | _FALSE:
-                raise ValueError(f"starttls must be true or false; got {query['starttls']!r}: {shown}")
-            if flag in _TRUE:
-                if scheme == "smtps":
-                    raise ValueError(f"smtps:// is TLS from the start; starttls=true contradicts it: {shown}")
-                security = "starttls"
-
-        sender = query.get("from", "").strip()
-        if not sender:
-            raise ValueError(f"the SMTP URL needs the sender address as from=… (e.g. ?from=duban%40gov.example): {shown}")
-        if "@" not in sender:
-            raise ValueError(f"the sender (from=) must be an email address; got {sender!r}")
-
-        timeout = 30.0
-        if "timeout" in query:
-            try:
-                timeout = float(query["timeout"])
-            except ValueError:
-                raise ValueError(f"timeout must be a number of seconds; got {query['timeout']!r}: {shown}") from None
-            if not timeout > 0:
-                raise ValueError(f"timeout must be positive; got {query['timeout']!r}: {shown}")
-
+        parts, scheme = _smtp_url_parts(url, shown)
+        query = _smtp_url_query(parts.query, shown)
+        security = _security(scheme, query, shown)
         username = unquote(parts.username) if parts.username else None
         password = unquote(parts.password) if parts.password is not None else None
         if password is not None and not username:
             raise ValueError(f"the SMTP URL has a password but no user name: {shown}")
+        return cls(host=parts.hostname, port=parts.port or _DEFAULT_PORTS[security], security=security,
+                   username=username, password=password, sender=_sender(query, shown),
+                   timeout=_timeout(query, shown))
 
-        return cls(host=host, port=port or _DEFAULT_PORTS[security], security=security,
-                   username=username, password=password, sender=sender, timeout=timeout)
+
+def _smtp_url_parts(url: str, shown: str) -> tuple[SplitResult, str]:
+    """The URL split, with its scheme (smtp or smtps), host and port checked."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as error:
+        raise ValueError(f"cannot read the SMTP URL {shown}: {error}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("smtp", "smtps"):
+        raise ValueError(f"the SMTP URL must start with smtp:// or smtps://; got {shown}")
+    if not parts.hostname:
+        raise ValueError(f"the SMTP URL has no host: {shown}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError(f"the SMTP URL has a bad port (a number 1–65535 is needed): {shown}")
+    if parts.path not in ("", "/"):
+        raise ValueError(f"the SMTP URL must not have a path: {shown}")
+    return parts, scheme
+
+
+def _smtp_url_query(text: str, shown: str) -> dict[str, str]:
+    """The known parameters, each at most once."""
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        key = key.lower()
+        if key not in _QUERY_KEYS:
+            raise ValueError(f"unknown SMTP URL parameter {key!r} (known: {', '.join(_QUERY_KEYS)}): {shown}")
+        if key in query:
+            raise ValueError(f"the SMTP URL parameter {key!r} is given twice: {shown}")
+        query[key] = value
+    return query
+
+
+def _security(scheme: str, query: dict[str, str], shown: str) -> Security:
+    security: Security = "tls" if scheme == "smtps" else "none"
+    if "starttls" in query:
+        flag = query["starttls"].lower()
+        if flag not in _TRUE | _FALSE:
+            raise ValueError(f"starttls must be true or false; got {query['starttls']!r}: {shown}")
+        if flag in _TRUE:
+            if scheme == "smtps":
+                raise ValueError(f"smtps:// is TLS from the start; starttls=true contradicts it: {shown}")
+            security = "starttls"
+    return security
+
+
+def _sender(query: dict[str, str], shown: str) -> str:
+    sender = query.get("from", "").strip()
+    if not sender:
+        raise ValueError("the SMTP URL needs the sender address as from=… (e.g. ?from=duban%40gov.example): "
+                         f"{shown}")
+    if "@" not in sender:
+        raise ValueError(f"the sender (from=) must be an email address; got {sender!r}")
+    return sender
+
+
+def _timeout(query: dict[str, str], shown: str) -> float:
+    if "timeout" not in query:
+        return 30.0
+    try:
+        timeout = float(query["timeout"])
+    except ValueError:
+        raise ValueError(f"timeout must be a number of seconds; got {query['timeout']!r}: {shown}") from None
+    if not timeout > 0:
+        raise ValueError(f"timeout must be positive; got {query['timeout']!r}: {shown}")
+    return timeout
 
 
 def _redacted(url: str) -> str:

@@ -24,7 +24,7 @@ FORBIDDEN = {"responsibilities": {"notifications", "workflows"}, "notifications"
 LAYERS = {
     "responsibilities": ["vocabulary", "errors", "deadlines", "plan", "storage", "tracking", "reading", "figures",
                          "notices", "reports"],
-    "workflows": ["settings", "paths", "failures", "schedule", "replay", "web", "flows", "server", "cli"],
+    "workflows": ["settings", "paths", "failures", "runtime", "schedule", "replay", "web", "flows", "server", "cli"],
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -120,6 +120,27 @@ def test_there_is_no_import_cycle_anywhere():
         if node not in index:
             visit(node)
     assert cycles == []
+
+
+INTERFACES = ("workflows.web", "workflows.cli")
+
+
+def test_the_interfaces_read_and_change_through_the_use_cases_never_the_orm():
+    """The pages, the API and the commands call responsibilities' functions; none builds a query or touches a
+    record (the sessionmaker's type apart, and the tuple of states their filters offer)."""
+    allowed = {("sqlalchemy.orm", "Session"), ("sqlalchemy.orm", "sessionmaker"),
+               ("responsibilities.storage.model", "STATES")}
+    found = []
+    for module, path in modules().items():
+        if not module.startswith(INTERFACES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and (
+                    node.module.startswith("sqlalchemy") or node.module == "responsibilities.storage.model"):
+                found += [f"{module}: {node.module}.{a.name}" for a in node.names if (node.module, a.name) not in allowed]
+            elif isinstance(node, ast.Import):
+                found += [f"{module}: {a.name}" for a in node.names if a.name.startswith("sqlalchemy")]
+    assert found == []
 
 
 # ── one vocabulary ───────────────────────────────────────────────────────────────────────────────

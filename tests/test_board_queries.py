@@ -106,10 +106,12 @@ def _check_every_way(database, days=DAYS) -> None:
     _kept_equals_a_fresh_count(database)
     sf = database.session_factory
     for today in days:
+        slow = board.board_by_aggregate(sf, today=today, viewer=OFFICE)
+        before_the_sweep = board.board(sf, today=today, viewer=OFFICE)  # the kept lights are another day's
+        lights.keep_up(sf, today)  # what the day's sweep does
         fast = board.board(sf, today=today, viewer=OFFICE)
         _lights_equal_a_fresh_count(database)
-        slow = board.board_by_aggregate(sf, today=today, viewer=OFFICE)
-        assert fast == slow, today
+        assert fast == slow == before_the_sweep, today
         assert _matrix(fast) == _from_status(sf, today), today
         assert [r.unit for r in fast.matrix.items] == [r.unit for r in slow.matrix.items]
         for page in (1, 3, 7, 8):  # pages of 4 units (27 in all): the last one part full, then one past the end
@@ -148,6 +150,35 @@ def test_the_kept_counts_give_the_same_matrix_as_the_aggregate_and_the_rules_aft
     _check_every_way(loaded)
     plan_sync.sync_plan(sf, plan, now=DAY)  # and back
     _check_every_way(loaded)
+
+
+def _lights_day(database):
+    with database.raw() as con:
+        return con.execute(text("SELECT today, soon_before FROM lights_day")
+                           .columns(today=Date(), soon_before=Date())).all()
+
+
+def test_reading_the_dashboard_before_the_days_sweep_writes_nothing_and_shows_that_days_lights(loaded) -> None:
+    sf = loaded.session_factory
+    lights.keep_up(sf, date(2019, 10, 28))
+    kept = _lights_day(loaded)
+    dashboard = board.dashboard(sf, today=date(2019, 11, 4), viewer=OFFICE)
+    assert _lights_day(loaded) == kept  # still the 28th's: a GET does not move them
+    assert dashboard.board == board.board_by_aggregate(sf, today=date(2019, 11, 4), viewer=OFFICE)
+    assert _matrix(dashboard.board) == _from_status(sf, date(2019, 11, 4))
+
+
+def test_the_sweep_job_moves_the_kept_lights_to_its_day_working_day_or_not(loaded, tmp_path) -> None:
+    from workflows.runtime import Runtime, fixed_clock
+    from workflows.schedule import jobs
+    from workflows.settings import Settings
+
+    settings = replace(Settings.from_environment(), database_url=loaded.url, reports_dir=tmp_path)
+    for day in (date(2019, 11, 2), date(2019, 11, 4)):  # a Saturday, then a Monday
+        with Runtime(settings, clock=fixed_clock(at(day.year, day.month, day.day, 7))) as runtime:
+            jobs.sweep(runtime=runtime)
+        assert [row.today for row in _lights_day(loaded)] == [day]
+    _lights_equal_a_fresh_count(loaded)
 
 
 def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from responsibilities.storage.lease import holder_of
 from responsibilities.storage.model import APSchedulerJob, Notice
+from workflows.runtime import Runtime, fixed_clock
 from workflows.schedule import jobs
 from workflows.schedule.scheduler import LEASE_NAME, EmbeddedScheduler
 from workflows.settings import Settings
@@ -137,10 +139,9 @@ def test_a_changed_schedule_reschedules_the_stored_job_and_a_dropped_one_is_remo
     assert list(jobs_now) == ["sweep"] and "hour='7'" in jobs_now["sweep"]
 
 
-def runtime_for(loaded, day: date) -> jobs.Runtime:
-    settings = Settings.from_environment()
-    settings = type(settings)(**{**settings.__dict__, "database_url": loaded.url})
-    return jobs.Runtime(settings, at(day.year, day.month, day.day, 8))
+def runtime_for(loaded, day: date) -> Runtime:
+    settings = replace(Settings.from_environment(), database_url=loaded.url)
+    return Runtime(settings, clock=fixed_clock(at(day.year, day.month, day.day, 8)))
 
 
 def notice_keys(loaded) -> list[str]:

@@ -21,6 +21,7 @@ from responsibilities.storage.model import Notice
 from responsibilities.tracking import services
 from workflows.cli.main import main
 from workflows.replay.simulate import NOTICE_KINDS, Options, Schedule, simulate
+from workflows.runtime import Runtime, fixed_clock
 from workflows.schedule import jobs
 from workflows.settings import Settings
 
@@ -243,8 +244,8 @@ def test_the_year_end_job_owes_one_summary_notice_however_often_it_runs(tmp_path
     zone = Settings.from_environment().time_zone
     plan_sync.sync_plan(sessions, load_plan(PLAN), now=datetime(2019, 10, 23, 9, tzinfo=zone))
     services.add_user(sessions, name="office", role="office", now=datetime(2019, 10, 23, 9, tzinfo=zone))
-    runtime = jobs.Runtime(replace(settings(), database_url=f"sqlite:///{tmp_path / 'd.sqlite3'}",
-                                   reports_dir=tmp_path / "reports"), datetime(2019, 12, 31, 18, tzinfo=zone))
+    runtime = Runtime(replace(settings(), database_url=f"sqlite:///{tmp_path / 'd.sqlite3'}",
+                              reports_dir=tmp_path / "reports"), clock=fixed_clock(datetime(2019, 12, 31, 18, tzinfo=zone)))
     try:
         first = jobs.year_end(runtime=runtime)
         second = jobs.year_end(runtime=runtime)

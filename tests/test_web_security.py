@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from responsibilities.errors import NotAllowed
 from responsibilities.reading import queries
 from responsibilities.tracking import services
 from responsibilities.tracking.accounts import SignInFailed, SignInThrottled, disable_user
@@ -106,7 +107,7 @@ def test_disabling_a_user_ends_their_sessions_and_their_command_line_actions(app
     client = sign_in(app, HRSS)
     disable_user(web_db.session_factory, name=HRSS, now=NOW)
     assert client.get("/api/session").status_code == 401
-    with pytest.raises(services.NotAllowed, match=f"用户 {HRSS} 已停用"):
+    with pytest.raises(NotAllowed, match=f"用户 {HRSS} 已停用"):
         services.add_note(web_db.session_factory, actor=HRSS, ref="hrss-4", note="进展", now=NOW)
 
 

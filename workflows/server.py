@@ -126,14 +126,15 @@ def _stopped() -> int:
 
 
 def _scheduler(ctx, plan, *, prefect: bool):  # an EmbeddedScheduler
-    from workflows.schedule.scheduler import EmbeddedScheduler
+    from workflows.schedule.scheduler import EmbeddedScheduler, run_directly, run_through_prefect
 
     if prefect:
         from workflows.schedule.flows import configure_prefect
 
         configure_prefect(ctx.settings)
     return EmbeddedScheduler(ctx.engine, dict(plan.schedules), plan.time_zone,
-                             lease_ttl=timedelta(seconds=ctx.args.lease_seconds), log=log)
+                             lease_ttl=timedelta(seconds=ctx.args.lease_seconds), log=log,
+                             runner=run_through_prefect if prefect else run_directly)
 
 
 def _check_smtp_url(settings) -> None:  # a Settings
@@ -166,11 +167,9 @@ def forwarded_allow_ips(value: str | None) -> list[str]:
 
 def _web_server(ctx, allowed: list[str], shutdown: Shutdown) -> _Server:
     from responsibilities.tracking.accounts import has_web_accounts
-    from workflows.settings import resolve_now
     from workflows.web.app import create_app
 
-    as_of, zone = ctx.args.as_of, ctx.settings.time_zone
-    app = create_app(ctx.settings, now=(lambda: resolve_now(as_of, zone)) if as_of else None)
+    app = create_app(runtime=ctx.runtime)  # its clock: the real time, or --as-of at the current time of day
     if not has_web_accounts(ctx.sessions):
         print("duban serve: 还没有可以登录网页的账号:请用 `duban users add NAME --role office` "
               "(或 --role unit --unit UNIT、--role leader)添加,添加时会要求设定密码", file=sys.stderr, flush=True)

@@ -175,54 +175,59 @@ def numbers_for(session: Session, *, year: int, today: date) -> PlanNumbers:
     settings = plan.figures
     if settings is None:
         raise NotFound("工作方案中没有月报:请检查方案文件的 reporting.monthly_report,并重新 `duban load`")
-    fields, obligation = fields_of(settings.fields), settings.obligation
-    statuses = month_statuses(session, obligation, plan.time_zone, settings.regions)
-    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
-    year_sums = counted_sums(session, obligation, year_start, year_end)
-    # Cumulative: from the plan's start to the end of the year reported on (the final summary's three years).
-    cumulative_sums = counted_sums(session, obligation, plan.start, year_end)
-    targets = defaultdict(dict)
-    for region, target_year, value in session.execute(select(RegionTargetRecord.region_unit_id,
-                                                             RegionTargetRecord.year, RegionTargetRecord.value)):
-        targets[region][target_year] = value
-    named = set(settings.regions) | set(targets) | set(statuses)
-    names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(named))).all())
-    minimum = next((s.at_least_percent for s in settings.minimum_shares if s.category == ENTERPRISE), None)
-    regions = []
-    declared = list(settings.regions) or list(targets)
-    order = declared + [r for r in list(targets) + list(statuses) if r not in declared]
-    order = list(dict.fromkeys(order))
-    for region in order:
-        months = statuses.get(region, [])
-        in_year = [m for m in months if m.month.year == year]
-        to_date = [m for m in months if m.month <= year_end]
-        year_values, all_values = year_sums.get(region, {}), cumulative_sums.get(region, {})
-        total_cumulative = all_values.get(TOTAL, 0)
-        enterprise = all_values.get(ENTERPRISE, 0)
-        three_year = sum(targets.get(region, {}).values())
-        # The cumulative period is the whole plan: expected-to-date is the three-year target × months elapsed / 26.
-        cumulative = period_progress(three_year, total_cumulative, months, today)
-        cumulative = Progress(cumulative.target, cumulative.actual, cumulative.months, cumulative.months_elapsed,
-                              tuple(m for m in cumulative.months_missing if m <= f"{year}-12"),
-                              sum(m.on_time for m in to_date))
-        regions.append(RegionNumbers(
-            region, names.get(region, region),
-            period_progress(targets.get(region, {}).get(year, 0), year_values.get(TOTAL, 0), in_year, today),
-            cumulative, {f.id: year_values.get(f.id, 0) for f in fields},
-            {f.id: all_values.get(f.id, 0) for f in fields}, minimum, share(enterprise, total_cumulative),
-            share_met(enterprise, total_cumulative, minimum) if minimum is not None else None))
+    fields = fields_of(settings.fields)
+    regions = _regions_numbers(session, plan, settings, fields, year, today)
     plan_targets = list(session.scalars(select(PlanTargetRecord)))
     year_target = next((t.value for t in plan_targets if t.year == year and t.part_of == TOTAL), None)
     three_year_target = next((t.value for t in plan_targets if t.id == TOTAL), 0)
-    year_total = _sum_progress([r.year for r in regions], year_target)
-    cumulative_total = _sum_progress([r.cumulative for r in regions], three_year_target)
     field_ids = {f.id for f in fields}
     categories = tuple(CategoryNumbers(t.id, t.name, t.value, t.unit_of_measure,
                                        sum(r.cumulative_categories.get(t.id, 0) for r in regions))
                        for t in plan_targets if t.year is None and t.id in field_ids and t.id != TOTAL)
     year_categories = {f.id: sum(r.categories[f.id] for r in regions) for f in fields}
-    return PlanNumbers(year, today, fields, tuple(regions), year_total, cumulative_total, year_categories,
+    return PlanNumbers(year, today, fields, regions, _sum_progress([r.year for r in regions], year_target),
+                       _sum_progress([r.cumulative for r in regions], three_year_target), year_categories,
                        categories, rank_regions(regions), settings.unit_of_measure)
+
+
+def _regions_numbers(session: Session, plan, settings, fields: tuple[Field, ...], year: int,
+                     today: date) -> tuple[RegionNumbers, ...]:
+    """Each region's numbers, the declared regions first, then any other that has targets or reports."""
+    statuses = month_statuses(session, settings.obligation, plan.time_zone, settings.regions)
+    year_sums = counted_sums(session, settings.obligation, date(year, 1, 1), date(year, 12, 31))
+    # Cumulative: from the plan's start to the end of the year reported on (the final summary's three years).
+    cumulative_sums = counted_sums(session, settings.obligation, plan.start, date(year, 12, 31))
+    targets: dict[str, dict[int, int]] = defaultdict(dict)
+    for region, target_year, value in session.execute(select(RegionTargetRecord.region_unit_id,
+                                                             RegionTargetRecord.year, RegionTargetRecord.value)):
+        targets[region][target_year] = value
+    declared = list(settings.regions) or list(targets)
+    order = list(dict.fromkeys(declared + list(targets) + list(statuses)))
+    names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(order))).all())
+    minimum = next((s.at_least_percent for s in settings.minimum_shares if s.category == ENTERPRISE), None)
+    return tuple(_region_numbers(region, names.get(region, region), statuses.get(region, []),
+                                 year_sums.get(region, {}), cumulative_sums.get(region, {}),
+                                 targets.get(region, {}), fields, minimum, year, today)
+                 for region in order)
+
+
+def _region_numbers(region: str, name: str, months: list[MonthStatus], year_values: dict[str, int],
+                    all_values: dict[str, int], targets: dict[int, int], fields: tuple[Field, ...],
+                    minimum: float | None, year: int, today: date) -> RegionNumbers:
+    """One region: the year against its annual target, the plan to date against its three-year target."""
+    in_year = [m for m in months if m.month.year == year]
+    to_date = [m for m in months if m.month <= date(year, 12, 31)]
+    total_cumulative, enterprise = all_values.get(TOTAL, 0), all_values.get(ENTERPRISE, 0)
+    # The cumulative period is the whole plan: expected-to-date is the three-year target × months elapsed / 26.
+    cumulative = period_progress(sum(targets.values()), total_cumulative, months, today)
+    cumulative = Progress(cumulative.target, cumulative.actual, cumulative.months, cumulative.months_elapsed,
+                          tuple(m for m in cumulative.months_missing if m <= f"{year}-12"),
+                          sum(m.on_time for m in to_date))
+    return RegionNumbers(
+        region, name, period_progress(targets.get(year, 0), year_values.get(TOTAL, 0), in_year, today),
+        cumulative, {f.id: year_values.get(f.id, 0) for f in fields}, {f.id: all_values.get(f.id, 0) for f in fields},
+        minimum, share(enterprise, total_cumulative),
+        share_met(enterprise, total_cumulative, minimum) if minimum is not None else None)
 
 
 def _sum_progress(parts: Sequence[Progress], target: int | None) -> Progress:

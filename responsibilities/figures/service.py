@@ -37,7 +37,8 @@ from responsibilities.storage.model import (
 )
 from responsibilities.storage.plan_sync import deliverable_ref
 from responsibilities.storage.plans import FiguresSettings, require_plan
-from responsibilities.tracking.services import _require_aware, _user, local_today
+from responsibilities.tracking.access import acting_user
+from responsibilities.tracking.services import _require_aware, local_today
 
 SessionFactory = sessionmaker[Session]
 SOURCES = ("cli", "xlsx", "web", "simulate")
@@ -192,7 +193,7 @@ def record_many(session_factory: SessionFactory, *, actor: str, entries: Sequenc
     if not entries:
         raise InvalidInput("没有可导入的月报数据(每一行都是空的)")
     with session_factory.begin() as session:
-        user = _user(session, actor)
+        user = acting_user(session, actor)
         if user.role not in ("office", "unit"):
             raise NotAllowed(f"{user.name}({user.role})只能查看,不能报送月报")
         settings = figures_settings(session)

@@ -28,7 +28,6 @@ from sqlalchemy.sql import ClauseElement, Insert, Select
 
 from responsibilities.errors import InvalidInput
 from responsibilities.storage.db import read_session
-from responsibilities.storage.plans import SupervisionRules, require_plan
 from responsibilities.storage.model import (
     CalendarDay,
     CoUnit,
@@ -37,6 +36,7 @@ from responsibilities.storage.model import (
     Notice,
     ObligationRecord,
 )
+from responsibilities.storage.plans import SupervisionRules, require_plan
 
 OPEN_STATES = ("open", "returned")
 NOTICE_COLUMNS = ("dedupe_key", "kind", "level", "audience", "deliverable_id", "obligation_id", "unit_id",

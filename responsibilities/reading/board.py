@@ -12,14 +12,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Callable, Generic, Mapping, NamedTuple, Sequence, TypeVar
+from typing import Any, Generic, Mapping, NamedTuple, Sequence, TypeVar
 
 from sqlalchemy import Date, Integer, Select, String, bindparam, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.reading import lights
-from responsibilities.reading.queries import _viewer, _visible_units
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
     FAILED_OR_REFUSED,
@@ -35,6 +34,7 @@ from responsibilities.storage.model import (
     UnitLights,
     UnitRecord,
 )
+from responsibilities.tracking.access import require_overview, viewing_user, visible_unit
 
 SessionFactory = sessionmaker[Session]
 T = TypeVar("T")
@@ -175,14 +175,6 @@ def _filtered(query: Select, shape: tuple[bool, bool, bool, bool]) -> Select:
     return query
 
 
-def _require_overview(session: Session, viewer: str | None, filters: Filters = Filters()) -> None:
-    user = _viewer(session, viewer)
-    if user is not None and user.role == "unit":
-        raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see the dashboard of every unit")
-    if filters.unit is not None and session.get(UnitRecord, filters.unit) is None:
-        raise NotFound(f'no unit "{filters.unit}"')
-
-
 @dataclass(frozen=True)
 class Dashboard:
     """Everything on the office's dashboard."""
@@ -207,37 +199,31 @@ def dashboard(session_factory: SessionFactory, *, today: date, viewer: str | Non
     def page_of(name: str) -> tuple[int, int]:
         return _page_bounds(pages.get(name, 1), PAGE_SIZE)
 
-    def read(session: Session, final: bool) -> Dashboard | None:
-        _require_overview(session, viewer, filters)
+    with read_session(session_factory) as session:
+        require_overview(session, viewer, filters.unit)
         params = _params(session, today, filters)
-        matrix = _matrix(session, params, filters, *page_of("board"), final)
-        if matrix is None:
-            return None
+        matrix = _matrix(session, params, filters, *page_of("board"))
         return Dashboard(matrix, _overdue(session, filters, params, *page_of("overdue")),
                          _reviews(session, filters, params, *page_of("reviews")),
                          _page(session, _extension_listing(), params, *page_of("extensions")),
                          _failed(session, *page_of("failed")), _unrecorded(session),
                          _waiting_page(session, None, *page_of("waiting")))
 
-    return _read_with_lights(session_factory, today, read)
-
 
 def board(session_factory: SessionFactory, *, today: date, viewer: str | None, filters: Filters = Filters(),
           page: int = 1, size: int = PAGE_SIZE) -> Board:
     """Units × lights with counts, one page of units, worst first.
 
-    Unfiltered or by unit: from the lights the database keeps as of a day (``lights``), moved to ``today``
-    first if need be. By state: from the per-(unit, state, dated) counts it keeps, with only the date-dependent
+    Unfiltered or by unit: from the lights the database keeps as of a day (``lights``), when the day's sweep
+    has moved them to ``today``; before it has, from the per-state counts as below (a read never writes). By state: from the per-(unit, state, dated) counts it keeps, with only the date-dependent
     part counted on the index. By kind or due date: one GROUP BY over the deliverables (``board_by_aggregate``).
     """
     filters.check()
     page, size = _page_bounds(page, size)
 
-    def read(session: Session, final: bool) -> Board | None:
-        _require_overview(session, viewer, filters)
-        return _matrix(session, _params(session, today, filters), filters, page, size, final)
-
-    return _read_with_lights(session_factory, today, read)
+    with read_session(session_factory) as session:
+        require_overview(session, viewer, filters.unit)
+        return _matrix(session, _params(session, today, filters), filters, page, size)
 
 
 def board_by_aggregate(session_factory: SessionFactory, *, today: date, viewer: str | None,
@@ -247,34 +233,16 @@ def board_by_aggregate(session_factory: SessionFactory, *, today: date, viewer: 
     filters.check()
     page, size = _page_bounds(page, size)
     with read_session(session_factory) as session:
-        _require_overview(session, viewer, filters)
+        require_overview(session, viewer, filters.unit)
         params = _params(session, today, filters)
         return _matrix_page(session, today, _with_waiting([_aggregate_part(filters)], filters), params, page, size)
 
 
-def _read_with_lights(session_factory: SessionFactory, today: date, read: Callable[[Session, bool], T | None]) -> T:
-    """``read(session, final)`` in a read session. It returns None when it would use the kept lights and they
-    are not today's: then the lights are moved to today (the day's first request does that) and it reads again,
-    with ``final`` set: it may not return None then (another day's request may have moved the lights since)."""
-    with read_session(session_factory) as session:
-        found = read(session, False)
-    if found is None:
-        lights.keep_up(session_factory, today)
-        with read_session(session_factory) as session:
-            found = read(session, True)
-    assert found is not None, "a final read returns what it read"
-    return found
-
-
-def _matrix(session: Session, params: dict[str, Any], filters: Filters, page: int, size: int,
-            final: bool) -> Board | None:
-    """The matrix (see ``board``); None if it is to come from the kept lights, they are not today's, and the read
-    is not ``final``."""
-    today, lit = params["today"], filters.by_unit_at_most
-    if lit and _lights_current(session, params):
+def _matrix(session: Session, params: dict[str, Any], filters: Filters, page: int, size: int) -> Board:
+    """The matrix (see ``board``): from the kept lights when they are today's and the filter allows."""
+    today = params["today"]
+    if filters.by_unit_at_most and _lights_current(session, params):
         return _lit_matrix_page(session, today, filters, page, size)
-    if lit and not final:
-        return None
     return _matrix_page(session, today, _counted_parts(filters), params, page, size)
 
 
@@ -504,7 +472,7 @@ def overdue(session_factory: SessionFactory, *, today: date, viewer: str | None,
     """Open or returned deliverables past their due date, the most days overdue first (then by unit)."""
     filters.check()
     with read_session(session_factory) as session:
-        _require_overview(session, viewer)
+        require_overview(session, viewer)
         return _overdue(session, filters, _params(session, today, filters), page, size)
 
 
@@ -540,7 +508,7 @@ def review_queue(session_factory: SessionFactory, *, today: date, viewer: str | 
     """Submitted deliverables waiting for the office: accept (销号) or return (退回), the longest waiting first."""
     filters.check()
     with read_session(session_factory) as session:
-        _require_overview(session, viewer)
+        require_overview(session, viewer)
         return _reviews(session, filters, _params(session, today, filters), page, size)
 
 
@@ -564,7 +532,7 @@ def extension_requests(session_factory: SessionFactory, *, today: date, viewer: 
                        page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
     """Deliverables with an extension request waiting for the office's decision."""
     with read_session(session_factory) as session:
-        _require_overview(session, viewer)
+        require_overview(session, viewer)
         return _page(session, _extension_listing(), _params(session, today), page, size)
 
 
@@ -611,7 +579,7 @@ def unit_workspace(session_factory: SessionFactory, *, today: date, viewer: str 
 def _unit_params(session: Session, today: date, viewer: str | None, unit: str,
                  filters: Filters) -> tuple[str, dict[str, Any]]:
     """The unit the viewer may see (refusing another unit's), and the parameters of its lists."""
-    unit = _visible_units(session, _viewer(session, viewer), unit)
+    unit = visible_unit(session, viewing_user(session, viewer), unit)
     return unit, {**_params(session, today, filters), "unit": unit}
 
 
@@ -655,7 +623,7 @@ def _waiting_listing(by_unit: bool) -> tuple[Select, Select]:
 def unrecorded_events(session_factory: SessionFactory, *, viewer: str | None) -> list[dict[str, Any]]:
     """Outside events not yet recorded, with how many obligations wait for each."""
     with read_session(session_factory) as session:
-        _require_overview(session, viewer)
+        require_overview(session, viewer)
         return _unrecorded(session)
 
 
@@ -713,7 +681,7 @@ def failed_notices(session_factory: SessionFactory, *, viewer: str | None, page:
                    size: int = PAGE_SIZE) -> Page[dict[str, Any]]:
     page, size = _page_bounds(page, size)
     with read_session(session_factory) as session:
-        _require_overview(session, viewer)
+        require_overview(session, viewer)
         return _failed(session, page, size)
 
 
@@ -742,7 +710,7 @@ def obligation(session_factory: SessionFactory, *, obligation_id: str, viewer: s
         record = session.get(ObligationRecord, obligation_id)
         if record is None or record.retired_at is not None:
             raise NotFound(f'no obligation "{obligation_id}" in the plan')
-        user = _viewer(session, viewer)
+        user = viewing_user(session, viewer)
         if user is not None and user.role == "unit" and user.unit_id != record.lead_unit_id:
             if session.get(CoUnit, (record.id, user.unit_id)) is None:
                 raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see {obligation_id}: "

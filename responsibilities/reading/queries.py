@@ -28,9 +28,9 @@ from responsibilities.storage.model import (
     Notice,
     ObligationRecord,
     UnitRecord,
-    User,
 )
 from responsibilities.storage.plans import read_plan, require_plan
+from responsibilities.tracking.access import viewing_user, visible_unit
 
 SessionFactory = sessionmaker[Session]
 
@@ -57,28 +57,6 @@ class StatusRow:
                 "original_due": self.original_due.isoformat() if self.original_due else None}
 
 
-def _viewer(session: Session, name: str | None) -> User | None:
-    if name is None:
-        return None
-    user = session.scalars(select(User).where(User.name == name)).first()
-    if user is None:
-        raise NotFound(f"没有名为“{name}”的用户:`duban users list` 可列出已有用户")
-    if user.disabled:
-        raise NotAllowed(f"用户 {name} 已停用,不能再查看;如需查看,请联系领导小组办公室")
-    return user
-
-
-def _visible_units(session: Session, viewer: User | None, unit: str | None) -> str | None:
-    """The unit whose work to show (None: all), refusing a unit's user a look at another unit."""
-    if unit is not None and session.get(UnitRecord, unit) is None:
-        raise NotFound(f"没有编号为“{unit}”的单位:单位编号见 deadlines.yaml 或 `duban status` 的输出")
-    if viewer is not None and viewer.role == "unit":
-        if unit is not None and unit != viewer.unit_id:
-            raise NotAllowed(f"{viewer.name}(责任单位 {viewer.unit_id})无权查看 {unit} 的事项:只能查看本单位的事项")
-        return viewer.unit_id
-    return unit
-
-
 def status(session_factory: SessionFactory, *, today: date, viewer: str | None = None,
            unit: str | None = None) -> list[StatusRow]:
     """Every current deliverable (and every obligation still waiting for an event or a date) with its light."""
@@ -91,7 +69,7 @@ def status_rows(session: Session, *, today: date, viewer: str | None = None,
     """``status`` inside a session the caller holds (the digests read it in their own transaction)."""
     plan = require_plan(session)
     calendar, window = plan.calendar, plan.supervision.due_soon_working_days
-    unit = _visible_units(session, _viewer(session, viewer), unit)
+    unit = visible_unit(session, viewing_user(session, viewer), unit)
     names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
     # Columns, not entities: a digest or a dashboard reads every deliverable, and building ORM objects (with the
     # obligation's JSON columns parsed) cost ~5x the query itself; `duban simulate` renders thousands of digests.
@@ -152,7 +130,7 @@ def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None
         deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first()
         if deliverable is None:
             raise NotFound(f"没有编号为“{ref}”的应交事项:`duban status` 可列出全部事项")
-        user = _viewer(session, viewer)
+        user = viewing_user(session, viewer)
         if user is not None and user.role == "unit" and user.unit_id != deliverable.unit_id:
             if session.get(CoUnit, (deliverable.obligation_id, user.unit_id)) is None:
                 raise NotAllowed(f"{user.name}(责任单位 {user.unit_id})无权查看 {ref}:该事项的牵头单位是 "
@@ -171,7 +149,7 @@ def audit_trail(session_factory: SessionFactory, *, viewer: str | None = None, u
                 deliverable: str | None = None, limit: int | None = None) -> list[AuditRecord]:
     """The trail, oldest first (the last ``limit`` records when given)."""
     with read_session(session_factory) as session:
-        unit = _visible_units(session, _viewer(session, viewer), unit)
+        unit = visible_unit(session, viewing_user(session, viewer), unit)
         query = select(AuditRecord)
         if unit is not None:
             query = query.where(AuditRecord.unit_id == unit)
@@ -187,7 +165,7 @@ def notices(session_factory: SessionFactory, *, status: str | None = None, unit:
             viewer: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
     """Notices, newest first: what was owed, to whom, and how delivery went (failed ones keep the server's reply)."""
     with read_session(session_factory) as session:
-        unit = _visible_units(session, _viewer(session, viewer), unit)
+        unit = visible_unit(session, viewing_user(session, viewer), unit)
         query = select(Notice).order_by(Notice.id.desc()).limit(limit)
         if status == "failed":  # what the office must look at: failed, or sent with some recipients refused for good
             query = query.where(FAILED_OR_REFUSED)
@@ -211,6 +189,21 @@ def unit_short_name(session_factory: SessionFactory, unit_id: str) -> str:
     with read_session(session_factory) as session:
         unit = session.get(UnitRecord, unit_id)
         return unit.short_name if unit is not None else unit_id
+
+
+def active_unit_ids(session_factory: SessionFactory) -> list[str]:
+    """The units in the plan now (not retired), by id."""
+    with read_session(session_factory) as session:
+        return list(session.scalars(select(UnitRecord.id).where(UnitRecord.retired.is_(False))
+                                    .order_by(UnitRecord.id)))
+
+
+def unit_short_names(session_factory: SessionFactory, unit_ids: list[str]) -> list[str]:
+    """The short names of ``unit_ids``, in their order (an id stands for a unit not in the directory)."""
+    with read_session(session_factory) as session:
+        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)
+                                     .where(UnitRecord.id.in_(unit_ids))).all())
+    return [names.get(i, i) for i in unit_ids]
 
 
 def plan_years(session_factory: SessionFactory) -> list[int]:

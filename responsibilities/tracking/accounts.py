@@ -100,6 +100,24 @@ def has_web_accounts(session_factory: SessionFactory) -> bool:
 
 
 @dataclass(frozen=True)
+class Account:
+    """A user as the office lists them: who, in which role, and whether they may sign in on the web."""
+
+    name: str
+    role: str
+    unit_id: str | None
+    disabled: bool
+    web: bool  # has a password
+
+
+def accounts(session_factory: SessionFactory) -> list[Account]:
+    """Every user, by name."""
+    with read_session(session_factory) as session:
+        return [Account(u.name, u.role, u.unit_id, u.disabled, u.password_hash is not None)
+                for u in session.scalars(select(User).order_by(User.name))]
+
+
+@dataclass(frozen=True)
 class SignedIn:
     """A session: the raw id goes into the cookie once and is never stored."""
 

@@ -25,7 +25,6 @@ from responsibilities.deadlines.rules import AfterEvent
 from responsibilities.errors import (
     IllegalTransition,
     InvalidInput,
-    NotAllowed,
     NotFound,
     StaleDeliverable,
     state_name,
@@ -35,7 +34,6 @@ from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.db import serialise
 from responsibilities.storage.model import (
     FAILED_OR_REFUSED,
-    CoUnit,
     Deliverable,
     EventRecord,
     Evidence,
@@ -47,8 +45,9 @@ from responsibilities.storage.model import (
 )
 from responsibilities.storage.plan_sync import deliverable_ref
 from responsibilities.storage.plans import require_plan
+from responsibilities.tracking.access import acting_user, require_assigned, require_lead, require_office
 from responsibilities.tracking.evidence import EvidenceRejected, EvidenceStore, parse_link
-from responsibilities.vocabulary import ACTION_NAMES, NOTICE_STATE_NAMES, ROLE_NAMES
+from responsibilities.vocabulary import ACTION_NAMES, NOTICE_STATE_NAMES
 
 ROLES = ("office", "unit", "leader")
 # Reports on a plan's last period fall due after it ends: dates may run this far past the plan's end.
@@ -71,14 +70,6 @@ def local_today(session: Session, now: datetime) -> date:
     return require_plan(session).today(now)
 
 
-def _user(session: Session, name: str) -> User:
-    user = session.scalars(select(User).where(User.name == name)).first()
-    if user is None:
-        raise NotFound(f"没有名为“{name}”的用户:请先用 `duban users add {name} --role office|unit:<单位编号>|leader` "
-                       "添加,或用 `duban users list` 查看已有用户")
-    if user.disabled:
-        raise NotAllowed(f"用户 {name} 已停用,不能再办理事项;如需办理,请联系领导小组办公室")
-    return user
 
 
 def _deliverable(session: Session, ref: str, *, lock: bool = False) -> Deliverable:
@@ -93,40 +84,6 @@ def _deliverable(session: Session, ref: str, *, lock: bool = False) -> Deliverab
     if deliverable.retired:
         raise IllegalTransition(f"{ref} 已从工作方案中撤销,不能再更改")
     return deliverable
-
-
-def _who(user: User) -> str:
-    """The actor as messages name them: 王春(领导小组办公室), hrss-clerk(责任单位 hrss)."""
-    role = ROLE_NAMES.get(user.role, user.role)
-    return f"{user.name}({role} {user.unit_id})" if user.role == "unit" else f"{user.name}({role})"
-
-
-# ``doing`` below is a key of vocabulary.ACTION_NAMES ("accept", "extension.request" …): the Chinese is there.
-
-
-def _require_office(user: User, doing: str) -> None:
-    if user.role != "office":
-        raise NotAllowed(f"{_who(user)}无权{ACTION_NAMES[doing]}:只有领导小组办公室可以{ACTION_NAMES[doing]},"
-                         "请联系办公室办理")
-
-
-def _require_lead(user: User, deliverable: Deliverable, doing: str) -> None:
-    """The lead unit, or the office on its behalf."""
-    if user.role == "office" or (user.role == "unit" and user.unit_id == deliverable.unit_id):
-        return
-    raise NotAllowed(f"{_who(user)}无权{ACTION_NAMES[doing]} {deliverable.ref}:该事项的牵头单位是 {deliverable.unit_id},"
-                     "请由该单位或领导小组办公室办理")
-
-
-def _require_assigned(session: Session, user: User, deliverable: Deliverable, doing: str) -> None:
-    """The lead unit, a co-unit, or the office."""
-    if user.role == "unit" and user.unit_id != deliverable.unit_id:
-        co = session.get(CoUnit, (deliverable.obligation_id, user.unit_id))
-        if co is None:
-            raise NotAllowed(f"{_who(user)}无权{ACTION_NAMES[doing]} {deliverable.ref}:该事项的牵头单位是 "
-                             f"{deliverable.unit_id},{user.unit_id} 也不是其配合单位;只能办理本单位承担的事项")
-    elif user.role not in ("office", "unit"):
-        raise NotAllowed(f"{_who(user)}无权更改 {deliverable.ref}:领导只能查看;如需更改,请联系领导小组办公室")
 
 
 def _check_version(session: Session, deliverable: Deliverable, expected_version: int | None) -> None:
@@ -180,13 +137,13 @@ def _transition(
     _require_aware(now)
     try:
         with session_factory.begin() as session:
-            user = _user(session, actor)
+            user = acting_user(session, actor)
             # Locked: a second change at the same moment waits for this one and then sees it, as on SQLite, and is
             # checked against it (state, expected version) instead of failing on the row's version afterwards.
             deliverable = _deliverable(session, ref, lock=True)
             # Before anything about the deliverable is revealed (its version, who changed it): may this user
             # act on it at all? The change itself checks the finer rules.
-            _require_assigned(session, user, deliverable, "act")
+            require_assigned(session, user, deliverable, "act")
             _check_version(session, deliverable, expected_version)
             before = snapshot(deliverable)
             note = change(session, user, deliverable)
@@ -235,8 +192,8 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
                  now: datetime) -> list[str]:
     """Record that an outside event happened; dates every deliverable that waits on it. Returns their refs."""
     with session_factory.begin() as session:
-        user = _user(session, actor)
-        _require_office(user, "event.record")
+        user = acting_user(session, actor)
+        require_office(user, "event.record")
         # Locked (PostgreSQL; SQLite's write lock already is), so that a second recording at the same moment waits
         # and then sees this one: at READ COMMITTED it would overwrite the date the deliverables were dated from.
         event = session.get(EventRecord, event_id, with_for_update=True)
@@ -284,8 +241,8 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
                       now: datetime, note: str | None = None) -> str:
     """The office enters a date an outside body set (按自治区要求) or a later stage's date: a new deliverable."""
     with session_factory.begin() as session:
-        user = _user(session, actor)
-        _require_office(user, "date.set")
+        user = acting_user(session, actor)
+        require_office(user, "date.set")
         # Locked as the event in record_event: a second office member setting the same date waits, then is told.
         obligation = session.get(ObligationRecord, obligation_id, with_for_update=True)
         if obligation is None or obligation.retired_at is not None:
@@ -310,7 +267,7 @@ def submit(session_factory: SessionFactory, *, actor: str, ref: str, now: dateti
            expected_version: int | None = None) -> Change:
     """The lead unit reports a deliverable done (办结), with a note and evidence (files or links)."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
-        _require_lead(user, deliverable, "submit")
+        require_lead(user, deliverable, "submit")
         _require_state(deliverable, ("open", "returned"), "submit")
         _refuse_monthly_report(session, deliverable)
         _attach_evidence(session, deliverable, user, now, files, links, evidence_store)
@@ -354,7 +311,7 @@ def add_note(session_factory: SessionFactory, *, actor: str, ref: str, note: str
     note = note.strip() if note else ""
 
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
-        _require_assigned(session, user, deliverable, "note")
+        require_assigned(session, user, deliverable, "note")
         return _require_text(note, "进展说明")
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="note", expected_version=None,
@@ -368,7 +325,7 @@ def accept(session_factory: SessionFactory, *, actor: str, ref: str, now: dateti
            expected_version: int | None = None) -> Change:
     """The office signs a submitted deliverable off (销号)."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
-        _require_office(user, "accept")
+        require_office(user, "accept")
         _require_state(deliverable, ("submitted",), "accept")
         deliverable.state, deliverable.decided_at = "accepted", now
         return note
@@ -381,7 +338,7 @@ def return_for_rework(session_factory: SessionFactory, *, actor: str, ref: str, 
                       expected_version: int | None = None) -> Change:
     """The office returns a submission (退回) with a reason; the unit reworks and submits again."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
-        _require_office(user, "return")
+        require_office(user, "return")
         _require_state(deliverable, ("submitted",), "return")
         deliverable.state = "returned"
         return _require_text(reason, "退回理由")
@@ -394,7 +351,7 @@ def waive(session_factory: SessionFactory, *, actor: str, ref: str, reason: str,
           expected_version: int | None = None) -> Change:
     """The office waives a deliverable (no longer owed), with a reason."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
-        _require_office(user, "waive")
+        require_office(user, "waive")
         _require_state(deliverable, ("open", "returned", "submitted"), "waive")
         deliverable.state, deliverable.decided_at = "waived", now
         return _require_text(reason, "免报理由")
@@ -410,7 +367,7 @@ def request_extension(session_factory: SessionFactory, *, actor: str, ref: str, 
                       now: datetime) -> Change:
     """The lead unit asks for a later due date, on or before the current one; the office decides."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
-        _require_lead(user, deliverable, "extension.request")
+        require_lead(user, deliverable, "extension.request")
         _require_state(deliverable, ("open", "returned"), "extension.request")
         why = _require_text(reason, "延期理由")
         today = local_today(session, now)
@@ -439,7 +396,7 @@ def decide_extension(session_factory: SessionFactory, *, actor: str, ref: str, g
                      reason: str | None = None) -> Change:
     """The office grants the pending request (the due date moves; the original is kept for scoring) or refuses it."""
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
-        _require_office(user, "extension.decide")
+        require_office(user, "extension.decide")
         request = _pending_extension(session, deliverable)
         if request is None:
             raise IllegalTransition(f"{deliverable.ref} 没有待审批的延期申请")
@@ -475,7 +432,7 @@ def retry_notices(session_factory: SessionFactory, *, actor: str, now: datetime,
     if any(not 0 < i < 2**62 for i in ids):
         raise InvalidInput("通知编号应为正整数(`duban notices --failed` 可列出)")
     with session_factory.begin() as session:
-        _require_office(_user(session, actor), "notice.retry")
+        require_office(acting_user(session, actor), "notice.retry")
         notices = _retryable_notices(session, list(ids)) if ids else list(
             session.scalars(select(Notice).where(FAILED_OR_REFUSED).order_by(Notice.id)))
         for notice in notices:

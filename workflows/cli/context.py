@@ -6,51 +6,57 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
-from workflows.settings import Settings, resolve_now
+from workflows.runtime import Runtime
 
 
 class Context:
-    """What a handler needs, created on demand: settings, the engine, sessions, the evidence store."""
+    """What a handler needs: its arguments and the runtime (settings, the clock, the database), made on demand
+    and closed when the command ends. ``now`` is read once: a command acts at one moment."""
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.settings = Settings.from_environment()
+        self.runtime = Runtime(as_of=getattr(args, "as_of", None))
+        self.settings = self.runtime.settings
 
     @cached_property
-    def now(self):
+    def now(self) -> datetime:
         try:
-            return resolve_now(getattr(self.args, "as_of", None), self.settings.time_zone)
+            return self.runtime.now()
         except ValueError as error:
             raise SystemExit(f"duban: {error}") from None
 
-    @cached_property
+    @property
+    def today(self) -> date:
+        return self.runtime.today(self.now)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.runtime.zone
+
+    @property
     def engine(self):
-        from responsibilities.storage.db import make_engine
+        return self.runtime.engine
 
-        return make_engine(self.settings.database_url)
-
-    @cached_property
+    @property
     def sessions(self):
-        from responsibilities.storage.db import make_session_factory
-        from responsibilities.storage.migrate import require_current
+        return self.runtime.sessions
 
-        require_current(self.engine)
-        return make_session_factory(self.engine)
-
-    @cached_property
+    @property
     def evidence_store(self):
-        from responsibilities.tracking.evidence import EvidenceStore
-
-        return EvidenceStore(self.settings.evidence_dir)
+        return self.runtime.evidence
 
     @property
     def actor(self) -> str:
         if not self.args.as_user:
             raise SystemExit("duban: 请用 --as USER 说明由谁办理(`duban users list` 可列出已有用户)")
         return self.args.as_user
+
+    def close(self) -> None:
+        self.runtime.close()
 
 
 def parse_date(value: str) -> date:
@@ -71,8 +77,15 @@ class Commands:
     def command(self, name: str, handler: Callable[[Context], int], help: str,  # noqa: A002 - argparse's word
                 parent: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:
         parser = (parent or self.top).add_parser(name, help=help, parents=[self.common])
-        parser.set_defaults(handler=lambda args: handler(Context(args)))
+        parser.set_defaults(handler=lambda args: _run(handler, Context(args)))
         return parser
 
     def group(self, name: str, help: str, dest: str, metavar: str = "ACTION") -> argparse._SubParsersAction:  # noqa: A002
         return self.top.add_parser(name, help=help).add_subparsers(dest=dest, required=True, metavar=metavar)
+
+
+def _run(handler: Callable[[Context], int], ctx: Context) -> int:
+    try:
+        return handler(ctx)
+    finally:
+        ctx.close()

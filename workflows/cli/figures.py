@@ -28,7 +28,7 @@ def _month(value: str):
 
 
 def _today(ctx):
-    return ctx.now.astimezone(ctx.settings.time_zone).date()
+    return ctx.today
 
 
 def _print_refusal(error) -> int:
@@ -148,7 +148,7 @@ def cmd_history(ctx) -> int:
     if not versions:
         print(f"{ctx.args.id}:尚无数据")
         return 0
-    zone = ctx.settings.time_zone
+    zone = ctx.zone
     for report, values in versions:
         kind = "报送" if report.kind == "submission" else "更正"
         figures = ",".join(f"{k} {v:,}" for k, v in values.items())

@@ -9,27 +9,39 @@ from responsibilities.vocabulary import DIGEST_NAMES, NOTICE_KIND_NAMES
 from workflows.cli.context import Commands
 
 
-def cmd_sweep(ctx) -> int:  # a cli_track.Context
+def cmd_sweep(ctx) -> int:  # a workflows.cli.context.Context
+    if ctx.args.dry_run:
+        return _dry_sweep(ctx)
+    from workflows.runtime import fixed_clock
+    from workflows.schedule.jobs import sweep
+
+    ctx.runtime.clock = fixed_clock(ctx.now)
+    written = sweep(runtime=ctx.runtime)  # the scheduled job's own step: the notices, then the day's lights
+    if not written["working_day"]:
+        print(f"{ctx.today} 不是工作日:不发通知,下一个工作日补发")
+        return 0
+    print(f"{ctx.today} 扫描完成:新写入 "
+          + "、".join(f"{NOTICE_KIND_NAMES[k]} {n}" for k, n in written.items() if k in NOTICE_KIND_NAMES))
+    return 0
+
+
+def _dry_sweep(ctx) -> int:
     from responsibilities.notices.sweep import sweep
 
-    today = ctx.now.astimezone(ctx.settings.time_zone).date()
-    report = sweep(ctx.sessions, now=ctx.now, today=today, dry_run=ctx.args.dry_run)
+    report = sweep(ctx.sessions, now=ctx.now, today=ctx.today, dry_run=True)
     if not report.working_day:
-        print(f"{today} 不是工作日:不发通知,下一个工作日补发")
+        print(f"{ctx.today} 不是工作日:不发通知,下一个工作日补发")
         return 0
-    if ctx.args.dry_run:
-        for row in report.would_write:
-            print(f"{row['dedupe_key']:<40} {row['kind']:<10} {row['audience']:<16} {row['unit_id'] or ''}")
-        print(f"(试运行:将写入 {len(report.would_write)} 条通知,实际未写入)")
-        return 0
-    print(f"{today} 扫描完成:新写入 " + "、".join(f"{NOTICE_KIND_NAMES[k]} {n}" for k, n in report.written.items()))
+    for row in report.would_write:
+        print(f"{row['dedupe_key']:<40} {row['kind']:<10} {row['audience']:<16} {row['unit_id'] or ''}")
+    print(f"(试运行:将写入 {len(report.would_write)} 条通知,实际未写入)")
     return 0
 
 
 def cmd_digest(ctx) -> int:
     from responsibilities.notices.digests import is_working_day, write_digests
 
-    today = ctx.now.astimezone(ctx.settings.time_zone).date()
+    today = ctx.today
     if not is_working_day(ctx.sessions, today):
         print(f"{today} 不是工作日:不写摘要")
         return 0
@@ -40,9 +52,10 @@ def cmd_digest(ctx) -> int:
 
 
 def cmd_deliver(ctx) -> int:
-    from workflows.schedule.jobs import Runtime, deliver
+    from workflows.runtime import Runtime, fixed_clock
+    from workflows.schedule.jobs import deliver
 
-    report = deliver(runtime=Runtime(ctx.settings, ctx.now))
+    report = deliver(runtime=Runtime(ctx.settings, clock=fixed_clock(ctx.now)))
     where = "SMTP" if ctx.settings.smtp_url else str(ctx.settings.mail_dir)
     print(f"投递完成({where}):发出 {report['sent']},待重试 {report['retrying']},失败 {report['failed']}"
           + (f",被拒收件人 {report['refused_recipients']}" if report["refused_recipients"] else "")
@@ -60,7 +73,7 @@ def _local(moment, ctx) -> str:  # an ISO datetime, or an aware datetime
 
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    return moment.astimezone(ctx.settings.time_zone).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def cmd_notices(ctx) -> int:

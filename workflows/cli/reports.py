@@ -18,7 +18,7 @@ def cmd_report_year(ctx) -> int:  # a cli_track.Context
     from responsibilities.storage.files import write_atomically
 
     a = ctx.args
-    today = ctx.now.astimezone(ctx.settings.time_zone).date()
+    today = ctx.today
     if a.out == "-" and a.format != "json":
         raise SystemExit("duban report year: --out - 表示输出到终端,只能与 --format json 同用")
     if a.format is None:  # every format, into a folder

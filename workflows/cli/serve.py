@@ -26,11 +26,10 @@ def load_demo(ctx) -> None:
     import secrets
     from concurrent.futures import ThreadPoolExecutor
 
-    from sqlalchemy import select
-
+    from responsibilities.reading.queries import active_unit_ids
     from responsibilities.storage.migrate import upgrade
-    from responsibilities.storage.model import UnitRecord, User
     from responsibilities.storage.plan_sync import sync_plan
+    from responsibilities.tracking.accounts import accounts as existing_accounts
     from responsibilities.tracking.accounts import set_password
     from responsibilities.tracking.services import add_user
 
@@ -39,9 +38,8 @@ def load_demo(ctx) -> None:
         raise SystemExit(1)
     upgrade(ctx.engine)
     sync_plan(ctx.sessions, plan, now=ctx.now, actor="system")
-    with ctx.sessions() as session:
-        units = list(session.scalars(select(UnitRecord.id).where(UnitRecord.retired.is_(False)).order_by(UnitRecord.id)))
-        existing = {u.name: u for u in session.scalars(select(User))}
+    existing = {account.name for account in existing_accounts(ctx.sessions)}
+    units = active_unit_ids(ctx.sessions)
     accounts = [("office", "office"), ("leader", "leader")] + [(unit, f"unit:{unit}") for unit in units]
     for name, role in accounts:
         if name not in existing:

@@ -112,14 +112,11 @@ def cmd_users_disable(ctx: Context) -> int:
 
 
 def cmd_users_list(ctx: Context) -> int:
-    from sqlalchemy import select
+    from responsibilities.tracking.accounts import accounts
 
-    from responsibilities.storage.model import User
-
-    with ctx.sessions() as session:
-        for user in session.scalars(select(User).order_by(User.name)):
-            flags = "停用" if user.disabled else ("可登录网页" if user.password_hash else "仅命令行")
-            print(f"{user.name}\t{user.role}{':' + user.unit_id if user.unit_id else ''}\t{flags}")
+    for user in accounts(ctx.sessions):
+        flags = "停用" if user.disabled else ("可登录网页" if user.web else "仅命令行")
+        print(f"{user.name}\t{user.role}{':' + user.unit_id if user.unit_id else ''}\t{flags}")
     return 0
 
 
@@ -212,7 +209,7 @@ def cmd_status(ctx: Context) -> int:
     from responsibilities.reading.queries import status
     from workflows.cli.render import render_status
 
-    today = ctx.now.astimezone(ctx.settings.time_zone).date()
+    today = ctx.today
     rows = status(ctx.sessions, today=today, viewer=ctx.args.as_user, unit=ctx.args.unit)
     if ctx.args.json:
         print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1))
@@ -225,7 +222,7 @@ def cmd_show(ctx: Context) -> int:
     from responsibilities.reading.queries import show
     from workflows.cli.render import render_deliverable
 
-    print(render_deliverable(show(ctx.sessions, ref=ctx.args.id, viewer=ctx.args.as_user), ctx.settings.time_zone))
+    print(render_deliverable(show(ctx.sessions, ref=ctx.args.id, viewer=ctx.args.as_user), ctx.zone))
     return 0
 
 
@@ -235,7 +232,7 @@ def cmd_audit(ctx: Context) -> int:
 
     records = audit_trail(ctx.sessions, viewer=ctx.args.as_user, unit=ctx.args.unit, deliverable=ctx.args.id,
                           limit=ctx.args.limit)
-    print(render_audit(records, ctx.settings.time_zone))
+    print(render_audit(records, ctx.zone))
     return 0
 
 
@@ -248,12 +245,19 @@ def cmd_backup(ctx: Context) -> int:
 
 
 def register(cli: Commands) -> None:
+    _register_setup(cli)
+    _register_cycle(cli)
+    _register_reading(cli)
+
+
+def _versioned(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--expect-version", type=int, metavar="N",
+                        help="refuse if someone changed it since you saw version N (see `duban show`)")
+
+
+def _register_setup(cli: Commands) -> None:
+    """The database, the plan and the users."""
     command = cli.command
-
-    def versioned(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--expect-version", type=int, metavar="N",
-                            help="refuse if someone changed it since you saw version N (see `duban show`)")
-
     db_commands = cli.group("db", "the database schema", "db_command")
     command("upgrade", cmd_db_upgrade, "create or migrate the schema", db_commands)
 
@@ -274,6 +278,10 @@ def register(cli: Commands) -> None:
                       users_commands)
     disable.add_argument("name")
 
+
+def _register_cycle(cli: Commands) -> None:
+    """The supervision cycle: hand in, review, extend, and the dates the office enters."""
+    command, versioned = cli.command, _versioned
     submit = command("submit", cmd_submit, "the lead unit reports a deliverable done (办结), with evidence")
     submit.add_argument("id", help="deliverable id, e.g. hrss-4 or monthly-report.guiping@2019-11")
     submit.add_argument("--note", help="what was done")
@@ -317,6 +325,10 @@ def register(cli: Commands) -> None:
     set_date.add_argument("date", type=parse_date)
     set_date.add_argument("--note")
 
+
+def _register_reading(cli: Commands) -> None:
+    """Where things stand, the history, and a copy of the database."""
+    command = cli.command
     status = command("status", cmd_status, "deliverables with traffic lights, counts per unit")
     status.add_argument("--unit", help="one unit's deliverables (all of them)")
     status.add_argument("--all", action="store_true", help="list green deliverables too")

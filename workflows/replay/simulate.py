@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from workflows.runtime import Runtime, fixed_clock
 from workflows.settings import Settings
 
 SIM_DIR = Path("var/simulate")
@@ -166,23 +167,14 @@ def simulate(options: Options, *, settings: Settings | None = None,
     reached, elapsed seconds and seconds by step. Raises SimulationError for bad input, before writing."""
     from notifications.sink import CountingSink, MailSink
     from notifications.transports import SmtpSettings, SmtpTransport
-    from responsibilities.plan.loader import PlanInvalid, load_plan
     from responsibilities.storage.migrate import upgrade
     from responsibilities.storage.plan_sync import sync_plan
     from workflows.replay.scenario import Scenario
-    from workflows.schedule import jobs
 
     started = clock.monotonic()
     base = settings or Settings.from_environment()
     plan_file = options.plan_file or base.plan_file
-    try:
-        plan = load_plan(plan_file)
-    except PlanInvalid as invalid:
-        raise SimulationError(f"{plan_file} 有 {len(invalid.problems)} 处问题:运行 `duban plan check` 查看并改正") from None
-    except FileNotFoundError:
-        raise SimulationError(f"找不到工作方案文件 {plan_file}:请在 deadlines.yaml 所在目录运行,或设置 DUBAN_PLAN") from None
-    if options.seed < 0:
-        raise SimulationError(f"--seed 须为 0 或正整数,现为 {options.seed}")
+    plan = _checked_plan(plan_file, options)
     start, end = _window(options, plan)
     zone = ZoneInfo(plan.time_zone)
     db_path = options.db or SIM_DIR / f"duban-{options.seed}.sqlite3"
@@ -195,34 +187,38 @@ def simulate(options: Options, *, settings: Settings | None = None,
 
     # Counting only (a minimal SMTP server), unless the messages are to be kept (aiosmtpd, .eml files).
     sink = (MailSink(mail_dir) if options.keep_mail else CountingSink()).start()
-    runtime = None
+    url = f"{sink.url}?from={SENDER.replace('@', '%40')}"
+    sim_settings = replace(base, database_url=f"sqlite:///{db_path}", evidence_dir=SIM_DIR / "evidence",
+                           plan_file=plan_file, time_zone=zone, smtp_url=url, mail_dir=mail_dir,
+                           mail_from=SENDER, reports_dir=reports_dir)
+    day_start = datetime.combine(start, time(0), zone)
     try:
-        url = f"{sink.url}?from={SENDER.replace('@', '%40')}"
-        sim_settings = replace(base, database_url=f"sqlite:///{db_path}", evidence_dir=SIM_DIR / "evidence",
-                               plan_file=plan_file, time_zone=zone, smtp_url=url, mail_dir=mail_dir,
-                               mail_from=SENDER, reports_dir=reports_dir)
-        day_start = datetime.combine(start, time(0), zone)
-        runtime = jobs.Runtime(sim_settings, day_start)
-        upgrade(runtime.engine)
-        sync_plan(runtime.sessions, plan, now=day_start, actor=SIM_ACTOR)
-        scenario = Scenario(runtime.sessions, plan.working_calendar(), zone, seed=options.seed, start=start)
-        scenario.add_users(day_start)
-        transport = SmtpTransport(SmtpSettings.from_url(url))
-        replay = _Replay(runtime, transport, scenario, plan.schedules, zone)
-        reports: dict[str, dict[str, str]] = {}
-        setup_seconds = clock.monotonic() - started
-        day = start
-        while day <= end:
-            reports |= replay.day(day)
-            if progress:
-                progress(replay.tally, start, end)
-            day += timedelta(days=1)
-        replay.tally.seconds["setup"] = setup_seconds
-        return _result(runtime, replay, sink, options, start, end, db_path, reports, started, plan.end.year)
+        with Runtime(sim_settings, clock=fixed_clock(day_start)) as runtime:
+            upgrade(runtime.engine)
+            sync_plan(runtime.sessions, plan, now=day_start, actor=SIM_ACTOR)
+            scenario = Scenario(runtime.sessions, plan.working_calendar(), zone, seed=options.seed, start=start)
+            scenario.add_users(day_start)
+            replay = _Replay(runtime, SmtpTransport(SmtpSettings.from_url(url)), scenario, plan.schedules, zone)
+            replay.tally.seconds["setup"] = clock.monotonic() - started
+            reports = replay.days(start, end, progress)
+            return _result(runtime, replay, sink, options, start, end, db_path, reports, started, plan.end.year)
     finally:
-        if runtime is not None:
-            runtime.close()
         sink.stop()
+
+
+def _checked_plan(plan_file: Path, options: Options):  # a responsibilities.plan.model.Plan
+    """The plan to replay, and the options checked, before anything is written."""
+    from responsibilities.plan.loader import PlanInvalid, load_plan
+
+    try:
+        plan = load_plan(plan_file)
+    except PlanInvalid as invalid:
+        raise SimulationError(f"{plan_file} 有 {len(invalid.problems)} 处问题:运行 `duban plan check` 查看并改正") from None
+    except FileNotFoundError:
+        raise SimulationError(f"找不到工作方案文件 {plan_file}:请在 deadlines.yaml 所在目录运行,或设置 DUBAN_PLAN") from None
+    if options.seed < 0:
+        raise SimulationError(f"--seed 须为 0 或正整数,现为 {options.seed}")
+    return plan
 
 
 class _Replay:
@@ -235,6 +231,18 @@ class _Replay:
         self.tally = Tally()
         self.deliver_at: datetime | None = None  # delivery owed at this moment (notices were written)
         self.retry = False  # the last delivery left messages to retry
+
+    def days(self, start: date, end: date,
+             progress: Callable[[Tally, date, date], None] | None) -> dict[str, dict[str, str]]:
+        """Every day from ``start`` to ``end``; the year-end summaries written, by year."""
+        reports: dict[str, dict[str, str]] = {}
+        day = start
+        while day <= end:
+            reports |= self.day(day)
+            if progress:
+                progress(self.tally, start, end)
+            day += timedelta(days=1)
+        return reports
 
     def day(self, day: date) -> dict[str, dict[str, str]]:
         from workflows.replay.scenario import OFFICE_ACTS_AT, UNITS_ACT_AT
@@ -278,7 +286,7 @@ class _Replay:
     def _flow(self, name: str, moment: datetime) -> tuple[int, dict[str, Any] | None]:
         from workflows.schedule import jobs
 
-        self.runtime.now = moment
+        self.runtime.clock = fixed_clock(moment)
         if name == "sweep":
             counts = jobs.sweep(runtime=self.runtime)
             written = {k: v for k, v in counts.items() if k in NOTICE_KINDS}
@@ -302,7 +310,7 @@ class _Replay:
         from workflows.schedule import jobs
 
         began = clock.perf_counter()
-        self.runtime.now = moment
+        self.runtime.clock = fixed_clock(moment)
         report = jobs.deliver(runtime=self.runtime, transport=self.transport)
         self.tally.timed("deliver", began)
         self.tally.delivered += report["sent"]

@@ -1,9 +1,9 @@
 """The scheduled work, as plain functions: what the Prefect flows, the embedded scheduler and the replay call.
 
-Each job resolves settings from the environment, works out ``now`` (the clock, or ``as_of``), calls one or two
-services, and returns the counts they report. No Prefect here: the business logic is tested without it, and
-the flows in workflows/schedule/flows.py only wrap these. Jobs are referenced by name ("workflows.schedule.jobs:sweep") so that
-APScheduler can store them.
+Each job takes the runtime it runs in (workflows.runtime: settings, the clock, the database; one is built from
+the environment and ``as_of`` when none is given), reads ``now`` once, calls one or two services, and returns the
+counts they report. No Prefect here: the business logic is tested without it, and the flows in
+workflows/schedule/flows.py only wrap these.
 """
 
 from __future__ import annotations
@@ -11,56 +11,25 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from functools import cached_property
+from datetime import datetime, timezone
 from typing import Any, Callable
 
-from workflows.settings import Settings, resolve_now
-
-
-@dataclass
-class Runtime:
-    """Settings, the database, and the moment a job runs as of."""
-
-    settings: Settings
-    now: datetime
-
-    @classmethod
-    def create(cls, as_of: str | None = None, settings: Settings | None = None) -> "Runtime":
-        settings = settings or Settings.from_environment()
-        return cls(settings, resolve_now(as_of, settings.time_zone))
-
-    @property
-    def today(self) -> date:
-        return self.now.astimezone(self.settings.time_zone).date()
-
-    @cached_property
-    def engine(self):
-        from responsibilities.storage.db import make_engine
-
-        return make_engine(self.settings.database_url)
-
-    @cached_property
-    def sessions(self):
-        from responsibilities.storage.db import make_session_factory
-        from responsibilities.storage.migrate import require_current
-
-        require_current(self.engine)
-        return make_session_factory(self.engine)
-
-    def close(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+from workflows.runtime import Runtime
+from workflows.settings import Settings
 
 
 def sweep(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str, Any]:
-    """Write the reminders, chases, escalations and office notices owed today."""
+    """Write the reminders, chases, escalations and office notices owed today; then move the lights the
+    database keeps to today (every day, working or not), so that the dashboard reads them all day."""
     from responsibilities.notices.sweep import sweep as run
+    from responsibilities.reading.lights import keep_up
 
-    rt = runtime or Runtime.create(as_of)
-    report = run(rt.sessions, now=rt.now, today=rt.today)
-    return {"day": rt.today.isoformat(), "working_day": report.working_day, **report.written}
+    rt = runtime or Runtime(as_of=as_of)
+    now = rt.now()
+    today = rt.today(now)
+    report = run(rt.sessions, now=now, today=today)
+    keep_up(rt.sessions, today)
+    return {"day": today.isoformat(), "working_day": report.working_day, **report.written}
 
 
 def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None,
@@ -70,11 +39,11 @@ def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=
     from notifications.delivery import deliver as run
     from notifications.transports import SmtpSettings, transport_from_environment
 
-    rt = runtime or Runtime.create(as_of)
+    rt = runtime or Runtime(as_of=as_of)
     url = rt.settings.smtp_url_with_sender()
     transport = transport or transport_from_environment(url, rt.settings.mail_dir)
     sender = SmtpSettings.from_url(url).sender if url else rt.settings.mail_from
-    report = run(rt.sessions, transport, DeliverySettings(base_url=rt.settings.base_url, sender=sender), now=rt.now,
+    report = run(rt.sessions, transport, DeliverySettings(base_url=rt.settings.base_url, sender=sender), now=rt.now(),
                  stop=stop)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
             "refused_recipients": report.refused_recipients, "deferred_recipients": report.deferred_recipients,
@@ -88,8 +57,9 @@ def digests(as_of: str | None = None, runtime: Runtime | None = None) -> dict[st
     """Write the digests owed today (the office's daily one; the weekly ones on the week's first working day)."""
     from responsibilities.notices.digests import write_digests
 
-    rt = runtime or Runtime.create(as_of)
-    return {"day": rt.today.isoformat(), **write_digests(rt.sessions, now=rt.now, today=rt.today)}
+    rt = runtime or Runtime(as_of=as_of)
+    now = rt.now()
+    return {"day": rt.today(now).isoformat(), **write_digests(rt.sessions, now=now, today=rt.today(now))}
 
 
 def year_end(as_of: str | None = None, runtime: Runtime | None = None, year: int | None = None) -> dict[str, Any]:
@@ -98,10 +68,12 @@ def year_end(as_of: str | None = None, runtime: Runtime | None = None, year: int
     from responsibilities.reports.files import write_year_report
     from responsibilities.reports.summary import queue_summary_notice
 
-    rt = runtime or Runtime.create(as_of)
-    year = year or rt.today.year
-    paths = write_year_report(rt.sessions, year=year, today=rt.today, out_dir=rt.settings.reports_dir)
-    queued = queue_summary_notice(rt.sessions, year=year, now=rt.now, today=rt.today)
+    rt = runtime or Runtime(as_of=as_of)
+    now = rt.now()
+    today = rt.today(now)
+    year = year or today.year
+    paths = write_year_report(rt.sessions, year=year, today=today, out_dir=rt.settings.reports_dir)
+    queued = queue_summary_notice(rt.sessions, year=year, now=now, today=today)
     return {"year": year, "reports": {fmt: str(path) for fmt, path in paths.items()}, "summary": queued}
 
 
@@ -124,7 +96,7 @@ def run_job(name: str, as_of: str | None = None, *, stop: threading.Event | None
         raise KeyError(f'unknown flow "{name}" (known: {", ".join(JOBS)})')
     from responsibilities.storage.job_runs import job_finished, job_started
 
-    runtime = Runtime.create(as_of, settings)
+    runtime = Runtime(settings, as_of=as_of)
     try:
         job_started(runtime.sessions, name=name, holder=PROCESS, now=wall_clock())
         if name in STOPPABLE:

@@ -41,9 +41,24 @@ class _ThisProcess:
     running: threading.Lock = field(default_factory=threading.Lock)  # held while a job runs (one at a time)
     log: Callable[[str], None] = print
     failures: dict[str, int] = field(default_factory=dict)  # consecutive failures per job, for the log's wording
+    runner: Callable[[str, threading.Event], None] = lambda name, stop: run_directly(name, stop)  # how a job runs
 
 
 PROCESS = _ThisProcess()
+
+
+def run_directly(name: str, stop: threading.Event) -> None:
+    """The default runner: the job itself, in this process (workflows.schedule.jobs), recorded in job_runs."""
+    from workflows.schedule.jobs import run_job
+
+    run_job(name, stop=stop)
+
+
+def run_through_prefect(name: str, stop: threading.Event) -> None:
+    """The runner where a Prefect API keeps the runs (PREFECT_API_URL): the job as a Prefect flow run."""
+    from workflows.schedule.flows import run_flow
+
+    run_flow(name)
 
 
 def through_prefect() -> bool:
@@ -67,14 +82,7 @@ def fire(name: str) -> None:
 
 
 def _run(name: str) -> None:
-    if through_prefect():
-        from workflows.schedule.flows import run_flow
-
-        run_flow(name)
-    else:
-        from workflows.schedule.jobs import run_job
-
-        run_job(name, stop=PROCESS.stopping)
+    PROCESS.runner(name, PROCESS.stopping)
 
 
 def _failed(name: str, error: Exception) -> None:
@@ -118,6 +126,7 @@ class EmbeddedScheduler:
     target: str = FIRE
     clock: Callable[[], datetime] = utc_now
     log: Callable[[str], None] = print
+    runner: Callable[[str, threading.Event], None] = run_directly  # or run_through_prefect
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     scheduling: threading.Event = field(default_factory=threading.Event)  # set while this process schedules
 
@@ -151,7 +160,7 @@ class EmbeddedScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         PROCESS.stopping.clear()
-        PROCESS.log = self.log
+        PROCESS.log, PROCESS.runner = self.log, self.runner
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
             executors={"default": _one_job_at_a_time()},

@@ -1,7 +1,7 @@
 """The application factory: ``create_app(settings, now=None)`` builds the pages, the API and their safeguards.
 
 ``now`` is the clock (a function returning an aware datetime; default: the real time), so that tests and
-demos can run the plan's 2019–2021 timeline.
+demos can run the plan's 2019–2021 timeline; or ``runtime`` gives the whole runtime (`duban serve` passes its own).
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from responsibilities.errors import DomainError
-from responsibilities.storage.db import make_engine, make_session_factory
-from responsibilities.storage.migrate import require_current
-from responsibilities.tracking.evidence import EvidenceStore
+from workflows.runtime import Runtime
 from workflows.settings import Settings
 from workflows.web.api import figures as figures_api
 from workflows.web.api import tracking
@@ -33,21 +31,16 @@ from workflows.web.templating import error_response, is_api, render
 HERE = Path(__file__).parent
 
 
-def real_clock() -> datetime:
-    return datetime.now().astimezone()
-
-
-def create_app(settings: Settings | None = None, now: Callable[[], datetime] | None = None) -> FastAPI:
-    settings = settings or Settings.from_environment()
-    engine = make_engine(settings.database_url)
-    require_current(engine)
+def create_app(settings: Settings | None = None, now: Callable[[], datetime] | None = None, *,
+               runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime(settings, clock=now)
+    _ = runtime.sessions  # the database is opened and its schema checked now, not at the first request
     app = FastAPI(title="duban", version="0.1.0", summary="督办 supervision tracker: the JSON API",
                   description="The same reads and actions as the pages, with the same rules. Sign in with "
                               "POST /api/session; send the returned csrf_token as X-CSRF-Token on every change.",
                   docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
-    app.state.web = WebContext(settings=settings, sessions=make_session_factory(engine), clock=now or real_clock,
-                               evidence=EvidenceStore(settings.evidence_dir))
-    app.state.engine = engine
+    app.state.web = WebContext(runtime)
+    app.state.engine = runtime.engine
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.tracking.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SignedIn, session_user
 from responsibilities.tracking.evidence import EvidenceStore
+from workflows.runtime import Runtime
 from workflows.settings import Settings
 
 SESSION_COOKIE = "duban_session"
@@ -19,18 +20,33 @@ PRE_SESSION_COOKIE = "duban_pre"  # the sign-in form's CSRF token before there i
 
 @dataclass
 class WebContext:
-    settings: Settings
-    sessions: sessionmaker[Session]
-    clock: Callable[[], datetime]
-    evidence: EvidenceStore
+    """The application's runtime (workflows.runtime: settings, the clock, the database) and its session limits."""
+
+    runtime: Runtime
     idle_timeout: timedelta = IDLE_TIMEOUT
     absolute_timeout: timedelta = ABSOLUTE_TIMEOUT
 
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self.runtime.sessions
+
+    @property
+    def evidence(self) -> EvidenceStore:
+        return self.runtime.evidence
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.runtime.zone
+
     def now(self) -> datetime:
-        return self.clock()
+        return self.runtime.now()
 
     def today(self) -> date:
-        return self.clock().astimezone(self.settings.time_zone).date()
+        return self.runtime.today()
 
 
 class SignInRequired(Exception):

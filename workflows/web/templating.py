@@ -46,7 +46,7 @@ def local_time(context, moment: datetime | None) -> str:  # Jinja's context
     """An operational moment (a job's run, a server's outage) in the office's zone, to the minute."""
     if moment is None:
         return "—"
-    return moment.astimezone(context["request"].app.state.web.settings.time_zone).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(context["request"].app.state.web.zone).strftime("%Y-%m-%d %H:%M")
 
 
 def query_with(query: dict[str, str], key: str, value: object) -> str:

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from responsibilities.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from responsibilities.reading import board
+from responsibilities.reading.queries import unit_short_names
 from responsibilities.tracking import services
 from responsibilities.tracking.accounts import SignedIn
 from responsibilities.tracking.evidence import EvidenceRejected
@@ -31,7 +32,7 @@ def deliverable_page(request: Request, user: SignedIn, ref: str, status: int = 2
     d = view.deliverable
     rows = board.obligation(ctx.sessions, obligation_id=d.obligation_id, viewer=user.user_name, today=ctx.today())[1]
     row = next((r for r in rows if r.ref == d.ref), None)
-    co_units = _unit_names(ctx, view.obligation.co_unit_ids)
+    co_units = unit_short_names(ctx.sessions, view.obligation.co_unit_ids)
     may = _permissions(user, d, view.obligation.co_unit_ids)
     report, setup = _monthly_report(ctx, d)
     if report is not None:  # a monthly report is handed in with its figures, on the region's form
@@ -39,7 +40,7 @@ def deliverable_page(request: Request, user: SignedIn, ref: str, status: int = 2
     return render(request, "deliverable.html", status=status, view=view, d=d, o=view.obligation, row=row,
                   co_units=co_units, may=may, forms=forms or {}, report=report, figures_setup=setup,
                   pending=next((x for x in view.extensions if x.status == "pending"), None),
-                  notices=board.notices_about(ctx.sessions, deliverable_id=d.id), zone=ctx.settings.time_zone)
+                  notices=board.notices_about(ctx.sessions, deliverable_id=d.id), zone=ctx.zone)
 
 
 def _monthly_report(ctx, d):  # (ReportMonth, FiguresSetup), or (None, None)
@@ -51,17 +52,6 @@ def _monthly_report(ctx, d):  # (ReportMonth, FiguresSetup), or (None, None)
     setup = figures_setup(ctx.sessions)
     report = report_month(ctx.sessions, setup=setup, deliverable=d) if setup else None
     return (report, setup) if report else (None, None)
-
-
-def _unit_names(ctx, ids: list[str]) -> list[str]:
-    from sqlalchemy import select
-
-    from responsibilities.storage.db import read_session
-    from responsibilities.storage.model import UnitRecord
-
-    with read_session(ctx.sessions) as session:
-        names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(ids))).all())
-    return [names.get(i, i) for i in ids]
 
 
 def _permissions(user: SignedIn, d, co_unit_ids: list[str]) -> dict[str, bool]:
@@ -212,7 +202,7 @@ def obligation_page(request: Request, user: SignedIn, obligation_id: str, status
     except NotAllowed as refused:
         raise hide_other_units(refused) from None
     return render(request, "obligation.html", status=status, o=record, rows=rows, event=event,
-                  co_units=_unit_names(ctx, record.co_unit_ids), form=form,
+                  co_units=unit_short_names(ctx.sessions, record.co_unit_ids), form=form,
                   may_set_date=user.role == "office" and record.kind in ("external", "staged"))
 
 
