@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PLAN   ?= deadlines.yaml
 
-.PHONY: run test install system-packages lock clean
+.PHONY: run test test-fast install system-packages lock clean
 
 SEED   ?=
 run: $(VENV)/.installed        ## check the plan, then replay it 2019-10-01 … 2021-12-31 on a fresh SQLite file
@@ -15,6 +15,9 @@ run: $(VENV)/.installed        ## check the plan, then replay it 2019-10-01 … 
 
 test: system-packages $(VENV)/.installed   ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed  ## the fast loop: no processes, browser, Prefect, replays or PostgreSQL (under a minute)
+	DUBAN_TEST_POSTGRES=off $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 system-packages:               ## Chromium, CJK fonts and PostgreSQL's server for the tests: installs what is missing
 	@bash tests/system-packages.sh

@@ -117,6 +117,29 @@ def at_once(database: Database, gate: str, *attempts: Callable[[sessionmaker[Ses
 
 # ── SQLite and PostgreSQL ──────────────────────────────────────────────────────────────────────────────
 #
+# The modules the fast loop (`make test-fast`: pytest -m "not slow") leaves out as a whole, and why; single slow
+# tests elsewhere carry @pytest.mark.slow (they run the command line as a process, or race two at once).
+SLOW_MODULES = {
+    "test_install.py": "builds a virtualenv from the lock",
+    "test_scale_out.py": "starts a Prefect server and a worker",
+    "test_flows_prefect.py": "runs the flows through Prefect's engine",
+    "test_browser.py": "drives Chromium", "test_browser_figures.py": "drives Chromium",
+    "test_simulate.py": "replays the plan",
+    "test_serve.py": "starts `duban serve` and stops it with signals",
+    "test_proxy.py": "starts `duban serve` behind a proxy",
+    "test_scheduler.py": "waits on scheduler leases in real time",
+    "test_delivery_outages.py": "waits on claims and retries in real time",
+    "test_cli_web.py": "runs the command line as processes", "test_cli_notices.py": "runs the command line as processes",
+    "test_cli_tracking.py": "runs the command line as processes",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 # Tests marked both_databases (storage code: migrations, services, triggers, the sweep, the web's rules …) run
 # once per database: their ``database`` — and ``loaded``, ``session_factory``, ``web_db`` built on it — is a
 # parameter, ids [sqlite] and [postgresql]. Other tests run on SQLite only. DUBAN_TEST_POSTGRES (auto, required,

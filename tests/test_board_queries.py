@@ -124,6 +124,7 @@ def _check_every_way(database, days=DAYS) -> None:
                 sf, today=today, viewer=OFFICE, filters=filters), (today, filters)
 
 
+@pytest.mark.slow
 def test_the_kept_counts_give_the_same_matrix_as_the_aggregate_and_the_rules_after_every_kind_of_change(
         loaded, plan) -> None:
     sf = loaded.session_factory
@@ -247,6 +248,7 @@ def test_the_lights_kept_for_one_day_move_to_any_other_day_forward_or_back(loade
             sf, today=today, viewer=OFFICE), today
 
 
+@pytest.mark.slow
 def test_two_requests_moving_the_lights_to_a_new_day_at_once_count_each_change_once(loaded) -> None:
     # Two web workers' first dashboards of the day: one moves the lights, the other finds them moved.
     lights.keep_up(loaded.session_factory, date(2019, 10, 28))
@@ -256,6 +258,7 @@ def test_two_requests_moving_the_lights_to_a_new_day_at_once_count_each_change_o
     _lights_equal_a_fresh_count(loaded)
 
 
+@pytest.mark.slow
 def test_the_lights_are_counted_once_when_two_first_requests_ever_count_them_at_once(loaded) -> None:
     # No day kept yet: both would count every deliverable and store the day. The gate: a unit's counts held.
     with loaded.raw() as con:
@@ -267,6 +270,7 @@ def test_the_lights_are_counted_once_when_two_first_requests_ever_count_them_at_
     _lights_equal_a_fresh_count(loaded)
 
 
+@pytest.mark.slow
 def test_a_change_while_the_lights_move_to_a_new_day_is_counted_for_the_new_day(loaded) -> None:
     # hrss-4 (due 2019-10-31) is yellow on 28 October and red on 4 November; it is submitted while the move runs.
     lights.keep_up(loaded.session_factory, date(2019, 10, 28))

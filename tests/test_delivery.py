@@ -106,6 +106,7 @@ def report_of(process: subprocess.Popen[str]) -> dict:
 # ── several deliverers at once ───────────────────────────────────────────────────────────────────
 
 
+@pytest.mark.slow
 def test_four_deliverers_in_four_processes_started_together_deliver_each_notice_exactly_once(loaded, smtp_server):
     total = write_notices(loaded.session_factory, date(2019, 11, 15))
     assert total >= 30
@@ -174,6 +175,7 @@ def test_a_claim_is_left_alone_while_its_lease_runs_and_taken_over_once_it_has_p
     ("after-data", 1),        # the server took the first message; its outcome was never recorded
     ("between-messages", 0),  # the first message was sent and recorded; the second never went out
 ])
+@pytest.mark.slow
 def test_a_killed_deliverers_notices_are_all_delivered_after_its_lease_and_only_an_accepted_unrecorded_one_twice(
         loaded, smtp_server, kill, duplicated):
     session_factory = loaded.session_factory

@@ -126,6 +126,7 @@ def test_the_office_and_leaders_digests_are_not_written_when_nothing_waits_and_n
     assert digests_on(session_factory, date(2019, 10, 8))["office"] == 1  # finance-1 is red now
 
 
+@pytest.mark.slow
 def test_two_digest_runs_in_two_processes_at_once_write_each_digest_once(loaded, session_factory):
     code = ("import sys; from datetime import date; sys.path.insert(0, 'tests');"
             "from conftest import at; from responsibilities.storage import db; from responsibilities.notices.digests import write_digests;"
@@ -254,6 +255,7 @@ def test_digests_are_delivered_like_every_other_notice(loaded, session_factory):
 # ── at the command line ─────────────────────────────────────────────────────────────────────────
 
 
+@pytest.mark.slow
 def test_duban_digest_writes_the_digests_owed_that_day_and_says_so_in_chinese(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DUBAN_TIME_ZONE": "Asia/Shanghai"}
     for name in ("DUBAN_DATABASE_URL", "DUBAN_PLAN", "DUBAN_SMTP_URL", "DUBAN_MAIL_DIR", "DUBAN_BASE_URL"):

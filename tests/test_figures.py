@@ -151,6 +151,7 @@ def test_a_correction_after_acceptance_is_a_new_version_with_a_reason_and_the_ol
     assert regions(session_factory, 2019, date(2019, 12, 31))["guiping"].year.months_on_time == 1
 
 
+@pytest.mark.slow
 def test_two_hand_ins_of_one_month_at_once_are_both_kept_as_versions_one_and_two(loaded, session_factory):
     ref = "monthly-report.guiping@2019-11"
     outcomes = at_once(loaded, f"UPDATE deliverables SET state = state WHERE ref = '{ref}'", *(

@@ -91,6 +91,7 @@ def spoil(cell: str, value):
     (spoil("A3", "hrss"), "工作表「月报表」第3行:市人力资源社会保障局(hrss)不报送月报"),
     (spoil("N3", None), "工作表「月报表」第3行 N3:「新型学徒」未填写"),
 ])
+@pytest.mark.slow
 def test_a_malformed_sheet_is_rejected_naming_the_cell_and_nothing_is_imported(loaded, session_factory, edit, says):
     data = filled(session_factory, {"guiping": GOOD_ROW, "pingnan": GOOD_ROW}, edit=edit)
     with pytest.raises(FiguresInvalid) as refused, database_unchanged(loaded):
@@ -135,6 +136,7 @@ def duban(workdir, loaded):
     return lambda *args: run_duban(workdir, *args, database=loaded)
 
 
+@pytest.mark.slow
 def test_figures_template_then_import_from_the_command_line(workdir, duban):
     made = duban("figures", "template", "--month", "2020-03", "--region", "guiping", "--out", "form.xlsx",
                  "--as-of", "2020-03-25")
@@ -150,6 +152,7 @@ def test_figures_template_then_import_from_the_command_line(workdir, duban):
     assert progress.returncode == 0 and "桂平市" in progress.stdout and "900" in progress.stdout
 
 
+@pytest.mark.slow
 def test_a_bad_import_from_the_command_line_lists_the_cells_and_exits_1(workdir, duban):
     duban("figures", "template", "--month", "2020-03", "--out", "form.xlsx", "--as-of", "2020-03-25")
     book = load_workbook(workdir / "form.xlsx")
@@ -160,6 +163,7 @@ def test_a_bad_import_from_the_command_line_lists_the_cells_and_exits_1(workdir,
     assert "工作表「月报表」第2行 D2:「培训总人次」-1 是负数" in result.stderr
 
 
+@pytest.mark.slow
 def test_figures_submit_from_the_command_line_and_a_refusal_is_one_message(workdir, duban):
     values = ["total=900", "企业职工=500", "key-groups=300", "graduates=50", "migrant-workers=100",
               "school-leavers=30", "laid-off=40", "veterans=20", "hard-to-employ=10", "poor-labour=80",

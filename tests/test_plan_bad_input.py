@@ -240,6 +240,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("old", "new", "field", "message", "at"), CASES)
+@pytest.mark.slow
 def test_each_malformed_edit_is_reported_at_its_line_with_its_field(tmp_path, old, new, field, message, at):
     problems, path, text = problems_after(tmp_path, old, new)
     line = line_of(text, at)

@@ -147,6 +147,7 @@ def workdir(tmp_path_factory) -> Path:
     return workdir
 
 
+@pytest.mark.slow
 def test_report_year_writes_the_three_files_into_var_reports_and_prints_their_paths(workdir):
     result = run_duban(workdir, "report", "year", "2019", "--as-of", "2020-01-10")
     assert result.returncode == 0, result.stderr
@@ -157,6 +158,7 @@ def test_report_year_writes_the_three_files_into_var_reports_and_prints_their_pa
         "unit_id"] == "miit"
 
 
+@pytest.mark.slow
 def test_report_year_writes_one_format_to_a_chosen_path_or_prints_json(workdir):
     result = run_duban(workdir, "report", "year", "2019", "--format", "xlsx", "--out", "out/年度总结.xlsx",
                  "--as-of", "2020-01-10")
@@ -166,6 +168,7 @@ def test_report_year_writes_one_format_to_a_chosen_path_or_prints_json(workdir):
     assert printed.returncode == 0 and json.loads(printed.stdout)["as_of"] == "2019-12-20"
 
 
+@pytest.mark.slow
 def test_report_year_refuses_a_year_outside_the_plan_with_a_message(workdir):
     result = run_duban(workdir, "report", "year", "2018", "--as-of", "2020-01-10")
     assert result.returncode == 1 and result.stderr.startswith("duban: 2018 年不在工作方案实施期内") and "2019" in result.stderr

@@ -103,6 +103,7 @@ def test_the_report_counts_exactly_the_notices_it_wrote_of_each_kind(loaded, ses
     assert written == report.written
 
 
+@pytest.mark.slow
 def test_two_sweeps_in_two_processes_at_once_write_each_notice_once(loaded, session_factory):
     code = ("import sys; from datetime import date; sys.path.insert(0, 'tests');"
             "from conftest import at; from responsibilities.storage import db; from responsibilities.notices.sweep import sweep;"

@@ -97,6 +97,7 @@ def test_an_allowed_actor_changes_the_plan_and_is_named_in_the_audit(action, act
 
 
 @pytest.mark.parametrize(("action", "actor"), REFUSED)
+@pytest.mark.slow
 def test_a_refused_actor_is_told_so_and_nothing_is_written(action, actor, loaded, session_factory):
     action.prepare(session_factory)
     with database_unchanged(loaded), pytest.raises(NotAllowed, match=actor):

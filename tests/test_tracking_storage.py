@@ -66,6 +66,7 @@ def test_a_first_load_into_an_empty_database_dates_every_deliverable(database, s
     assert database.count("deliverables") == 558
 
 
+@pytest.mark.slow
 def test_two_first_loads_at_once_load_the_plan_once_and_neither_fails(database, session_factory, plan):
     # The gate holds SQLite's write lock; on PostgreSQL nothing blocks the two loads but each other.
     outcomes = at_once(database, "UPDATE alembic_version SET version_num = version_num", *(
@@ -295,6 +296,7 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
     assert [a.action for a in view.history].count("submit") == 1 and len(view.history) == 3
 
 
+@pytest.mark.slow
 def test_one_name_added_twice_at_once_makes_one_user_and_the_second_is_told_it_is_taken(loaded):
     # The gate: an insert of the same name by someone else that is never committed.
     gate = "INSERT INTO users (name, role, created_at, disabled) VALUES ('王春', 'office', '2019-10-29 01:00:00', FALSE)"
@@ -303,6 +305,7 @@ def test_one_name_added_twice_at_once_makes_one_user_and_the_second_is_told_it_i
     assert sorted(outcomes) == ["done", "已有名为“王春”的用户,请换一个用户名"], outcomes
 
 
+@pytest.mark.slow
 def test_two_co_units_adding_notes_to_one_deliverable_at_once_both_get_them_recorded(loaded):
     # Neither asked for a version (--expect-version): nothing of the one's conflicts with the other's.
     ref = "work-1.guiping@2019-Q4"
@@ -315,6 +318,7 @@ def test_two_co_units_adding_notes_to_one_deliverable_at_once_both_get_them_reco
     assert view.deliverable.version == 3
 
 
+@pytest.mark.slow
 def test_two_people_recording_one_event_at_once_with_different_dates_cannot_both_win(loaded):
     services.add_user(loaded.session_factory, name="office-2", role="office", now=at(2019, 10, 29))
     recorders = ((OFFICE, date(2019, 11, 1)), ("office-2", date(2019, 11, 4)))
@@ -329,6 +333,7 @@ def test_two_people_recording_one_event_at_once_with_different_dates_cannot_both
     assert queries.show(loaded.session_factory, ref="hrss-2").history[0].note.endswith(str(day))
 
 
+@pytest.mark.slow
 def test_two_people_setting_the_same_outside_date_at_once_get_one_deliverable(loaded):
     services.add_user(loaded.session_factory, name="office-2", role="office", now=at(2019, 10, 29))
     outcomes = at_once(loaded, "UPDATE obligations SET task = task WHERE id = 'hrss-9'", *(

@@ -206,6 +206,7 @@ def test_the_matrix_names_every_route_of_the_application():
 
 
 @pytest.mark.parametrize("actor", list(ACTORS))
+@pytest.mark.slow
 def test_each_route_answers_each_actor_with_the_status_the_rules_give(actor, web_db, tmp_path):
     store = EvidenceStore(tmp_path / "evidence")
     evidence = prepare(web_db.session_factory, store, tmp_path)
