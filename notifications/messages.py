@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from responsibilities.notices import digests
 from responsibilities.reading.queries import StatusRow, status_rows
 from responsibilities.reports import summary as reports
-from responsibilities.storage.plans import LoadedPlan, SupervisionRules, require_plan
 from responsibilities.storage.model import (
     Deliverable,
     EventRecord,
@@ -40,6 +39,7 @@ from responsibilities.storage.model import (
     PersonRecord,
     UnitRecord,
 )
+from responsibilities.storage.plans import LoadedPlan, SupervisionRules, require_plan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary")
@@ -301,7 +301,8 @@ def _figures_behind(session: Session, today: date) -> list[dict[str, Any]]:
 
 
 def _digest_context(session: Session, notice: Notice, today: date, base_url: str) -> dict[str, Any]:
-    """A digest's facts, computed from the data on the day it is rendered (responsibilities.notices.digests decides what)."""
+    """A digest's facts, computed from the data on the day it is rendered
+    (responsibilities.notices.digests decides what)."""
     plan = _plan(session)
     digest, period = digests.parse_key(notice.dedupe_key, notice.unit_id)
     base = base_url.rstrip("/")

@@ -221,7 +221,8 @@ class SmtpSettings:
 
         sender = query.get("from", "").strip()
         if not sender:
-            raise ValueError(f"the SMTP URL needs the sender address as from=… (e.g. ?from=duban%40gov.example): {shown}")
+            raise ValueError("the SMTP URL needs the sender address as from=… "
+                             f"(e.g. ?from=duban%40gov.example): {shown}")
         if "@" not in sender:
             raise ValueError(f"the sender (from=) must be an email address; got {sender!r}")
 

@@ -2,8 +2,8 @@
 
 Each job resolves settings from the environment, works out ``now`` (the clock, or ``as_of``), calls one or two
 services, and returns the counts they report. No Prefect here: the business logic is tested without it, and
-the flows in workflows/schedule/flows.py only wrap these. Jobs are referenced by name ("workflows.schedule.jobs:sweep") so that
-APScheduler can store them.
+the flows in workflows/schedule/flows.py only wrap these. Jobs are referenced by name
+("workflows.schedule.jobs:sweep") so that APScheduler can store them.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def run_job(name: str, as_of: str | None = None, *, stop: threading.Event | None
         if name in STOPPABLE:
             params["stop"] = stop
         counts = JOBS[name](runtime=runtime, **{k: v for k, v in params.items() if v is not None})
-    except Exception as error:  # noqa: BLE001 - whatever went wrong is recorded and reported in one line
+    except Exception as error:  # whatever went wrong is recorded and reported in one line
         reason = one_line(error)
         _record_failure(runtime, name, reason)
         raise JobFailed(f"{name}: {reason}") from error
