@@ -3,8 +3,8 @@ or inside functions), one vocabulary, and ruff's rules.
 
 workflows → notifications → responsibilities, never back. Inside responsibilities the layers run upwards:
 vocabulary and errors, deadlines, plan, storage, tracking, reading, figures, notices, reports; a layer imports only
-the ones below it. Inside workflows: the shared settings at the bottom, then schedule and replay, then web, the server process
-(web and scheduler together), and the command line on top.
+the ones below it. Inside workflows: the shared settings at the bottom, then schedule and replay, then web, the
+server process (web and scheduler together), and the command line on top.
 """
 
 from __future__ import annotations
