@@ -127,7 +127,8 @@ def build_database(engine, notices: int):  # (session factory, deliverables)
 
     migrate.upgrade(engine)
     session_factory = make_session_factory(engine)
-    plan_sync.sync_plan(session_factory, load_plan(ROOT / "deadlines.yaml"), now=datetime(2019, 10, 23, 9, tzinfo=SHANGHAI))
+    plan_sync.sync_plan(session_factory, load_plan(ROOT / "deadlines.yaml"),
+                        now=datetime(2019, 10, 23, 9, tzinfo=SHANGHAI))
     with session_factory.begin() as session:
         deliverables = session.execute(select(Deliverable.id, Deliverable.obligation_id, Deliverable.unit_id)
                                        .order_by(Deliverable.id)).all()

@@ -109,7 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def weighted(rng: random.Random, choices: tuple[tuple[object, int], ...], n: int) -> list:
-    values, weights = zip(*choices)
+    values, weights = zip(*choices, strict=True)
     return rng.choices(values, weights=weights, k=n)
 
 
@@ -211,7 +211,8 @@ class SQLite:
                         "VALUES (?, ?, ?, ?, ?, ?, 0)", rows.units)
         con.execute("INSERT INTO events (id, name, text, issued_by) VALUES (?, ?, ?, ?)", rows.event)
         con.executemany("INSERT INTO obligations (id, declared_id, lead_unit_id, task, deadline_text, kind, rule, "
-                        "awaits, sources, co_unit_ids) VALUES (?1, ?1, ?2, '任务', '每月10日前', ?3, '{}', ?4, '[]', ?5)",
+                        "awaits, sources, co_unit_ids) "
+                        "VALUES (?1, ?1, ?2, '任务', '每月10日前', ?3, '{}', ?4, '[]', ?5)",
                         rows.obligations)
         con.executemany("INSERT INTO obligation_co_units (obligation_id, unit_id) VALUES (?, ?)", rows.co_units)
         batch, count = [], 0
@@ -410,7 +411,7 @@ def owed_statements(engine, session_factory, today: date,
         finally:
             event.remove(engine, "before_cursor_execute", capture)
     assert len(kinds) == len(captured)
-    statements = [(kind, sql, params) for kind, (sql, params) in zip(kinds, captured)]
+    statements = [(kind, sql, params) for kind, (sql, params) in zip(kinds, captured, strict=True)]
     return statements
 
 

@@ -264,13 +264,13 @@ def measure(path: Path, args: argparse.Namespace) -> int:
           f"plan: {plan}")
     for what, seconds in firsts.items():
         print(f"  {what}: {seconds * 1000:.1f} ms")
-    for name, (client, url, _) in pages.items():
+    for _name, (client, url, _) in pages.items():
         print(f"\nstatements of one GET {url}, each timed bare (median of 3):")
         total = statement_report(raw, capture_statements(app, client, url))
         print(f"    {total * 1000:8.2f} ms in all")
     pooled.close()
     if args.profile:
-        for name, (client, url, _) in pages.items():
+        for _name, (client, url, _) in pages.items():
             profile(client, url)
     for client in (office, unit):
         client.close()

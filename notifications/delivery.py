@@ -121,7 +121,8 @@ def _render_all(session_factory: SessionFactory, token: str, ids: list[int], set
         held = select(Notice).where(Notice.id.in_(ids), Notice.claimed_by == token, Notice.status == "sending")
         for notice in session.scalars(held.order_by(Notice.id)):
             try:
-                message = render_notice(session, notice, base_url=settings.base_url, sender=settings.sender, today=today)
+                message = render_notice(session, notice, base_url=settings.base_url, sender=settings.sender,
+                                        today=today)
             except NoRecipients as missing:
                 message = missing
             except SQLAlchemyError:
@@ -307,7 +308,8 @@ async def deliver_async(session_factory: SessionFactory, transport: Transport, s
     target = transport_target(transport)
     outage = outbox.waiting_for_server(session_factory, channel=settings.channel, target=target, now=now)
     if outage is not None:
-        report.server_unreachable, report.server_error, report.retry_server_at = True, outage.last_error, outage.retry_at
+        report.server_unreachable, report.server_error, report.retry_server_at = (
+            True, outage.last_error, outage.retry_at)
         return report
     clock = _clock(now)
     batches = 0

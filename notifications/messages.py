@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from responsibilities.notices import digests
 from responsibilities.reading.queries import StatusRow, status_rows
 from responsibilities.reports import summary as reports
-from responsibilities.storage.plans import LoadedPlan, SupervisionRules, require_plan
 from responsibilities.storage.model import (
     Deliverable,
     EventRecord,
@@ -40,6 +39,7 @@ from responsibilities.storage.model import (
     PersonRecord,
     UnitRecord,
 )
+from responsibilities.storage.plans import LoadedPlan, SupervisionRules, require_plan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary")

@@ -129,7 +129,8 @@ SLOW_MODULES = {
     "test_proxy.py": "starts `duban serve` behind a proxy",
     "test_scheduler.py": "waits on scheduler leases in real time",
     "test_delivery_outages.py": "waits on claims and retries in real time",
-    "test_cli_web.py": "runs the command line as processes", "test_cli_notices.py": "runs the command line as processes",
+    "test_cli_web.py": "runs the command line as processes",
+    "test_cli_notices.py": "runs the command line as processes",
     "test_cli_tracking.py": "runs the command line as processes",
 }
 

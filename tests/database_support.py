@@ -108,7 +108,8 @@ def describe(constraint: Constraint) -> str:
     if isinstance(constraint, CheckConstraint):
         return f"check {constraint.name} {constraint.sqltext}"
     if isinstance(constraint, ForeignKeyConstraint):
-        return f"foreign key {constraint.name} {constraint.column_keys} -> {[e.target_fullname for e in constraint.elements]}"
+        return (f"foreign key {constraint.name} {constraint.column_keys} -> "
+                f"{[e.target_fullname for e in constraint.elements]}")
     return f"{type(constraint).__name__} {constraint.name} {[c.name for c in constraint.columns]}"
 
 
@@ -147,7 +148,8 @@ UNION ALL SELECT 'constraint', conrelid::regclass::text || '.' || conname, pg_ge
   FROM pg_constraint WHERE connamespace = 'public'::regnamespace
 UNION ALL SELECT 'index', indexname, indexdef, 0, '', '' FROM pg_indexes WHERE schemaname = 'public'
 UNION ALL SELECT 'trigger', tgname, pg_get_triggerdef(t.oid), 0, '', ''
-  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT tgisinternal AND c.relnamespace = 'public'::regnamespace
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE NOT tgisinternal AND c.relnamespace = 'public'::regnamespace
 UNION ALL SELECT 'function', proname, prosrc, 0, '', '' FROM pg_proc WHERE pronamespace = 'public'::regnamespace
 ORDER BY 1, 2, 3
 """

@@ -105,7 +105,7 @@ def server_from_url(url: str) -> Server:
                     parsed.password, parsed.database or "postgres")
     try:
         server.connect().close()
-    except Exception as error:  # noqa: BLE001 - any failure to connect means: not available
+    except Exception as error:  # any failure to connect means: not available
         said = " ".join(str(error).split())  # one line: psycopg's message spans several
         raise Unavailable(f"cannot connect to {URL} ({parsed.render_as_string()}): {said}") from error
     return server

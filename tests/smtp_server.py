@@ -1,6 +1,7 @@
 """A real SMTP server for tests: aiosmtpd on a free 127.0.0.1 port, keeping what it receives in memory.
 
-    with TestSmtpServer(script=["451 4.3.0 try later"], refuse={"nobody@x.example": "550 5.1.1 no such user"}) as server:
+    with TestSmtpServer(script=["451 4.3.0 try later"],
+                        refuse={"nobody@x.example": "550 5.1.1 no such user"}) as server:
         ...  # smtp://127.0.0.1:{server.port}
         server.messages[0].message()["Subject"]
 
@@ -69,7 +70,8 @@ class _Handler:
         self.data_commands = 0
         self.live: set[SMTP] = set()
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
         self.connections += 1
         session.host_name = hostname
         return responses

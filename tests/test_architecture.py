@@ -3,8 +3,8 @@ or inside functions), one vocabulary, and ruff's rules.
 
 workflows → notifications → responsibilities, never back. Inside responsibilities the layers run upwards:
 vocabulary and errors, deadlines, plan, storage, tracking, reading, figures, notices, reports; a layer imports only
-the ones below it. Inside workflows: the shared settings at the bottom, then schedule and replay, then web, the server process
-(web and scheduler together), and the command line on top.
+the ones below it. Inside workflows: the shared settings at the bottom, then schedule and replay, then web, the
+server process (web and scheduler together), and the command line on top.
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ def test_the_interfaces_read_and_change_through_the_use_cases_never_the_orm():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and (
                     node.module.startswith("sqlalchemy") or node.module == "responsibilities.storage.model"):
-                found += [f"{module}: {node.module}.{a.name}" for a in node.names if (node.module, a.name) not in allowed]
+                found += [f"{module}: {node.module}.{a.name}" for a in node.names
+                          if (node.module, a.name) not in allowed]
             elif isinstance(node, ast.Import):
                 found += [f"{module}: {a.name}" for a in node.names if a.name.startswith("sqlalchemy")]
     assert found == []

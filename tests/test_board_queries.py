@@ -43,8 +43,8 @@ def test_the_workspace_filtered_by_state_keeps_to_the_units_own_and_cooperating_
 
 
 def test_extension_requests_and_the_kind_filter_find_their_rows_without_a_join(loaded) -> None:
-    services.request_extension(loaded.session_factory, actor=HRSS, ref="hrss-4", new_due=DAY.date().replace(month=11, day=15),
-                               reason="会议改期", now=DAY)
+    services.request_extension(loaded.session_factory, actor=HRSS, ref="hrss-4",
+                               new_due=DAY.date().replace(month=11, day=15), reason="会议改期", now=DAY)
     pending = board.extension_requests(loaded.session_factory, today=DAY.date(), viewer=OFFICE)
     assert [r.ref for r in pending.items] == ["hrss-4"] and pending.items[0].task
     periodic = board.board(loaded.session_factory, today=DAY.date(), viewer=OFFICE,
@@ -95,7 +95,7 @@ def _lights_equal_a_fresh_count(database) -> None:
     """The lights kept for the stored day are those every deliverable has on that day, by rules.light."""
     with database.raw() as con:
         today = con.execute(text("SELECT today FROM lights_day").columns(today=Date())).scalar_one()
-        kept = {u: dict(zip(board.LIGHTS, c)) for u, *c in con.execute(text(
+        kept = {u: dict(zip(board.LIGHTS, c, strict=True)) for u, *c in con.execute(text(
             "SELECT unit_id, red, yellow, green, grey FROM unit_lights")) if any(c)}
     status = queries.status(database.session_factory, today=today, viewer=OFFICE)
     # an obligation still without deliverables (awaiting an event or a date) has none to keep
@@ -195,17 +195,20 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
         sql = lambda statement: text(statement).bindparams(bindparam("due", type_=Date()))  # noqa: E731
         ids = [i for (i,) in con.execute(text("SELECT id FROM deliverables ORDER BY id"))]
         units = [u for (u,) in con.execute(text("SELECT id FROM units ORDER BY id"))]
-        template = con.execute(text("SELECT obligation_id, updated_at, updated_by FROM deliverables ORDER BY id LIMIT 1")).one()
+        template = con.execute(text(
+            "SELECT obligation_id, updated_at, updated_by FROM deliverables ORDER BY id LIMIT 1")).one()
         for step in range(300):
             what = rng.choice(["state", "due", "unit", "retired", "several", "insert", "delete"])
             target = rng.choice(ids)
             due = rng.choice([None, *days])
             if what == "state":
-                con.execute(text("UPDATE deliverables SET state = :s WHERE id = :id"), {"s": rng.choice(STATES), "id": target})
+                con.execute(text("UPDATE deliverables SET state = :s WHERE id = :id"),
+                            {"s": rng.choice(STATES), "id": target})
             elif what == "due":
                 con.execute(sql("UPDATE deliverables SET due = :due WHERE id = :id"), {"due": due, "id": target})
             elif what == "unit":
-                con.execute(text("UPDATE deliverables SET unit_id = :u WHERE id = :id"), {"u": rng.choice(units), "id": target})
+                con.execute(text("UPDATE deliverables SET unit_id = :u WHERE id = :id"),
+                            {"u": rng.choice(units), "id": target})
             elif what == "retired":
                 con.execute(text("UPDATE deliverables SET retired = :r WHERE id = :id"),
                             {"r": bool(rng.randint(0, 1)), "id": target})
@@ -216,11 +219,13 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
                              "id": target, "other": rng.choice(ids)})
             elif what == "insert":
                 ids.append(con.execute(sql(
-                    "INSERT INTO deliverables (ref, obligation_id, unit_id, period, due, state, retired, set_by_office, "
-                    "updated_at, updated_by, version) VALUES (:ref, :o, :u, :ref, :due, :s, :r, FALSE, :at, :by, 1) "
+                    "INSERT INTO deliverables (ref, obligation_id, unit_id, period, due, state, retired, "
+                    "set_by_office, updated_at, updated_by, version) "
+                    "VALUES (:ref, :o, :u, :ref, :due, :s, :r, FALSE, :at, :by, 1) "
                     "RETURNING id"),
                     {"ref": f"probe-{step}", "o": template[0], "u": rng.choice(units), "due": due,
-                     "s": rng.choice(STATES), "r": bool(rng.randint(0, 1)), "at": template[1], "by": template[2]}).scalar_one())
+                     "s": rng.choice(STATES), "r": bool(rng.randint(0, 1)), "at": template[1],
+                     "by": template[2]}).scalar_one())
             elif what == "delete" and len(ids) > 10:  # nothing refers to a deliverable here: no foreign key objects
                 ids.remove(target)
                 con.execute(text("DELETE FROM deliverables WHERE id = :id"), {"id": target})
@@ -362,7 +367,8 @@ def test_the_migration_backfills_the_counts_of_an_existing_database(loaded) -> N
         command.downgrade(migrate._config(connection), "0005")
     assert migrate.current_revision(loaded.engine) == "0005"
     with loaded.raw() as con:
-        con.execute(text("UPDATE deliverables SET state = 'accepted' WHERE id IN (SELECT id FROM deliverables LIMIT 7)"))
+        con.execute(text("UPDATE deliverables SET state = 'accepted' "
+                         "WHERE id IN (SELECT id FROM deliverables LIMIT 7)"))
         con.commit()
     migrate.upgrade(loaded.engine)
     _kept_equals_a_fresh_count(loaded)

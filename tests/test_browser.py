@@ -76,7 +76,7 @@ def matrix_row(page, unit: str) -> dict[str, int]:
     """The dashboard's counts for one unit, keyed by the label of each column header (红 黄 绿 灰 合计)."""
     labels = [h.replace("●", "").strip() for h in page.locator("#matrix thead th").all_inner_texts()]
     cells = page.locator(f'#matrix tr[data-unit="{unit}"] td').all_inner_texts()
-    return {label: int(count) for label, count in zip(labels[1:], cells)}
+    return {label: int(count) for label, count in zip(labels[1:], cells, strict=True)}
 
 
 def test_a_unit_submits_with_evidence_the_office_accepts_and_the_units_light_on_the_dashboard_turns_green(

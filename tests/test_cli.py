@@ -81,7 +81,8 @@ def test_deadline_parse_with_only_year_gives_no_first_due_outside_that_year():
 def test_deadline_parse_gives_no_first_due_for_rules_that_wait_for_an_event():
     result = duban("deadline", "parse", "自治区相关文件下发后一个月内完成", "--from", "2019-10-01", "--json")
     data = json.loads(result.stdout)
-    assert (data["kind"], data["first_due"], data["event"], data["offset"]) == ("after_event", None, "自治区相关文件下发", 1)
+    assert (data["kind"], data["first_due"], data["event"], data["offset"]) == (
+        "after_event", None, "自治区相关文件下发", 1)
 
 
 def test_the_installed_console_command_runs():
@@ -93,7 +94,8 @@ def test_the_installed_console_command_runs():
 
 def test_help_does_not_import_the_plan_machinery():
     # `duban --help` must stay fast: the CLI module imports nothing heavy at start-up.
-    code = "import sys, workflows.cli.main; print(sorted(m for m in ('yaml', 'chinese_calendar', 'responsibilities.plan.loader') if m in sys.modules))"
+    code = ("import sys, workflows.cli.main; print(sorted(m for m in "
+            "('yaml', 'chinese_calendar', 'responsibilities.plan.loader') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.stdout.strip() == "[]"

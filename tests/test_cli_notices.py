@@ -81,7 +81,8 @@ def test_notices_lists_pending_and_sent_notices_and_a_unit_sees_only_its_own(wor
 
 def test_the_mail_sink_keeps_what_deliver_sends_over_smtp(workdir):
     port = free_port()
-    sink = subprocess.Popen([sys.executable, "-m", "workflows.cli", "mail-sink", "--port", str(port), "--folder", "sink"],
+    sink = subprocess.Popen([sys.executable, "-m", "workflows.cli", "mail-sink", "--port", str(port),
+                             "--folder", "sink"],
                             cwd=workdir, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30

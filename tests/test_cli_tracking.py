@@ -63,7 +63,8 @@ def test_a_fresh_load_shows_the_october_2019_preparation_deliverables_red_on_1_n
     assert rows["hrss-2"]["light"] == "grey" and rows["hrss-2"]["state"] == "awaiting_event"
     first = rows["hrss-4"]
     assert {"id", "obligation", "unit", "due", "state", "light"} <= set(first)
-    assert (first["obligation"], first["unit"], first["due"], first["state"]) == ("hrss-4", "hrss", "2019-10-31", "open")
+    assert (first["obligation"], first["unit"], first["due"], first["state"]) == (
+        "hrss-4", "hrss", "2019-10-31", "open")
 
 
 def test_submitting_and_accepting_turns_a_red_deliverable_green_with_the_audit_trail_to_show(workdir, ok):
@@ -76,7 +77,8 @@ def test_submitting_and_accepting_turns_a_red_deliverable_green_with_the_audit_t
     assert (row["state"], row["light"]) == ("accepted", "green")
     trail = ok("audit", "--id", "hrss-4")
     lines = trail.splitlines()
-    assert len(lines) == 3 and "hrss-clerk" in lines[1] and "报送办结" in lines[1] and "王春" in lines[2] and "销号" in lines[2]
+    assert (len(lines) == 3 and "hrss-clerk" in lines[1] and "报送办结" in lines[1]
+            and "王春" in lines[2] and "销号" in lines[2])
     shown = ok("show", "hrss-4")
     assert "通知.txt" in shown and "https://www.gxgg.gov.cn/notice" in shown and "已举办培训班" in shown
     stored = list((workdir / "var" / "evidence").rglob("*"))
@@ -199,7 +201,8 @@ def test_a_backup_never_overwrites_a_file_nor_makes_a_folder(workdir, duban, tmp
 
 
 def test_a_postgresql_backup_without_pg_dump_says_what_to_install(tmp_path):
-    with pytest.raises(InvalidInput, match=r"^找不到 pg_dump\(PostgreSQL 客户端程序\).*apt-get install postgresql-client"):
+    with pytest.raises(InvalidInput,
+                       match=r"^找不到 pg_dump\(PostgreSQL 客户端程序\).*apt-get install postgresql-client"):
         postgres_tool("pg_dump", search_path=str(tmp_path), bin_dirs=str(tmp_path / "none"))
 
 

@@ -31,7 +31,8 @@ def test_users_add_reads_the_password_from_standard_input_and_passwd_and_disable
     assert added.returncode == 0 and "可登录网页" in added.stdout
     db = SqliteDatabase(tmp_path / "duban.sqlite3")
     try:
-        assert sign_in(db.session_factory, name="李明", password="first password 1", address="a", now=now).unit_id == "hrss"
+        assert sign_in(db.session_factory, name="李明", password="first password 1", address="a",
+                       now=now).unit_id == "hrss"
         assert duban(tmp_path, "users", "passwd", "李明", stdin="second password 2\n").returncode == 0
         try:
             sign_in(db.session_factory, name="李明", password="first password 1", address="b", now=now)

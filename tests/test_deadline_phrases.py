@@ -367,7 +367,8 @@ def test_deadline_phrase_error_is_a_value_error():
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.text(alphabet="0123456789０年月日前底末旬季度第一二十每次首后内个工作天会按要求持续推进适时发布完成,。—至 x", max_size=16),
+    st.text(alphabet="0123456789０年月日前底末旬季度第一二十每次首后内个工作天"
+                     "会按要求持续推进适时发布完成,。—至 x", max_size=16),
     st.one_of(st.none(), st.integers(1990, 2030)),
 )
 def test_any_text_either_reads_keeping_its_text_or_raises_quoting_it(text, year):

@@ -338,7 +338,8 @@ def test_a_notice_still_refused_for_a_while_48_hours_after_its_first_attempt_fai
         now = waiting.next_attempt_at or now
     failed = row(session_factory, notice.dedupe_key)
     assert failed.status == "failed" and failed.next_attempt_at is None
-    assert now - failed.first_attempt_at >= SETTINGS.give_up_after > now - failed.first_attempt_at - SETTINGS.max_backoff * 1.2
+    assert (now - failed.first_attempt_at >= SETTINGS.give_up_after
+            > now - failed.first_attempt_at - SETTINGS.max_backoff * 1.2)
     assert failed.last_error == "421 4.7.0 too busy (gave up: still failing 48 h after the first attempt)"
     tried = transport.calls
     assert tried == failed.attempts > 8  # more tries than the old limit of eight: the time limit decides
@@ -382,7 +383,8 @@ def test_a_notice_that_cannot_be_rendered_fails_on_its_own_and_the_rest_of_its_b
 def test_the_chinese_subject_text_and_html_arrive_intact_with_the_notices_message_id(loaded, session_factory,
                                                                                       smtp_server):
     write_notices(session_factory, date(2019, 10, 28))
-    notice = keep_only(session_factory, f"escalation:{deliverable_id(session_factory, 'hrss-1')}:2")  # to the office and both deputies
+    # to the office and both deputies
+    notice = keep_only(session_factory, f"escalation:{deliverable_id(session_factory, 'hrss-1')}:2")
     deliver(session_factory, smtp(smtp_server), SETTINGS, now=NOW)
     with session_factory() as session:
         expected = render_notice(session, session.get(Notice, notice.id), base_url=SETTINGS.base_url, sender=SENDER,

@@ -129,7 +129,8 @@ def test_the_office_and_leaders_digests_are_not_written_when_nothing_waits_and_n
 @pytest.mark.slow
 def test_two_digest_runs_in_two_processes_at_once_write_each_digest_once(loaded, session_factory):
     code = ("import sys; from datetime import date; sys.path.insert(0, 'tests');"
-            "from conftest import at; from responsibilities.storage import db; from responsibilities.notices.digests import write_digests;"
+            "from conftest import at; from responsibilities.storage import db; "
+            "from responsibilities.notices.digests import write_digests;"
             f"f = db.make_session_factory(db.make_engine('{loaded.url}'));"
             "print(sum(write_digests(f, now=at(2019, 11, 4, 8, 30), today=date(2019, 11, 4)).values()))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -269,6 +270,7 @@ def test_duban_digest_writes_the_digests_owed_that_day_and_says_so_in_chinese(tm
         return result.stdout
 
     duban("load", "--as-of", "2019-10-23")
-    assert "2019-10-28 摘要:新写入 单位周报 13、办公室日报 1、领导小组周报 1" in duban("digest", "--as-of", "2019-10-28")
+    assert ("2019-10-28 摘要:新写入 单位周报 13、办公室日报 1、领导小组周报 1"
+            in duban("digest", "--as-of", "2019-10-28"))
     assert "单位周报 0、办公室日报 0、领导小组周报 0" in duban("digest", "--as-of", "2019-10-28")
     assert "2019-11-02 不是工作日:不写摘要" in duban("digest", "--as-of", "2019-11-02")

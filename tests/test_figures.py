@@ -120,7 +120,8 @@ def test_a_monthly_report_cannot_be_submitted_without_its_figures_and_nothing_ch
 
 
 def test_the_office_returns_figures_like_any_deliverable_and_returned_figures_do_not_count(loaded, session_factory):
-    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(), now=at(2019, 12, 3))
+    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(),
+                   now=at(2019, 12, 3))
     services.return_for_rework(session_factory, actor=OFFICE, ref="monthly-report.guiping@2019-11",
                                reason="数据与台账不符", now=at(2019, 12, 4))
     guiping = regions(session_factory, 2019, date(2019, 12, 6))["guiping"]
@@ -133,7 +134,8 @@ def test_the_office_returns_figures_like_any_deliverable_and_returned_figures_do
 
 def test_a_correction_after_acceptance_is_a_new_version_with_a_reason_and_the_old_one_stays(loaded, session_factory):
     ref = "monthly-report.guiping@2019-11"
-    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(), now=at(2019, 12, 3))
+    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(),
+                   now=at(2019, 12, 3))
     services.accept(session_factory, actor=OFFICE, ref=ref, now=at(2019, 12, 4))
     with pytest.raises(FiguresInvalid, match="须说明理由"), database_unchanged(loaded):
         submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(1100),
@@ -164,7 +166,8 @@ def test_two_hand_ins_of_one_month_at_once_are_both_kept_as_versions_one_and_two
 
 
 def test_stored_figures_cannot_be_overwritten_even_with_direct_sql(loaded, session_factory):
-    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(), now=at(2019, 12, 3))
+    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(),
+                   now=at(2019, 12, 3))
     for statement in ("UPDATE figure_values SET value = 1", "DELETE FROM figure_reports"):
         with loaded.raw() as connection, database_unchanged(loaded), pytest.raises(DBAPIError, match="append-only"):
             connection.execute(text(statement))
@@ -172,7 +175,8 @@ def test_stored_figures_cannot_be_overwritten_even_with_direct_sql(loaded, sessi
 
 @pytest.mark.only_on("postgresql", "SQLite has no TRUNCATE: its DELETE without WHERE is refused above")
 def test_stored_figures_cannot_be_truncated_either(loaded, session_factory):
-    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(), now=at(2019, 12, 3))
+    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(),
+                   now=at(2019, 12, 3))
     for table in ("figure_values", "figure_reports"):
         with loaded.raw() as connection, database_unchanged(loaded), pytest.raises(DBAPIError, match="append-only"):
             connection.execute(text(f"TRUNCATE {table} CASCADE"))
@@ -193,8 +197,10 @@ def test_a_region_that_owes_no_report_or_a_month_outside_the_plan_is_refused_and
 def test_bad_figures_are_refused_naming_every_field_and_nothing_is_written(loaded, session_factory):
     bad = report() | {"total": -5, "graduates": "很多", "new-apprentices": 700}
     with pytest.raises(FiguresInvalid) as refused, database_unchanged(loaded):
-        submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=bad, now=at(2019, 12, 3))
-    assert refused.value.problems == ("「培训总人次」-5 是负数:人次不能为负", "「高校毕业生」“很多”不是数字:请填写人次(非负整数)",
+        submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=bad,
+                       now=at(2019, 12, 3))
+    assert refused.value.problems == ("「培训总人次」-5 是负数:人次不能为负",
+                                      "「高校毕业生」“很多”不是数字:请填写人次(非负整数)",
                                       "「新型学徒」700 大于「企业职工」600:新型学徒是企业职工的一部分")
 
 
@@ -287,7 +293,8 @@ def test_progress_reads_the_figures_and_the_regions_deliverables_by_index_never_
     every deliverable in a counted state) costs seconds. Each statement's plan is read back from SQLite."""
     from sqlalchemy import event
 
-    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(), now=at(2019, 12, 2))
+    submit_figures(session_factory, actor=GUIPING, region="guiping", month=NOVEMBER, values=report(),
+                   now=at(2019, 12, 2))
     statements = []
     engine = loaded.engine
 

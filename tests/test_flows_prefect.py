@@ -44,7 +44,7 @@ def flow_results(tmp_path_factory) -> dict:
     result = subprocess.run([sys.executable, "-c", RUN_ALL], cwd=workdir, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    line = next(l for l in result.stdout.splitlines() if l.startswith("RESULT "))
+    line = next(out for out in result.stdout.splitlines() if out.startswith("RESULT "))
     return {"workdir": workdir, **json.loads(line[len("RESULT "):])}
 
 

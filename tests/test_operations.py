@@ -127,7 +127,8 @@ def test_the_office_sends_a_failed_notice_again_from_the_dashboard(web_db, tmp_p
     office = sign_in(make_app(web_db.url, tmp_path / "evidence", NOW), OFFICE)
     page = office.get("/dashboard").text
     assert f'<button type="submit" name="notice" value="{notice.id}">重新发送</button>' in page
-    response = office.post("/notices/retry", data={"notice": str(notice.id), "csrf_token": page_csrf(office, "/dashboard")},
+    response = office.post("/notices/retry",
+                           data={"notice": str(notice.id), "csrf_token": page_csrf(office, "/dashboard")},
                            follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/dashboard?retried=1#failed-title"
     with web_db.session_factory() as session:
@@ -171,4 +172,5 @@ def test_a_job_run_is_recorded_with_its_process_and_a_failure_with_a_one_line_re
         jobs.run_job("year_end", "2019-12-31T18:00", settings=unusable)
     assert str(failed.value).startswith("year_end: ") and "\n" not in str(failed.value)
     year_end = next(j for j in job_states(loaded.session_factory) if j.name == "year_end")
-    assert year_end.succeeded is False and year_end.consecutive_failures == 1 and "/proc/no-such-place" in year_end.error
+    assert (year_end.succeeded is False and year_end.consecutive_failures == 1
+            and "/proc/no-such-place" in year_end.error)

@@ -78,10 +78,10 @@ HRSS_9_LEAD = '    lead: hrss\n    task: "负责汇总'
 MA_KE = "    - {id: ma-ke, name: 马珂, title: 市公安局副局长, unit: public-security, email: ma-ke@guigang.example}\n"
 
 
-def case(id: str, old: str, new: str, field: str, message: str, at: str | None = None):
+def case(case_id: str, old: str, new: str, field: str, message: str, at: str | None = None):
     """One row: an edit, the field (``*`` = any text), a message fragment, and a marker for the line
     the problem must name (default: the new text itself)."""
-    return pytest.param(old, new, field, message, at if at is not None else new, id=id)
+    return pytest.param(old, new, field, message, at if at is not None else new, id=case_id)
 
 
 CASES = [
@@ -118,7 +118,8 @@ CASES = [
          "reminder_working_days_before: [5, 1, 0]", "reminder_working_days_before: [5, 1, -1]",
          "supervision.reminder_working_days_before[2]", "must be at least 0, found -1"),
     case("a unit kind with a typo suggests the right kind",
-         "    aliases: [市财政局, 财政部门]\n    kind: department\n", "    aliases: [市财政局, 财政部门]\n    kind: departmnt\n",
+         "    aliases: [市财政局, 财政部门]\n    kind: department\n",
+         "    aliases: [市财政局, 财政部门]\n    kind: departmnt\n",
          "units[finance].kind", 'did you mean "department"?', at="kind: departmnt"),
     # duplicates
     case("a duplicate unit id is reported at the second unit",
@@ -197,7 +198,8 @@ CASES = [
          "targets.breakdown.regions[guiping].total", "says 31200, but its years add up to 7900 + 11700 + 11700 = 31300",
          at="{region: guiping"),
     case("a column that does not add up to the totals row shows the column's sum",
-         "{region: gangbei,    total: 19200, by_year: {2019: 4800,", "{region: gangbei,    total: 19300, by_year: {2019: 4900,",
+         "{region: gangbei,    total: 19200, by_year: {2019: 4800,",
+         "{region: gangbei,    total: 19300, by_year: {2019: 4900,",
          "targets.breakdown.totals.by_year.2019", "the regions add up to 30100 for 2019, but the total row says 30000",
          at="totals: {total: 120000"),
     case("a plan-wide total that disagrees with the breakdown is reported at its value",

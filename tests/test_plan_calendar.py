@@ -46,7 +46,8 @@ def test_declared_years_extend_the_calendar_and_are_used_for_working_days(tmp_pa
 
 
 def test_a_declared_holiday_on_a_weekend_is_reported_as_a_probable_typo(tmp_path):
-    path = plan_file(tmp_path, ("calendar:\n  years: []", "calendar:\n  years:\n    - {year: 2027, holidays: [2027-01-02]}"))
+    path = plan_file(tmp_path, ("calendar:\n  years: []",
+                                "calendar:\n  years:\n    - {year: 2027, holidays: [2027-01-02]}"))
     with pytest.raises(PlanInvalid) as refused:
         load_plan(path)
     assert any("2027-01-02" in str(p) and p.field.startswith("calendar.years[0]") for p in refused.value.problems)

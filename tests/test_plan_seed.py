@@ -47,7 +47,8 @@ def test_the_plan_header_matches_the_document(plan):
     assert plan.title in DOCUMENT and plan.notice_title in DOCUMENT
     phases = {p.id: p for p in plan.phases}
     assert phases["preparation"].spans[-1].end == date(2019, 10, 31)
-    assert (phases["implementation"].spans[0].start, phases["implementation"].spans[0].end) == (date(2019, 11, 1), date(2021, 12, 31))
+    assert (phases["implementation"].spans[0].start, phases["implementation"].spans[0].end) == (
+        date(2019, 11, 1), date(2021, 12, 31))
     assert [s.end for s in phases["summary"].spans] == [date(2019, 12, 31), date(2020, 12, 31), date(2021, 12, 31)]
 
 
@@ -102,7 +103,8 @@ def test_the_three_work_tasks_are_led_by_the_counties_with_the_departments_coope
 def test_a_duty_written_twice_is_one_obligation_citing_both_places(plan):
     hrss_1 = next(o for o in plan.obligations if o.id == "hrss-1")
     assert {s.section for s in hrss_1.sources} == {"工作分工", "三(一)"}
-    assert sum(1 for o in plan.obligations if "制定全市职业技能提升" in o.task or "制定全市职业技能提升" in (o.detail or "")) == 1
+    assert sum(1 for o in plan.obligations
+               if "制定全市职业技能提升" in o.task or "制定全市职业技能提升" in (o.detail or "")) == 1
     preparation_steps = {s.item for o in plan.obligations for s in o.sources if s.section == "三(一)"}
     assert preparation_steps == {1, 2, 3, 4}
 

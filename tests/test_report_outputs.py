@@ -171,7 +171,8 @@ def test_report_year_writes_one_format_to_a_chosen_path_or_prints_json(workdir):
 @pytest.mark.slow
 def test_report_year_refuses_a_year_outside_the_plan_with_a_message(workdir):
     result = run_duban(workdir, "report", "year", "2018", "--as-of", "2020-01-10")
-    assert result.returncode == 1 and result.stderr.startswith("duban: 2018 年不在工作方案实施期内") and "2019" in result.stderr
+    assert (result.returncode == 1 and result.stderr.startswith("duban: 2018 年不在工作方案实施期内")
+            and "2019" in result.stderr)
     assert not (workdir / "var/reports/summary-2018.html").exists()
 
 

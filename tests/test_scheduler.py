@@ -169,7 +169,8 @@ def test_missed_and_late_firings_catch_up_from_the_data(loaded):
 def test_serve_stops_cleanly_on_sigterm_and_gives_up_the_lease(loaded, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DUBAN_DATABASE_URL": loaded.url}
     loaded.close()
-    process = subprocess.Popen([sys.executable, "-m", "workflows.cli", "serve", "--direct", "--lease-seconds", "3", "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "workflows.cli", "serve", "--direct", "--lease-seconds", "3",
+                                "--port", "0"],
                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()

@@ -184,7 +184,8 @@ def test_the_command_line_refuses_an_unusable_database_in_one_line_too(tmp_path)
     result = subprocess.run([sys.executable, "-m", "workflows.cli", "status"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60,
                             env={**duban_environment(), "PYTHONPATH": str(ROOT), "DUBAN_DATABASE_URL": "foo://x"})
-    assert result.returncode == 1 and "Traceback" not in result.stderr and "只支持 SQLite 和 PostgreSQL" in result.stderr
+    assert (result.returncode == 1 and "Traceback" not in result.stderr
+            and "只支持 SQLite 和 PostgreSQL" in result.stderr)
 
 
 def test_a_wrong_postgresql_password_is_one_line_and_exit_1(postgres_server, tmp_path):

@@ -171,7 +171,8 @@ def test_a_replay_interrupted_on_its_first_day_is_replaced_by_the_next(in_tmp):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        simulate(Options(start=date(2019, 11, 1), end=date(2019, 11, 3), seed=6), settings=settings(), progress=interrupt)
+        simulate(Options(start=date(2019, 11, 1), end=date(2019, 11, 3), seed=6), settings=settings(),
+                 progress=interrupt)
     again = simulate(Options(start=date(2019, 11, 1), end=date(2019, 11, 3), seed=6), settings=settings())
     assert again["days"] == 3 and again["database"] == "var/simulate/duban-6.sqlite3"
 
@@ -232,8 +233,10 @@ def test_schedules_fire_at_their_cron_times_in_the_plan_zone():
     zone = ZoneInfo("Asia/Shanghai")
     day = datetime(2019, 12, 31, tzinfo=zone)
     assert [t.hour for t in Schedule("0 8 * * *", zone).fires_on(day, day.replace(day=31, hour=23))] == [8]
-    assert [t.strftime("%H:%M") for t in Schedule("0 18 31 12 *", zone).fires_on(day, day.replace(hour=23))] == ["18:00"]
-    assert Schedule("0 18 31 12 *", zone).fires_on(day.replace(month=11, day=30), day.replace(month=11, day=30, hour=23)) == []
+    assert [t.strftime("%H:%M")
+            for t in Schedule("0 18 31 12 *", zone).fires_on(day, day.replace(hour=23))] == ["18:00"]
+    assert Schedule("0 18 31 12 *", zone).fires_on(day.replace(month=11, day=30),
+                                                   day.replace(month=11, day=30, hour=23)) == []
     assert Schedule("* * * * *", zone).next_after(day.replace(hour=8)) == day.replace(hour=8, minute=1)
 
 
@@ -245,7 +248,8 @@ def test_the_year_end_job_owes_one_summary_notice_however_often_it_runs(tmp_path
     plan_sync.sync_plan(sessions, load_plan(PLAN), now=datetime(2019, 10, 23, 9, tzinfo=zone))
     services.add_user(sessions, name="office", role="office", now=datetime(2019, 10, 23, 9, tzinfo=zone))
     runtime = Runtime(replace(settings(), database_url=f"sqlite:///{tmp_path / 'd.sqlite3'}",
-                              reports_dir=tmp_path / "reports"), clock=fixed_clock(datetime(2019, 12, 31, 18, tzinfo=zone)))
+                              reports_dir=tmp_path / "reports"),
+                      clock=fixed_clock(datetime(2019, 12, 31, 18, tzinfo=zone)))
     try:
         first = jobs.year_end(runtime=runtime)
         second = jobs.year_end(runtime=runtime)

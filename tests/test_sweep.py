@@ -40,7 +40,8 @@ def notices_of(session_factory, ref: str) -> dict[str, date]:
 
 def external_deliverable(session_factory, due: date) -> str:
     """hrss-9 takes its dates from the autonomous region: a deliverable due exactly when a test needs."""
-    return services.set_external_date(session_factory, actor=OFFICE, obligation_id="hrss-9", due=due, now=at(2019, 9, 30))
+    return services.set_external_date(session_factory, actor=OFFICE, obligation_id="hrss-9", due=due,
+                                      now=at(2019, 9, 30))
 
 
 def test_reminders_fall_five_working_days_before_one_day_before_and_on_the_due_date(loaded, session_factory):
@@ -66,7 +67,8 @@ def test_a_due_date_after_national_day_2019_is_reminded_on_working_days_only(loa
     }
 
 
-def test_a_due_date_inside_the_extended_2020_spring_festival_is_chased_on_the_first_working_day_after(loaded, session_factory):
+def test_a_due_date_inside_the_extended_2020_spring_festival_is_chased_on_the_first_working_day_after(
+        loaded, session_factory):
     external_deliverable(session_factory, date(2020, 1, 31))
     sweep_every_day(session_factory, date(2020, 1, 15), date(2020, 2, 4))
     # 24 January to 2 February 2020 were days off; 19 January (a Sunday) was a make-up working day.
@@ -106,7 +108,8 @@ def test_the_report_counts_exactly_the_notices_it_wrote_of_each_kind(loaded, ses
 @pytest.mark.slow
 def test_two_sweeps_in_two_processes_at_once_write_each_notice_once(loaded, session_factory):
     code = ("import sys; from datetime import date; sys.path.insert(0, 'tests');"
-            "from conftest import at; from responsibilities.storage import db; from responsibilities.notices.sweep import sweep;"
+            "from conftest import at; from responsibilities.storage import db; "
+            "from responsibilities.notices.sweep import sweep;"
             f"f = db.make_session_factory(db.make_engine('{loaded.url}'));"
             "print(sweep(f, now=at(2019, 11, 15, 8), today=date(2019, 11, 15)).total)")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -142,8 +145,10 @@ def test_the_escalation_ladder_climbs_level_by_level_when_the_sweep_runs_daily(l
 def test_co_units_get_the_reminders_of_obligations_they_cooperate_on_marked_as_such(loaded, session_factory):
     run_sweep(session_factory, date(2020, 1, 6))  # work-1.* for 2019-Q4 are due 2020-01-10
     with session_factory() as session:
-        deliverable_id = session.scalars(select(Deliverable.id).where(Deliverable.ref == "work-1.guiping@2019-Q4")).one()
-        rows = session.execute(select(Notice.audience, Notice.unit_id).where(Notice.deliverable_id == deliverable_id)).all()
+        deliverable_id = session.scalars(select(Deliverable.id)
+                                         .where(Deliverable.ref == "work-1.guiping@2019-Q4")).one()
+        rows = session.execute(select(Notice.audience, Notice.unit_id)
+                               .where(Notice.deliverable_id == deliverable_id)).all()
     audiences = dict((unit, audience) for audience, unit in rows)
     assert audiences["guiping"] == "unit"
     assert audiences["union"] == "co-unit:union" and audiences["hrss"] == "co-unit:hrss"
@@ -164,7 +169,8 @@ def test_the_office_is_told_when_an_event_is_still_not_recorded_after_the_grace_
     with session_factory() as session:
         office = session.execute(select(Notice.dedupe_key, Notice.owed_on).where(Notice.kind == "office")).all()
     # 20 working days after publication (2019-10-23): 20 November. hrss-9 waits for dates the same way.
-    assert sorted(office) == [("office:hrss-2:awaiting", date(2019, 11, 20)), ("office:hrss-9:awaiting", date(2019, 11, 20))]
+    assert sorted(office) == [("office:hrss-2:awaiting", date(2019, 11, 20)),
+                              ("office:hrss-9:awaiting", date(2019, 11, 20))]
 
 
 def test_a_recorded_event_stops_the_office_notice(loaded, session_factory):

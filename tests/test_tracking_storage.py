@@ -75,18 +75,22 @@ def test_two_first_loads_at_once_load_the_plan_once_and_neither_fails(database, 
     assert (database.count("units"), database.count("deliverables")) == (36, 558)
 
 
-TASK_OLD = "task: \"协调行业主管部门抓好企业职工、就业重点群体、贫困劳动力培训计划制订和培训组织工作,统筹推进全市职业技能培训各项工作。\""
+TASK_OLD = ("task: \"协调行业主管部门抓好企业职工、就业重点群体、贫困劳动力培训计划制订和培训组织工作,"
+            "统筹推进全市职业技能培训各项工作。\"")
 TASK_NEW = "task: \"协调行业主管部门抓好各类群体培训计划制订和培训组织工作。\""
-HRSS_4_DEADLINE = ('    deadline: {text: "2019年10月31日前"}\n    sources:\n      - {section: 工作分工, unit: 市人力资源社会保障局, item: 4}')
+HRSS_4_DEADLINE = ('    deadline: {text: "2019年10月31日前"}\n    sources:\n'
+                   '      - {section: 工作分工, unit: 市人力资源社会保障局, item: 4}')
 UNION_2 = ("  - id: union-2\n    lead: union\n    task: \"督促各企业合理安排生产经营活动,保证职工正常参加培训。\"\n"
            "    deadline: {text: \"持续推进\"}\n    sources:\n      - {section: 工作分工, unit: 市总工会, item: 2}\n")
 HRSS_10 = ("  - id: hrss-10\n    lead: hrss\n    task: \"编印职业技能提升行动政策汇编。\"\n"
-           "    deadline: {text: \"2019年12月15日前\"}\n    sources:\n      - {section: 工作分工, unit: 市人力资源社会保障局, item: 10}\n")
+           "    deadline: {text: \"2019年12月15日前\"}\n    sources:\n"
+           "      - {section: 工作分工, unit: 市人力资源社会保障局, item: 10}\n")
 
 
 @pytest.fixture
 def edited_plan(tmp_path):
-    """The seed plan with one task reworded (hrss-5), one date moved (hrss-4 to 11-15), union-2 removed, hrss-10 added."""
+    """The seed plan with one task reworded (hrss-5), one date moved (hrss-4 to 11-15), union-2 removed,
+    hrss-10 added."""
     return load_plan(write_plan(
         tmp_path,
         (TASK_OLD, TASK_NEW),
@@ -124,7 +128,8 @@ def test_a_moved_date_keeps_the_deliverables_accepted_state_and_its_history(load
     assert [(a.actor, a.action) for a in view.history] == [
         ("system", "deliverable.dated"), (HRSS, "submit"), (OFFICE, "accept"), ("system", "deliverable.redated")]
     redated = view.history[-1]
-    assert (redated.before["due"], redated.after["due"], redated.after["state"]) == ("2019-10-31", "2019-11-15", "accepted")
+    assert (redated.before["due"], redated.after["due"], redated.after["state"]) == (
+        "2019-10-31", "2019-11-15", "accepted")
 
 
 def test_a_removed_obligation_is_retired_with_its_history_never_deleted(loaded, session_factory, edited_plan):
@@ -201,12 +206,13 @@ def test_the_audit_trail_accepts_new_records_through_direct_sql(loaded):
 # ── connection settings, isolation and integrity ────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.only_on("sqlite", "PRAGMAs are SQLite's; PostgreSQL always enforces foreign keys and needs no busy timeout")
+@pytest.mark.only_on("sqlite",
+                     "PRAGMAs are SQLite's; PostgreSQL always enforces foreign keys and needs no busy timeout")
 def test_every_connection_has_foreign_keys_wal_and_a_busy_timeout(loaded):
     first, second = loaded.engine.raw_connection(), loaded.engine.raw_connection()  # two live connections
     try:
         for connection in (first, second):
-            pragma = lambda name: connection.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+            pragma = lambda name, connection=connection: connection.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
             assert (pragma("foreign_keys"), pragma("journal_mode")) == (1, "wal")
             assert pragma("busy_timeout") > 0
     finally:
@@ -282,7 +288,8 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
         threading.Thread(target=decide, args=(OFFICE, lambda who: services.accept(
             session_factory, actor=who, ref="hrss-4", now=at(2019, 10, 31), expected_version=version))),
         threading.Thread(target=decide, args=("office-2", lambda who: services.return_for_rework(
-            session_factory, actor=who, ref="hrss-4", reason="材料不全", now=at(2019, 10, 31), expected_version=version))),
+            session_factory, actor=who, ref="hrss-4", reason="材料不全", now=at(2019, 10, 31),
+            expected_version=version))),
     ]
     for thread in threads:
         thread.start()
@@ -299,9 +306,11 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(loaded, sessi
 @pytest.mark.slow
 def test_one_name_added_twice_at_once_makes_one_user_and_the_second_is_told_it_is_taken(loaded):
     # The gate: an insert of the same name by someone else that is never committed.
-    gate = "INSERT INTO users (name, role, created_at, disabled) VALUES ('王春', 'office', '2019-10-29 01:00:00', FALSE)"
-    outcomes = at_once(loaded, gate, *(lambda sf: services.add_user(sf, name="王春", role="office", now=at(2019, 10, 29)),
-                                       lambda sf: services.add_user(sf, name="王春", role="leader", now=at(2019, 10, 29))))
+    gate = ("INSERT INTO users (name, role, created_at, disabled) "
+            "VALUES ('王春', 'office', '2019-10-29 01:00:00', FALSE)")
+    outcomes = at_once(loaded, gate,
+                       *(lambda sf: services.add_user(sf, name="王春", role="office", now=at(2019, 10, 29)),
+                         lambda sf: services.add_user(sf, name="王春", role="leader", now=at(2019, 10, 29))))
     assert sorted(outcomes) == ["done", "已有名为“王春”的用户,请换一个用户名"], outcomes
 
 
@@ -425,7 +434,8 @@ def test_an_unknown_reference_is_not_found_and_changes_nothing(attempt, loaded, 
         attempt(session_factory)
 
 
-def test_an_obligation_with_periods_is_not_found_by_its_bare_id_and_the_message_shows_the_periods(loaded, session_factory):
+def test_an_obligation_with_periods_is_not_found_by_its_bare_id_and_the_message_shows_the_periods(
+        loaded, session_factory):
     with pytest.raises(NotFound, match=r"例如 work-1\.guiping@"):
         services.add_note(session_factory, actor=HRSS, ref="work-1.guiping", note="进展", now=at(2019, 10, 30))
 
@@ -440,7 +450,8 @@ def _accepted(sf):
 
 
 @pytest.mark.parametrize(("prepare", "attempt", "match"), [
-    (lambda sf: None, lambda sf: services.accept(sf, actor=OFFICE, ref="hrss-4", now=at(2019, 10, 30)), "当前状态为“待办”,不能审核销号"),
+    (lambda sf: None, lambda sf: services.accept(sf, actor=OFFICE, ref="hrss-4", now=at(2019, 10, 30)),
+     "当前状态为“待办”,不能审核销号"),
     (lambda sf: None, lambda sf: services.return_for_rework(sf, actor=OFFICE, ref="hrss-4", reason="材料不全",
                                                            now=at(2019, 10, 30)), "当前状态为“待办”,不能退回"),
     (_waived, lambda sf: services.submit(sf, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30)),
@@ -467,14 +478,16 @@ def test_an_illegal_transition_is_refused_and_changes_nothing(prepare, attempt, 
                                       occurred_on=date(2030, 1, 1), now=at(2019, 10, 30)),
      "事件日期 2030-01-01 不在工作方案实施期内"),
     (lambda sf: services.record_event(sf, actor=OFFICE, event_id="region-supporting-documents",
-                                      occurred_on=date(2019, 11, 20), now=at(2019, 11, 19, 23, 59)), "2019-11-20 尚未到来"),
+                                      occurred_on=date(2019, 11, 20), now=at(2019, 11, 19, 23, 59)),
+     "2019-11-20 尚未到来"),
     (lambda sf: services.set_external_date(sf, actor=OFFICE, obligation_id="hrss-9", due=date(2018, 1, 1),
                                            now=at(2019, 10, 30)), "期限 2018-01-01 不在工作方案实施期内"),
     (lambda sf: services.request_extension(sf, actor=HRSS, ref="hrss-4", new_due=date(2019, 10, 30),
                                            reason="场地改期", now=at(2019, 10, 25)),
      "新的截止日期 2019-10-30 须晚于当前截止日期 2019-10-31"),
     (lambda sf: services.request_extension(sf, actor=HRSS, ref="hrss-4", new_due=date(2030, 1, 1),
-                                           reason="场地改期", now=at(2019, 10, 25)), "新的截止日期 2030-01-01 不在工作方案实施期内"),
+                                           reason="场地改期", now=at(2019, 10, 25)),
+     "新的截止日期 2030-01-01 不在工作方案实施期内"),
     (lambda sf: services.add_user(sf, name="boss", role="admin", now=at(2019, 10, 25)), "角色“admin”无效"),
     (lambda sf: services.add_user(sf, name=HRSS, role="unit:hrss", now=at(2019, 10, 25)), f"已有名为“{HRSS}”的用户"),
     (lambda sf: services.add_user(sf, name="贵港市人力资源和社会保障局" * 5, role="unit:hrss", now=at(2019, 10, 25)),

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.both_databases
 NOW = at(2020, 4, 3)
 FIELDS = ["total", "enterprise-workers", "key-groups", "graduates", "migrant-workers", "school-leavers", "laid-off",
           "veterans", "hard-to-employ", "poor-labour", "new-apprentices"]
-GOOD = dict(zip(FIELDS, [900, 500, 300, 50, 100, 30, 40, 20, 10, 80, 9]))
+GOOD = dict(zip(FIELDS, [900, 500, 300, 50, 100, 30, 40, 20, 10, 80, 9], strict=True))
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -130,7 +130,8 @@ def test_a_category_larger_than_its_total_is_named_next_to_the_category(app, web
     with database_unchanged(web_db):
         response = post(clerk, "/units/guiping/figures", **month_form("2020-02", {**GOOD, "enterprise-workers": 901}))
     assert response.status_code == 422
-    assert "「企业职工」901 大于「培训总人次」900" in response.text.split('id="figures-enterprise-workers-error"')[1][:200]
+    assert ("「企业职工」901 大于「培训总人次」900"
+            in response.text.split('id="figures-enterprise-workers-error"')[1][:200])
 
 
 @pytest.mark.parametrize("month, says", [("2030-01", "不在方案实施期内"), ("2019-10", "不在方案实施期内"),

@@ -29,9 +29,11 @@ def post(client, path: str, **data):
     return client.post(path, data={**data, "csrf_token": page_csrf(client, "/api/docs")}, follow_redirects=False)
 
 
-def test_a_unit_submits_the_office_returns_with_a_reason_the_unit_sees_why_resubmits_and_the_office_accepts(app, web_db):
+def test_a_unit_submits_the_office_returns_with_a_reason_the_unit_sees_why_resubmits_and_the_office_accepts(
+        app, web_db):
     unit, office = sign_in(app, HRSS), sign_in(app, OFFICE)
-    assert post(unit, "/deliverables/hrss-4/submit", note="已印发方案", links="https://example.gov.cn/notice/1").status_code == 303
+    assert post(unit, "/deliverables/hrss-4/submit", note="已印发方案",
+                links="https://example.gov.cn/notice/1").status_code == 303
     assert "hrss-4" in office.get("/dashboard").text.split('id="reviews"')[1].split("</table>")[0]
     assert post(office, "/deliverables/hrss-4/return", reason="缺少印发文件").status_code == 303
     workspace = unit.get("/units/hrss").text
@@ -77,7 +79,8 @@ def test_a_date_outside_the_plan_comes_back_next_to_the_date_with_the_reason_kep
     with database_unchanged(web_db):
         response = post(unit, "/deliverables/hrss-4/extension", new_due="2031-01-01", reason="我的理由")
     assert response.status_code == 422
-    assert 'id="extend-new_due-error"' in response.text and "新的截止日期 2031-01-01 不在工作方案实施期内" in response.text
+    assert ('id="extend-new_due-error"' in response.text
+            and "新的截止日期 2031-01-01 不在工作方案实施期内" in response.text)
     assert 'value="2031-01-01"' in response.text and "我的理由" in response.text
 
 

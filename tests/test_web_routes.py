@@ -115,7 +115,8 @@ ROUTES = [
     read("/api/obligations/hrss-9"),
     unit_action("/api/deliverables/hrss-5@2020-Q1/notes", 200, json={"note": "进展顺利"}),
     unit_action("/api/deliverables/hrss-5@2020-Q1/submit", 200, data={"note": "已办结"}),
-    unit_action("/api/deliverables/hrss-6@2020-Q1/extension", 200, json={"new_due": "2020-05-01", "reason": "等待数据"}),
+    unit_action("/api/deliverables/hrss-6@2020-Q1/extension", 200,
+                json={"new_due": "2020-05-01", "reason": "等待数据"}),
     office_action("/api/deliverables/hrss-7@2020-Q1/accept", 200, json={}),
     office_action("/api/deliverables/hrss-8@2020-Q1/return", 200, json={"reason": "材料不全"}),
     office_action("/api/deliverables/hrss-6@2020-Q2/waive", 200, json={"reason": "不再需要"}),
@@ -135,7 +136,8 @@ def prepare(session_factory, store: EvidenceStore, tmp_path) -> int:
         services.submit(session_factory, actor=OFFICE, ref=ref, now=before, note="代为报送")
     for ref, new_due in (("hrss-7@2019-Q4", date(2020, 2, 1)), ("hrss-8@2019-Q4", date(2020, 2, 1)),
                          ("hrss-5@2020-Q2", date(2020, 8, 1)), ("hrss-7@2020-Q2", date(2020, 8, 1))):
-        services.request_extension(session_factory, actor=OFFICE, ref=ref, new_due=new_due, reason="需要时间", now=before)
+        services.request_extension(session_factory, actor=OFFICE, ref=ref, new_due=new_due, reason="需要时间",
+                                   now=before)
     pdf = tmp_path / "通知.pdf"
     pdf.write_bytes(PDF)
     services.submit(session_factory, actor=OFFICE, ref="prep-2", now=before, files=[pdf], evidence_store=store)

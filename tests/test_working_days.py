@@ -98,7 +98,8 @@ def test_a_walk_into_an_unknown_year_raises_instead_of_guessing():
 
 
 def test_an_override_makes_2027_known_and_answers_from_it():
-    cal = WorkingCalendar([YearOverride(2027, holidays=frozenset({date(2027, 1, 1)}), workdays=frozenset({date(2027, 1, 9)}))])
+    cal = WorkingCalendar([YearOverride(2027, holidays=frozenset({date(2027, 1, 1)}),
+                                        workdays=frozenset({date(2027, 1, 9)}))])
     assert cal.knows(2027) and "2004–2027" in cal.describe_known()
     assert not cal.is_working_day(date(2027, 1, 1))  # Friday, declared holiday
     assert not cal.is_working_day(date(2027, 1, 2))  # plain Saturday

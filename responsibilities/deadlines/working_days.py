@@ -59,7 +59,8 @@ class YearOverride:
                 if d.year != self.year:
                     raise ValueError(f"calendar {self.year}: {kind} {d.isoformat()} is not in {self.year}")
                 if (d.weekday() >= 5) != weekend_expected:
-                    what = "a weekend day, already a day off" if d.weekday() >= 5 else "a weekday, already a working day"
+                    what = ("a weekend day, already a day off" if d.weekday() >= 5
+                            else "a weekday, already a working day")
                     raise ValueError(
                         f"calendar {self.year}: {kind} {d.isoformat()} is {what}; check the date"
                     )

@@ -108,11 +108,13 @@ def region_months(session_factory: SessionFactory, *, setup: FiguresSetup, regio
         return [_month(d, region, figures.get(d.id)) for d in deliverables]
 
 
-def report_month(session_factory: SessionFactory, *, setup: FiguresSetup, deliverable: Deliverable) -> ReportMonth | None:
+def report_month(session_factory: SessionFactory, *, setup: FiguresSetup,
+                 deliverable: Deliverable) -> ReportMonth | None:
     """The monthly report a deliverable is, with its newest figures; None for any other deliverable."""
     prefix = f"{setup.obligation}."
     region = deliverable.obligation_id[len(prefix):]
-    if not deliverable.obligation_id.startswith(prefix) or region not in setup.regions or deliverable.period_start is None:
+    if (not deliverable.obligation_id.startswith(prefix) or region not in setup.regions
+            or deliverable.period_start is None):
         return None
     with read_session(session_factory) as session:
         return _month(deliverable, region, _newest_figures(session, [deliverable.id]).get(deliverable.id))

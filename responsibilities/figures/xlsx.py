@@ -120,7 +120,8 @@ def read_filled(data: bytes, fields: Sequence[Field]) -> ReadResult:
     try:
         workbook = load_workbook(BytesIO(data), data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
-        raise FiguresInvalid(["无法读取:文件不是 Excel 工作簿(.xlsx)。请用 duban figures template 生成的表格填报"]) from None
+        raise FiguresInvalid(["无法读取:文件不是 Excel 工作簿(.xlsx)。"
+                              "请用 duban figures template 生成的表格填报"]) from None
     expected = headers(fields)
     problems: list[str] = []
     entries: list[FiguresEntry] = []
@@ -181,7 +182,8 @@ def _read_row(sheet: str, row, fields: Sequence[Field], width: int, problems: li
     refs = {f.id: f"{get_column_letter(first + i)}{number}" for i, f in enumerate(fields)}
     _, value_problems = validate_figures(fields, raw)
     for problem in value_problems:
-        problems.append(f"{where} {refs[problem.field]}:{problem.message}" if problem.field else f"{where}:{problem.message}")
+        problems.append(f"{where} {refs[problem.field]}:{problem.message}" if problem.field
+                        else f"{where}:{problem.message}")
     note = _text(values[width])
     if not region or month is None:
         return None

@@ -90,7 +90,8 @@ class Sweep:
                  office_due: bool | None = None):
         # today, today_cum and now may also be bound parameters: the write path builds its statements once per
         # rules with parameters (see _owed_inserts) instead of building them anew each day.
-        self.rules, self.today, self.today_cum, self.published_cum, self.now = rules, today, today_cum, published_cum, now
+        self.rules, self.today, self.today_cum, self.published_cum, self.now = (
+            rules, today, today_cum, published_cum, now)
         self.office_due = (today_cum - published_cum >= rules.grace) if office_due is None else office_due
 
     @staticmethod
@@ -142,9 +143,10 @@ class Sweep:
             lead = query.where(condition).with_only_columns(*self._row(
                 _key("reminder:", Deliverable.id, f":{k}"), "reminder", literal(k), "unit", Deliverable.id,
                 Deliverable.obligation_id, Deliverable.unit_id))
-            co = query.join(CoUnit, CoUnit.obligation_id == Deliverable.obligation_id).where(condition).with_only_columns(
-                *self._row(_key("reminder:", Deliverable.id, f":{k}:", CoUnit.unit_id), "reminder", literal(k),
-                           _key("co-unit:", CoUnit.unit_id), Deliverable.id, Deliverable.obligation_id, CoUnit.unit_id))
+            co = (query.join(CoUnit, CoUnit.obligation_id == Deliverable.obligation_id).where(condition)
+                  .with_only_columns(*self._row(
+                      _key("reminder:", Deliverable.id, f":{k}:", CoUnit.unit_id), "reminder", literal(k),
+                      _key("co-unit:", CoUnit.unit_id), Deliverable.id, Deliverable.obligation_id, CoUnit.unit_id)))
             out += [lead, co]
         return out
 

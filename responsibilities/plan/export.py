@@ -113,13 +113,15 @@ def _pad(text: object, width: int, *, right: bool = False) -> str:
 
 def render_summary(summary: dict[str, Any]) -> str:
     """The summary as one screen of Chinese text."""
-    p, u, o, t, lg = summary["plan"], summary["units"], summary["obligations"], summary["targets"], summary["leading_group"]
+    p, u, o, t, lg = (summary["plan"], summary["units"], summary["obligations"], summary["targets"],
+                      summary["leading_group"])
     years = list(t["by_year"])
     lines = [
         f"方案检查通过:{p['title']}",
         f"  文号 {p['document_number']} · {p['issuer']} · 成文 {p['written_on']} · 发布 {p['published_on']}",
         f"  期限 {p['start']} 至 {p['end']}({p['time_zone']})",
-        "  阶段:" + ";".join(f"{ph['name']} " + "、".join(f"{a}~{b}" for a, b in ph["spans"]) for ph in summary["phases"]),
+        "  阶段:" + ";".join(f"{ph['name']} " + "、".join(f"{a}~{b}" for a, b in ph["spans"])
+                             for ph in summary["phases"]),
         f"责任单位 {u['total']} 个(承担任务 {u['with_obligations']} 个):"
         + "、".join(f"{UNIT_KIND_NAMES[k]} {n}" for k, n in u["by_kind"].items()),
         "  单位组:" + "、".join(f"{g['name']}({g['members']} 个)" for g in summary["groups"]),
@@ -131,9 +133,11 @@ def render_summary(summary: dict[str, Any]) -> str:
         "  " + _pad("区域", 8) + "".join(_pad(x, 8, right=True) for x in ["三年", *years]),
     ]
     for r in t["regions"]:
-        lines.append("  " + _pad(r["region"], 8) + "".join(_pad(n, 8, right=True) for n in [r["total"], *r["by_year"].values()]))
-    lines.append("  分类:" + "、".join(f"{x['name']} {x['value']:,}{'' if x['unit_of_measure'] == t['unit_of_measure'] else x['unit_of_measure']}"
-                                      for x in t["plan_wide"] if x["id"] != "total"))
+        lines.append("  " + _pad(r["region"], 8)
+                     + "".join(_pad(n, 8, right=True) for n in [r["total"], *r["by_year"].values()]))
+    lines.append("  分类:" + "、".join(
+        f"{x['name']} {x['value']:,}{'' if x['unit_of_measure'] == t['unit_of_measure'] else x['unit_of_measure']}"
+        for x in t["plan_wide"] if x["id"] != "total"))
     lines += [f"  {s}" for s in t["minimum_shares"]]
     lines.append(f"工作日历:{summary['calendar']} 年")
     return "\n".join(lines)

@@ -94,15 +94,18 @@ class PlanReader(NumbersReader, SettingsReader):
             issuer=self.unit_ref(header.get("issuer"), "plan.issuer"),
             drafted_by=self.r.text(header.get("drafted_by"), "plan.drafted_by"),
             addressees=self.r.text(header.get("addressees"), "plan.addressees"),
-            written_on=self.in_plan(header.get("written_on"), "plan.written_on", self.r.date(header.get("written_on"), "plan.written_on")),
-            published_on=self.in_plan(header.get("published_on"), "plan.published_on", self.r.date(header.get("published_on"), "plan.published_on")),
+            written_on=self.in_plan(header.get("written_on"), "plan.written_on",
+                                    self.r.date(header.get("written_on"), "plan.written_on")),
+            published_on=self.in_plan(header.get("published_on"), "plan.published_on",
+                                      self.r.date(header.get("published_on"), "plan.published_on")),
             basis=self.r.texts(header.get("basis"), "plan.basis"),
             time_zone=self.read_time_zone(header.get("time_zone"), "plan.time_zone"),
             start=self.start,
             end=self.end,
             phases=tuple(self.each(header.get("phases"), "plan.phases", self.read_phase, non_empty=True)),
         )
-        if plan_fields["written_on"] and plan_fields["published_on"] and plan_fields["published_on"] < plan_fields["written_on"]:
+        if (plan_fields["written_on"] and plan_fields["published_on"]
+                and plan_fields["published_on"] < plan_fields["written_on"]):
             self.r.error(header.get("published_on"), "plan.published_on", "published before it was written")
         parts = (leading_group, targets, reporting, supervision, calendar_years)
         if self.r.problems or any(p is None for p in parts) or any(v is None for v in plan_fields.values()):
@@ -210,12 +213,15 @@ class PlanReader(NumbersReader, SettingsReader):
         return Person(*values, unit=unit, email=email, role=role)
 
     def read_leading_group(self, node: Node | None, field: str) -> LeadingGroup | None:
-        m = self.r.mapping(node, field, required=("name", "leader", "deputies", "members", "office"), optional=("within",))
+        m = self.r.mapping(node, field, required=("name", "leader", "deputies", "members", "office"),
+                           optional=("within",))
         if m is None:
             return None
         leader = self.read_person(m.get("leader"), f"{field}.leader", "leader")
-        located_deputies = self.each_located(m.get("deputies"), f"{field}.deputies", lambda n, f: self.read_person(n, f, "deputy"))
-        located_members = self.each_located(m.get("members"), f"{field}.members", lambda n, f: self.read_person(n, f, "member"))
+        located_deputies = self.each_located(m.get("deputies"), f"{field}.deputies",
+                                             lambda n, f: self.read_person(n, f, "deputy"))
+        located_members = self.each_located(m.get("members"), f"{field}.members",
+                                            lambda n, f: self.read_person(n, f, "member"))
         members = [p for p, _, _ in located_members]
         leader_located = [(leader, m.get("leader"), f"{field}.leader")] if leader else []
         self.unique([*leader_located, *located_deputies, *located_members], lambda p: p.id)
@@ -223,7 +229,9 @@ class PlanReader(NumbersReader, SettingsReader):
         spoken_for: dict[str, str] = {}
         for person, person_node, person_field in located_members:
             if person.unit in spoken_for:
-                self.r.error(value_node(person_node, "unit") or person_node, f"{person_field}.unit", f'{person.name} and {spoken_for[person.unit]} both speak for "{person.unit}"; escalations need one member per unit')
+                self.r.error(value_node(person_node, "unit") or person_node, f"{person_field}.unit",
+                             f'{person.name} and {spoken_for[person.unit]} both speak for "{person.unit}"; '
+                             "escalations need one member per unit")
             spoken_for.setdefault(person.unit, person.name)
         office = self.read_office(m.get("office"), f"{field}.office")
         within = self.unit_ref(m.get("within"), f"{field}.within") if "within" in m else None
@@ -277,11 +285,14 @@ class PlanReader(NumbersReader, SettingsReader):
                 expanded.append(obligation)
         if group is not None:
             for nodes_obligation, obligation_node, _ in located:
-                leads = self.groups[nodes_obligation.lead].members if nodes_obligation.lead in self.groups else (nodes_obligation.lead,)
+                leads = (self.groups[nodes_obligation.lead].members if nodes_obligation.lead in self.groups
+                         else (nodes_obligation.lead,))
                 for lead in leads:
                     if self.escalation_member(group, lead) is None:
-                        self.r.error(value_node(obligation_node, "lead") or obligation_node, f"obligations[{nodes_obligation.id}].lead",
-                                     f'no leading-group member speaks for "{lead}": add one under leading_group.members, '
+                        self.r.error(value_node(obligation_node, "lead") or obligation_node,
+                                     f"obligations[{nodes_obligation.id}].lead",
+                                     f'no leading-group member speaks for "{lead}": '
+                                     "add one under leading_group.members, "
                                      "or escalations about it skip the first rung")
         return expanded
 
@@ -304,14 +315,16 @@ class PlanReader(NumbersReader, SettingsReader):
         lead = self.ref(m.get("lead"), f"{field}.lead", {**self.units, **self.groups}, "unit or group")
         co_units = self.unit_refs(m.get("co_units"), f"{field}.co_units")
         if lead in co_units:
-            self.r.error(m.get("co_units"), f"{field}.co_units", f'"{lead}" leads this obligation and cannot also cooperate on it')
+            self.r.error(m.get("co_units"), f"{field}.co_units",
+                         f'"{lead}" leads this obligation and cannot also cooperate on it')
         task = self.r.text(m.get("task"), f"{field}.task")
         detail = self.r.text(m.get("detail"), f"{field}.detail") if "detail" in m else None
         deadline = self.read_deadline(m.get("deadline"), f"{field}.deadline")
         awaits = self.ref(m.get("awaits"), f"{field}.awaits", self.events, "event") if "awaits" in m else None
         if deadline is not None and isinstance(deadline, AfterEvent) != ("awaits" in m):
             self.r.error(m.get("deadline"), f"{field}.awaits", "an after-event deadline needs `awaits: <event id>`"
-                         if isinstance(deadline, AfterEvent) else f"only after-event deadlines wait for an event (this one is {deadline.kind})")
+                         if isinstance(deadline, AfterEvent)
+                         else f"only after-event deadlines wait for an event (this one is {deadline.kind})")
         start = self.in_plan(m.get("start"), f"{field}.start", self.r.date(m.get("start"), f"{field}.start"))
         until = self.in_plan(m.get("until"), f"{field}.until", self.r.date(m.get("until"), f"{field}.until"))
         if start and until and until < start:
@@ -348,7 +361,8 @@ class PlanReader(NumbersReader, SettingsReader):
             due = self.r.date(m.get("due"), f"{field}.due")
             parsed_due = rule.due if isinstance(rule, Fixed) else None
             if due is not None and due != parsed_due:
-                self.r.error(m.get("due"), f"{field}.due", f'says {due}, but "{text}" reads as {parsed_due or rule.kind}')
+                self.r.error(m.get("due"), f"{field}.due",
+                             f'says {due}, but "{text}" reads as {parsed_due or rule.kind}')
         for dated in _fixed_dates(rule):
             self.in_plan(m.get("text"), f"{field}.text", dated)
         return rule
@@ -360,7 +374,8 @@ class PlanReader(NumbersReader, SettingsReader):
         section = self.r.text(m.get("section"), f"{field}.section")
         unit = self.r.text(m.get("unit"), f"{field}.unit") if "unit" in m else None
         if unit is not None and unit not in self.names and unit not in self.units:
-            self.r.error(m.get("unit"), f"{field}.unit", f'"{unit}" names no unit or group{did_you_mean(unit, self.names)}')
+            self.r.error(m.get("unit"), f"{field}.unit",
+                         f'"{unit}" names no unit or group{did_you_mean(unit, self.names)}')
         item = self.r.integer(m.get("item"), f"{field}.item", minimum=1) if "item" in m else None
         quote = self.r.text(m.get("quote"), f"{field}.quote") if "quote" in m else None
         deadline_text = self.r.text(m.get("deadline_text"), f"{field}.deadline_text") if "deadline_text" in m else None

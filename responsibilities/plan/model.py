@@ -23,7 +23,8 @@ OBLIGATION_ID_LENGTH = 60
 UNIT_OF_MEASURE_LENGTH = 16
 
 UnitKind = Literal["government", "county_government", "region", "department", "mass_organization", "external"]
-UNIT_KINDS: tuple[str, ...] = ("government", "county_government", "region", "department", "mass_organization", "external")
+UNIT_KINDS: tuple[str, ...] = ("government", "county_government", "region", "department", "mass_organization",
+                               "external")
 LadderRung = Literal["unit-member", "office", "deputies", "leader"]
 LADDER_RUNGS: tuple[str, ...] = ("unit-member", "office", "deputies", "leader")
 # When the embedded scheduler runs each flow (cron: minute hour day month weekday, in the plan's zone). The
@@ -31,7 +32,8 @@ LADDER_RUNGS: tuple[str, ...] = ("unit-member", "office", "deputies", "leader")
 DEFAULT_SCHEDULES: dict[str, str] = {
     "sweep": "0 8 * * *",       # every morning: reminders, chases, escalations owed today
     "deliver": "* * * * *",     # every minute: send what is pending
-    "digests": "30 8 * * *",    # every morning: the office's daily digest; the weekly ones on the week's first working day
+    "digests": "30 8 * * *",    # every morning: the office's daily digest; the weekly ones on the week's first
+                                # working day
     "year_end": "0 18 31 12 *",  # the bulletin date, 31 December: the year-end compliance summary
 }
 

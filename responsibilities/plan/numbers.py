@@ -36,7 +36,8 @@ class NumbersReader(SectionReader):
                            optional=("ratios", "standards"))
         if m is None:
             return None
-        unit_of_measure = self.r.text(m.get("unit_of_measure"), f"{field}.unit_of_measure", max_length=UNIT_OF_MEASURE_LENGTH)
+        unit_of_measure = self.r.text(m.get("unit_of_measure"), f"{field}.unit_of_measure",
+                                      max_length=UNIT_OF_MEASURE_LENGTH)
         located = self.each_located(m.get("plan_wide"), f"{field}.plan_wide",
                                     lambda n, f: self.read_plan_target(n, f, unit_of_measure or ""))
         plan_wide = [t for t, _, _ in located]
@@ -89,7 +90,8 @@ class NumbersReader(SectionReader):
     def check_parts(self, node: Node | None, field: str, targets: list[PlanTarget], by_id: dict) -> None:
         """Category parts (same unit, no year) never add up to more than their whole."""
         for target in targets:
-            if target.part_of is not None and target.part_of not in by_id and target.part_of not in self.unusable["target"]:
+            if (target.part_of is not None and target.part_of not in by_id
+                    and target.part_of not in self.unusable["target"]):
                 self.r.error(self.target_node(target.id, "part_of", node), f"targets.plan_wide[{target.id}].part_of",
                              f'unknown target "{target.part_of}"{did_you_mean(target.part_of, by_id)}')
         for whole in targets:
@@ -115,7 +117,8 @@ class NumbersReader(SectionReader):
             expected = breakdown.totals.by_year.get(target.year)
             if expected is not None and target.value != expected:
                 self.r.error(self.target_node(target.id, "value", node), f"{field}[{target.id}].value",
-                             f"says {target.value} for {target.year}, but the breakdown's total for {target.year} is {expected}")
+                             f"says {target.value} for {target.year}, "
+                             f"but the breakdown's total for {target.year} is {expected}")
 
     def target_node(self, target_id: str, key: str, fallback: Node | None) -> Node | None:
         """Where a plan-wide target states ``key``, or the target, or ``fallback``."""
@@ -144,18 +147,21 @@ class NumbersReader(SectionReader):
                 column = sum(r.by_year.get(year, 0) for r in regions)
                 if column != totals.by_year.get(year):
                     self.r.error(m.get("totals"), f"{field}.totals.by_year.{year}",
-                                 f"the regions add up to {column} for {year}, but the total row says {totals.by_year.get(year)}")
+                                 f"the regions add up to {column} for {year}, "
+                                 f"but the total row says {totals.by_year.get(year)}")
             column = sum(r.total for r in regions)
             if column != totals.total:
                 self.r.error(m.get("totals"), f"{field}.totals.total",
-                             f"the regions' three-year totals add up to {column}, but the total row says {totals.total}")
+                             f"the regions' three-year totals add up to {column}, "
+                             f"but the total row says {totals.total}")
         shares = self.each(m.get("minimum_shares"), f"{field}.minimum_shares",
                            lambda n, f: self.read_share(n, f, categories))
         if source is None or totals is None or not years:
             return None
         return Breakdown(source, years, tuple(regions), totals, tuple(shares))
 
-    def read_region_row(self, node: Node | None, field: str, years: tuple[int, ...], *, region: bool) -> RegionTarget | None:
+    def read_region_row(self, node: Node | None, field: str, years: tuple[int, ...], *,
+                        region: bool) -> RegionTarget | None:
         m = self.r.mapping(node, field, required=(("region",) if region else ()) + ("total", "by_year"))
         if m is None:
             return None
@@ -179,7 +185,8 @@ class NumbersReader(SectionReader):
                          f"has years {sorted(by_year)}, but the breakdown's years are {list(years)}")
         if total is not None and by_year and sum(by_year.values()) != total:
             parts = " + ".join(str(by_year[y]) for y in sorted(by_year))
-            self.r.error(m.get("total"), f"{field}.total", f"says {total}, but its years add up to {parts} = {sum(by_year.values())}")
+            self.r.error(m.get("total"), f"{field}.total",
+                         f"says {total}, but its years add up to {parts} = {sum(by_year.values())}")
         if name is None or total is None:
             return None
         return RegionTarget(name, total, MappingProxyType(by_year))
@@ -190,7 +197,8 @@ class NumbersReader(SectionReader):
             return None
         category = self.r.text(m.get("category"), f"{field}.category")
         if category is not None and category not in categories:
-            self.r.error(m.get("category"), f"{field}.category", f'unknown target "{category}"{did_you_mean(category, categories)}')
+            self.r.error(m.get("category"), f"{field}.category",
+                         f'unknown target "{category}"{did_you_mean(category, categories)}')
         of = self.r.choice(m.get("of"), f"{field}.of", ("region-three-year-total", "region-year-total"))
         percent = self.read_percent(m.get("at_least_percent"), f"{field}.at_least_percent")
         text = self.r.text(m.get("text"), f"{field}.text")
@@ -230,10 +238,12 @@ class NumbersReader(SectionReader):
             return None
         monthly = self.r.mapping(m.get("monthly_report"), f"{field}.monthly_report",
                                  required=("obligation", "receiver", "text", "fields")) or {}
-        monthly_obligation = self.obligation_ref(monthly.get("obligation"), f"{field}.monthly_report.obligation", obligations)
+        monthly_obligation = self.obligation_ref(monthly.get("obligation"), f"{field}.monthly_report.obligation",
+                                                 obligations)
         receiver = self.unit_ref(monthly.get("receiver"), f"{field}.monthly_report.receiver")
         monthly_text = self.r.text(monthly.get("text"), f"{field}.monthly_report.text")
-        located_fields = self.each_located(monthly.get("fields"), f"{field}.monthly_report.fields", self.read_report_field)
+        located_fields = self.each_located(monthly.get("fields"), f"{field}.monthly_report.fields",
+                                           self.read_report_field)
         fields = [f for f, _, _ in located_fields]
         ids = {f.id for f in fields}
         for f, f_node, _ in located_fields:
@@ -247,13 +257,15 @@ class NumbersReader(SectionReader):
         values = (monthly_obligation, receiver, monthly_text, bulletin, bulletin_text, final, final_text)
         if None in values or not fields:
             return None
-        return Reporting(monthly_obligation, receiver, monthly_text, tuple(fields), bulletin, bulletin_text, final, final_text)
+        return Reporting(monthly_obligation, receiver, monthly_text, tuple(fields), bulletin, bulletin_text, final,
+                         final_text)
 
     def read_report_field(self, node: Node, field: str) -> ReportField | None:
         m = self.r.mapping(node, field, required=("id", "name"), optional=("part_of",))
         if m is None:
             return None
-        fid, name = self.r.text(m.get("id"), f"{field}.id", max_length=ID_LENGTH), self.r.text(m.get("name"), f"{field}.name")
+        fid, name = (self.r.text(m.get("id"), f"{field}.id", max_length=ID_LENGTH),
+                     self.r.text(m.get("name"), f"{field}.name"))
         part_of = self.r.text(m.get("part_of"), f"{field}.part_of") if "part_of" in m else None
         return ReportField(fid, name, part_of) if fid and name else None
 

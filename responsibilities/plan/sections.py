@@ -85,7 +85,8 @@ class SectionReader:
         return self.ref(node, field, self.units, "unit")
 
     def unit_refs(self, node: Node | None, field: str) -> tuple[str, ...]:
-        return tuple(filter(None, (self.unit_ref(n, f"{field}[{i}]") for i, n in enumerate(self.r.sequence(node, field)))))
+        return tuple(filter(None, (self.unit_ref(n, f"{field}[{i}]")
+                                   for i, n in enumerate(self.r.sequence(node, field)))))
 
     def in_plan(self, node: Node | None, field: str, value: date | None) -> date | None:
         if value is not None and not (self.start <= value <= self.end):

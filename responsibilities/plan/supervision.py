@@ -32,8 +32,8 @@ class SettingsReader(SectionReader):
         return value
 
     def read_supervision(self, node: Node | None, field: str) -> Supervision | None:
-        m = self.r.mapping(node, field, required=("ongoing_cadence", "reminder_working_days_before", "chase", "escalation",
-                                                  "awaiting_grace_working_days"))
+        m = self.r.mapping(node, field, required=("ongoing_cadence", "reminder_working_days_before", "chase",
+                                                  "escalation", "awaiting_grace_working_days"))
         if m is None:
             return None
         cadence_text = self.r.text(m.get("ongoing_cadence"), f"{field}.ongoing_cadence")
@@ -45,30 +45,38 @@ class SettingsReader(SectionReader):
                 self.r.error(m.get("ongoing_cadence"), f"{field}.ongoing_cadence", str(exc))
             if cadence is not None and not isinstance(cadence, Periodic):
                 self.r.error(m.get("ongoing_cadence"), f"{field}.ongoing_cadence",
-                             f'"{cadence_text}" reads as {cadence.kind}; the cadence must be periodic (e.g. 季度结束后10日内)')
+                             f'"{cadence_text}" reads as {cadence.kind}; '
+                             "the cadence must be periodic (e.g. 季度结束后10日内)")
                 cadence = None
         offsets_node = m.get("reminder_working_days_before")
         offsets = [self.r.integer(n, f"{field}.reminder_working_days_before[{i}]", minimum=0)
-                   for i, n in enumerate(self.r.sequence(offsets_node, f"{field}.reminder_working_days_before", non_empty=True))]
+                   for i, n in enumerate(self.r.sequence(offsets_node, f"{field}.reminder_working_days_before",
+                                                         non_empty=True))]
         if len(set(offsets)) != len(offsets):
             self.r.error(offsets_node, f"{field}.reminder_working_days_before", "lists the same offset twice")
-        chase = self.r.mapping(m.get("chase"), f"{field}.chase", required=("first_after_working_days", "repeat_every_working_days")) or {}
-        first = self.r.integer(chase.get("first_after_working_days"), f"{field}.chase.first_after_working_days", minimum=1)
-        repeat = self.r.integer(chase.get("repeat_every_working_days"), f"{field}.chase.repeat_every_working_days", minimum=1)
+        chase = self.r.mapping(m.get("chase"), f"{field}.chase",
+                               required=("first_after_working_days", "repeat_every_working_days")) or {}
+        first = self.r.integer(chase.get("first_after_working_days"), f"{field}.chase.first_after_working_days",
+                               minimum=1)
+        repeat = self.r.integer(chase.get("repeat_every_working_days"), f"{field}.chase.repeat_every_working_days",
+                                minimum=1)
         located_steps = self.each_located(m.get("escalation"), f"{field}.escalation", self.read_step)
         steps = [s for s, _, _ in located_steps]
         # Order is checked only when every step was readable; otherwise the gap is the problem.
         complete = len(located_steps) == len(self.r.items(m.get("escalation")))
-        for (a, _, _), (b, b_node, b_field) in zip(located_steps, located_steps[1:]) if complete else ():
+        for (a, _, _), (b, b_node, b_field) in zip(located_steps, located_steps[1:], strict=False) if complete else ():
             if b.level != a.level + 1 or b.after_working_days <= a.after_working_days:
-                self.r.error(b_node, b_field, "levels must count up by one and each must come later than the one before")
+                self.r.error(b_node, b_field,
+                             "levels must count up by one and each must come later than the one before")
         if located_steps and steps[0].level != 1:
             first, first_node, first_field = located_steps[0]
-            self.r.error(value_node(first_node, "level") or first_node, f"{first_field}.level", "the ladder starts at level 1")
+            self.r.error(value_node(first_node, "level") or first_node, f"{first_field}.level",
+                         "the ladder starts at level 1")
         grace = self.r.integer(m.get("awaiting_grace_working_days"), f"{field}.awaiting_grace_working_days", minimum=1)
         if cadence is None or None in offsets or None in (first, repeat, grace) or not steps:
             if not steps:
-                self.r.error(m.get("escalation"), f"{field}.escalation", "the escalation ladder needs at least one level")
+                self.r.error(m.get("escalation"), f"{field}.escalation",
+                             "the escalation ladder needs at least one level")
             return None
         return Supervision(cadence, tuple(sorted(offsets, reverse=True)), first, repeat, tuple(steps), grace)
 
@@ -91,7 +99,8 @@ class SettingsReader(SectionReader):
         if node is not None:
             m = self.r.mapping(node, field, required=(), optional=("years",)) or {}
             for i, year_node in enumerate(self.r.sequence(m.get("years"), f"{field}.years")):
-                y = self.r.mapping(year_node, f"{field}.years[{i}]", required=("year",), optional=("holidays", "workdays"))
+                y = self.r.mapping(year_node, f"{field}.years[{i}]", required=("year",),
+                                   optional=("holidays", "workdays"))
                 if y is None:
                     continue
                 year = self.r.integer(y.get("year"), f"{field}.years[{i}].year", minimum=1900)

@@ -155,7 +155,8 @@ class Reader:
             return None
         return node
 
-    def text(self, node: Node | None, field: str, *, required: bool = True, max_length: int | None = None) -> str | None:
+    def text(self, node: Node | None, field: str, *, required: bool = True,
+             max_length: int | None = None) -> str | None:
         """Non-empty text, of at most ``max_length`` characters (an id the database keeps in a column of that size).
         A number or date where text is expected is a problem: quote it."""
         if node is None or (not required and isinstance(node, ScalarNode) and node.tag == NULL):

@@ -215,7 +215,8 @@ def board(session_factory: SessionFactory, *, today: date, viewer: str | None, f
     """Units × lights with counts, one page of units, worst first.
 
     Unfiltered or by unit: from the lights the database keeps as of a day (``lights``), when the day's sweep
-    has moved them to ``today``; before it has, from the per-state counts as below (a read never writes). By state: from the per-(unit, state, dated) counts it keeps, with only the date-dependent
+    has moved them to ``today``; before it has, from the per-state counts as below (a read never writes).
+    By state: from the per-(unit, state, dated) counts it keeps, with only the date-dependent
     part counted on the index. By kind or due date: one GROUP BY over the deliverables (``board_by_aggregate``).
     """
     filters.check()
@@ -286,9 +287,9 @@ def _matrix_page(session: Session, today: date, parts: list[Select], params: dic
     else:  # past the last page: the totals on their own
         units, *sums = session.execute(select(func.count(), *(func.sum(c) for c in counts)), params).one()
     names = _unit_names(session, {r[0] for r in found})
-    rows = [MatrixRow(row[0], names.get(row[0], row[0]), {c: int(n) for c, n in zip(LIGHTS, row[1:])})
+    rows = [MatrixRow(row[0], names.get(row[0], row[0]), {c: int(n) for c, n in zip(LIGHTS, row[1:], strict=False)})
             for row in found]
-    return Board(today, Page(rows, units, page, size), {c: int(n or 0) for c, n in zip(LIGHTS, sums)})
+    return Board(today, Page(rows, units, page, size), {c: int(n or 0) for c, n in zip(LIGHTS, sums, strict=True)})
 
 
 def _byte_order(dialect: str, column: Any) -> Any:
@@ -315,7 +316,7 @@ def _lit_matrix_page(session: Session, today: date, filters: Filters, page: int,
     rows = [MatrixRow(unit, name or names.get(unit, unit), {"red": red, "yellow": yellow, "green": green,
                                                             "grey": grey + waiting.get(unit, 0)})
             for unit, red, yellow, green, grey, name in shown]
-    totals = {c: int(n or 0) for c, n in zip(LIGHTS, sums)}
+    totals = {c: int(n or 0) for c, n in zip(LIGHTS, sums, strict=True)}
     totals["grey"] += sum(waiting.values())
     return Board(today, Page(rows, units + len(only_waiting), page, size), totals)
 

@@ -139,9 +139,12 @@ def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None
         unit = session.get(UnitRecord, deliverable.unit_id)
         return DeliverableView(
             deliverable, obligation, unit.short_name if unit else deliverable.unit_id,
-            list(session.scalars(select(Evidence).where(Evidence.deliverable_id == deliverable.id).order_by(Evidence.id))),
-            list(session.scalars(select(Extension).where(Extension.deliverable_id == deliverable.id).order_by(Extension.id))),
-            list(session.scalars(select(AuditRecord).where(AuditRecord.deliverable_id == deliverable.id).order_by(AuditRecord.id))),
+            list(session.scalars(select(Evidence).where(Evidence.deliverable_id == deliverable.id)
+                                 .order_by(Evidence.id))),
+            list(session.scalars(select(Extension).where(Extension.deliverable_id == deliverable.id)
+                                 .order_by(Extension.id))),
+            list(session.scalars(select(AuditRecord).where(AuditRecord.deliverable_id == deliverable.id)
+                                 .order_by(AuditRecord.id))),
         )
 
 

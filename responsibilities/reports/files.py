@@ -20,7 +20,8 @@ from responsibilities.storage.files import write_atomically
 
 SessionFactory = sessionmaker[Session]
 FORMATS = ("html", "xlsx", "json")
-MEDIA_TYPES = {"html": "text/html; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+MEDIA_TYPES = {"html": "text/html; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                "json": "application/json"}
 
 

@@ -79,8 +79,8 @@ def _totals_sheet(sheet: Worksheet, summary: YearSummary) -> None:
     t = summary.totals
     rows: list[list[Any]] = [["年度", summary.year], ["统计截至", summary.as_of],
                              ["牵头单位数", len(summary.units)],
-                             *([h, v] for h, v in zip(COUNT_HEADERS, _counts_row(t)))]
-    formats = {"统计截至": DATE, **dict(zip(COUNT_HEADERS, COUNT_FORMATS))}
+                             *([h, v] for h, v in zip(COUNT_HEADERS, _counts_row(t), strict=True))]
+    formats = {"统计截至": DATE, **dict(zip(COUNT_HEADERS, COUNT_FORMATS, strict=True))}
     _table(sheet, ["项目", "数值"], rows, [None, None])
     for row in sheet.iter_rows(min_row=2):
         row[1].number_format = formats.get(row[0].value, INTEGER)
@@ -115,7 +115,8 @@ def _regions_sheet(sheet: Worksheet, summary: YearSummary) -> None:
              r.year.months_elapsed, "、".join(r.year.months_missing) or None, PROGRESS_NAMES.get(r.light, r.light)]
             for r in n.regions]
     headers = ["名次", "地区编号", "地区", "年度目标", "序时进度", "年度完成", "年度完成率", *field_names, "三年累计",
-               "三年目标", "三年完成率", "企业职工占比", "企业职工占比≥50%", "按时报送月数", "应报月数", "缺报月份", "状态"]
+               "三年目标", "三年完成率", "企业职工占比", "企业职工占比≥50%", "按时报送月数", "应报月数", "缺报月份",
+               "状态"]
     formats = [INTEGER, None, None, INTEGER, INTEGER, INTEGER, PERCENT, *([INTEGER] * len(field_names)), INTEGER,
                INTEGER, PERCENT, PERCENT, None, INTEGER, INTEGER, None, None]
     _table(sheet, headers, rows, formats)

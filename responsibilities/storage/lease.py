@@ -26,13 +26,15 @@ def acquire(session_factory: sessionmaker[Session], *, name: str, holder: str, n
         taken = session.execute(
             update(SchedulerLease)
             .where(SchedulerLease.name == name,
-                   or_(SchedulerLease.holder == holder, SchedulerLease.holder.is_(None), SchedulerLease.expires_at < now))
+                   or_(SchedulerLease.holder == holder, SchedulerLease.holder.is_(None),
+                       SchedulerLease.expires_at < now))
             .values(holder=holder, expires_at=now + ttl,
                     acquired_at=select(SchedulerLease.acquired_at).where(
                         SchedulerLease.name == name, SchedulerLease.holder == holder).scalar_subquery())
         ).rowcount
         if taken:
-            session.execute(update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.acquired_at.is_(None))
+            session.execute(update(SchedulerLease)
+                            .where(SchedulerLease.name == name, SchedulerLease.acquired_at.is_(None))
                             .values(acquired_at=now))
         return taken == 1
 

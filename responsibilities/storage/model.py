@@ -333,8 +333,10 @@ class Notice(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    level: Mapped[int] = mapped_column(Integer)  # reminder: working days before due; chase: its number; escalation: level
-    audience: Mapped[str] = mapped_column(String(80))  # unit | co-unit:<id> | unit-member | office | deputies | leader, comma-joined
+    # reminder: working days before due; chase: its number; escalation: level
+    level: Mapped[int] = mapped_column(Integer)
+    # unit | co-unit:<id> | unit-member | office | deputies | leader, comma-joined
+    audience: Mapped[str] = mapped_column(String(80))
     deliverable_id: Mapped[int | None] = mapped_column(ForeignKey("deliverables.id"), index=True)
     obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)

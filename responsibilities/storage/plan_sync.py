@@ -138,7 +138,8 @@ class _Sync:
                 setattr(row, column, value)
                 self.report.count(what, "retired")
                 self.audit_changes(f"{what}.retired", {column: (None, value)},
-                                   **({"obligation_id": row.id} if model is ObligationRecord else {"unit_id": getattr(row, "unit_id", row.id)}))
+                                   **({"obligation_id": row.id} if model is ObligationRecord
+                                      else {"unit_id": getattr(row, "unit_id", row.id)}))
 
     def run(self) -> LoadReport:
         p = self.plan
@@ -213,7 +214,8 @@ class _Sync:
         return slots
 
     def sync_deliverables(self, o: Obligation) -> None:
-        existing = {d.period: d for d in self.session.scalars(select(Deliverable).where(Deliverable.obligation_id == o.id))}
+        existing = {d.period: d
+                    for d in self.session.scalars(select(Deliverable).where(Deliverable.obligation_id == o.id))}
         for slot in self.slots(o):
             deliverable = existing.pop(slot.period, None)
             if deliverable is None:
@@ -265,11 +267,13 @@ class _Sync:
                 self.upsert(RegionTargetRecord, (row.region, year),
                             dict(region_unit_id=row.region, year=year, value=value), "targets")
         for t in self.plan.targets.plan_wide:
-            self.upsert(PlanTargetRecord, t.id, dict(id=t.id, name=t.name, value=t.value, unit_of_measure=t.unit_of_measure,
-                                                     year=t.year, part_of=t.part_of, by=t.by), "targets")
+            self.upsert(PlanTargetRecord, t.id, dict(id=t.id, name=t.name, value=t.value,
+                                                     unit_of_measure=t.unit_of_measure, year=t.year, part_of=t.part_of,
+                                                     by=t.by), "targets")
 
 
-def sync_plan(session_factory: sessionmaker[Session], plan: Plan, *, now: datetime, actor: str = "system") -> LoadReport:
+def sync_plan(session_factory: sessionmaker[Session], plan: Plan, *, now: datetime,
+              actor: str = "system") -> LoadReport:
     """Load or reload ``plan`` in one transaction; returns what changed (nothing, the second time). Two loads at
     once run one after the other (on PostgreSQL too), so the second finds the first's rows rather than a conflict."""
     with session_factory.begin() as session:

@@ -261,7 +261,7 @@ def parse_link(text: str) -> EvidenceLink:
         raise EvidenceRejected(f"{shown}:链接中不能有空格或控制字符;请从浏览器地址栏重新复制")
     try:
         parts = urlsplit(url)
-        parts.port  # raises ValueError for a bad port
+        _ = parts.port  # raises ValueError for a bad port
     except ValueError:
         raise EvidenceRejected(f"{shown}:不是有效的网址;请从浏览器地址栏重新复制") from None
     if parts.scheme.lower() not in ("http", "https"):

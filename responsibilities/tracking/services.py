@@ -96,7 +96,8 @@ def _check_version(session: Session, deliverable: Deliverable, expected_version:
 
 def _require_state(deliverable: Deliverable, allowed: tuple[str, ...], doing: str) -> None:
     if deliverable.state not in allowed:
-        raise IllegalTransition(f"{deliverable.ref} 当前状态为{state_name(deliverable.state)},不能{ACTION_NAMES[doing]}:"
+        raise IllegalTransition(f"{deliverable.ref} 当前状态为{state_name(deliverable.state)},"
+                                f"不能{ACTION_NAMES[doing]}:"
                                 f"只有{'或'.join(state_name(s) for s in allowed)}的事项才能{ACTION_NAMES[doing]}")
 
 
@@ -148,7 +149,8 @@ def _transition(
             before = snapshot(deliverable)
             note = change(session, user, deliverable)
             deliverable.updated_at, deliverable.updated_by = now, user.name
-            write_audit(session, now=now, actor=user.name, action=action, deliverable=deliverable, before=before, note=note)
+            write_audit(session, now=now, actor=user.name, action=action, deliverable=deliverable, before=before,
+                        note=note)
             return Change(deliverable.ref, deliverable.state, deliverable.version, deliverable.due)
     except StaleDataError:
         # Another transaction changed the row between our read and our write (direct SQL, or a writer that does
@@ -300,7 +302,8 @@ def _attach_evidence(session: Session, deliverable: Deliverable, user: User, now
         raise InvalidInput(str(rejected)) from None
     for item in stored:
         session.add(Evidence(deliverable_id=deliverable.id, added_at=now, added_by=user.name, kind="file",
-                             sha256=item.sha256, filename=item.filename, content_type=item.content_type, size=item.size))
+                             sha256=item.sha256, filename=item.filename, content_type=item.content_type,
+                             size=item.size))
     for link in parsed_links:
         session.add(Evidence(deliverable_id=deliverable.id, added_at=now, added_by=user.name, kind="link",
                              url=link.url, filename=link.title))
@@ -453,6 +456,7 @@ def _retryable_notices(session: Session, ids: list[int]) -> list[Notice]:
     settled = [n for n in found.values() if not (n.status == "failed" or (n.status == "sent" and n.refused))]
     if settled:
         raise IllegalTransition("只有发送失败、或有收件人被拒收的通知可以重新发送;"
-                                + "、".join(f"通知 {n.id}({NOTICE_STATE_NAMES.get(n.status, n.status)})" for n in settled)
+                                + "、".join(f"通知 {n.id}({NOTICE_STATE_NAMES.get(n.status, n.status)})"
+                                           for n in settled)
                                 + " 不在此列")
     return [found[i] for i in dict.fromkeys(ids)]

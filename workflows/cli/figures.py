@@ -84,16 +84,19 @@ def render_progress(n) -> str:  # a PlanNumbers
         return "—" if value is None else f"{value * 100:.1f}%"
 
     lines = [f"{n.year} 年培训目标完成情况(截至 {n.as_of},单位:{n.unit_of_measure})",
-             f"{'地区':<6} {'年度目标':>8} {'序时进度':>8} {'完成':>8} {'完成率':>7} {'三年累计':>8} {'企业职工占比':>10}  状态"]
+             f"{'地区':<6} {'年度目标':>8} {'序时进度':>8} {'完成':>8} {'完成率':>7} "
+             f"{'三年累计':>8} {'企业职工占比':>10}  状态"]
     for r in n.regions:
-        share = "—" if r.enterprise_share is None else f"{r.enterprise_share * 100:.1f}%" + ("" if r.share_met else "(未达50%)")
+        share = ("—" if r.enterprise_share is None
+                 else f"{r.enterprise_share * 100:.1f}%" + ("" if r.share_met else "(未达50%)"))
         missing = f" 缺报 {'、'.join(r.year.months_missing)}" if r.year.months_missing else ""
         lines.append(f"{r.region_name:<6} {r.year.target:>10,} {round(r.year.expected):>10,} {r.year.actual:>10,} "
                      f"{pct(r.year.done):>8} {r.cumulative.actual:>10,} {share:>12}  "
                      f"[{LIGHT_NAMES[r.light]}]{' 落后序时进度' if r.year.behind else ''}{missing}")
     t = n.year_total
     lines.append(f"{'全市':<6} {t.target:>10,} {round(t.expected):>10,} {t.actual:>10,} {pct(t.done):>8} "
-                 f"{n.cumulative_total.actual:>10,}  三年目标 {n.cumulative_total.target:,}({pct(n.cumulative_total.done)})")
+                 f"{n.cumulative_total.actual:>10,}  三年目标 {n.cumulative_total.target:,}"
+                 f"({pct(n.cumulative_total.done)})")
     lines.append("分类累计:" + ";".join(f"{c.name} {c.actual:,}/{c.target:,}{c.unit_of_measure}({pct(c.done)})"
                                        for c in n.categories))
     return "\n".join(lines)
@@ -174,8 +177,10 @@ def register(cli: Commands) -> None:
 
     template = command("template", cmd_template, "write the blank XLSX form for a month", actions)
     template.add_argument("--month", type=_month, required=True, help="YYYY-MM")
-    template.add_argument("--region", action="append", help="only this region (repeat for more; default: one row per region)")
-    template.add_argument("--out", metavar="PATH", help="file or folder (default: var/figures/figures-<month>-<region|all>.xlsx)")
+    template.add_argument("--region", action="append",
+                          help="only this region (repeat for more; default: one row per region)")
+    template.add_argument("--out", metavar="PATH",
+                          help="file or folder (default: var/figures/figures-<month>-<region|all>.xlsx)")
 
     imp = command("import", cmd_import, "read filled XLSX forms back; any error imports nothing", actions)
     imp.add_argument("file")

@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Who acts and what "today" is: accepted by every command that reads or changes tracked work.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--as", dest="as_user", metavar="USER", help="the user who acts (see `duban users list`)")
-    common.add_argument("--as-of", metavar="DATE", help='what "now" is: YYYY-MM-DD or an ISO datetime (default: the clock)')
+    common.add_argument("--as-of", metavar="DATE",
+                        help='what "now" is: YYYY-MM-DD or an ISO datetime (default: the clock)')
     cli = Commands(commands, common)
     for group in GROUPS:
         group.register(cli)

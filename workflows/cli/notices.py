@@ -1,4 +1,5 @@
-"""`duban sweep`, `duban digest`, `duban deliver`, `duban notices`, `duban mail-sink`: the notice machinery at the command line."""
+"""`duban sweep`, `duban digest`, `duban deliver`, `duban notices`, `duban mail-sink`: the notice machinery at the
+command line."""
 
 from __future__ import annotations
 

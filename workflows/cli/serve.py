@@ -54,7 +54,7 @@ def load_demo(ctx) -> None:
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         passwords = list(pool.map(new_password, [name for name, _ in accounts]))
     print("演示账号(密码只显示这一次;再次运行 --demo 会重新生成):")
-    for (name, role), password in zip(accounts, passwords):
+    for (name, role), password in zip(accounts, passwords, strict=True):
         print(f"  {name:<24} {role:<28} {password}", flush=True)
 
 
@@ -63,7 +63,8 @@ def register(cli: Commands) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="the port to listen on (default: 8000; 0: any free one)")
     serve.add_argument("--demo", action="store_true",
-                       help="load the sample plan, create one account per unit, the office and a leader, print passwords")
+                       help="load the sample plan, create one account per unit, the office and a leader, "
+                            "print passwords")
     serve.add_argument("--scheduler-only", action="store_true", help="run only the embedded scheduler, no web pages")
     serve.add_argument("--no-scheduler", action="store_true", help="run only the web pages (another process schedules)")
     serve.add_argument("--direct", action="store_true",

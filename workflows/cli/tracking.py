@@ -45,7 +45,8 @@ def cmd_load(ctx: Context) -> int:
     if not report.changed:
         print(f"{plan.title}:数据库已与方案一致,无变化")
         return 0
-    parts = [f"{PLAN_PART_NAMES.get(what, what)} " + "、".join(f"{CHANGE_NAMES.get(k, k)} {n}" for k, n in counts.items())
+    parts = [f"{PLAN_PART_NAMES.get(what, what)} "
+             + "、".join(f"{CHANGE_NAMES.get(k, k)} {n}" for k, n in counts.items())
              for what, counts in report.as_dict().items()]
     print(f"已载入 {plan.title}:" + ";".join(parts))
     return 0
@@ -138,7 +139,8 @@ def cmd_submit(ctx: Context) -> int:
 def cmd_note(ctx: Context) -> int:
     from responsibilities.tracking.services import add_note
 
-    _print_change(add_note(ctx.sessions, actor=ctx.actor, ref=ctx.args.id, note=ctx.args.text, now=ctx.now), "已添加进展")
+    _print_change(add_note(ctx.sessions, actor=ctx.actor, ref=ctx.args.id, note=ctx.args.text, now=ctx.now),
+                  "已添加进展")
     return 0
 
 
@@ -189,7 +191,8 @@ def cmd_event_record(ctx: Context) -> int:
     from responsibilities.tracking.services import record_event
 
     refs = record_event(ctx.sessions, actor=ctx.actor, event_id=ctx.args.event, occurred_on=ctx.args.date, now=ctx.now)
-    print(f"已记录事件 {ctx.args.event}({ctx.args.date});" + (f"新定期限:{'、'.join(refs)}" if refs else "无待定期限的任务"))
+    print(f"已记录事件 {ctx.args.event}({ctx.args.date});"
+          + (f"新定期限:{'、'.join(refs)}" if refs else "无待定期限的任务"))
     return 0
 
 
@@ -285,7 +288,8 @@ def _register_cycle(cli: Commands) -> None:
     submit = command("submit", cmd_submit, "the lead unit reports a deliverable done (办结), with evidence")
     submit.add_argument("id", help="deliverable id, e.g. hrss-4 or monthly-report.guiping@2019-11")
     submit.add_argument("--note", help="what was done")
-    submit.add_argument("--evidence", action="append", metavar="FILE|URL", help="a file or an http(s) link; repeat for more")
+    submit.add_argument("--evidence", action="append", metavar="FILE|URL",
+                        help="a file or an http(s) link; repeat for more")
     versioned(submit)
 
     note = command("note", cmd_note, "add a progress note (lead or co-unit)")

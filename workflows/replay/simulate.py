@@ -213,9 +213,11 @@ def _checked_plan(plan_file: Path, options: Options):  # a responsibilities.plan
     try:
         plan = load_plan(plan_file)
     except PlanInvalid as invalid:
-        raise SimulationError(f"{plan_file} 有 {len(invalid.problems)} 处问题:运行 `duban plan check` 查看并改正") from None
+        raise SimulationError(f"{plan_file} 有 {len(invalid.problems)} 处问题:"
+                              "运行 `duban plan check` 查看并改正") from None
     except FileNotFoundError:
-        raise SimulationError(f"找不到工作方案文件 {plan_file}:请在 deadlines.yaml 所在目录运行,或设置 DUBAN_PLAN") from None
+        raise SimulationError(f"找不到工作方案文件 {plan_file}:"
+                              "请在 deadlines.yaml 所在目录运行,或设置 DUBAN_PLAN") from None
     if options.seed < 0:
         raise SimulationError(f"--seed 须为 0 或正整数,现为 {options.seed}")
     return plan

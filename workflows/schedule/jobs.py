@@ -102,7 +102,7 @@ def run_job(name: str, as_of: str | None = None, *, stop: threading.Event | None
         if name in STOPPABLE:
             params["stop"] = stop
         counts = JOBS[name](runtime=runtime, **{k: v for k, v in params.items() if v is not None})
-    except Exception as error:  # noqa: BLE001 - whatever went wrong is recorded and reported in one line
+    except Exception as error:  # whatever went wrong is recorded, and re-raised as one line
         reason = one_line(error)
         _record_failure(runtime, name, reason)
         raise JobFailed(f"{name}: {reason}") from error

@@ -6,10 +6,10 @@
   across restarts; missed runs are coalesced into one, however late (no misfire cut-off), one instance at a
   time, one job at a time (a single worker thread). On taking over, delivery runs at once: notices queued while
   no scheduler ran go out now, not at the next minute.
-- Jobs run directly (workflows.schedule.jobs): nothing of Prefect is started. They go through Prefect's engine only where
-  a Prefect API is configured (PREFECT_API_URL, the scale-out), so that their runs land where Prefect's UI shows
-  them. Each run is recorded (job_runs); a failure is one line in the log, never a traceback flood, and the next
-  firing simply runs again.
+- Jobs run directly (workflows.schedule.jobs): nothing of Prefect is started. They go through Prefect's engine
+  only where a Prefect API is configured (PREFECT_API_URL, the scale-out), so that their runs land where Prefect's
+  UI shows them. Each run is recorded (job_runs); a failure is one line in the log, never a traceback flood, and
+  the next firing simply runs again.
 - A missed, late or doubled firing does no harm: the jobs catch up from the data and their notices are deduplicated.
 - Stopping is prompt: a running delivery is cancelled (its claimed notices go back to the queue); any other job
   gets a few seconds to finish, then is abandoned (its transaction is rolled back when the process exits).
@@ -238,7 +238,8 @@ class EmbeddedScheduler:
                     if not self.scheduling.is_set():
                         self._start_scheduler()
                         self.scheduling.set()
-                        self.log(f"scheduling as {self.holder}: " + ", ".join(f"{k} «{v}»" for k, v in self.schedules.items()))
+                        self.log(f"scheduling as {self.holder}: "
+                                 + ", ".join(f"{k} «{v}»" for k, v in self.schedules.items()))
                     announced = None
                 else:
                     if self.scheduling.is_set():

@@ -85,7 +85,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         headline = {404: "页面不存在", 405: "不支持此请求方式"}.get(exc.status_code, "请求无法完成")
-        response = error_response(request, exc.status_code, headline, "" if exc.status_code in (404, 405) else str(exc.detail))
+        response = error_response(request, exc.status_code, headline,
+                                  "" if exc.status_code in (404, 405) else str(exc.detail))
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response

@@ -106,7 +106,8 @@ def api_submit_figures(unit_id: str, body: FiguresBody, request: Request, user: 
 
 
 @router.post("/figures/import", summary="Upload a filled XLSX form (duban figures template); any error imports nothing")
-async def api_import(request: Request, user: SignedIn = Depends(csrf), file: Annotated[UploadFile | None, File()] = None,
+async def api_import(request: Request, user: SignedIn = Depends(csrf),
+                     file: Annotated[UploadFile | None, File()] = None,
                      reason: Annotated[str | None, Form(max_length=MAX_TEXT)] = None) -> Response:
     ctx = web(request)
     form = forms.Form("upload")
@@ -117,5 +118,6 @@ async def api_import(request: Request, user: SignedIn = Depends(csrf), file: Ann
         recorded, skipped = import_form(ctx.sessions, actor=user.user_name, data=data, now=ctx.now(),
                                         reason=(reason or "").strip() or None)
     except FiguresInvalid as invalid:
-        return _invalid(f"上传的月报表有 {len(invalid.problems)} 处错误,未导入任何数据", problems=list(invalid.problems))
+        return _invalid(f"上传的月报表有 {len(invalid.problems)} 处错误,未导入任何数据",
+                        problems=list(invalid.problems))
     return JSONResponse({"recorded": [_recorded(r) for r in recorded], "skipped": skipped})

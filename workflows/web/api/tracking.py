@@ -161,7 +161,8 @@ def api_dashboard(request: Request, user: SignedIn = Depends(signed_in), unit: s
 def api_overdue(request: Request, user: SignedIn = Depends(signed_in), unit: str | None = None,
                 kind: str | None = None, page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
-    return board.overdue(ctx.sessions, today=ctx.today(), viewer=user.user_name, filters=_filters(unit, kind, None, None),
+    return board.overdue(ctx.sessions, today=ctx.today(), viewer=user.user_name,
+                         filters=_filters(unit, kind, None, None),
                          page=page, size=size).as_json(board.Row.as_json)
 
 
@@ -358,7 +359,8 @@ def api_waive(ref: str, body: ReasonBody, request: Request, user: SignedIn = Dep
 
 
 @router.post("/events/{event_id}", summary="Record the date an outside event happened")
-def api_record_event(event_id: str, body: EventBody, request: Request, user: SignedIn = Depends(csrf)) -> dict[str, Any]:
+def api_record_event(event_id: str, body: EventBody, request: Request,
+                     user: SignedIn = Depends(csrf)) -> dict[str, Any]:
     ctx = web(request)
     refs = services.record_event(ctx.sessions, actor=user.user_name, event_id=event_id, occurred_on=body.occurred_on,
                                  now=ctx.now())
@@ -366,7 +368,8 @@ def api_record_event(event_id: str, body: EventBody, request: Request, user: Sig
 
 
 @router.post("/obligations/{obligation_id}/dates", summary="Set a date an outside body gave (external, staged)")
-def api_set_date(obligation_id: str, body: DateBody, request: Request, user: SignedIn = Depends(csrf)) -> dict[str, Any]:
+def api_set_date(obligation_id: str, body: DateBody, request: Request,
+                 user: SignedIn = Depends(csrf)) -> dict[str, Any]:
     ctx = web(request)
     try:
         board.obligation(ctx.sessions, obligation_id=obligation_id, viewer=user.user_name, today=ctx.today())
