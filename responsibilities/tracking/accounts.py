@@ -8,6 +8,7 @@ Throttling counts failed sign-ins per account and per address in the database fo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -35,8 +36,13 @@ ABSOLUTE_TIMEOUT = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often: page views stay reads
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults: Argon2id, RFC 9106 "low memory" profile
-# Verified when the account does not exist, so that a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the account does not exist, so that a wrong name costs as long as a wrong password. Made on
+    first need, not on import: every command would otherwise pay a hash (~50 ms) to start."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class SignInFailed(DomainError):
@@ -188,7 +194,7 @@ def _verify(user: User | None, password: str) -> bool:
         return False
     if user is None or user.password_hash is None or user.disabled:
         try:
-            _hasher.verify(_DUMMY_HASH, password)  # the same cost, and then no
+            _hasher.verify(_dummy_hash(), password)  # the same cost, and then no
         except VerificationError:
             pass
         return False
