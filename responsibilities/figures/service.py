@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
 from responsibilities.figures.rules import Field, Problem, fields_of, month_key, validate_figures
+from responsibilities.plan.deliverables import deliverable_ref
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.model import (
     Deliverable,
@@ -35,7 +36,6 @@ from responsibilities.storage.model import (
     UnitRecord,
     User,
 )
-from responsibilities.storage.plan_sync import deliverable_ref
 from responsibilities.storage.plans import FiguresSettings, require_plan
 from responsibilities.tracking.access import acting_user
 from responsibilities.tracking.services import _require_aware, local_today

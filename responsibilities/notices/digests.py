@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Select
 
 from responsibilities.errors import InvalidInput
-from responsibilities.notices.sweep import insert_notices_ignoring_conflicts
+from responsibilities.notices.outbox import insert_notices_ignoring_conflicts
 from responsibilities.reading.queries import StatusRow, status_rows
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import CalendarDay, Notice, UnitRecord

@@ -22,11 +22,11 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Date, Integer, String, and_, bindparam, cast, exists, func, literal, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql import ClauseElement, Insert, Select
 
 from responsibilities.errors import InvalidInput
+from responsibilities.notices.outbox import notice_insert
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
     CalendarDay,
@@ -39,8 +39,6 @@ from responsibilities.storage.model import (
 from responsibilities.storage.plans import SupervisionRules, require_plan
 
 OPEN_STATES = ("open", "returned")
-NOTICE_COLUMNS = ("dedupe_key", "kind", "level", "audience", "deliverable_id", "obligation_id", "unit_id",
-                  "owed_on", "created_at", "status", "attempts")
 
 
 @dataclass(frozen=True)
@@ -192,29 +190,6 @@ class Sweep:
     def owed_selects(self) -> dict[str, list[Select]]:
         return {"reminder": self.reminders(), "chase": self.chases(), "escalation": self.escalations(),
                 "office": self.office_notices()}
-
-
-def insert_notices_ignoring_conflicts(session: Session, query: Select) -> int:
-    """INSERT the notice rows ``query`` selects (columns NOTICE_COLUMNS), skipping dedupe keys already written.
-
-    Returns how many rows were new. Shared by the sweep and the digests: concurrent runs write each key once.
-    """
-    return session.execute(notice_insert(session.get_bind().dialect.name, query)).rowcount
-
-
-def notice_insert(dialect: str, query: Select) -> Insert:
-    """The conflict-ignoring INSERT … SELECT of ``insert_notices_ignoring_conflicts``, not yet executed."""
-    module = sqlite if dialect == "sqlite" else postgresql if dialect == "postgresql" else None
-    if module is None:
-        raise NotImplementedError(f"the sweep needs a conflict-ignoring insert for {dialect}")
-    # In key order, the inserts append to the dedupe_key index instead of landing at random pages of it: on
-    # SQLite at a million deliverables this takes about a third off the sweep (benchmarks/README.md).
-    # Concurrent sweeps also take the keys in the same order.
-    query = query.order_by(query.selected_columns.dedupe_key)
-    # The rows written are counted by the statement's rowcount, which SQLAlchemy keeps by default only for UPDATE
-    # and DELETE: without preserve_rowcount an INSERT's comes back as -1 through psycopg (PostgreSQL).
-    return module.insert(Notice).from_select(list(NOTICE_COLUMNS), query).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]).execution_options(preserve_rowcount=True)
 
 
 # The day's values as bound parameters of the write path's statements.

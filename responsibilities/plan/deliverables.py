@@ -79,6 +79,11 @@ def slots_for(obligation: Obligation, plan: Plan) -> list[Slot]:
     return []
 
 
+def deliverable_ref(obligation_id: str, period: str) -> str:
+    """What people type: hrss-1 for a one-off, monthly-report.guiping@2019-11 for a period."""
+    return obligation_id if period == ONCE else f"{obligation_id}@{period}"
+
+
 def after_event_due(rule: AfterEvent, occurred_on: date, calendar: WorkingCalendar) -> date:
     """The due date of an after-event deliverable once the event's date is known."""
     if rule.offset_unit == "working_day":

@@ -35,7 +35,7 @@ from sqlalchemy import Date, Integer, String, func, literal, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import InvalidInput
-from responsibilities.notices.sweep import insert_notices_ignoring_conflicts
+from responsibilities.notices.outbox import insert_notices_ignoring_conflicts
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import Deliverable, Extension, Notice, ObligationRecord, UnitRecord
 from responsibilities.storage.plans import require_plan

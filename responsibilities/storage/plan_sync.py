@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.deadlines.rules import AfterEvent, rule_to_json
-from responsibilities.plan.deliverables import ONCE, Slot, after_event_due, slots_for
+from responsibilities.plan.deliverables import ONCE, Slot, after_event_due, deliverable_ref, slots_for
 from responsibilities.plan.export import to_json
 from responsibilities.plan.model import Obligation, Plan
 from responsibilities.storage.audit import snapshot, write_audit
@@ -50,11 +50,6 @@ class LoadReport:
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {what: dict(c) for what, c in self.counts.items()}
-
-
-def deliverable_ref(obligation_id: str, period: str) -> str:
-    """What people type: hrss-1 for a one-off, monthly-report.guiping@2019-11 for a period."""
-    return obligation_id if period == ONCE else f"{obligation_id}@{period}"
 
 
 def plan_settings(plan: Plan) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from responsibilities.errors import (
     StaleDeliverable,
     state_name,
 )
-from responsibilities.plan.deliverables import ONCE, after_event_due
+from responsibilities.plan.deliverables import ONCE, after_event_due, deliverable_ref
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.db import serialise
 from responsibilities.storage.model import (
@@ -43,7 +43,6 @@ from responsibilities.storage.model import (
     UnitRecord,
     User,
 )
-from responsibilities.storage.plan_sync import deliverable_ref
 from responsibilities.storage.plans import require_plan
 from responsibilities.tracking.access import acting_user, require_assigned, require_lead, require_office
 from responsibilities.tracking.evidence import EvidenceRejected, EvidenceStore, parse_link
