@@ -203,10 +203,26 @@ def test_the_cli_prints_one_json_object_with_the_documented_keys(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_the_cli_summary_is_in_chinese(in_tmp, capsys):
+def test_the_cli_summary_is_in_chinese_every_action_named_by_the_vocabulary(in_tmp, capsys):
+    import inspect
+    import re
+
+    from responsibilities.vocabulary import ACTION_NAMES
+    from workflows.cli.simulate import render_summary
+    from workflows.replay import scenario
+
     assert main(["simulate", "--from", "2019-10-28", "--to", "2019-11-01", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "督办演练" in out and "通知" in out and "用时" in out
+    # every action the scenario counts (a full replay also hands in figures), as the summary words it
+    counted = {key for line in inspect.getsource(scenario).splitlines() if "stats.actions[" in line
+               for key in re.findall(r'"([a-z.]+)"', line)}
+    assert {"submit", "figures", "accept"} <= counted
+    result = simulate(Options(start=date(2019, 10, 28), end=date(2019, 10, 29)))
+    result["scenario"]["actions"] = dict.fromkeys(counted, 158)
+    summary = render_summary(result)
+    assert all(f"{ACTION_NAMES[key]} 158 次" in summary for key in counted)
+    assert not re.search(r"\b(" + "|".join(re.escape(key) for key in counted) + r")\b", summary)
 
 
 @pytest.mark.parametrize("args, code, says", [
