@@ -3,7 +3,8 @@
 DUBAN_DATABASE_URL   database (default: sqlite:///var/duban.sqlite3)
 DUBAN_EVIDENCE_DIR   where evidence files are kept (default: var/evidence)
 DUBAN_PLAN           the plan file (default: deadlines.yaml)
-DUBAN_TIME_ZONE      the zone of --as-of dates and of "today" (default: Asia/Shanghai, the plan's zone)
+DUBAN_TIME_ZONE      the zone of "today" and of --as-of dates before a plan is loaded (default: Asia/Shanghai);
+                     once one is, the plan's own time_zone is used everywhere (workflows.runtime)
 DUBAN_BASE_URL       the address of duban's web pages, for links in emails (default: http://127.0.0.1:8000)
 DUBAN_SMTP_URL       smtp://user:password@host:587?starttls=true&from=duban%40example.gov.cn; unset: mail
                      goes to DUBAN_MAIL_DIR instead (default: var/mail), one .eml file per message
