@@ -233,3 +233,15 @@ def test_a_job_stored_under_the_old_module_path_is_renamed_by_the_migration_and_
     store.start(None, "default")
     job = store.lookup_job("sweep")
     assert (job.func_ref, job.next_run_time) == ("workflows.schedule.scheduler:fire", next_run)
+
+
+def test_the_jobs_run_through_the_runner_the_scheduler_is_given(loaded):
+    ran: list[str] = []
+    instance = EmbeddedScheduler(loaded.engine, {"deliver": "* * * * *"}, SHANGHAI, lease_ttl=timedelta(seconds=3),
+                                 log=lambda line: None, runner=lambda name, stop: ran.append(name))
+    thread, stop = running(instance)
+    try:
+        assert wait_for(lambda: ran == ["deliver"]), "on taking the lease, delivery runs at once, through the runner"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
