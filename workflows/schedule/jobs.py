@@ -1,9 +1,9 @@
 """The scheduled work, as plain functions: what the Prefect flows, the embedded scheduler and the replay call.
 
-Each job takes the runtime it runs in (workflows.runtime: settings, the clock, the database; one is built from
-the environment and ``as_of`` when none is given), reads ``now`` once, calls one or two services, and returns the
-counts they report. No Prefect here: the business logic is tested without it, and the flows in
-workflows/schedule/flows.py only wrap these.
+Each job takes the runtime it runs in (workflows.runtime: settings, the clock, the database), reads ``now`` once,
+calls one or two services, and returns the counts they report. ``run_job`` builds the runtime from the environment
+(and ``as_of``), records the run, and closes the runtime after. No Prefect here: the business logic is tested
+without it, and the flows in workflows/schedule/flows.py only wrap ``run_job``.
 """
 
 from __future__ import annotations
@@ -18,33 +18,30 @@ from workflows.runtime import Runtime
 from workflows.settings import Settings
 
 
-def sweep(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str, Any]:
+def sweep(runtime: Runtime) -> dict[str, Any]:
     """Write the reminders, chases, escalations and office notices owed today; then move the lights the
     database keeps to today (every day, working or not), so that the dashboard reads them all day."""
     from responsibilities.notices.sweep import sweep as run
     from responsibilities.reading.lights import keep_up
 
-    rt = runtime or Runtime(as_of=as_of)
-    now = rt.now()
-    today = rt.today(now)
-    report = run(rt.sessions, now=now, today=today)
-    keep_up(rt.sessions, today)
+    now = runtime.now()
+    today = runtime.today(now)
+    report = run(runtime.sessions, now=now, today=today)
+    keep_up(runtime.sessions, today)
     return {"day": today.isoformat(), "working_day": report.working_day, **report.written}
 
 
-def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=None,
-            stop: threading.Event | None = None) -> dict[str, Any]:
+def deliver(runtime: Runtime, transport=None, stop: threading.Event | None = None) -> dict[str, Any]:
     """Send due notices: SMTP when configured, else the mail folder. ``stop`` cancels the run promptly."""
     from notifications.delivery import DeliverySettings
     from notifications.delivery import deliver as run
     from notifications.transports import SmtpSettings, transport_from_environment
 
-    rt = runtime or Runtime(as_of=as_of)
-    url = rt.settings.smtp_url_with_sender()
-    transport = transport or transport_from_environment(url, rt.settings.mail_dir)
-    sender = SmtpSettings.from_url(url).sender if url else rt.settings.mail_from
-    report = run(rt.sessions, transport, DeliverySettings(base_url=rt.settings.base_url, sender=sender), now=rt.now(),
-                 stop=stop)
+    url = runtime.settings.smtp_url_with_sender()
+    transport = transport or transport_from_environment(url, runtime.settings.mail_dir)
+    sender = SmtpSettings.from_url(url).sender if url else runtime.settings.mail_from
+    settings = DeliverySettings(base_url=runtime.settings.base_url, sender=sender)
+    report = run(runtime.sessions, transport, settings, now=runtime.now(), stop=stop)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed,
             "refused_recipients": report.refused_recipients, "deferred_recipients": report.deferred_recipients,
             "released": report.released, "server_unreachable": report.server_unreachable,
@@ -53,27 +50,25 @@ def deliver(as_of: str | None = None, runtime: Runtime | None = None, transport=
             "stopped": report.stopped}
 
 
-def digests(as_of: str | None = None, runtime: Runtime | None = None) -> dict[str, Any]:
+def digests(runtime: Runtime) -> dict[str, Any]:
     """Write the digests owed today (the office's daily one; the weekly ones on the week's first working day)."""
     from responsibilities.notices.digests import write_digests
 
-    rt = runtime or Runtime(as_of=as_of)
-    now = rt.now()
-    return {"day": rt.today(now).isoformat(), **write_digests(rt.sessions, now=now, today=rt.today(now))}
+    now = runtime.now()
+    return {"day": runtime.today(now).isoformat(), **write_digests(runtime.sessions, now=now, today=runtime.today(now))}
 
 
-def year_end(as_of: str | None = None, runtime: Runtime | None = None, year: int | None = None) -> dict[str, Any]:
+def year_end(runtime: Runtime, year: int | None = None) -> dict[str, Any]:
     """Write the year-end compliance summary of ``year`` (default: the current year) under var/reports, and owe
     the leaders and the office a mail about it (a ``summary`` notice, once per year however often this runs)."""
     from responsibilities.reports.files import write_year_report
     from responsibilities.reports.summary import queue_summary_notice
 
-    rt = runtime or Runtime(as_of=as_of)
-    now = rt.now()
-    today = rt.today(now)
+    now = runtime.now()
+    today = runtime.today(now)
     year = year or today.year
-    paths = write_year_report(rt.sessions, year=year, today=today, out_dir=rt.settings.reports_dir)
-    queued = queue_summary_notice(rt.sessions, year=year, now=now, today=today)
+    paths = write_year_report(runtime.sessions, year=year, today=today, out_dir=runtime.settings.reports_dir)
+    queued = queue_summary_notice(runtime.sessions, year=year, now=now, today=today)
     return {"year": year, "reports": {fmt: str(path) for fmt, path in paths.items()}, "summary": queued}
 
 
