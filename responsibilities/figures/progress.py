@@ -20,17 +20,19 @@ from datetime import date
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Select, String, bindparam, func, select
+from sqlalchemy import Date, Select, String, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from responsibilities.errors import InvalidInput, NotFound
 from responsibilities.figures.rules import (
     ENTERPRISE,
+    MAX_COUNT,
     TOTAL,
     Field,
     MonthStatus,
     Progress,
     fields_of,
+    month_key,
     period_progress,
     share,
     share_met,
@@ -90,6 +92,20 @@ class RankedRegion:
 
 
 @dataclass(frozen=True)
+class ExcludedFigure:
+    """A stored figure outside what a month can hold (``rules.MAX_COUNT``; stored before the bound existed, or
+    by a hand in the database): left out of every sum, and named so that the office can have it corrected."""
+
+    region: str
+    region_name: str
+    month: date
+    field_id: str
+    field_name: str
+    value: int
+    version: int
+
+
+@dataclass(frozen=True)
 class PlanNumbers:
     year: int
     as_of: date
@@ -101,6 +117,7 @@ class PlanNumbers:
     categories: tuple[CategoryNumbers, ...]  # cumulative, against the plan-wide category targets
     ranking: tuple[RankedRegion, ...]  # by completion of the annual target, best first; ties share a rank
     unit_of_measure: str
+    excluded: tuple[ExcludedFigure, ...] = ()  # figures that count but are out of range: in no sum above
 
     @property
     def behind(self) -> tuple[RegionNumbers, ...]:
@@ -116,7 +133,8 @@ def plan_numbers(session_factory: SessionFactory, *, year: int, today: date) -> 
 
 
 def counted_sums(session: Session, obligation: str, start: date, end: date) -> dict[str, dict[str, int]]:
-    """region → field → the sum over months in [start, end] of the figures that count (see the module doc)."""
+    """region → field → the sum over months in [start, end] of the figures that count (see the module doc), each
+    within 0…MAX_COUNT: one bad value cannot overflow a sum or take a view down (``excluded_figures`` names it)."""
     sums: dict[str, dict[str, int]] = defaultdict(dict)
     for region, field_id, total in session.execute(_counted_sums_query(),
                                                    {"obligation": obligation, "start": start, "end": end}):
@@ -132,20 +150,43 @@ def _counted_sums_query() -> Select:
     report's deliverable up by its key; starting from the deliverables in a counted state would walk most of
     the plan's deliverables (seconds at a million of them).
     """
-    newer = aliased(FigureReport)
-    is_newest = ~select(newer.id).where(newer.deliverable_id == FigureReport.deliverable_id,
-                                        newer.version > FigureReport.version).exists()
-    counts = (select(Deliverable.id)
-              .join(ObligationRecord, ObligationRecord.id == Deliverable.obligation_id)
-              .where(Deliverable.id == FigureReport.deliverable_id,
-                     ObligationRecord.declared_id == bindparam("obligation", type_=String),
-                     Deliverable.retired.is_(False), Deliverable.state.in_(COUNTED_STATES))
-              .exists())
-    return (select(FigureReport.region_unit_id, FigureValue.field_id, func.sum(FigureValue.value))
+    within = case((FigureValue.value.between(0, MAX_COUNT), FigureValue.value), else_=0)
+    return (select(FigureReport.region_unit_id, FigureValue.field_id, func.sum(within))
             .join(FigureValue, FigureValue.report_id == FigureReport.id)
             .where(FigureReport.month >= bindparam("start", type_=Date),
-                   FigureReport.month <= bindparam("end", type_=Date), is_newest, counts)
+                   FigureReport.month <= bindparam("end", type_=Date), _newest(), _counts())
             .group_by(FigureReport.region_unit_id, FigureValue.field_id))
+
+
+def excluded_figures(session: Session, obligation: str, fields: Sequence[Field]) -> tuple[ExcludedFigure, ...]:
+    """The figures that count but lie outside 0…MAX_COUNT, by region and month (normally none)."""
+    query = (select(FigureReport.region_unit_id, UnitRecord.short_name, FigureReport.month, FigureValue.field_id,
+                    FigureValue.value, FigureReport.version)
+             .join(FigureValue, FigureValue.report_id == FigureReport.id)
+             .join(UnitRecord, UnitRecord.id == FigureReport.region_unit_id)
+             .where(~FigureValue.value.between(0, MAX_COUNT), _newest(), _counts())
+             .order_by(FigureReport.region_unit_id, FigureReport.month, FigureValue.field_id))
+    names = {f.id: f.name for f in fields}
+    return tuple(ExcludedFigure(region, region_name, month, field_id, names.get(field_id, field_id), value, version)
+                 for region, region_name, month, field_id, value, version
+                 in session.execute(query, {"obligation": obligation}))
+
+
+def _newest():
+    """The report is the newest version of its month's."""
+    newer = aliased(FigureReport)
+    return ~select(newer.id).where(newer.deliverable_id == FigureReport.deliverable_id,
+                                   newer.version > FigureReport.version).exists()
+
+
+def _counts():
+    """The report's deliverable is of the figures' obligation (the ``obligation`` parameter) and counts."""
+    return (select(Deliverable.id)
+            .join(ObligationRecord, ObligationRecord.id == Deliverable.obligation_id)
+            .where(Deliverable.id == FigureReport.deliverable_id,
+                   ObligationRecord.declared_id == bindparam("obligation", type_=String),
+                   Deliverable.retired.is_(False), Deliverable.state.in_(COUNTED_STATES))
+            .exists())
 
 
 def month_statuses(session: Session, obligation: str, zone: ZoneInfo,
@@ -187,7 +228,8 @@ def numbers_for(session: Session, *, year: int, today: date) -> PlanNumbers:
     year_categories = {f.id: sum(r.categories[f.id] for r in regions) for f in fields}
     return PlanNumbers(year, today, fields, regions, _sum_progress([r.year for r in regions], year_target),
                        _sum_progress([r.cumulative for r in regions], three_year_target), year_categories,
-                       categories, rank_regions(regions), settings.unit_of_measure)
+                       categories, rank_regions(regions), settings.unit_of_measure,
+                       excluded_figures(session, settings.obligation, fields))
 
 
 def _regions_numbers(session: Session, plan, settings, fields: tuple[Field, ...], year: int,
@@ -272,4 +314,6 @@ def numbers_to_json(n: PlanNumbers) -> dict[str, Any]:
                         "unit_of_measure": c.unit_of_measure} for c in n.categories],
         "ranking": [r.__dict__ for r in n.ranking],
         "behind": [r.region for r in n.behind],
+        "excluded": [{"region": e.region, "month": month_key(e.month), "field": e.field_id, "value": e.value,
+                      "version": e.version} for e in n.excluded],
     }

@@ -20,6 +20,11 @@ from responsibilities.plan.model import ReportField
 
 TOTAL = "total"
 ENTERPRISE = "enterprise-workers"
+# The most person-times one region can train in one category in one month. Far above any real month (the seed
+# plan's goal for the whole city is 120,000 in three years) and far below what could overflow a sum: a plan's
+# every region, field and month added up stays under 2**53 on either database.
+MAX_COUNT = 1_000_000
+MAX_COUNT_CHARS = 20  # "1,000,000" and the like; a longer text is no count (and int() of 5,000 digits is slow)
 
 
 @dataclass(frozen=True)
@@ -60,18 +65,31 @@ def parse_count(raw: object) -> int | str:
     if isinstance(raw, float):
         if raw != raw or raw in (float("inf"), float("-inf")) or not raw.is_integer():
             return f"{raw:g} 不是整数:人次须为整数"
+        if abs(raw) > MAX_COUNT:
+            return _out_of_range(f"{raw:g}")
         raw = int(raw)
     if isinstance(raw, int):
-        return raw if raw >= 0 else f"{raw} 是负数:人次不能为负"
+        return _in_range(raw)
     text = str(raw).strip().replace(",", ",").replace(" ", "")
+    if len(text) > MAX_COUNT_CHARS:
+        return f"“{text[:MAX_COUNT_CHARS]}…”太长,不是人次数:请填写 0 至 {MAX_COUNT:,} 的整数"
     if not _NUMBER.match(text):
         try:
             number = float(text)
         except ValueError:
             return f"“{str(raw).strip()}”不是数字:请填写人次(非负整数)"
         return parse_count(number)
-    value = int(text.replace(",", ""))
-    return value if value >= 0 else f"{value} 是负数:人次不能为负"
+    return _in_range(int(text.replace(",", "")))
+
+
+def _in_range(value: int) -> int | str:
+    if value < 0:
+        return f"{value} 是负数:人次不能为负"
+    return value if value <= MAX_COUNT else _out_of_range(f"{value:,}")
+
+
+def _out_of_range(shown: str) -> str:
+    return f"{shown} 超出合理范围:一个地区一个月每类培训不超过 {MAX_COUNT:,} 人次,请核对"
 
 
 # ── one report ────────────────────────────────────────────────────────────────────────────────────
@@ -107,9 +125,12 @@ def validate_figures(fields: Sequence[Field], raw: Mapping[str, object]) -> tupl
     """Every field's value checked: (the values, []) or (what could be read, the problems)."""
     problems: list[Problem] = []
     known = {f.id for f in fields}
-    for key in raw:
-        if key not in known:
-            problems.append(Problem(None, f"没有名为“{key}”的填报项;填报项为:" + "、".join(f.name for f in fields)))
+    unknown = [key for key in raw if key not in known]
+    for key in unknown[:5]:  # a few are enough to see the mistake; a flood of them is one message
+        problems.append(Problem(None, f"没有名为“{str(key)[:40]}”的填报项;填报项为:"
+                                      + "、".join(f.name for f in fields)))
+    if len(unknown) > 5:
+        problems.append(Problem(None, f"另有 {len(unknown) - 5} 个未知的填报项"))
     values: dict[str, int] = {}
     for f in fields:
         parsed = parse_count(raw.get(f.id))

@@ -11,6 +11,9 @@ into one workbook as sheets of their own.
 
 from __future__ import annotations
 
+import re
+import time
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from io import BytesIO
@@ -28,8 +31,17 @@ FORM_SHEET = "月报表"
 HELP_SHEET = "填表说明"
 LEADING = ("地区编号", "地区", "月份")
 TRAILING = ("备注",)
-MAX_BYTES = 5 * 1024 * 1024  # a filled form is a few kilobytes
-MAX_ROWS = 200
+# A filled form is a few kilobytes (the office's, one row per region, some tens): the bounds are far above that
+# and far below what would hold the server. An XLSX is a ZIP of XML: the bytes uploaded say little about the work,
+# so the archive's members are bounded first (what they unpack to), then rows and cells while reading, in
+# openpyxl's read-only (streaming) mode, and the whole read has a time budget.
+MAX_BYTES = 5 * 1024 * 1024  # the upload
+MAX_MEMBERS = 64  # files inside the archive
+MAX_MEMBER_BYTES = 2 * 1024 * 1024  # one unpacked member (a sheet's XML; ~130,000 cells at the least per cell)
+MAX_UNPACKED_BYTES = 8 * 1024 * 1024  # all members unpacked
+MAX_SHEETS = 20
+MAX_ROWS = 200  # rows of one sheet under its header
+READ_SECONDS = 10.0  # the read gives up after this long, whatever the file
 HEADER_FILL = PatternFill("solid", fgColor="EEEEEE")
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
 
@@ -113,67 +125,126 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def read_filled(data: bytes, fields: Sequence[Field]) -> ReadResult:
-    """Every row of every form sheet as an entry; raises FiguresInvalid listing every problem found."""
+NOT_A_WORKBOOK = "无法读取:文件不是 Excel 工作簿(.xlsx)。请用 duban figures template 生成的表格填报"
+_MERGED = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([^"]{1,32})"')
+
+
+def check_archive(data: bytes) -> None:
+    """Refuse, before anything is unpacked, a file that is not a ZIP or that unpacks to more than a form can."""
     if len(data) > MAX_BYTES:
         raise FiguresInvalid([f"文件过大({len(data) // 1024} KB):月报表不应超过 {MAX_BYTES // 1024 // 1024} MB"])
     try:
-        workbook = load_workbook(BytesIO(data), data_only=True)
+        members = zipfile.ZipFile(BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise FiguresInvalid([NOT_A_WORKBOOK]) from None
+    too_big = [m for m in members if m.file_size > MAX_MEMBER_BYTES]
+    if (len(members) > MAX_MEMBERS or too_big
+            or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES):
+        raise FiguresInvalid([f"文件解压后过大(含 {len(members)} 个部件,共 "
+                              f"{sum(m.file_size for m in members) // 1024 // 1024} MB):月报表解压后不超过 "
+                              f"{MAX_UNPACKED_BYTES // 1024 // 1024} MB,每个工作表不超过 "
+                              f"{MAX_MEMBER_BYTES // 1024 // 1024} MB。请用月报表模板填写,不要粘贴大量数据"])
+    if any(m.flag_bits & 0x1 for m in members):
+        raise FiguresInvalid(["文件已加密:请取消密码保护后再上传"])
+
+
+def read_filled(data: bytes, fields: Sequence[Field], *, seconds: float = READ_SECONDS) -> ReadResult:
+    """Every row of every form sheet as an entry; raises FiguresInvalid listing every problem found."""
+    check_archive(data)
+    deadline = time.monotonic() + seconds
+    try:
+        workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
-        raise FiguresInvalid(["无法读取:文件不是 Excel 工作簿(.xlsx)。"
-                              "请用 duban figures template 生成的表格填报"]) from None
-    expected = headers(fields)
+        raise FiguresInvalid([NOT_A_WORKBOOK]) from None
+    try:
+        return _read_sheets(workbook, data, fields, deadline)
+    except FiguresInvalid:
+        raise
+    except Exception:  # noqa: BLE001 - a malformed sheet fails inside openpyxl's parser in many ways
+        raise FiguresInvalid([NOT_A_WORKBOOK]) from None
+    finally:
+        workbook.close()
+
+
+def _read_sheets(workbook, data: bytes, fields: Sequence[Field], deadline: float) -> ReadResult:
     problems: list[str] = []
     entries: list[FiguresEntry] = []
     skipped: list[str] = []
     sheets = [s for s in workbook.worksheets if s.title != HELP_SHEET]
     if not sheets:
         raise FiguresInvalid([f"工作簿中没有月报表(工作表「{FORM_SHEET}」)"])
+    if len(sheets) > MAX_SHEETS:
+        raise FiguresInvalid([f"工作簿有 {len(sheets)} 个工作表:最多 {MAX_SHEETS} 个"])
     for sheet in sheets:
-        name = sheet.title
-        for merged in sorted(str(r) for r in sheet.merged_cells.ranges):
-            problems.append(f"工作表「{name}」{merged}:有合并单元格,请取消合并,每格只填一个数")
-        found = [_text(c.value) for c in next(sheet.iter_rows(min_row=1, max_row=1), ())]
-        while found and not found[-1]:
-            found.pop()
-        if found != expected:
-            for column in range(1, max(len(found), len(expected)) + 1):
-                want = expected[column - 1] if column <= len(expected) else None
-                got = found[column - 1] if column <= len(found) else ""
-                if want != got:
-                    cell = f"{get_column_letter(column)}1"
-                    problems.append(f"工作表「{name}」{cell}:表头应为「{want}」,实为「{got}」" if want else
-                                    f"工作表「{name}」{cell}:多出的表头「{got}」,请删除该列")
-            continue  # the columns cannot be trusted: no row of this sheet is read
-        if sheet.max_row > MAX_ROWS + 1:
-            problems.append(f"工作表「{name}」有 {sheet.max_row - 1} 行:月报表最多 {MAX_ROWS} 行")
-            continue
-        for row in sheet.iter_rows(min_row=2, max_col=len(expected) + 5):
-            entry = _read_row(name, row, fields, len(expected), problems, skipped)
-            if entry is not None:
-                entries.append(entry)
+        entries += _read_sheet(sheet, data, fields, problems, skipped, deadline)
     if problems:
         raise FiguresInvalid(problems)
     return ReadResult(entries, skipped)
 
 
-def _read_row(sheet: str, row, fields: Sequence[Field], width: int, problems: list[str],
+def _read_sheet(sheet, data: bytes, fields: Sequence[Field], problems: list[str], skipped: list[str],
+                deadline: float) -> list[FiguresEntry]:
+    name, expected = sheet.title, headers(fields)
+    for merged in _merged_cells(data, sheet):
+        problems.append(f"工作表「{name}」{merged}:有合并单元格,请取消合并,每格只填一个数")
+    rows = sheet.iter_rows(max_col=len(expected) + 5, values_only=True)
+    found = [_text(v) for v in next(rows, ())]
+    while found and not found[-1]:
+        found.pop()
+    if found != expected:
+        problems += _header_problems(name, found, expected)
+        return []  # the columns cannot be trusted: no row of this sheet is read
+    entries = []
+    for number, values in enumerate(rows, start=2):
+        if number > MAX_ROWS + 1:
+            problems.append(f"工作表「{name}」超过 {MAX_ROWS} 行:月报表最多 {MAX_ROWS} 行")
+            break
+        if time.monotonic() > deadline:
+            raise FiguresInvalid([f"读取超时:工作表「{name}」读到第 {number} 行仍未读完。请用月报表模板填写"])
+        entry = _read_row(name, number, values, fields, len(expected), problems, skipped)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _merged_cells(data: bytes, sheet) -> list[str]:
+    """The sheet's merged ranges, from its XML (read-only mode does not keep them); the XML is bounded above."""
+    path = getattr(sheet, "_worksheet_path", None)  # openpyxl's read-only sheet knows its member's name
+    if not path:
+        return []
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        xml = archive.read(path.lstrip("/"))
+    return sorted(m.decode("ascii", "replace") for m in _MERGED.findall(xml))
+
+
+def _header_problems(name: str, found: list[str], expected: list[str]) -> list[str]:
+    problems = []
+    for column in range(1, max(len(found), len(expected)) + 1):
+        want = expected[column - 1] if column <= len(expected) else None
+        got = found[column - 1] if column <= len(found) else ""
+        if want != got:
+            cell = f"{get_column_letter(column)}1"
+            problems.append(f"工作表「{name}」{cell}:表头应为「{want}」,实为「{got[:40]}」" if want else
+                            f"工作表「{name}」{cell}:多出的表头「{got[:40]}」,请删除该列")
+    return problems
+
+
+def _read_row(sheet: str, number: int, row: tuple, fields: Sequence[Field], width: int, problems: list[str],
               skipped: list[str]) -> FiguresEntry | None:
-    number = row[0].row
     where = _where(sheet, number)
-    cells = {c.column: c for c in row}
-    values = {column: cells[column].value if column in cells else None for column in range(1, width + 6)}
+    values = {column: row[column - 1] if column <= len(row) else None for column in range(1, width + 6)}
     if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
         return None  # an empty row under the form
     for column in range(width + 1, width + 6):
         if values[column] not in (None, ""):
-            problems.append(f"{where} {get_column_letter(column)}{number}:表头之外有数据「{_text(values[column])}」")
+            extra = _text(values[column])[:40]
+            problems.append(f"{where} {get_column_letter(column)}{number}:表头之外有数据「{extra}」")
     region = _text(values[1])
     month = parse_month(values[3])
     if not region:
         problems.append(f"{where} A{number}:「地区编号」未填写")
     if month is None:
-        problems.append(f"{where} C{number}:「月份」应写作 YYYY-MM(如 2020-03),实为「{_text(values[3])}」")
+        problems.append(f"{where} C{number}:「月份」应写作 YYYY-MM(如 2020-03),实为「{_text(values[3])[:40]}」")
     first = len(LEADING) + 1
     raw = {f.id: values[first + i] for i, f in enumerate(fields)}
     if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw.values()):
