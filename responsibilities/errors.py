@@ -32,6 +32,10 @@ class StaleDeliverable(DomainError):
     """Someone else changed the deliverable since the actor looked at it: nothing was overwritten."""
 
 
+class Busy(DomainError):
+    """The same person's previous heavy request (an upload being read) is still under way: try again after it."""
+
+
 # ── the words messages use ───────────────────────────────────────────────────────────────────────
 # Messages are read by the office's and the units' staff, in Simplified Chinese, with the words of
 # responsibilities/vocabulary.py, as every interface. Identifiers, commands, dates and refs stay as they are.

@@ -56,6 +56,7 @@ ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader
 # What kind of refusal a message is, as its headline says it (by the domain error's class name).
 REFUSAL_NAMES = {"NotFound": "未找到", "NotAllowed": "无权进行此操作", "InvalidInput": "输入有误",
                  "IllegalTransition": "当前状态不允许此操作", "StaleDeliverable": "该事项已被他人修改",
+                 "Busy": "上一个请求仍在处理中",
                  "DomainError": "请求无法完成"}
 
 # ── the plan ─────────────────────────────────────────────────────────────────────────────────────

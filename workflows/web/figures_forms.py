@@ -7,13 +7,16 @@ the service (``figures_service``) then checks everything again and records it in
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from fastapi import Request
 
-from responsibilities.errors import NotFound
+from responsibilities.errors import Busy, NotAllowed, NotFound
 from responsibilities.figures.progress import PlanNumbers, RegionNumbers, plan_numbers
 from responsibilities.figures.rules import parse_month, validate_figures
 from responsibilities.figures.view import FiguresSetup, ReportMonth, figures_setup, month_to_report, region_months
@@ -89,6 +92,34 @@ def read_month(form: Form, setup: FiguresSetup, months: list[ReportMonth], today
 
 
 # ── the upload ───────────────────────────────────────────────────────────────────────────────────
+
+
+def may_upload(user: SignedIn, setup: FiguresSetup, region: str | None = None) -> None:
+    """Only the office, or a region for its own figures, hands a workbook in: checked before a byte of it is read
+    (the service checks every row's region again when it records)."""
+    if user.role == "office" or (user.role == "unit" and user.unit_id in setup.regions
+                                 and region in (None, user.unit_id)):
+        return
+    raise NotAllowed("只有领导小组办公室和报送月报的地区可以上传月报表")
+
+
+_uploading: set[str] = set()
+_uploading_lock = threading.Lock()
+
+
+@contextmanager
+def one_upload_at_a_time(user: SignedIn) -> Iterator[None]:
+    """An account's second upload while its first is being read is refused (429), not queued behind it: one
+    account cannot occupy the server's worker threads with workbooks."""
+    with _uploading_lock:
+        if user.user_name in _uploading:
+            raise Busy("上一个月报表还在处理中:请等它处理完(最多十几秒)再上传")
+        _uploading.add(user.user_name)
+    try:
+        yield
+    finally:
+        with _uploading_lock:
+            _uploading.discard(user.user_name)
 
 
 def read_upload(form: Form, raw: Any) -> bytes | None:  # Starlette's FormData

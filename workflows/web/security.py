@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 
 from responsibilities.errors import (
+    Busy,
     DomainError,
     IllegalTransition,
     InvalidInput,
@@ -108,8 +109,9 @@ def check_csrf(request: Request, user: SignedIn | None, token: str | None) -> No
         raise CsrfRejected("页面已过期或请求来源无法确认,请刷新页面后重试。")
 
 
-STATUS = {NotFound: 404, NotAllowed: 403, InvalidInput: 422, IllegalTransition: 409, StaleDeliverable: 409}
-CODES = {404: "not_found", 403: "forbidden", 422: "invalid", 409: "conflict", 400: "bad_request"}
+STATUS = {NotFound: 404, NotAllowed: 403, InvalidInput: 422, IllegalTransition: 409, StaleDeliverable: 409,
+          Busy: 429}
+CODES = {404: "not_found", 403: "forbidden", 422: "invalid", 409: "conflict", 400: "bad_request", 429: "busy"}
 
 
 def status_of(error: DomainError) -> int:

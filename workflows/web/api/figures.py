@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from responsibilities.errors import NotFound
 from responsibilities.figures.progress import numbers_to_json
+from responsibilities.figures.rules import MAX_COUNT, MAX_COUNT_CHARS
 from responsibilities.figures.service import FiguresInvalid, FiguresRecorded, submit_figures
 from responsibilities.figures.view import region_months
 from responsibilities.figures.xlsx import import_form
@@ -23,18 +24,28 @@ from workflows.web import forms
 from workflows.web.access import require_overview
 from workflows.web.api.common import ERRORS, csrf
 from workflows.web.context import signed_in, web
-from workflows.web.figures_forms import check_region, numbers_of, read_month, read_upload, setup_of
+from workflows.web.figures_forms import (
+    check_region,
+    may_upload,
+    numbers_of,
+    one_upload_at_a_time,
+    read_month,
+    read_upload,
+    setup_of,
+)
 from workflows.web.forms import MAX_TEXT
 
 router = APIRouter(prefix="/api", tags=["figures"], responses=ERRORS)
 # A JSON number, or the text a person typed ("1,200"): taken as it comes, so that the figures' own rules say what is
 # wrong with 12.5, -1, true or "十二" (pydantic would quietly turn true into 1).
-Count = bool | int | float | str | None
+Count = bool | int | float | Annotated[str, Field(max_length=2 * MAX_COUNT_CHARS)] | None
+FieldId = Annotated[str, Field(max_length=64)]
 
 
 class FiguresBody(BaseModel):
     month: Annotated[str, Field(max_length=16, description="the month reported on, YYYY-MM")]
-    values: dict[str, Count] = Field(description="person-times by field id (see GET /api/progress: fields)")
+    values: dict[FieldId, Count] = Field(
+        max_length=64, description=f"person-times by field id (see GET /api/progress: fields), each 0…{MAX_COUNT:,}")
     note: Annotated[str | None, Field(default=None, max_length=MAX_TEXT)] = None
     reason: Annotated[str | None, Field(default=None, max_length=MAX_TEXT,
                                         description="why an accepted report is corrected (required then)")] = None
@@ -106,17 +117,20 @@ def api_submit_figures(unit_id: str, body: FiguresBody, request: Request, user: 
 
 
 @router.post("/figures/import", summary="Upload a filled XLSX form (duban figures template); any error imports nothing")
-async def api_import(request: Request, user: SignedIn = Depends(csrf),
-                     file: Annotated[UploadFile | None, File()] = None,
-                     reason: Annotated[str | None, Form(max_length=MAX_TEXT)] = None) -> Response:
+def api_import(request: Request, user: SignedIn = Depends(csrf),
+               file: Annotated[UploadFile | None, File()] = None,
+               reason: Annotated[str | None, Form(max_length=MAX_TEXT)] = None) -> Response:
+    # A plain def: FastAPI runs it in a worker thread, so reading the workbook never holds the event loop.
     ctx = web(request)
+    may_upload(user, setup_of(request))
     form = forms.Form("upload")
     data = read_upload(form, {"file": file})
     if data is None:
         return _invalid("上传的文件不是可导入的月报表", fields=form.errors)
     try:
-        recorded, skipped = import_form(ctx.sessions, actor=user.user_name, data=data, now=ctx.now(),
-                                        reason=(reason or "").strip() or None)
+        with one_upload_at_a_time(user):
+            recorded, skipped = import_form(ctx.sessions, actor=user.user_name, data=data, now=ctx.now(),
+                                            reason=(reason or "").strip() or None)
     except FiguresInvalid as invalid:
         return _invalid(f"上传的月报表有 {len(invalid.problems)} 处错误,未导入任何数据",
                         problems=list(invalid.problems))

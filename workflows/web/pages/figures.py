@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from responsibilities.errors import DomainError, NotAllowed, NotFound
 from responsibilities.figures.rules import month_key, parse_month
@@ -23,7 +24,16 @@ from responsibilities.reports.html import progress_chart
 from responsibilities.tracking.accounts import SignedIn
 from workflows.web.access import require_overview
 from workflows.web.context import signed_in, web
-from workflows.web.figures_forms import XLSX_TYPE, check_region, numbers_of, read_month, read_upload, setup_of
+from workflows.web.figures_forms import (
+    XLSX_TYPE,
+    check_region,
+    may_upload,
+    numbers_of,
+    one_upload_at_a_time,
+    read_month,
+    read_upload,
+    setup_of,
+)
 from workflows.web.forms import Form, read_form
 from workflows.web.pages.unit import workspace_response
 from workflows.web.security import check_csrf
@@ -68,7 +78,8 @@ async def upload_for_region(unit_id: str, request: Request, user: SignedIn = Dep
     check_csrf(request, user, form.values.get("csrf_token"))
     setup = setup_of(request)
     check_region(user, unit_id, setup)
-    done, problems = _import(request, user, form, raw)
+    may_upload(user, setup, unit_id)
+    done, problems = await run_in_threadpool(_import, request, user, form, raw)
     if done is not None:
         return RedirectResponse(f"/units/{quote(unit_id)}?{done}#figures", status_code=303)
     return workspace_response(request, user, unit_id, status=form.status, forms={"upload": form}, problems=problems)
@@ -91,14 +102,17 @@ def _template(request: Request, month_text: str, regions: list[str] | None, suff
 
 
 def _import(request: Request, user: SignedIn, form: Form, raw) -> tuple[str | None, list[str]]:
-    """Import an uploaded workbook: (the query string to show what was done, []) or (None, every problem)."""
+    """Import an uploaded workbook: (the query string to show what was done, []) or (None, every problem).
+    In a worker thread (the routes await it): reading a workbook must not hold the event loop."""
     ctx = web(request)
     reason = form.text("reason", "更正理由")
     data = read_upload(form, raw)
     if data is None or not form.ok:
         return None, []
     try:
-        recorded, skipped = import_form(ctx.sessions, actor=user.user_name, data=data, now=ctx.now(), reason=reason)
+        with one_upload_at_a_time(user):
+            recorded, skipped = import_form(ctx.sessions, actor=user.user_name, data=data, now=ctx.now(),
+                                            reason=reason)
     except (NotAllowed, NotFound):
         raise
     except FiguresInvalid as invalid:
@@ -153,7 +167,8 @@ async def office_upload(request: Request, user: SignedIn = Depends(signed_in)) -
     form, raw = await read_form(request, "upload", files=1)
     check_csrf(request, user, form.values.get("csrf_token"))
     require_overview(user)
-    done, problems = _import(request, user, form, raw)
+    may_upload(user, setup_of(request))
+    done, problems = await run_in_threadpool(_import, request, user, form, raw)
     if done is not None:
         return RedirectResponse(f"/figures?{done}", status_code=303)
     return figures_page(request, user, status=form.status, form=form, problems=problems)
