@@ -187,6 +187,7 @@ def _read_sheet(sheet, data: bytes, fields: Sequence[Field], problems: list[str]
     name, expected = sheet.title, headers(fields)
     for merged in _merged_cells(data, sheet):
         problems.append(f"工作表「{name}」{merged}:有合并单元格,请取消合并,每格只填一个数")
+    sheet.reset_dimensions()  # read every row there is, not only those the sheet's own <dimension> claims
     rows = sheet.iter_rows(max_col=len(expected) + 5, values_only=True)
     found = [_text(v) for v in next(rows, ())]
     while found and not found[-1]:
