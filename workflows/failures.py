@@ -17,8 +17,9 @@ def known_failure(error: BaseException) -> str | None:
     from responsibilities.storage.db import DatabaseUnusable
     from responsibilities.storage.migrate import SchemaOutOfDate
     from workflows.paths import UnusablePath
+    from workflows.settings import SettingsInvalid
 
-    if isinstance(error, (DomainError, SchemaOutOfDate, DatabaseUnusable, UnusablePath)):
+    if isinstance(error, (DomainError, SchemaOutOfDate, DatabaseUnusable, UnusablePath, SettingsInvalid)):
         return str(error)
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"磁盘已满,无法写入{f' {error.filename}' if error.filename else ''}:请清理磁盘空间后重试"

@@ -35,6 +35,7 @@ from responsibilities.storage.model import (
     UnitRecord,
 )
 from responsibilities.tracking.access import require_overview, viewing_user, visible_unit
+from responsibilities.vocabulary import DEADLINE_KIND_NAMES, STATE_NAMES
 
 SessionFactory = sessionmaker[Session]
 T = TypeVar("T")
@@ -55,11 +56,13 @@ class Filters:
 
     def check(self) -> "Filters":
         if self.kind is not None and self.kind not in KINDS:
-            raise InvalidInput(f'unknown deadline kind "{self.kind}": one of {", ".join(KINDS)}')
+            raise InvalidInput(f"没有“{self.kind[:40]}”这种期限类型:可选 " + "、".join(
+                f"{k}({DEADLINE_KIND_NAMES[k]})" for k in KINDS))
         if self.state is not None and self.state not in STATES:
-            raise InvalidInput(f'unknown state "{self.state}": one of {", ".join(STATES)}')
+            raise InvalidInput(f"没有“{self.state[:40]}”这种状态:可选 " + "、".join(
+                f"{s}({STATE_NAMES[s]})" for s in STATES))
         if self.due_within_days is not None and not 0 <= self.due_within_days <= 3660:
-            raise InvalidInput("due within N days: N must be between 0 and 3660")
+            raise InvalidInput("“N 天内到期”的 N 须在 0 至 3660 之间")
         return self
 
     @property

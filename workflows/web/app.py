@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
@@ -22,7 +23,7 @@ from workflows.runtime import Runtime
 from workflows.settings import Settings
 from workflows.web.api import figures as figures_api
 from workflows.web.api import tracking
-from workflows.web.context import SignInRequired, WebContext
+from workflows.web.context import SESSION_COOKIE, SignInRequired, WebContext
 from workflows.web.pages import auth, deliverable, docs, health, office, unit
 from workflows.web.pages import figures as figures_pages
 from workflows.web.security import CsrfRejected, SecurityHeaders, headline_of, status_of
@@ -41,13 +42,35 @@ def create_app(settings: Settings | None = None, now: Callable[[], datetime] | N
                   docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.web = WebContext(runtime)
     app.state.engine = runtime.engine
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, allowed_hosts=runtime.settings.hosts,
+                       hsts_seconds=runtime.settings.hsts_seconds)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)
 
     for router in routers():
         app.include_router(router)
+    app.openapi = lambda: _described(app)
     return app
+
+
+def _described(app: FastAPI) -> dict:
+    """The API's OpenAPI description, with how it is signed into: the session cookie on every operation but the
+    sign-in, and the CSRF token's header on every change."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                             description=app.description, routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                        "description": "set by POST /api/session; ends after an hour idle, twelve hours at most"},
+            "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                     "description": "the csrf_token POST /api/session returned (GET /api/session gives it again)"}}
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                signing_in = (method, path) == ("post", "/api/session")
+                operation["security"] = ([] if signing_in else [{"session": []}] if method == "get"
+                                         else [{"session": [], "csrf": []}])
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def routers() -> list:

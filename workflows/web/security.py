@@ -45,34 +45,50 @@ class BodyTooLarge(Exception):
     pass
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware: the headers on every response, no caching of signed-in pages, and a body limit."""
+TOO_LARGE = "请求过大:附件每个不超过 20 MB,合计不超过 64 MB。"
 
-    def __init__(self, app, max_body: int = MAX_BODY_BYTES) -> None:
+
+class SecurityHeaders:
+    """Pure ASGI middleware: the Host allowlist, the headers on every response (HSTS when asked for), no caching
+    of signed-in pages, and a body limit that holds for bodies sent in chunks too."""
+
+    def __init__(self, app, max_body: int = MAX_BODY_BYTES, allowed_hosts: tuple[str, ...] = ("*",),
+                 hsts_seconds: int = 0) -> None:
         self.app = app
         self.max_body = max_body
+        self.allowed_hosts = allowed_hosts
+        self.hsts = (b"strict-transport-security", b"max-age=%d" % hsts_seconds) if hsts_seconds else None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        if not host_allowed(headers.get(b"host", b"").decode("latin-1"), self.allowed_hosts):
+            return await _plain(send, 400, "主机名不在允许之列(DUBAN_ALLOWED_HOSTS):请用办公室公布的地址访问。")
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return await _plain(send, 413, "请求过大:附件每个不超过 20 MB,合计不超过 64 MB。")
-        received = 0
+            return await _plain(send, 413, TOO_LARGE)
+        received, too_large = 0, False
+        extra = HEADERS + ([self.hsts] if self.hsts and scope.get("scheme") == "https" else [])
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
+                    too_large = True
                     raise BodyTooLarge()
             return message
 
         async def send_with_headers(message):
+            if too_large:  # whatever the application made of the cut-off body (a form parser's 400): 413
+                if message["type"] == "http.response.start":
+                    await _plain(send, 413, TOO_LARGE)
+                return
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in dict(HEADERS)]
-                headers += HEADERS
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in dict(extra)]
+                headers += extra
                 if not scope["path"].startswith("/static/"):
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
@@ -81,7 +97,18 @@ class SecurityHeaders:
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
-            await _plain(send, 413, "请求过大。")
+            await _plain(send, 413, TOO_LARGE)
+
+
+def host_allowed(host_header: str, allowed: tuple[str, ...]) -> bool:
+    """The Host header's name (without its port) is one of ``allowed`` (``*.example.org`` covers its
+    subdomains; ``*`` anything)."""
+    if "*" in allowed:
+        return True
+    host = host_header.strip().lower()
+    host = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0] if (
+        host.count(":") == 1) else host
+    return any(host == name or (name.startswith("*.") and host.endswith(name[1:])) for name in allowed)
 
 
 async def _plain(send, status: int, text: str) -> None:
@@ -97,7 +124,10 @@ def check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None:  # not a browser, or a same-origin GET-style navigation: the token decides
         return
-    own = {f"{request.url.scheme}://{request.url.netloc}", web(request).settings.base_url}
+    settings = web(request).settings
+    own = {settings.base_url}
+    if host_allowed(request.url.hostname or "", settings.hosts):  # not a name a rebinding site chose
+        own.add(f"{request.url.scheme}://{request.url.netloc}")
     if origin not in own and f"{urlsplit(origin).scheme}://{urlsplit(origin).netloc}" not in own:
         raise CsrfRejected("请求来自其他网站,已拒绝。")
 

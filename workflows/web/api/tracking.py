@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -24,7 +24,7 @@ from responsibilities.tracking import services
 from responsibilities.tracking.accounts import SignedIn, SignInFailed, SignInThrottled, end_session, sign_in
 from responsibilities.tracking.evidence import EvidenceRejected
 from workflows.web.access import hide_other_units, load_view, require_overview
-from workflows.web.api.common import ERRORS, csrf
+from workflows.web.api.common import ERRORS, DeadlineKind, State, csrf
 from workflows.web.context import SESSION_COOKIE, client_address, signed_in, web
 from workflows.web.evidence import MAX_FILES, evidence_response, save_upload
 from workflows.web.forms import MAX_LINKS, MAX_TEXT
@@ -147,7 +147,7 @@ def _filters(unit: str | None, kind: str | None, state: str | None, due_within_d
 @router.get("/dashboard", summary="Units × traffic lights, with counts (office and leaders): one page of units, "
                                    "most red first, and the totals over every unit")
 def api_dashboard(request: Request, user: SignedIn = Depends(signed_in), unit: str | None = None,
-                  kind: str | None = None, state: str | None = None,
+                  kind: DeadlineKind | None = None, state: State | None = None,
                   due_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
                   page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
@@ -159,7 +159,7 @@ def api_dashboard(request: Request, user: SignedIn = Depends(signed_in), unit: s
 
 @router.get("/overdue", summary="Overdue deliverables, most days overdue first")
 def api_overdue(request: Request, user: SignedIn = Depends(signed_in), unit: str | None = None,
-                kind: str | None = None, page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
+                kind: DeadlineKind | None = None, page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
     return board.overdue(ctx.sessions, today=ctx.today(), viewer=user.user_name,
                          filters=_filters(unit, kind, None, None),
@@ -207,7 +207,7 @@ def api_events(request: Request, user: SignedIn = Depends(signed_in)) -> list[di
 
 
 @router.get("/units/{unit_id}/deliverables", summary="A unit's deliverables by due date")
-def api_workspace(unit_id: str, request: Request, user: SignedIn = Depends(signed_in), state: str | None = None,
+def api_workspace(unit_id: str, request: Request, user: SignedIn = Depends(signed_in), state: State | None = None,
                   page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
     try:
@@ -266,7 +266,7 @@ def api_obligation(obligation_id: str, request: Request, user: SignedIn = Depend
 @router.get("/reports/{year}", summary="The year-end summary: JSON, or a file (format=html|xlsx)",
             response_class=Response)
 def api_report(year: int, request: Request, user: SignedIn = Depends(signed_in),
-               format: str = "json") -> Response:  # noqa: A002 - the query parameter's name
+               format: Literal["json", "html", "xlsx"] = "json") -> Response:  # noqa: A002 - the parameter's name
     require_overview(user)
     ctx = web(request)
     if year not in plan_years(ctx.sessions):
