@@ -48,6 +48,10 @@ router = APIRouter(include_in_schema=False)
 @router.post("/units/{unit_id}/figures")
 async def submit_month(unit_id: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, _ = await read_form(request, "figures")
+    return await run_in_threadpool(_submit_month, request, user, unit_id, form)
+
+
+def _submit_month(request: Request, user: SignedIn, unit_id: str, form: Form) -> Response:
     check_csrf(request, user, form.values.get("csrf_token"))
     ctx = web(request)
     setup = setup_of(request)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from responsibilities.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from responsibilities.reading import board
@@ -47,6 +48,10 @@ def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response
 async def retry_notices_submit(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     """The office sends one failed notice (``notice``), or all of them (``all``), again."""
     form, _ = await read_form(request, "retry")
+    return await run_in_threadpool(_retry_notices, request, user, form)
+
+
+def _retry_notices(request: Request, user: SignedIn, form) -> Response:
     check_csrf(request, user, form.values.get("csrf_token"))
     every = form.values.get("all") == "1"
     notice = None if every else form.integer("notice", "通知编号")
@@ -99,6 +104,10 @@ def events_page(request: Request, user: SignedIn = Depends(signed_in)) -> Respon
 @router.post("/events/{event_id}")
 async def record_event_submit(event_id: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, _ = await read_form(request, "event")
+    return await run_in_threadpool(_record_event, request, user, event_id, form)
+
+
+def _record_event(request: Request, user: SignedIn, event_id: str, form) -> Response:
     check_csrf(request, user, form.values.get("csrf_token"))
     ctx = web(request)
     occurred_on = form.day("occurred_on", "事件发生日期")
