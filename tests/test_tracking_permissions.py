@@ -112,7 +112,7 @@ def test_the_office_submits_on_a_units_behalf_and_the_trail_says_who(loaded, ses
 
 def test_a_co_unit_is_told_it_only_cooperates_when_it_tries_to_submit(loaded, session_factory):
     with pytest.raises(NotAllowed, match="无权报送办结 work-1.guiping.*牵头单位是 guiping"):
-        services.submit(session_factory, actor=UNION, ref=SHARED, now=NOW)
+        services.submit(session_factory, note="已办结", actor=UNION, ref=SHARED, now=NOW)
 
 
 # ── the read side ────────────────────────────────────────────────────────────────────────────────

@@ -39,6 +39,7 @@ from responsibilities.storage.model import (
 from responsibilities.storage.plans import FiguresSettings, require_plan
 from responsibilities.tracking.access import acting_user
 from responsibilities.tracking.services import _require_aware, local_today
+from responsibilities.tracking.texts import checked_text
 
 SessionFactory = sessionmaker[Session]
 SOURCES = ("cli", "xlsx", "web", "simulate")
@@ -148,19 +149,19 @@ def _record(session: Session, user: User, fields: Sequence[Field], obligation: s
     kind, action = "submission", "submit"
     if state in ("submitted", "accepted"):
         kind, action = "correction", "figures.correct"
-        if state == "accepted" and not (reason and reason.strip()):
+        if state == "accepted" and checked_text(reason, "更正理由") is None:
             raise InvalidInput(f"{deliverable.ref} 已审核销号:更正数据须说明理由(--reason)")
     else:
         deliverable.state, deliverable.submitted_at = "submitted", now
     version = (previous.version if previous else 0) + 1
     report = FigureReport(deliverable_id=deliverable.id, region_unit_id=entry.region, month=entry.month,
                           version=version, kind=kind, submitted_at=now, submitted_by=user.name, source=source,
-                          note=(entry.note or "").strip() or None)
+                          note=checked_text(entry.note, "备注"))
     session.add(report)
     session.flush()
     session.add_all(FigureValue(report_id=report.id, field_id=f.id, value=values[f.id]) for f in fields)
     deliverable.updated_at, deliverable.updated_by = now, user.name
-    note = (reason or "").strip() if kind == "correction" and reason else (entry.note or "").strip() or None
+    note = checked_text(reason, "更正理由") if kind == "correction" and reason else checked_text(entry.note, "备注")
     write_audit(session, now=now, actor=user.name, action=action, deliverable=deliverable,
                 before={**before, "figures_version": previous.version if previous else None,
                         "figures": _values_of(session, previous) or None},

@@ -13,16 +13,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from responsibilities.errors import NotAllowed, NotFound
+from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.storage.model import CoUnit, Deliverable, UnitRecord, User
+from responsibilities.tracking.texts import checked_text
 from responsibilities.vocabulary import ACTION_NAMES, ROLE_NAMES
+
+MAX_USER_NAME = User.__table__.c.name.type.length  # a user's name is also the actor of every audit record
 
 # ── who acts ──
 
 
 def acting_user(session: Session, name: str) -> User:
     """The user who acts: known, and not disabled."""
-    user = session.scalars(select(User).where(User.name == name)).first()
+    user = _named(session, name)
     if user is None:
         raise NotFound(f"没有名为“{name}”的用户:请先用 `duban users add {name} --role office|unit:<单位编号>|leader` "
                        "添加,或用 `duban users list` 查看已有用户")
@@ -65,6 +68,16 @@ def require_assigned(session: Session, user: User, deliverable: Deliverable, doi
         raise NotAllowed(f"{who(user)}无权更改 {deliverable.ref}:领导只能查看;如需更改,请联系领导小组办公室")
 
 
+def _named(session: Session, name: str) -> User | None:
+    """The user of that name; none for a name no user can have (too long, control characters: a NUL would even
+    make PostgreSQL refuse the query)."""
+    try:
+        checked = checked_text(name, "用户名", required=True, limit=MAX_USER_NAME, one_line=True)
+    except InvalidInput:
+        return None
+    return session.scalars(select(User).where(User.name == checked)).first()
+
+
 # ── who looks ──
 
 
@@ -72,7 +85,7 @@ def viewing_user(session: Session, name: str | None) -> User | None:
     """The user who looks (None: the command line without --as, which sees everything)."""
     if name is None:
         return None
-    user = session.scalars(select(User).where(User.name == name)).first()
+    user = _named(session, name)
     if user is None:
         raise NotFound(f"没有名为“{name}”的用户:`duban users list` 可列出已有用户")
     if user.disabled:

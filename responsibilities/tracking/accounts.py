@@ -23,6 +23,7 @@ from responsibilities.errors import DomainError, InvalidInput, NotFound
 from responsibilities.storage.audit import write_audit
 from responsibilities.storage.db import read_session, serialise
 from responsibilities.storage.model import SignInAttempt, User, WebSession
+from responsibilities.tracking.texts import checked_text
 
 SessionFactory = sessionmaker[Session]
 
@@ -43,6 +44,14 @@ def _dummy_hash() -> str:
     """Verified when the account does not exist, so that a wrong name costs as long as a wrong password. Made on
     first need, not on import: every command would otherwise pay a hash (~50 ms) to start."""
     return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def checked_name(name: str) -> str | None:
+    """``name`` if a user could have it (one line, storable, not too long), else None."""
+    try:
+        return checked_text(name, "用户名", required=True, limit=64, one_line=True)
+    except InvalidInput:
+        return None
 
 
 class SignInFailed(DomainError):
@@ -141,6 +150,8 @@ def sign_in(session_factory: SessionFactory, *, name: str, password: str, addres
             replaces: str | None = None) -> SignedIn:
     """Check the password and start a new session (a new id every time; ``replaces`` is ended)."""
     name, address = (name or "").strip()[:64], (address or "unknown")[:64]
+    if name and checked_name(name) is None:  # no user has such a name, and PostgreSQL could not even look it up
+        raise SignInFailed("用户名或密码不正确")
     with session_factory.begin() as session:
         # Counted and added one attempt at a time per account and per address, or guesses sent together
         # would all be counted before any was added (PostgreSQL) and all be let through.

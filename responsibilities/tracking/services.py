@@ -44,8 +44,9 @@ from responsibilities.storage.model import (
     User,
 )
 from responsibilities.storage.plans import require_plan
-from responsibilities.tracking.access import acting_user, require_assigned, require_lead, require_office
+from responsibilities.tracking.access import MAX_USER_NAME, acting_user, require_assigned, require_lead, require_office
 from responsibilities.tracking.evidence import EvidenceRejected, EvidenceStore, parse_link
+from responsibilities.tracking.texts import checked_text
 from responsibilities.vocabulary import ACTION_NAMES, NOTICE_STATE_NAMES
 
 ROLES = ("office", "unit", "leader")
@@ -53,7 +54,6 @@ ROLES = ("office", "unit", "leader")
 REPORTING_HORIZON = timedelta(days=62)
 
 SessionFactory = sessionmaker[Session]
-MAX_USER_NAME = User.__table__.c.name.type.length  # a user's name is also the actor of every audit record
 
 
 # ── lookups and guards ───────────────────────────────────────────────────────────────────────────
@@ -101,10 +101,8 @@ def _require_state(deliverable: Deliverable, allowed: tuple[str, ...], doing: st
 
 
 def _require_text(text: str | None, what: str) -> str:
-    """``what`` in Chinese: 请填写{what}."""
-    if text is None or not text.strip():
-        raise InvalidInput(f"请填写{what}")
-    return text.strip()
+    """``what`` in Chinese: 请填写{what}; bounded and storable (texts.checked_text)."""
+    return checked_text(text, what, required=True)
 
 
 def _check_in_plan(session: Session, day: date, what: str) -> None:
@@ -165,9 +163,8 @@ def _transition(
 
 def add_user(session_factory: SessionFactory, *, name: str, role: str, now: datetime) -> User:
     """``role`` is office, leader, or unit:<unit id>."""
-    name = _require_text(name, "用户名")
-    if len(name) > MAX_USER_NAME:  # PostgreSQL refuses a longer one with an error; SQLite would keep it whole
-        raise InvalidInput(f"用户名“{name[:20]}…”有 {len(name)} 个字符:最多 {MAX_USER_NAME} 个,请换一个短一些的用户名")
+    # One line (names are listed a line each), and no longer than the column (PostgreSQL would refuse it).
+    name = checked_text(name, "用户名", required=True, limit=MAX_USER_NAME, one_line=True)
     kind, _, unit_id = role.partition(":")
     if kind not in ROLES or (kind == "unit") != bool(unit_id):
         raise InvalidInput(f"角色“{role}”无效:应为 office(领导小组办公室)、leader(领导)或 unit:<单位编号>(责任单位)")
@@ -241,6 +238,7 @@ def _add_dated(session: Session, obligation: ObligationRecord, period: str, due:
 def set_external_date(session_factory: SessionFactory, *, actor: str, obligation_id: str, due: date,
                       now: datetime, note: str | None = None) -> str:
     """The office enters a date an outside body set (按自治区要求) or a later stage's date: a new deliverable."""
+    note = checked_text(note, "说明")
     with session_factory.begin() as session:
         user = acting_user(session, actor)
         require_office(user, "date.set")
@@ -266,14 +264,18 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
 def submit(session_factory: SessionFactory, *, actor: str, ref: str, now: datetime, note: str | None = None,
            files: Sequence[Path] = (), links: Sequence[str] = (), evidence_store: EvidenceStore | None = None,
            expected_version: int | None = None) -> Change:
-    """The lead unit reports a deliverable done (办结), with a note and evidence (files or links)."""
+    """The lead unit reports a deliverable done (办结), with a note or evidence (files or links), or both."""
+    note = checked_text(note, "办结说明")
+
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
         require_lead(user, deliverable, "submit")
         _require_state(deliverable, ("open", "returned"), "submit")
         _refuse_monthly_report(session, deliverable)
+        if note is None and not files and not links:  # the same rule for the page, the API and the command line
+            raise InvalidInput("请填写办结说明,或提供佐证材料(文件或链接):办结须有说明或佐证")
         _attach_evidence(session, deliverable, user, now, files, links, evidence_store)
         deliverable.state, deliverable.submitted_at = "submitted", now
-        return note.strip() if note and note.strip() else None
+        return note
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="submit",
                        expected_version=expected_version, change=change)
@@ -310,7 +312,7 @@ def _attach_evidence(session: Session, deliverable: Deliverable, user: User, now
 
 def add_note(session_factory: SessionFactory, *, actor: str, ref: str, note: str, now: datetime) -> Change:
     """Any assigned unit (lead or co-unit) reports progress; the state does not change."""
-    note = note.strip() if note else ""
+    note = checked_text(note, "进展说明", required=True)
 
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
         require_assigned(session, user, deliverable, "note")
@@ -326,6 +328,8 @@ def add_note(session_factory: SessionFactory, *, actor: str, ref: str, note: str
 def accept(session_factory: SessionFactory, *, actor: str, ref: str, now: datetime, note: str | None = None,
            expected_version: int | None = None) -> Change:
     """The office signs a submitted deliverable off (销号)."""
+    note = checked_text(note, "审核意见")
+
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
         require_office(user, "accept")
         _require_state(deliverable, ("submitted",), "accept")
@@ -402,9 +406,7 @@ def decide_extension(session_factory: SessionFactory, *, actor: str, ref: str, g
         request = _pending_extension(session, deliverable)
         if request is None:
             raise IllegalTransition(f"{deliverable.ref} 没有待审批的延期申请")
-        why = reason.strip() if reason and reason.strip() else None
-        if not grant:
-            why = _require_text(reason, "驳回理由")
+        why = checked_text(reason, "审批意见" if grant else "驳回理由", required=not grant)
         request.status = "granted" if grant else "refused"
         request.decided_by, request.decided_at, request.decision_reason = user.name, now, why
         if grant:

@@ -14,9 +14,9 @@ from fastapi import Request
 from responsibilities.errors import DomainError, InvalidInput, StaleDeliverable
 from responsibilities.reading.board import KINDS, Filters
 from responsibilities.storage.model import STATES
+from responsibilities.tracking.texts import MAX_TEXT  # a note or a reason, as the services bound it
 from workflows.web.security import headline_of, status_of
 
-MAX_TEXT = 2000  # a note or a reason
 MAX_LINKS = 10
 
 
