@@ -20,10 +20,11 @@ from responsibilities.errors import (
     StaleDeliverable,
 )
 from responsibilities.tracking.accounts import SignedIn
+from responsibilities.tracking.evidence import MAX_EVIDENCE_BYTES
 from responsibilities.vocabulary import REFUSAL_NAMES
 from workflows.web.context import PRE_SESSION_COOKIE, web
 
-MAX_BODY_BYTES = 64 * 1024 * 1024  # three evidence files of 20 MB and the form around them
+MAX_BODY_BYTES = 64 * 1024 * 1024  # three evidence files at their limit and the form around them
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 HEADERS = [
@@ -56,7 +57,8 @@ class SecurityHeaders:
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return await _plain(send, 413, "请求过大:附件每个不超过 20 MB,合计不超过 64 MB。")
+            return await _plain(send, 413, f"请求过大:附件每个不超过 {MAX_EVIDENCE_BYTES >> 20} MB,"
+                                            f"合计不超过 {self.max_body >> 20} MB。")
         received = 0
 
         async def limited_receive():
