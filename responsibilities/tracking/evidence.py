@@ -67,18 +67,18 @@ EXPECTED = {".pdf": {PDF}, ".png": {PNG}, ".jpg": {JPEG}, ".jpeg": {JPEG}, ".jpe
 ACCEPTED_EXTENSIONS = "、".join(EXPECTED)
 
 # Names a reviewer's computer would run, or open in something that runs what is inside, on a double-click:
-# refused whatever the content, saying why (any other name outside EXPECTED is refused more plainly).
-_PROGRAM = "会作为程序运行"
-_PAGE = "是网页,打开时会运行其中的脚本;请另存为 PDF 后提交"
-_SHORTCUT = "是快捷方式,打开时会转到别处的程序或网页;网页请作为链接提交"
-_SHEET_CODE = "会被 Excel 打开并执行其中的公式或网页查询;请在 Excel 中另存为 .xlsx 后提交"
-_MACRO = "含宏(可以运行的代码);请另存为不含宏的 .docx、.xlsx 或 .pptx 后提交"
+# refused whatever the content, saying why and what to send instead (any other name outside EXPECTED is refused
+# more plainly). Also looked for inside a plain ZIP, which a reviewer unpacks.
+_PROGRAM = ("会作为程序运行", "")
+_PAGE = ("是网页,打开时会运行其中的脚本", "请另存为 PDF 后提交")
+_SHORTCUT = ("是快捷方式,打开时会转到别处的程序或网页", "网页请作为链接提交")
+_SHEET_CODE = ("会被 Excel 打开并执行其中的公式或网页查询", "请在 Excel 中另存为 .xlsx 后提交")
+_MACRO = ("含宏,即可以运行的代码", "请另存为不含宏的 .docx、.xlsx 或 .pptx 后提交")
 RUNNABLE = {
     **dict.fromkeys((".exe", ".com", ".bat", ".cmd", ".scr", ".pif", ".msi", ".msp", ".dll", ".ps1", ".vbs", ".vbe",
                      ".js", ".jse", ".wsf", ".wsh", ".hta", ".jar", ".sh", ".apk", ".reg", ".cpl", ".msc", ".gadget",
                      ".appref-ms", ".application"), _PROGRAM),
-    **dict.fromkeys((".html", ".htm", ".xhtml", ".xht", ".shtml", ".mht", ".mhtml", ".svg", ".svgz", ".xml", ".xsl",
-                     ".chm"), _PAGE),
+    **dict.fromkeys((".html", ".htm", ".xhtml", ".xht", ".shtml", ".mht", ".mhtml", ".svg", ".svgz", ".chm"), _PAGE),
     **dict.fromkeys((".url", ".website", ".lnk", ".scf", ".desktop", ".webloc", ".library-ms",
                      ".searchconnector-ms", ".settingcontent-ms"), _SHORTCUT),
     **dict.fromkeys((".slk", ".sylk", ".iqy", ".dqy", ".rqy"), _SHEET_CODE),
@@ -288,7 +288,9 @@ def _allowed_extension(display: str) -> str:
     """The name's extension ("" for none) if it is on the allowlist; a refusal saying why otherwise."""
     ext = _extension(display)
     if ext in RUNNABLE:
-        raise EvidenceRejected(f"{display}:不接收此类文件:{ext} 文件{RUNNABLE[ext]}。可接收:{ACCEPTED}")
+        why, instead = RUNNABLE[ext]
+        raise EvidenceRejected(f"{display}:不接收此类文件:{ext} 文件{why}(可接收:{ACCEPTED}){';' * bool(instead)}"
+                               f"{instead}")
     if ext and ext not in EXPECTED:
         raise EvidenceRejected(f"{display}:不接收此类文件(可接收:{ACCEPTED});"
                                f"文件名须以 {ACCEPTED_EXTENSIONS} 之一结尾,请另存为其中一种格式后再提交")
@@ -348,13 +350,18 @@ def _zip_kind(temp: Path, display: str) -> str:
         for prefix, kind in (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX)):
             if any(n.startswith(prefix) for n in names):
                 if any(n.lower().endswith("vbaproject.bin") for n in names):
-                    raise EvidenceRejected(f"{display}:{_MACRO}")
+                    raise EvidenceRejected(f"{display}:文件{_MACRO[0]},不接收;{_MACRO[1]}")
                 return kind
     for name in names:  # a plain archive: what a reviewer would find inside after unpacking it
         if (ext := _extension(name.rstrip("/"))) in RUNNABLE:
-            raise EvidenceRejected(f"{display}:压缩包内的“{safe_filename(name)}”{RUNNABLE[ext]},不接收;"
+            raise EvidenceRejected(f"{display}:压缩包内的“{_member(name)}”{RUNNABLE[ext][0]},不接收;"
                                    "请从压缩包中删去后再提交")
     return ZIP
+
+
+def _member(name: str) -> str:
+    """An archive member's path as a message shows it: one line, not too long."""
+    return "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf"))[:100]
 
 
 def _zip_entries(temp: Path, display: str) -> list[zipfile.ZipInfo]:
@@ -380,7 +387,7 @@ def _zip_entries(temp: Path, display: str) -> list[zipfile.ZipInfo]:
                                "(可能是“压缩炸弹”),不接收;请拆分成几个文件后再提交")
     for entry in entries:
         if entry.file_size > RATIO_GRACE_BYTES and entry.file_size > MAX_ZIP_RATIO * max(entry.compress_size, 1):
-            raise EvidenceRejected(f"{display}:其中的“{safe_filename(entry.filename)}”解压后 {_mb(entry.file_size)},"
+            raise EvidenceRejected(f"{display}:其中的“{_member(entry.filename)}”解压后 {_mb(entry.file_size)},"
                                    f"压缩比超过 {MAX_ZIP_RATIO} 倍(可能是“压缩炸弹”),不接收;请检查文件后重新打包")
     return entries
 
