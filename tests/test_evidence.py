@@ -201,8 +201,8 @@ def test_an_empty_file_is_rejected(store, root, tmp_path):
     ("旧版.wps", OLE, "application/x-ole-storage"),
     ("说明.txt", "已按期完成整改，详见附件。\n".encode(), "text/plain"),
     ("台账.CSV", "序号,任务,责任单位\n1,优化营商环境,市发展改革委\n".encode(), "text/csv"),
-    ("no extension", "纯文本说明".encode(), "text/plain"),
-    ("script.py", b"#!/usr/bin/env python3\nprint('text is fine')\n", "text/plain"),
+    ("说明-GB18030.txt", "已按期完成整改。\n".encode("gb18030"), "text/plain"),
+    ("台账-GBK.csv", "序号,任务\n".encode("gbk"), "text/csv"),
 ])
 def test_each_accepted_kind_is_detected_from_its_content(store, tmp_path, name, data, content_type):
     stored = store.put_file(write(tmp_path, name, data))
@@ -210,8 +210,23 @@ def test_each_accepted_kind_is_detected_from_its_content(store, tmp_path, name, 
     assert stored.filename == name
 
 
+@pytest.mark.parametrize(("name", "data", "shown"), [
+    ("no extension", "纯文本说明".encode(), "no extension.txt"), ("scan", PDF, "scan.pdf"),
+    ("材料 2019.10", ZIP, "材料 2019.10.zip"), ("方案", DOCX, "方案.docx"),
+])
+def test_a_name_without_an_extension_is_given_the_one_of_its_content(store, name, data, shown):
+    assert store.put_bytes(data, filename=name).filename == shown
+
+
+def test_a_legacy_office_file_without_an_extension_is_refused_asking_for_one(store, root):
+    with pytest.raises(EvidenceRejected, match=r"^旧文档:文件名没有扩展名.*加上 \.doc、\.xls 或 \.ppt"):
+        store.put_bytes(OLE, filename="旧文档")
+    assert files_in(root) == []
+
+
 def test_the_kind_comes_from_the_content_not_from_the_name(store):
     assert store.put_bytes(PDF, filename="scan").content_type == "application/pdf"
+    assert store.put_bytes(PDF, filename="scan.PDF").filename == "scan.PDF"
     assert store.put_bytes(DOCX, filename="方案.zip").content_type.endswith("wordprocessingml.document")
 
 
@@ -233,9 +248,9 @@ def test_binaries_and_random_bytes_are_rejected_naming_the_file_and_what_is_acce
     assert files_in(root) == []
 
 
-def test_a_text_file_that_is_not_utf8_gets_told_to_save_as_utf8(store):
-    with pytest.raises(EvidenceRejected, match="文本文件须以 UTF-8 编码保存"):
-        store.put_bytes("序号,任务\n".encode("gbk"), filename="台账.csv")
+def test_a_text_file_in_neither_utf8_nor_gb18030_gets_told_which_encodings_to_save_in(store):
+    with pytest.raises(EvidenceRejected, match="文本文件须以 UTF-8 或 GB18030 编码保存"):
+        store.put_bytes("序号,任务\n".encode("utf-16"), filename="台账.csv")
 
 
 @pytest.mark.parametrize("name", ["report.exe", "run.bat", "install.ps1", "x.js"])
@@ -274,16 +289,16 @@ def test_a_renamed_legacy_office_file_is_not_a_contradiction(store):
 # --- safe names ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("given", "shown"), [
-    ("../../etc/passwd", "passwd"),
+    ("../../etc/passwd", "passwd.txt"),
     ("C:\\x\\报告.pdf", "报告.pdf"),
-    ("/var/tmp/dir/", "dir"),
+    ("/var/tmp/dir/", "dir.txt"),
     ("a\x00b\x1b[31mc\x7f.txt", "ab[31mc.txt"),
     ("evil\u202etxt.exe.txt", "eviltxt.exe.txt"),
     ('what<>:"|?*.txt', "what.txt"),
     ("  many \t\n spaces   here .txt", "many spaces here .txt"),
-    (".hidden", "hidden"),
-    ("...  .bashrc", "bashrc"),
-    ("trailing dots...", "trailing dots"),
+    (".hidden", "hidden.txt"),
+    ("...  .bashrc", "bashrc.txt"),
+    ("trailing dots...", "trailing dots.txt"),
     ("CON.txt", "_CON.txt"),
     ("第三季度 整改情况 报告（终稿）.txt", "第三季度 整改情况 报告（终稿）.txt"),
 ])
@@ -292,9 +307,9 @@ def test_the_display_name_is_made_safe(store, given, shown):
     assert store.put_bytes(data, filename=given).filename == shown
 
 
-def test_a_300_character_name_is_cut_to_120_keeping_the_extension(store):
+def test_a_300_character_name_is_cut_to_200_bytes_keeping_the_extension(store):
     stored = store.put_bytes(PDF, filename="报" * 300 + ".pdf")
-    assert stored.filename == "报" * 116 + ".pdf" and len(stored.filename) == 120
+    assert stored.filename == "报" * 65 + ".pdf" and len(stored.filename.encode()) == 199
 
 
 @pytest.mark.parametrize(("given", "data", "shown"), [

@@ -45,7 +45,7 @@ from responsibilities.storage.model import (
 )
 from responsibilities.storage.plans import require_plan
 from responsibilities.tracking.access import MAX_USER_NAME, acting_user, require_assigned, require_lead, require_office
-from responsibilities.tracking.evidence import EvidenceRejected, EvidenceStore, parse_link
+from responsibilities.tracking.evidence import EvidenceRejected, EvidenceStore, Upload, parse_link
 from responsibilities.tracking.texts import checked_text
 from responsibilities.vocabulary import ACTION_NAMES, NOTICE_STATE_NAMES
 
@@ -262,8 +262,8 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
 
 
 def submit(session_factory: SessionFactory, *, actor: str, ref: str, now: datetime, note: str | None = None,
-           files: Sequence[Path] = (), links: Sequence[str] = (), evidence_store: EvidenceStore | None = None,
-           expected_version: int | None = None) -> Change:
+           files: Sequence[Path | Upload] = (), links: Sequence[str] = (),
+           evidence_store: EvidenceStore | None = None, expected_version: int | None = None) -> Change:
     """The lead unit reports a deliverable done (办结), with a note or evidence (files or links), or both."""
     note = checked_text(note, "办结说明")
 
@@ -292,13 +292,13 @@ def _refuse_monthly_report(session: Session, deliverable: Deliverable) -> None:
                            f"`duban figures submit {deliverable.unit_id} {month} total=…`),不能只报送办结")
 
 
-def _attach_evidence(session: Session, deliverable: Deliverable, user: User, now: datetime, files: Sequence[Path],
-                     links: Sequence[str], store: EvidenceStore | None) -> None:
+def _attach_evidence(session: Session, deliverable: Deliverable, user: User, now: datetime,
+                     files: Sequence[Path | Upload], links: Sequence[str], store: EvidenceStore | None) -> None:
     if files and store is None:
         raise InvalidInput("未配置佐证材料的存放位置,无法接收文件:请联系系统管理员")
     try:
         parsed_links = [parse_link(text) for text in links]  # all checked before any file is stored
-        stored = [store.put_file(Path(f)) for f in files] if files else []
+        stored = store.put_files(files) if files else []  # all kept, or (one refused) none
     except EvidenceRejected as rejected:
         raise InvalidInput(str(rejected)) from None
     for item in stored:

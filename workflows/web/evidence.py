@@ -1,9 +1,10 @@
-"""Evidence files on the web: an upload copied aside under its own sanitised name (bounded in size), and a stored file
-served back, always as an attachment and with a content type no browser renders as a page."""
+"""Evidence files on the web: an upload copied aside under a random name (bounded in size; the sender's name is
+carried along, only ever a display name), and a stored file served back, always as an attachment and with a content
+type no browser renders as a page."""
 
 from __future__ import annotations
 
-import shutil
+import secrets
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,26 +13,29 @@ from fastapi.responses import Response, StreamingResponse
 
 from responsibilities.errors import NotFound
 from responsibilities.reading import queries
-from responsibilities.tracking.evidence import MAX_EVIDENCE_BYTES, EvidenceRejected, safe_filename
+from responsibilities.tracking.evidence import CHUNK, MAX_EVIDENCE_BYTES, EvidenceRejected, Upload, check_size
 from workflows.web.context import web
 
 MAX_FILES = 3  # files in one submission
 SAFE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain", "text/csv"}
 
 
-def save_upload(upload, folder: Path) -> Path:  # a Starlette UploadFile
-    """Copy an upload under its own (sanitised) name, refusing it once it passes the size limit."""
-    folder.mkdir()
-    name = safe_filename(upload.filename or "evidence")
-    if upload.size is not None and upload.size > MAX_EVIDENCE_BYTES:
-        raise EvidenceRejected(f"{name}:超过 20 MB 的上限,请压缩或拆分后再上传")
-    target = folder / name
+def save_upload(upload, folder: Path) -> Upload:  # a Starlette UploadFile
+    """Copy an upload into ``folder`` under a random name (the sender's, however long or odd, could not be a file
+    name there), refusing it as soon as it passes the size limit; the store checks the rest."""
+    name = upload.filename or ""
+    if upload.size is not None:
+        check_size(name, upload.size)
+    target = folder / f"upload-{secrets.token_hex(16)}"
+    size = 0
     with target.open("wb") as out:
         upload.file.seek(0)
-        shutil.copyfileobj(upload.file, out, 64 * 1024)
-    if target.stat().st_size > MAX_EVIDENCE_BYTES:
-        raise EvidenceRejected(f"{name}:超过 20 MB 的上限,请压缩或拆分后再上传")
-    return target
+        while chunk := upload.file.read(CHUNK):
+            size += len(chunk)
+            if size > MAX_EVIDENCE_BYTES:
+                check_size(name, size)
+            out.write(chunk)
+    return Upload(target, name)
 
 
 def evidence_response(request: Request, view: queries.DeliverableView, evidence_id: int) -> Response:

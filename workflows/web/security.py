@@ -21,10 +21,11 @@ from responsibilities.errors import (
     StaleDeliverable,
 )
 from responsibilities.tracking.accounts import SignedIn
+from responsibilities.tracking.evidence import MAX_EVIDENCE_BYTES
 from responsibilities.vocabulary import REFUSAL_NAMES
 from workflows.web.context import PRE_SESSION_COOKIE, web
 
-MAX_BODY_BYTES = 64 * 1024 * 1024  # three evidence files of 20 MB and the form around them
+MAX_BODY_BYTES = 64 * 1024 * 1024  # three evidence files at their limit and the form around them
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 HEADERS = [
@@ -45,7 +46,7 @@ class BodyTooLarge(Exception):
     pass
 
 
-TOO_LARGE = "请求过大:附件每个不超过 20 MB,合计不超过 64 MB。"
+TOO_LARGE = f"请求过大:附件每个不超过 {MAX_EVIDENCE_BYTES >> 20} MB,合计不超过 {MAX_BODY_BYTES >> 20} MB。"
 
 
 class SecurityHeaders:

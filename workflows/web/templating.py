@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from responsibilities.reading.queries import unit_short_name
+from responsibilities.tracking.evidence import ACCEPTED, EXPECTED, MAX_EVIDENCE_BYTES
 from responsibilities.vocabulary import (
     ACTION_NAMES,
     DEADLINE_KIND_NAMES,
@@ -27,6 +28,7 @@ from responsibilities.vocabulary import (
     STATE_NAMES,
 )
 from workflows.web.context import current_user
+from workflows.web.evidence import MAX_FILES
 from workflows.web.security import CODES
 
 HERE = Path(__file__).parent
@@ -36,6 +38,9 @@ templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, A
                              KIND_NAMES=DEADLINE_KIND_NAMES, NOTICE_NAMES=NOTICE_KIND_NAMES,
                              NOTICE_STATES=NOTICE_STATE_NAMES,
                              ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES, JOB_NAMES=JOB_NAMES)
+# The upload field states the store's bounds, and offers only the names it accepts (a hint: the store decides).
+templates.env.globals.update(EVIDENCE_ACCEPTED=ACCEPTED, EVIDENCE_EXTENSIONS=",".join(EXPECTED),
+                             EVIDENCE_MB=MAX_EVIDENCE_BYTES >> 20, EVIDENCE_FILES=MAX_FILES)
 templates.env.filters["url"] = lambda value: quote(str(value), safe="@")
 templates.env.filters["thousands"] = lambda n: "—" if n is None else f"{round(n):,}"
 templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.1f}%"

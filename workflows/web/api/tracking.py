@@ -295,7 +295,7 @@ async def api_submit(ref: str, request: Request, user: SignedIn = Depends(csrf),
         raise InvalidInput(f"链接最多 {MAX_LINKS} 个,附件最多 {MAX_FILES} 个")
     with tempfile.TemporaryDirectory(prefix="duban-upload-") as folder:
         try:
-            paths = [save_upload(f, Path(folder) / str(i)) for i, f in enumerate(evidence)]
+            paths = [save_upload(f, Path(folder)) for f in evidence]
         except EvidenceRejected as rejected:
             raise InvalidInput(str(rejected)) from None
         return _change(services.submit(ctx.sessions, actor=user.user_name, ref=ref, now=ctx.now(), note=note,

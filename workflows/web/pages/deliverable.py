@@ -119,7 +119,7 @@ async def submit(ref: str, request: Request, user: SignedIn = Depends(signed_in)
         paths = []
         if form.ok:
             try:
-                paths = [save_upload(upload, Path(folder) / str(i)) for i, upload in enumerate(uploads)]
+                paths = [save_upload(upload, Path(folder)) for upload in uploads]
             except EvidenceRejected as rejected:
                 form.fail("evidence", str(rejected))
         return _run(request, user, ref, form, "evidence", lambda: services.submit(
