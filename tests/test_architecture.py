@@ -202,3 +202,37 @@ def test_the_code_passes_ruff():
     result = subprocess.run([ruff, "check", "--output-format", "concise", str(ROOT)], capture_output=True, text=True,
                             timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+# ── the event loop ───────────────────────────────────────────────────────────────────────────────
+
+LOOP_SAFE = {"read_form", "form", "run_in_threadpool", "_action", "NotFound"}  # calls an async route may make
+
+
+def test_async_routes_only_read_the_request_and_hand_the_work_to_a_worker_thread():
+    """A transaction, a password hash or a workbook on the event loop stalls every request; an ``async`` route may
+    only await the request's form and pass the rest to ``run_in_threadpool`` (nested functions run there)."""
+    found = []
+    for module, path in modules().items():
+        if not module.startswith(("workflows.web.pages", "workflows.web.api")):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.AsyncFunctionDef):
+                continue
+            for call in _calls_outside_nested_functions(node):
+                name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "?")
+                if name not in LOOP_SAFE:
+                    found.append(f"{module}.{node.name} calls {name} on the event loop")
+    assert found == []
+
+
+def _calls_outside_nested_functions(function: ast.AsyncFunctionDef) -> list[ast.Call]:
+    calls, pending = [], list(function.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        pending.extend(ast.iter_child_nodes(node))
+    return calls

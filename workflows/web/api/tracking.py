@@ -284,11 +284,12 @@ def api_report(year: int, request: Request, user: SignedIn = Depends(signed_in),
 
 
 @router.post("/deliverables/{ref}/submit", response_model=Change, summary="Report a deliverable done (办结)")
-async def api_submit(ref: str, request: Request, user: SignedIn = Depends(csrf),
-                     note: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
-                     links: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI's idiom for a repeated field
-                     evidence: Annotated[list[UploadFile], File()] = [],  # noqa: B006
-                     expected_version: Annotated[int | None, Form()] = None) -> Change:
+def api_submit(ref: str, request: Request, user: SignedIn = Depends(csrf),
+               note: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
+               links: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI's idiom for a repeated field
+               evidence: Annotated[list[UploadFile], File()] = [],  # noqa: B006
+               expected_version: Annotated[int | None, Form()] = None) -> Change:
+    # A plain def: FastAPI runs it in a worker thread (evidence files are read and hashed there).
     visible(request, user, ref)
     ctx = web(request)
     if len(links) > MAX_LINKS or len(evidence) > MAX_FILES:

@@ -100,8 +100,12 @@ def _sign_in(request: Request, form) -> Response:  # form: Starlette's FormData
 @router.post("/signout")
 async def sign_out(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form = await request.form(max_files=0, max_fields=5)
+    return await run_in_threadpool(_sign_out, request, user, form)
+
+
+def _sign_out(request: Request, user: SignedIn, form) -> Response:  # form: Starlette's FormData
     check_csrf(request, user, form.get("csrf_token"))
-    await run_in_threadpool(end_session, web(request).sessions, session_id=user.session_id)
+    end_session(web(request).sessions, session_id=user.session_id)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from responsibilities.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from responsibilities.reading import board
@@ -71,12 +74,18 @@ def show_deliverable(ref: str, request: Request, user: SignedIn = Depends(signed
     return deliverable_page(request, user, ref)
 
 
-async def _action(request: Request, user: SignedIn, ref: str, name: str, files: int = 0):
-    """Read an action's form after checking CSRF and that the deliverable is visible (404 otherwise)."""
+async def _action(request: Request, user: SignedIn, ref: str, name: str, work: Callable[[Form, Any], Response],
+                  files: int = 0) -> Response:
+    """Read an action's form; then, in a worker thread (transactions, hashing and evidence files never hold the
+    event loop), check CSRF and that the deliverable is visible (404 otherwise), and do ``work(form, raw)``."""
     form, raw = await read_form(request, name, files=files)
-    check_csrf(request, user, form.values.get("csrf_token"))
-    load_view(request, user, ref)
-    return form, raw
+
+    def checked_work() -> Response:
+        check_csrf(request, user, form.values.get("csrf_token"))
+        load_view(request, user, ref)
+        return work(form, raw)
+
+    return await run_in_threadpool(checked_work)
 
 
 def _version(form: Form) -> int | None:
@@ -103,86 +112,101 @@ def _run(request: Request, user: SignedIn, ref: str, form: Form, field: str, cal
 
 @router.post("/deliverables/{ref}/submit")
 async def submit(ref: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
-    form, raw = await _action(request, user, ref, "submit", files=MAX_FILES + 1)
-    ctx = web(request)
-    note = form.text("note", "办结说明")
-    version = _version(form)
-    links = [line.strip() for line in form.values.get("links", "").splitlines() if line.strip()]
-    if len(links) > MAX_LINKS:
-        form.fail("links", f"链接最多 {MAX_LINKS} 个")
-    uploads = [f for f in raw.getlist("evidence") if not isinstance(f, str) and f.filename]
-    if len(uploads) > MAX_FILES:
-        form.fail("evidence", f"附件最多 {MAX_FILES} 个")
-    if not note and not links and not uploads:
-        form.fail("note", "请填写办结说明,或提供佐证材料")
-    with tempfile.TemporaryDirectory(prefix="duban-upload-") as folder:
-        paths = []
-        if form.ok:
-            try:
-                paths = [save_upload(upload, Path(folder)) for upload in uploads]
-            except EvidenceRejected as rejected:
-                form.fail("evidence", str(rejected))
-        return _run(request, user, ref, form, "evidence", lambda: services.submit(
-            ctx.sessions, actor=user.user_name, ref=ref, now=ctx.now(), note=note, files=paths, links=links,
-            evidence_store=ctx.evidence, expected_version=version))
+    def work(form: Form, raw) -> Response:
+        ctx = web(request)
+        note = form.text("note", "办结说明")
+        version = _version(form)
+        links = [line.strip() for line in form.values.get("links", "").splitlines() if line.strip()]
+        if len(links) > MAX_LINKS:
+            form.fail("links", f"链接最多 {MAX_LINKS} 个")
+        uploads = [f for f in raw.getlist("evidence") if not isinstance(f, str) and f.filename]
+        if len(uploads) > MAX_FILES:
+            form.fail("evidence", f"附件最多 {MAX_FILES} 个")
+        if not note and not links and not uploads:
+            form.fail("note", "请填写办结说明,或提供佐证材料")
+        with tempfile.TemporaryDirectory(prefix="duban-upload-") as folder:
+            paths = []
+            if form.ok:
+                try:
+                    paths = [save_upload(upload, Path(folder)) for upload in uploads]
+                except EvidenceRejected as rejected:
+                    form.fail("evidence", str(rejected))
+            return _run(request, user, ref, form, "evidence", lambda: services.submit(
+                ctx.sessions, actor=user.user_name, ref=ref, now=ctx.now(), note=note, files=paths, links=links,
+                evidence_store=ctx.evidence, expected_version=version))
+
+    return await _action(request, user, ref, "submit", work, files=MAX_FILES + 1)
 
 
 @router.post("/deliverables/{ref}/notes")
 async def add_note(ref: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
-    form, _ = await _action(request, user, ref, "note")
-    ctx = web(request)
-    note = form.text("note", "进展情况", required=True)
-    return _run(request, user, ref, form, "note", lambda: services.add_note(
-        ctx.sessions, actor=user.user_name, ref=ref, note=note, now=ctx.now()))
+    def work(form: Form, _raw) -> Response:
+        ctx = web(request)
+        note = form.text("note", "进展情况", required=True)
+        return _run(request, user, ref, form, "note", lambda: services.add_note(
+            ctx.sessions, actor=user.user_name, ref=ref, note=note, now=ctx.now()))
+
+    return await _action(request, user, ref, "note", work)
 
 
 @router.post("/deliverables/{ref}/extension")
 async def request_extension(ref: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
-    form, _ = await _action(request, user, ref, "extend")
-    ctx = web(request)
-    new_due = form.day("new_due", "申请延期至")
-    reason = form.text("reason", "延期理由", required=True)
-    field = "new_due"
-    return _run(request, user, ref, form, field, lambda: services.request_extension(
-        ctx.sessions, actor=user.user_name, ref=ref, new_due=new_due, reason=reason, now=ctx.now()))
+    def work(form: Form, _raw) -> Response:
+        ctx = web(request)
+        new_due = form.day("new_due", "申请延期至")
+        reason = form.text("reason", "延期理由", required=True)
+        return _run(request, user, ref, form, "new_due", lambda: services.request_extension(
+            ctx.sessions, actor=user.user_name, ref=ref, new_due=new_due, reason=reason, now=ctx.now()))
+
+    return await _action(request, user, ref, "extend", work)
 
 
 @router.post("/deliverables/{ref}/accept")
 async def accept(ref: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
-    form, _ = await _action(request, user, ref, "review")
-    ctx = web(request)
-    note, version = form.text("note", "审核意见"), _version(form)
-    return _run(request, user, ref, form, "note", lambda: services.accept(
-        ctx.sessions, actor=user.user_name, ref=ref, now=ctx.now(), note=note, expected_version=version))
+    def work(form: Form, _raw) -> Response:
+        ctx = web(request)
+        note, version = form.text("note", "审核意见"), _version(form)
+        return _run(request, user, ref, form, "note", lambda: services.accept(
+            ctx.sessions, actor=user.user_name, ref=ref, now=ctx.now(), note=note, expected_version=version))
+
+    return await _action(request, user, ref, "review", work)
 
 
 @router.post("/deliverables/{ref}/return")
 async def return_for_rework(ref: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
-    form, _ = await _action(request, user, ref, "review")
-    ctx = web(request)
-    reason, version = form.text("reason", "退回理由", required=True), _version(form)
-    return _run(request, user, ref, form, "reason", lambda: services.return_for_rework(
-        ctx.sessions, actor=user.user_name, ref=ref, reason=reason, now=ctx.now(), expected_version=version))
+    def work(form: Form, _raw) -> Response:
+        ctx = web(request)
+        reason, version = form.text("reason", "退回理由", required=True), _version(form)
+        return _run(request, user, ref, form, "reason", lambda: services.return_for_rework(
+            ctx.sessions, actor=user.user_name, ref=ref, reason=reason, now=ctx.now(), expected_version=version))
+
+    return await _action(request, user, ref, "review", work)
 
 
 @router.post("/deliverables/{ref}/waive")
 async def waive(ref: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
-    form, _ = await _action(request, user, ref, "waive")
-    ctx = web(request)
-    reason, version = form.text("reason", "免报理由", required=True), _version(form)
-    return _run(request, user, ref, form, "reason", lambda: services.waive(
-        ctx.sessions, actor=user.user_name, ref=ref, reason=reason, now=ctx.now(), expected_version=version))
+    def work(form: Form, _raw) -> Response:
+        ctx = web(request)
+        reason, version = form.text("reason", "免报理由", required=True), _version(form)
+        return _run(request, user, ref, form, "reason", lambda: services.waive(
+            ctx.sessions, actor=user.user_name, ref=ref, reason=reason, now=ctx.now(), expected_version=version))
+
+    return await _action(request, user, ref, "waive", work)
 
 
 @router.post("/deliverables/{ref}/extension/{decision}")
 async def decide_extension(ref: str, decision: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     if decision not in ("grant", "refuse"):
         raise NotFound("没有这个操作")
-    form, _ = await _action(request, user, ref, "decide")
-    ctx = web(request)
-    reason = form.text("reason", "驳回理由" if decision == "refuse" else "批准意见", required=decision == "refuse")
-    return _run(request, user, ref, form, "reason", lambda: services.decide_extension(
-        ctx.sessions, actor=user.user_name, ref=ref, grant=decision == "grant", reason=reason, now=ctx.now()))
+
+    def work(form: Form, _raw) -> Response:
+        ctx = web(request)
+        reason = form.text("reason", "驳回理由" if decision == "refuse" else "批准意见",
+                           required=decision == "refuse")
+        return _run(request, user, ref, form, "reason", lambda: services.decide_extension(
+            ctx.sessions, actor=user.user_name, ref=ref, grant=decision == "grant", reason=reason, now=ctx.now()))
+
+    return await _action(request, user, ref, "decide", work)
 
 
 @router.get("/deliverables/{ref}/evidence/{evidence_id}")
@@ -214,6 +238,10 @@ def show_obligation(obligation_id: str, request: Request, user: SignedIn = Depen
 @router.post("/obligations/{obligation_id}/dates")
 async def set_date(obligation_id: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, _ = await read_form(request, "date")
+    return await run_in_threadpool(_set_date, request, user, obligation_id, form)
+
+
+def _set_date(request: Request, user: SignedIn, obligation_id: str, form: Form) -> Response:
     check_csrf(request, user, form.values.get("csrf_token"))
     ctx = web(request)
     try:

@@ -79,11 +79,15 @@ def _submit_month(request: Request, user: SignedIn, unit_id: str, form: Form) ->
 @router.post("/units/{unit_id}/figures/upload")
 async def upload_for_region(unit_id: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, raw = await read_form(request, "upload", files=1)
+    return await run_in_threadpool(_upload_for_region, request, user, unit_id, form, raw)
+
+
+def _upload_for_region(request: Request, user: SignedIn, unit_id: str, form: Form, raw) -> Response:
     check_csrf(request, user, form.values.get("csrf_token"))
     setup = setup_of(request)
     check_region(user, unit_id, setup)
     may_upload(user, setup, unit_id)
-    done, problems = await run_in_threadpool(_import, request, user, form, raw)
+    done, problems = _import(request, user, form, raw)
     if done is not None:
         return RedirectResponse(f"/units/{quote(unit_id)}?{done}#figures", status_code=303)
     return workspace_response(request, user, unit_id, status=form.status, forms={"upload": form}, problems=problems)
@@ -107,7 +111,7 @@ def _template(request: Request, month_text: str, regions: list[str] | None, suff
 
 def _import(request: Request, user: SignedIn, form: Form, raw) -> tuple[str | None, list[str]]:
     """Import an uploaded workbook: (the query string to show what was done, []) or (None, every problem).
-    In a worker thread (the routes await it): reading a workbook must not hold the event loop."""
+    In a worker thread, as every route's work: reading a workbook must not hold the event loop."""
     ctx = web(request)
     reason = form.text("reason", "更正理由")
     data = read_upload(form, raw)
@@ -169,10 +173,14 @@ def office_template(request: Request, user: SignedIn = Depends(signed_in), month
 @router.post("/figures/upload")
 async def office_upload(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, raw = await read_form(request, "upload", files=1)
+    return await run_in_threadpool(_office_upload, request, user, form, raw)
+
+
+def _office_upload(request: Request, user: SignedIn, form: Form, raw) -> Response:
     check_csrf(request, user, form.values.get("csrf_token"))
     require_overview(user)
     may_upload(user, setup_of(request))
-    done, problems = await run_in_threadpool(_import, request, user, form, raw)
+    done, problems = _import(request, user, form, raw)
     if done is not None:
         return RedirectResponse(f"/figures?{done}", status_code=303)
     return figures_page(request, user, status=form.status, form=form, problems=problems)
