@@ -33,7 +33,7 @@ SHEETS = ["单位情况", "全市合计", "排名", "红色事项", "各地区�
 def summary(loaded, session_factory):
     """A 2019 with an on-time, a late and a waived deliverable, and a task text that looks like markup."""
     for ref, submitted in (("miit-1", at(2019, 10, 30)), ("hrss-4", at(2019, 11, 4))):
-        services.submit(session_factory, actor=OFFICE, ref=ref, now=submitted)
+        services.submit(session_factory, actor=OFFICE, ref=ref, now=submitted, note="已办结")
         services.accept(session_factory, actor=OFFICE, ref=ref, now=submitted)
     services.waive(session_factory, actor=OFFICE, ref="market-1", reason="职能调整", now=at(2019, 10, 30))
     with session_factory.begin() as session:

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from responsibilities.errors import NotAllowed
+from responsibilities.errors import NotAllowed, NotFound
 from responsibilities.reading import queries
 from responsibilities.tracking import services
 
@@ -144,8 +144,8 @@ def test_a_unit_asking_for_another_units_status_is_refused(loaded, session_facto
         queries.status(session_factory, today=date(2019, 11, 1), viewer=FINANCE, unit="hrss")
 
 
-def test_a_unit_cannot_open_another_units_deliverable(loaded, session_factory):
-    with pytest.raises(NotAllowed, match="牵头单位是 hrss"):
+def test_a_unit_asking_for_another_units_deliverable_is_told_it_is_not_there(loaded, session_factory):
+    with pytest.raises(NotFound, match=f"^没有编号为“{OWN}”的应交事项:`duban status` 可列出全部事项$"):
         queries.show(session_factory, ref=OWN, viewer=FINANCE)
 
 

@@ -354,7 +354,8 @@ def test_two_people_setting_the_same_outside_date_at_once_get_one_deliverable(lo
 
 def test_the_expected_version_passes_when_nobody_else_changed_the_deliverable(loaded, session_factory):
     version = queries.show(session_factory, ref="hrss-4").deliverable.version
-    change = services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30), expected_version=version)
+    change = services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30), note="已办结",
+                             expected_version=version)
     assert change.version == version + 1
 
 
@@ -491,7 +492,7 @@ def test_an_illegal_transition_is_refused_and_changes_nothing(prepare, attempt, 
     (lambda sf: services.add_user(sf, name="boss", role="admin", now=at(2019, 10, 25)), "角色“admin”无效"),
     (lambda sf: services.add_user(sf, name=HRSS, role="unit:hrss", now=at(2019, 10, 25)), f"已有名为“{HRSS}”的用户"),
     (lambda sf: services.add_user(sf, name="贵港市人力资源和社会保障局" * 5, role="unit:hrss", now=at(2019, 10, 25)),
-     "有 65 个字符:最多 64 个"),
+     "用户名不能超过 64 个字符"),
 ], ids=["event in 2030", "event tomorrow", "external date in 2018", "extension to an earlier day",
         "extension past the plan", "unknown role", "duplicate user", "a name too long to store"])
 def test_a_date_or_value_outside_what_the_plan_allows_is_invalid_and_changes_nothing(attempt, match, loaded,
