@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
 from responsibilities.figures.rules import Field, Problem, fields_of, month_key, validate_figures
-from responsibilities.limits import checked_text
+from responsibilities.limits import checked_text, is_clean_key
 from responsibilities.plan.deliverables import deliverable_ref
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.model import (
@@ -97,7 +97,7 @@ def reporting_regions(session: Session, obligation: str) -> dict[str, str]:
 def _report_deliverable(session: Session, obligation: str, entry: FiguresEntry) -> Deliverable:
     regions = reporting_regions(session, obligation)
     if entry.region not in regions:
-        unit = session.get(UnitRecord, entry.region)
+        unit = session.get(UnitRecord, entry.region) if is_clean_key(entry.region) else None
         who = f"“{entry.region}”不是任何单位" if unit is None else f"{unit.short_name}({entry.region})不报送月报"
         raise InvalidInput(f"{who}:报送月报的地区为 " + "、".join(f"{n}({r})" for r, n in regions.items()))
     ref = deliverable_ref(f"{obligation}.{entry.region}", month_key(entry.month))

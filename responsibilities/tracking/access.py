@@ -133,5 +133,5 @@ def require_overview(session: Session, viewer: str | None, unit: str | None = No
 
 
 def _require_unit(session: Session, unit: str | None) -> None:
-    if unit is not None and session.get(UnitRecord, unit) is None:
+    if unit is not None and (not is_clean_key(unit) or session.get(UnitRecord, unit) is None):
         raise NotFound(f"没有编号为“{unit}”的单位:单位编号见 deadlines.yaml 或 `duban status` 的输出")

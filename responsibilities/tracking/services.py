@@ -29,7 +29,7 @@ from responsibilities.errors import (
     StaleDeliverable,
     state_name,
 )
-from responsibilities.limits import SUBMIT_NEEDS_NOTE_OR_EVIDENCE, checked_name, checked_text
+from responsibilities.limits import SUBMIT_NEEDS_NOTE_OR_EVIDENCE, checked_name, checked_text, is_clean_key
 from responsibilities.plan.deliverables import ONCE, after_event_due, deliverable_ref
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.db import serialise
@@ -196,7 +196,7 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
         require_office(user, "event.record")
         # Locked (PostgreSQL; SQLite's write lock already is), so that a second recording at the same moment waits
         # and then sees this one: at READ COMMITTED it would overwrite the date the deliverables were dated from.
-        event = session.get(EventRecord, event_id, with_for_update=True)
+        event = session.get(EventRecord, event_id, with_for_update=True) if is_clean_key(event_id) else None
         if event is None:
             known = "、".join(session.scalars(select(EventRecord.id))) or "无"
             raise NotFound(f"没有编号为“{event_id}”的事件(方案中的事件:{known})")
@@ -245,7 +245,8 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
         user = acting_user(session, actor)
         require_office(user, "date.set")
         # Locked as the event in record_event: a second office member setting the same date waits, then is told.
-        obligation = session.get(ObligationRecord, obligation_id, with_for_update=True)
+        obligation = (session.get(ObligationRecord, obligation_id, with_for_update=True)
+                      if is_clean_key(obligation_id) else None)
         if obligation is None or obligation.retired_at is not None:
             raise NotFound(f"工作方案中没有编号为“{obligation_id}”的任务")
         if obligation.kind not in ("external", "staged"):
