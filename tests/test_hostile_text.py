@@ -422,7 +422,7 @@ def test_users_list_prints_one_line_per_user_after_a_forged_name_was_refused(loa
     pytest.param(["serve", "--port", "-1"], "-1 超出范围;端口号应为 0 至 65535", id="serve on port -1"),
     pytest.param(["serve", "--port", "70000"], "70000 超出范围", id="serve on port 70000"),
     pytest.param(["serve", "--port", "http"], "“http”不是整数", id="serve on port http"),
-    pytest.param(["serve", "--lease-seconds", "-5"], "租约秒数应为 5 至 86400", id="a negative lease"),
+    pytest.param(["serve", "--lease-seconds", "-5"], "租约秒数应为 1 至 86400", id="a negative lease"),
     pytest.param(["serve", "--lease-seconds", "1" * 30], "超出范围", id="a lease past any clock"),
     pytest.param(["mail-sink", "--port", "99999"], "端口号", id="the mail sink on port 99999"),
     pytest.param(["deadline", "parse", "次月5日前", "--year", "-5"], "年份应为 1900 至 2100", id="the year -5"),

@@ -141,7 +141,7 @@ def workdir(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("report-cli")
     shutil.copy(ROOT / "deadlines.yaml", workdir)
     for args in (("load", "--as-of", "2019-10-23"), ("users", "add", "王春", "--role", "office"),
-                 ("submit", "miit-1", "--as", "王春", "--as-of", "2019-10-30"),
+                 ("submit", "miit-1", "--as", "王春", "--as-of", "2019-10-30", "--note", "已办结"),
                  ("accept", "miit-1", "--as", "王春", "--as-of", "2019-10-31")):
         assert run_duban(workdir, *args).returncode == 0
     return workdir

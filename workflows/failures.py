@@ -9,16 +9,6 @@ from __future__ import annotations
 import errno
 
 DATABASE_HINT = "请检查 DUBAN_DATABASE_URL 所指的数据库"
-PATH_PROBLEMS = {
-    errno.ENOENT: "不存在:请检查路径是否写对",
-    errno.EEXIST: "已存在,且不是所需的文件夹:请换一个路径",
-    errno.ENOTDIR: "路径中有一段不是文件夹:请检查路径是否写对",
-    errno.EISDIR: "是文件夹,不是文件:请写明文件的路径",
-    errno.EACCES: "没有访问权限:请换一个路径,或请系统管理员授权",
-    errno.EPERM: "不允许此操作:请换一个路径,或请系统管理员授权",
-    errno.EROFS: "位于只读的文件系统上:请换一个可写的路径",
-    errno.ENAMETOOLONG: "路径过长:请换一个短一些的路径",
-}
 
 
 def known_failure(error: BaseException) -> str | None:
@@ -26,6 +16,7 @@ def known_failure(error: BaseException) -> str | None:
     from responsibilities.errors import DomainError
     from responsibilities.storage.db import DatabaseUnusable
     from responsibilities.storage.migrate import SchemaOutOfDate
+    from responsibilities.vocabulary import PATH_PROBLEM_NAMES
     from workflows.paths import UnusablePath
     from workflows.settings import SettingsInvalid
 
@@ -33,9 +24,10 @@ def known_failure(error: BaseException) -> str | None:
         return str(error)
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"磁盘已满,无法写入{f' {error.filename}' if error.filename else ''}:请清理磁盘空间后重试"
-    if isinstance(error, OSError) and error.filename is not None and error.errno in PATH_PROBLEMS:
+    problem = PATH_PROBLEM_NAMES.get(errno.errorcode.get(error.errno, "")) if isinstance(error, OSError) else None
+    if problem is not None and error.filename is not None:
         # A path a person gave (--out, --folder, a file to read) that is a folder, a file, missing or not theirs.
-        return f"{error.filename}:{PATH_PROBLEMS[error.errno]}"
+        return f"{error.filename}:{problem}"
     if type(error).__module__.startswith("sqlalchemy"):
         return _database_failure(error)
     return None

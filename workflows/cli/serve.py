@@ -69,8 +69,8 @@ def register(cli: Commands) -> None:
     serve.add_argument("--no-scheduler", action="store_true", help="run only the web pages (another process schedules)")
     serve.add_argument("--direct", action="store_true",
                        help="run the jobs directly even when PREFECT_API_URL is set (without it, they always are)")
-    serve.add_argument("--lease-seconds", type=bounded_int(5, 86400, "租约秒数"), default=60,
-                       help="how long the scheduler lease lasts unrenewed (5 to 86400)")
+    serve.add_argument("--lease-seconds", type=bounded_int(1, 86400, "租约秒数"), default=60,
+                       help="how long the scheduler lease lasts unrenewed (1 to 86400)")
     serve.add_argument("--forwarded-allow-ips", metavar="IPS",
                        help="comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and "
                             "X-Forwarded-Proto are believed (default: $DUBAN_FORWARDED_ALLOW_IPS, else none)")
