@@ -77,3 +77,14 @@ JOB_NAMES = {"sweep": "扫描(提醒、催办、督办)", "deliver": "投递通�
 REPORT_FORMAT_NAMES = {"html": "网页(可打印)", "xlsx": "电子表格", "json": "JSON 数据"}
 # A region against its targets (序时进度): on pace, behind it, or a monthly report missing.
 PROGRESS_NAMES = {"green": "达到序时进度", "yellow": "落后序时进度", "red": "有月报缺报"}
+
+PATH_PROBLEM_NAMES = {  # what is wrong with a path a person gave, by errno name
+    "ENOENT": "不存在:请检查路径是否写对",
+    "EEXIST": "已存在,且不是所需的文件夹:请换一个路径",
+    "ENOTDIR": "路径中有一段不是文件夹:请检查路径是否写对",
+    "EISDIR": "是文件夹,不是文件:请写明文件的路径",
+    "EACCES": "没有访问权限:请换一个路径,或请系统管理员授权",
+    "EPERM": "不允许此操作:请换一个路径,或请系统管理员授权",
+    "EROFS": "位于只读的文件系统上:请换一个可写的路径",
+    "ENAMETOOLONG": "路径过长:请换一个短一些的路径",
+}

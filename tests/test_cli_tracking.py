@@ -94,7 +94,7 @@ def test_a_unit_sees_only_its_own_deliverables_and_those_it_cooperates_on(workdi
 
 @pytest.mark.parametrize("args, message", [
     (("accept", "hrss-1", "--as", "王春"), "hrss-1 当前状态为“待办”,不能审核销号"),
-    (("submit", "finance-1", "--as", "hrss-clerk"), "牵头单位是 finance"),
+    (("submit", "finance-1", "--as", "hrss-clerk"), "没有编号为“finance-1”的应交事项"),
     (("accept", "hrss-4", "--as", "hrss-clerk"), "hrss-clerk(责任单位 hrss)无权审核销号:只有领导小组办公室可以"),
     (("waive", "hrss-4", "--as", "韦彦", "--reason", "x"), "韦彦(领导)无权更改 hrss-4:领导只能查看"),
     (("submit", "no-such-thing", "--as", "hrss-clerk"), "没有编号为“no-such-thing”的应交事项"),
@@ -117,7 +117,7 @@ def test_bad_input_gets_a_message_exit_1_and_leaves_the_database_unchanged(workd
 
 
 def test_a_stale_version_is_refused_naming_who_changed_it(workdir, ok, duban, loaded):
-    ok("submit", "hrss-4", "--note", "已办结", "--as", "hrss-clerk", "--as-of", "2019-11-01")
+    ok("submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01", "--note", "已办结")
     ok("accept", "hrss-4", "--as", "王春", "--as-of", "2019-11-02", "--expect-version", "2")
     with database_unchanged(loaded):
         stale = duban("return", "hrss-4", "--as", "王春", "--reason", "材料不全", "--expect-version", "2")
@@ -153,7 +153,7 @@ def test_a_load_of_an_invalid_plan_writes_nothing(workdir, duban, loaded):
 
 
 def test_a_backup_is_a_consistent_copy_that_restores(workdir, ok, duban, loaded, store, tmp_path):
-    ok("submit", "hrss-4", "--note", "已办结", "--as", "hrss-clerk", "--as-of", "2019-11-01")
+    ok("submit", "hrss-4", "--as", "hrss-clerk", "--as-of", "2019-11-01", "--note", "已办结")
     copy = tmp_path / "backups" / "duban-2019-11-01.backup"
     copy.parent.mkdir()
     assert "完整性检查:ok" in ok("backup", str(copy))

@@ -64,7 +64,7 @@ def test_on_monday_every_unit_with_something_due_within_two_weeks_or_overdue_get
 
 
 def test_a_unit_with_nothing_to_report_gets_no_digest_row(loaded, session_factory):
-    services.submit(session_factory, note="已办结", actor="union-clerk", ref="union-1", now=at(2019, 10, 25))
+    services.submit(session_factory, actor="union-clerk", ref="union-1", now=at(2019, 10, 25), note="已办结")
     services.accept(session_factory, actor=OFFICE, ref="union-1", now=at(2019, 10, 25, 10))
     digests_on(session_factory, date(2019, 10, 28))
     written = keys(session_factory)
@@ -161,7 +161,7 @@ def test_a_unit_digest_names_its_overdue_and_soon_due_work_with_links(loaded, se
 
 
 def test_a_unit_digest_counts_what_was_returned_for_rework(loaded, session_factory):
-    services.submit(session_factory, note="已办结", actor=HRSS, ref="hrss-4", now=at(2019, 10, 25))
+    services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 25), note="已办结")
     services.return_for_rework(session_factory, actor=OFFICE, ref="hrss-4", reason="缺少培训签到表",
                                now=at(2019, 10, 25, 15))
     digests_on(session_factory, date(2019, 10, 28))
@@ -172,7 +172,7 @@ def test_a_unit_digest_counts_what_was_returned_for_rework(loaded, session_facto
 
 def test_the_office_digest_shows_the_lights_the_reviews_waiting_and_the_missing_event_and_date(
         loaded, session_factory):
-    services.submit(session_factory, note="已办结", actor=HRSS, ref="hrss-4", now=at(2019, 10, 31, 16))
+    services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 31, 16), note="已办结")
     digests_on(session_factory, date(2019, 11, 1))
     message = rendered(session_factory, "digest:office:2019-11-01", date(2019, 11, 1))
     assert message.subject == "【日报】领导小组办公室 2019-11-01:待审核1项,逾期15项"

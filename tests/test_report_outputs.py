@@ -33,7 +33,7 @@ SHEETS = ["单位情况", "全市合计", "排名", "红色事项", "各地区�
 def summary(loaded, session_factory):
     """A 2019 with an on-time, a late and a waived deliverable, and a task text that looks like markup."""
     for ref, submitted in (("miit-1", at(2019, 10, 30)), ("hrss-4", at(2019, 11, 4))):
-        services.submit(session_factory, note="已办结", actor=OFFICE, ref=ref, now=submitted)
+        services.submit(session_factory, actor=OFFICE, ref=ref, now=submitted, note="已办结")
         services.accept(session_factory, actor=OFFICE, ref=ref, now=submitted)
     services.waive(session_factory, actor=OFFICE, ref="market-1", reason="职能调整", now=at(2019, 10, 30))
     with session_factory.begin() as session:
@@ -141,7 +141,7 @@ def workdir(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("report-cli")
     shutil.copy(ROOT / "deadlines.yaml", workdir)
     for args in (("load", "--as-of", "2019-10-23"), ("users", "add", "王春", "--role", "office"),
-                 ("submit", "miit-1", "--note", "已办结", "--as", "王春", "--as-of", "2019-10-30"),
+                 ("submit", "miit-1", "--as", "王春", "--as-of", "2019-10-30", "--note", "已办结"),
                  ("accept", "miit-1", "--as", "王春", "--as-of", "2019-10-31")):
         assert run_duban(workdir, *args).returncode == 0
     return workdir

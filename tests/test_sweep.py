@@ -156,8 +156,8 @@ def test_co_units_get_the_reminders_of_obligations_they_cooperate_on_marked_as_s
 
 
 def test_handed_in_and_signed_off_deliverables_are_neither_reminded_nor_chased(loaded, session_factory):
-    services.submit(session_factory, note="已办结", actor=HRSS, ref="hrss-4", now=at(2019, 10, 22))
-    services.submit(session_factory, note="已办结", actor=HRSS, ref="prep-2", now=at(2019, 10, 22))
+    services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 22), note="已办结")
+    services.submit(session_factory, actor=HRSS, ref="prep-2", now=at(2019, 10, 22), note="已办结")
     services.accept(session_factory, actor=OFFICE, ref="prep-2", now=at(2019, 10, 23))
     sweep_every_day(session_factory, date(2019, 10, 24), date(2019, 11, 15))
     assert notices_of(session_factory, "hrss-4") == {} and notices_of(session_factory, "prep-2") == {}

@@ -7,13 +7,14 @@ submit on a unit's behalf), leaders only read. A refused action writes nothing a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
 import pytest
 
-from responsibilities.errors import NotAllowed
+from responsibilities.errors import NotAllowed, NotFound
 from responsibilities.reading import queries
 from responsibilities.tracking import services
 
@@ -99,9 +100,14 @@ def test_an_allowed_actor_changes_the_plan_and_is_named_in_the_audit(action, act
 @pytest.mark.parametrize(("action", "actor"), REFUSED)
 @pytest.mark.slow
 def test_a_refused_actor_is_told_so_and_nothing_is_written(action, actor, loaded, session_factory):
+    """Told it may not, naming who; or, for a unit's user and another unit's deliverable, told it is not there."""
     action.prepare(session_factory)
-    with database_unchanged(loaded), pytest.raises(NotAllowed, match=actor):
+    with database_unchanged(loaded), pytest.raises((NotAllowed, NotFound)) as refused:
         action.act(session_factory, actor)
+    if isinstance(refused.value, NotFound):
+        assert USERS[actor].startswith("unit:") and re.match("没有编号为“[^”]+”的应交事项", str(refused.value))
+    else:
+        assert actor in str(refused.value)
 
 
 def test_the_office_submits_on_a_units_behalf_and_the_trail_says_who(loaded, session_factory):
@@ -144,8 +150,8 @@ def test_a_unit_asking_for_another_units_status_is_refused(loaded, session_facto
         queries.status(session_factory, today=date(2019, 11, 1), viewer=FINANCE, unit="hrss")
 
 
-def test_a_unit_cannot_open_another_units_deliverable(loaded, session_factory):
-    with pytest.raises(NotAllowed, match="牵头单位是 hrss"):
+def test_a_unit_asking_for_another_units_deliverable_is_told_it_is_not_there(loaded, session_factory):
+    with pytest.raises(NotFound, match=f"^没有编号为“{OWN}”的应交事项:`duban status` 可列出全部事项$"):
         queries.show(session_factory, ref=OWN, viewer=FINANCE)
 
 

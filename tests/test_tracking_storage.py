@@ -354,7 +354,7 @@ def test_two_people_setting_the_same_outside_date_at_once_get_one_deliverable(lo
 
 def test_the_expected_version_passes_when_nobody_else_changed_the_deliverable(loaded, session_factory):
     version = queries.show(session_factory, ref="hrss-4").deliverable.version
-    change = services.submit(session_factory, note="已办结", actor=HRSS, ref="hrss-4", now=at(2019, 10, 30),
+    change = services.submit(session_factory, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30), note="已办结",
                              expected_version=version)
     assert change.version == version + 1
 
@@ -420,10 +420,10 @@ def test_a_database_without_the_schema_is_refused_with_what_to_run(tmp_path):
 
 
 @pytest.mark.parametrize("attempt", [
-    lambda sf: services.submit(sf, note="已办结", actor=HRSS, ref="hrss-99", now=at(2019, 10, 30)),
+    lambda sf: services.submit(sf, actor=HRSS, ref="hrss-99", now=at(2019, 10, 30)),
     lambda sf: services.add_note(sf, actor=HRSS, ref="hrss-4@2019-Q4", note="进展", now=at(2019, 10, 30)),
     lambda sf: services.accept(sf, actor=OFFICE, ref="nothing", now=at(2019, 10, 30)),
-    lambda sf: services.submit(sf, note="已办结", actor="nobody", ref="hrss-4", now=at(2019, 10, 30)),
+    lambda sf: services.submit(sf, actor="nobody", ref="hrss-4", now=at(2019, 10, 30)),
     lambda sf: services.record_event(sf, actor=OFFICE, event_id="no-such-event", occurred_on=date(2019, 10, 24),
                                      now=at(2019, 10, 30)),
     lambda sf: services.set_external_date(sf, actor=OFFICE, obligation_id="hrss-99", due=date(2019, 11, 10),
@@ -455,7 +455,7 @@ def _accepted(sf):
      "当前状态为“待办”,不能审核销号"),
     (lambda sf: None, lambda sf: services.return_for_rework(sf, actor=OFFICE, ref="hrss-4", reason="材料不全",
                                                            now=at(2019, 10, 30)), "当前状态为“待办”,不能退回"),
-    (_waived, lambda sf: services.submit(sf, note="已办结", actor=HRSS, ref="hrss-4", now=at(2019, 10, 30)),
+    (_waived, lambda sf: services.submit(sf, actor=HRSS, ref="hrss-4", now=at(2019, 10, 30)),
      "当前状态为“免报”,不能报送办结"),
     (_accepted, lambda sf: services.return_for_rework(sf, actor=OFFICE, ref="hrss-4", reason="材料不全",
                                                      now=at(2019, 10, 30)), "当前状态为“已销号”,不能退回"),
@@ -492,7 +492,7 @@ def test_an_illegal_transition_is_refused_and_changes_nothing(prepare, attempt, 
     (lambda sf: services.add_user(sf, name="boss", role="admin", now=at(2019, 10, 25)), "角色“admin”无效"),
     (lambda sf: services.add_user(sf, name=HRSS, role="unit:hrss", now=at(2019, 10, 25)), f"已有名为“{HRSS}”的用户"),
     (lambda sf: services.add_user(sf, name="贵港市人力资源和社会保障局" * 5, role="unit:hrss", now=at(2019, 10, 25)),
-     "有 65 个字符:最多 64 个"),
+     "用户名不能超过 64 个字符"),
 ], ids=["event in 2030", "event tomorrow", "external date in 2018", "extension to an earlier day",
         "extension past the plan", "unknown role", "duplicate user", "a name too long to store"])
 def test_a_date_or_value_outside_what_the_plan_allows_is_invalid_and_changes_nothing(attempt, match, loaded,

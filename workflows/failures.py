@@ -16,6 +16,7 @@ def known_failure(error: BaseException) -> str | None:
     from responsibilities.errors import DomainError
     from responsibilities.storage.db import DatabaseUnusable
     from responsibilities.storage.migrate import SchemaOutOfDate
+    from responsibilities.vocabulary import PATH_PROBLEM_NAMES
     from workflows.paths import UnusablePath
     from workflows.settings import SettingsInvalid
 
@@ -23,6 +24,10 @@ def known_failure(error: BaseException) -> str | None:
         return str(error)
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"磁盘已满,无法写入{f' {error.filename}' if error.filename else ''}:请清理磁盘空间后重试"
+    problem = PATH_PROBLEM_NAMES.get(errno.errorcode.get(error.errno, "")) if isinstance(error, OSError) else None
+    if problem is not None and error.filename is not None:
+        # A path a person gave (--out, --folder, a file to read) that is a folder, a file, missing or not theirs.
+        return f"{error.filename}:{problem}"
     if type(error).__module__.startswith("sqlalchemy"):
         return _database_failure(error)
     return None

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
 from responsibilities.figures.rules import Field, Problem, fields_of, month_key, validate_figures
+from responsibilities.limits import checked_text, is_clean_key
 from responsibilities.plan.deliverables import deliverable_ref
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.model import (
@@ -39,7 +40,6 @@ from responsibilities.storage.model import (
 from responsibilities.storage.plans import FiguresSettings, require_plan
 from responsibilities.tracking.access import acting_user
 from responsibilities.tracking.services import _require_aware, local_today
-from responsibilities.tracking.texts import checked_text
 
 SessionFactory = sessionmaker[Session]
 SOURCES = ("cli", "xlsx", "web", "simulate")
@@ -97,7 +97,7 @@ def reporting_regions(session: Session, obligation: str) -> dict[str, str]:
 def _report_deliverable(session: Session, obligation: str, entry: FiguresEntry) -> Deliverable:
     regions = reporting_regions(session, obligation)
     if entry.region not in regions:
-        unit = session.get(UnitRecord, entry.region)
+        unit = session.get(UnitRecord, entry.region) if is_clean_key(entry.region) else None
         who = f"“{entry.region}”不是任何单位" if unit is None else f"{unit.short_name}({entry.region})不报送月报"
         raise InvalidInput(f"{who}:报送月报的地区为 " + "、".join(f"{n}({r})" for r, n in regions.items()))
     ref = deliverable_ref(f"{obligation}.{entry.region}", month_key(entry.month))
@@ -136,6 +136,7 @@ def _record(session: Session, user: User, fields: Sequence[Field], obligation: s
     """Check and record one report in the caller's transaction; raises InvalidInput & co. with Chinese messages."""
     deliverable = _report_deliverable(session, obligation, entry)
     _check_actor(user, entry.region)
+    entry_note, reason = checked_text(entry.note, "备注"), checked_text(reason, "更正理由")  # limits.py
     if entry.month > today:
         raise InvalidInput(f"{month_key(entry.month)} 尚未开始:不能报送未来月份的数据")
     values, problems = validate_figures(fields, entry.values)
@@ -149,19 +150,19 @@ def _record(session: Session, user: User, fields: Sequence[Field], obligation: s
     kind, action = "submission", "submit"
     if state in ("submitted", "accepted"):
         kind, action = "correction", "figures.correct"
-        if state == "accepted" and checked_text(reason, "更正理由") is None:
+        if state == "accepted" and not reason:
             raise InvalidInput(f"{deliverable.ref} 已审核销号:更正数据须说明理由(--reason)")
     else:
         deliverable.state, deliverable.submitted_at = "submitted", now
     version = (previous.version if previous else 0) + 1
     report = FigureReport(deliverable_id=deliverable.id, region_unit_id=entry.region, month=entry.month,
                           version=version, kind=kind, submitted_at=now, submitted_by=user.name, source=source,
-                          note=checked_text(entry.note, "备注"))
+                          note=entry_note)
     session.add(report)
     session.flush()
     session.add_all(FigureValue(report_id=report.id, field_id=f.id, value=values[f.id]) for f in fields)
     deliverable.updated_at, deliverable.updated_by = now, user.name
-    note = checked_text(reason, "更正理由") if kind == "correction" and reason else checked_text(entry.note, "备注")
+    note = reason if kind == "correction" and reason else entry_note
     write_audit(session, now=now, actor=user.name, action=action, deliverable=deliverable,
                 before={**before, "figures_version": previous.version if previous else None,
                         "figures": _values_of(session, previous) or None},

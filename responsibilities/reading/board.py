@@ -17,7 +17,8 @@ from typing import Any, Generic, Mapping, NamedTuple, Sequence, TypeVar
 from sqlalchemy import Date, Integer, Select, String, bindparam, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.errors import InvalidInput, NotAllowed, NotFound
+from responsibilities.errors import InvalidInput, NotFound
+from responsibilities.limits import is_clean_key
 from responsibilities.reading import lights
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
@@ -711,14 +712,13 @@ def obligation(session_factory: SessionFactory, *, obligation_id: str, viewer: s
                today: date) -> tuple[ObligationRecord, list[Row], EventRecord | None]:
     """One obligation with its deliverables, for its page (notices about an undated obligation link here)."""
     with read_session(session_factory) as session:
-        record = session.get(ObligationRecord, obligation_id)
-        if record is None or record.retired_at is not None:
-            raise NotFound(f'no obligation "{obligation_id}" in the plan')
         user = viewing_user(session, viewer)
-        if user is not None and user.role == "unit" and user.unit_id != record.lead_unit_id:
-            if session.get(CoUnit, (record.id, user.unit_id)) is None:
-                raise NotAllowed(f"{user.name} (unit:{user.unit_id}) may not see {obligation_id}: "
-                                 f"it belongs to {record.lead_unit_id}")
+        record = session.get(ObligationRecord, obligation_id) if is_clean_key(obligation_id) else None
+        # Another unit's task is, for a unit's user, not there: the same answer as an id that is not.
+        hidden = record is not None and user is not None and user.role == "unit" and (
+            user.unit_id != record.lead_unit_id and session.get(CoUnit, (record.id, user.unit_id)) is None)
+        if record is None or record.retired_at is not None or hidden:
+            raise NotFound(f"工作方案中没有编号为“{obligation_id}”的任务")
         rows = _page(session, _obligation_listing(), {**_params(session, today), "obligation": obligation_id}, 1,
                      MAX_PAGE_SIZE).items
         event = session.get(EventRecord, record.awaits) if record.awaits else None

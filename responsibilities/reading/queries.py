@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.errors import NotAllowed, NotFound
 from responsibilities.plan.deliverables import days_overdue, light
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
@@ -30,7 +29,7 @@ from responsibilities.storage.model import (
     UnitRecord,
 )
 from responsibilities.storage.plans import read_plan, require_plan
-from responsibilities.tracking.access import viewing_user, visible_unit
+from responsibilities.tracking.access import find_deliverable, viewing_user, visible_unit
 
 SessionFactory = sessionmaker[Session]
 
@@ -127,14 +126,8 @@ class DeliverableView:
 
 def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None) -> DeliverableView:
     with read_session(session_factory) as session:
-        deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first()
-        if deliverable is None:
-            raise NotFound(f"没有编号为“{ref}”的应交事项:`duban status` 可列出全部事项")
-        user = viewing_user(session, viewer)
-        if user is not None and user.role == "unit" and user.unit_id != deliverable.unit_id:
-            if session.get(CoUnit, (deliverable.obligation_id, user.unit_id)) is None:
-                raise NotAllowed(f"{user.name}(责任单位 {user.unit_id})无权查看 {ref}:该事项的牵头单位是 "
-                                 f"{deliverable.unit_id},只能查看本单位牵头或配合的事项")
+        # Another unit's deliverable is, for a unit's user, not there: the same answer as a ref that is not.
+        deliverable = find_deliverable(session, ref, viewing_user(session, viewer))
         obligation = session.get(ObligationRecord, deliverable.obligation_id)
         unit = session.get(UnitRecord, deliverable.unit_id)
         return DeliverableView(

@@ -6,6 +6,10 @@
   and the co-units (配合单位) add progress notes.
 - Leaders read everything and change nothing.
 Every refusal is a NotAllowed (or NotFound) in Chinese a person can act on, raised before anything changes.
+
+What a unit may not see does not exist for it: another unit's deliverable is answered exactly as a ref that is not
+there (``find_deliverable``: the same NotFound, the same words, hints only among its own work), at every door, so
+that asking reveals nothing. The office and leaders, who see everything, get the precise answer.
 """
 
 from __future__ import annotations
@@ -13,19 +17,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from responsibilities.errors import InvalidInput, NotAllowed, NotFound
+from responsibilities.errors import NotAllowed, NotFound
+from responsibilities.limits import is_clean_key
 from responsibilities.storage.model import CoUnit, Deliverable, UnitRecord, User
-from responsibilities.tracking.texts import checked_text
 from responsibilities.vocabulary import ACTION_NAMES, ROLE_NAMES
-
-MAX_USER_NAME = User.__table__.c.name.type.length  # a user's name is also the actor of every audit record
 
 # ── who acts ──
 
 
 def acting_user(session: Session, name: str) -> User:
     """The user who acts: known, and not disabled."""
-    user = _named(session, name)
+    user = session.scalars(select(User).where(User.name == name)).first() if is_clean_key(name) else None
     if user is None:
         raise NotFound(f"没有名为“{name}”的用户:请先用 `duban users add {name} --role office|unit:<单位编号>|leader` "
                        "添加,或用 `duban users list` 查看已有用户")
@@ -58,34 +60,53 @@ def require_lead(user: User, deliverable: Deliverable, doing: str) -> None:
 
 
 def require_assigned(session: Session, user: User, deliverable: Deliverable, doing: str) -> None:
-    """The lead unit, a co-unit, or the office."""
-    if user.role == "unit" and user.unit_id != deliverable.unit_id:
-        co = session.get(CoUnit, (deliverable.obligation_id, user.unit_id))
-        if co is None:
-            raise NotAllowed(f"{who(user)}无权{ACTION_NAMES[doing]} {deliverable.ref}:该事项的牵头单位是 "
-                             f"{deliverable.unit_id},{user.unit_id} 也不是其配合单位;只能办理本单位承担的事项")
-    elif user.role not in ("office", "unit"):
+    """The lead unit, a co-unit, or the office. (Another unit's deliverable does not exist for a unit's user.)"""
+    if user.role == "unit" and not may_see(session, user, deliverable):
+        raise no_such_deliverable(session, deliverable.ref, user)
+    if user.role not in ("office", "unit"):
         raise NotAllowed(f"{who(user)}无权更改 {deliverable.ref}:领导只能查看;如需更改,请联系领导小组办公室")
 
 
-def _named(session: Session, name: str) -> User | None:
-    """The user of that name; none for a name no user can have (too long, control characters: a NUL would even
-    make PostgreSQL refuse the query)."""
-    try:
-        checked = checked_text(name, "用户名", required=True, limit=MAX_USER_NAME, one_line=True)
-    except InvalidInput:
-        return None
-    return session.scalars(select(User).where(User.name == checked)).first()
-
-
 # ── who looks ──
+
+
+def may_see(session: Session, viewer: User | None, deliverable: Deliverable) -> bool:
+    """Everyone sees everything but a unit's user: its unit's deliverables, and those it cooperates on."""
+    if viewer is None or viewer.role != "unit" or viewer.unit_id == deliverable.unit_id:
+        return True
+    return session.get(CoUnit, (deliverable.obligation_id, viewer.unit_id)) is not None
+
+
+def find_deliverable(session: Session, ref: str, viewer: User | None, *, lock: bool = False) -> Deliverable:
+    """The deliverable ``ref`` as ``viewer`` may see it (None: the command line without --as): one that is not
+    there and one the viewer may not see are one answer. With ``lock``, its row locked until the transaction
+    ends (PostgreSQL: SELECT … FOR UPDATE; SQLite's write transactions hold the whole database from their start)."""
+    query = select(Deliverable).where(Deliverable.ref == ref)
+    deliverable = session.scalars(query.with_for_update() if lock else query).first() if is_clean_key(ref) else None
+    if deliverable is None or not may_see(session, viewer, deliverable):
+        raise no_such_deliverable(session, ref, viewer)
+    return deliverable
+
+
+def no_such_deliverable(session: Session, ref: str, viewer: User | None) -> NotFound:
+    """The answer for a ref that is not there (or not there for ``viewer``): with a hint when the ref names a
+    task due by periods, among the deliverables the viewer may see."""
+    hint: list[str] = []
+    if is_clean_key(ref):
+        query = select(Deliverable.ref).where(Deliverable.ref.like(f"{ref}@%"))
+        if viewer is not None and viewer.role == "unit":
+            co = select(CoUnit.obligation_id).where(CoUnit.unit_id == viewer.unit_id)
+            query = query.where((Deliverable.unit_id == viewer.unit_id) | Deliverable.obligation_id.in_(co))
+        hint = list(session.scalars(query.order_by(Deliverable.ref).limit(3)))
+    more = f":该任务按期分为多项,请写明期次,例如 {'、'.join(hint)}" if hint else ":`duban status` 可列出全部事项"
+    return NotFound(f"没有编号为“{ref}”的应交事项{more}")
 
 
 def viewing_user(session: Session, name: str | None) -> User | None:
     """The user who looks (None: the command line without --as, which sees everything)."""
     if name is None:
         return None
-    user = _named(session, name)
+    user = session.scalars(select(User).where(User.name == name)).first() if is_clean_key(name) else None
     if user is None:
         raise NotFound(f"没有名为“{name}”的用户:`duban users list` 可列出已有用户")
     if user.disabled:
@@ -112,5 +133,5 @@ def require_overview(session: Session, viewer: str | None, unit: str | None = No
 
 
 def _require_unit(session: Session, unit: str | None) -> None:
-    if unit is not None and session.get(UnitRecord, unit) is None:
+    if unit is not None and (not is_clean_key(unit) or session.get(UnitRecord, unit) is None):
         raise NotFound(f"没有编号为“{unit}”的单位:单位编号见 deadlines.yaml 或 `duban status` 的输出")

@@ -20,15 +20,14 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import DomainError, InvalidInput, NotFound
+from responsibilities.limits import MAX_PASSWORD_CHARS, MAX_USER_NAME, is_clean_key
 from responsibilities.storage.audit import write_audit
 from responsibilities.storage.db import read_session, serialise
 from responsibilities.storage.model import SignInAttempt, User, WebSession
-from responsibilities.tracking.texts import checked_text
 
 SessionFactory = sessionmaker[Session]
 
 MIN_PASSWORD_CHARS = 10
-MAX_PASSWORD_CHARS = 200  # Argon2 takes any length; a cap keeps a megabyte "password" from costing anything
 THROTTLE_FAILURES = 5  # failed sign-ins within THROTTLE_WINDOW for one account or one address …
 THROTTLE_WINDOW = timedelta(minutes=1)  # … and the next attempt is refused (429) until the window passes
 KEEP_ATTEMPTS = timedelta(hours=1)
@@ -44,14 +43,6 @@ def _dummy_hash() -> str:
     """Verified when the account does not exist, so that a wrong name costs as long as a wrong password. Made on
     first need, not on import: every command would otherwise pay a hash (~50 ms) to start."""
     return _hasher.hash(secrets.token_urlsafe(16))
-
-
-def checked_name(name: str) -> str | None:
-    """``name`` if a user could have it (one line, storable, not too long), else None."""
-    try:
-        return checked_text(name, "用户名", required=True, limit=64, one_line=True)
-    except InvalidInput:
-        return None
 
 
 class SignInFailed(DomainError):
@@ -77,11 +68,22 @@ def check_password_rules(password: str) -> str:
         raise InvalidInput(f"密码至少需要 {MIN_PASSWORD_CHARS} 个字符,请换一个更长的密码")
     if len(password) > MAX_PASSWORD_CHARS:
         raise InvalidInput(f"密码最多 {MAX_PASSWORD_CHARS} 个字符,请换一个短一些的密码")
+    if not _encodable(password):
+        raise InvalidInput("密码中有无法识别的字符(不是有效的 UTF-8 文字),请检查终端的编码后重新输入")
     return password
 
 
+def _encodable(text: str) -> bool:
+    """Whether Argon2 can hash it: a lone surrogate (an undecodable byte) has no UTF-8 form."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _user(session: Session, name: str) -> User:
-    user = session.scalars(select(User).where(User.name == name)).first()
+    user = session.scalars(select(User).where(User.name == name)).first() if is_clean_key(name) else None
     if user is None:
         raise NotFound(f"没有名为“{name}”的用户:`duban users list` 可列出已有用户")
     return user
@@ -149,8 +151,10 @@ class SignedIn:
 def sign_in(session_factory: SessionFactory, *, name: str, password: str, address: str, now: datetime,
             replaces: str | None = None) -> SignedIn:
     """Check the password and start a new session (a new id every time; ``replaces`` is ended)."""
-    name, address = (name or "").strip()[:64], (address or "unknown")[:64]
-    if name and checked_name(name) is None:  # no user has such a name, and PostgreSQL could not even look it up
+    name, address = (name or "").strip()[:MAX_USER_NAME], (address or "unknown")[:64]
+    if not is_clean_key(name) or not _encodable(password or ""):
+        # No account has such a name (add_user refuses it), and no password such characters: refused before the
+        # database sees them (PostgreSQL cannot store a NUL, nor any database a lone surrogate), unrecorded.
         raise SignInFailed("用户名或密码不正确")
     with session_factory.begin() as session:
         # Counted and added one attempt at a time per account and per address, or guesses sent together

@@ -29,6 +29,7 @@ from responsibilities.errors import (
     StaleDeliverable,
     state_name,
 )
+from responsibilities.limits import SUBMIT_NEEDS_NOTE_OR_EVIDENCE, checked_name, checked_text, is_clean_key
 from responsibilities.plan.deliverables import ONCE, after_event_due, deliverable_ref
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.db import serialise
@@ -44,9 +45,14 @@ from responsibilities.storage.model import (
     User,
 )
 from responsibilities.storage.plans import require_plan
-from responsibilities.tracking.access import MAX_USER_NAME, acting_user, require_assigned, require_lead, require_office
+from responsibilities.tracking.access import (
+    acting_user,
+    find_deliverable,
+    require_assigned,
+    require_lead,
+    require_office,
+)
 from responsibilities.tracking.evidence import EvidenceRejected, EvidenceStore, Upload, parse_link
-from responsibilities.tracking.texts import checked_text
 from responsibilities.vocabulary import ACTION_NAMES, NOTICE_STATE_NAMES
 
 ROLES = ("office", "unit", "leader")
@@ -71,15 +77,10 @@ def local_today(session: Session, now: datetime) -> date:
 
 
 
-def _deliverable(session: Session, ref: str, *, lock: bool = False) -> Deliverable:
-    """The deliverable ``ref``; with ``lock``, its row locked until the transaction ends (PostgreSQL: SELECT …
-    FOR UPDATE; SQLite's write transactions hold the whole database from their start)."""
-    query = select(Deliverable).where(Deliverable.ref == ref)
-    deliverable = session.scalars(query.with_for_update() if lock else query).first()
-    if deliverable is None:
-        hint = session.scalars(select(Deliverable.ref).where(Deliverable.ref.like(f"{ref}@%")).limit(3)).all()
-        more = f":该任务按期分为多项,请写明期次,例如 {'、'.join(hint)}" if hint else ":`duban status` 可列出全部事项"
-        raise NotFound(f"没有编号为“{ref}”的应交事项{more}")
+def _deliverable(session: Session, ref: str, viewer: User | None = None, *, lock: bool = False) -> Deliverable:
+    """The deliverable ``ref`` as ``viewer`` may see it (access.find_deliverable), not retired; with ``lock``, its
+    row locked until the transaction ends."""
+    deliverable = find_deliverable(session, ref, viewer, lock=lock)
     if deliverable.retired:
         raise IllegalTransition(f"{ref} 已从工作方案中撤销,不能再更改")
     return deliverable
@@ -100,9 +101,11 @@ def _require_state(deliverable: Deliverable, allowed: tuple[str, ...], doing: st
                                 f"只有{'或'.join(state_name(s) for s in allowed)}的事项才能{ACTION_NAMES[doing]}")
 
 
-def _require_text(text: str | None, what: str) -> str:
-    """``what`` in Chinese: 请填写{what}; bounded and storable (texts.checked_text)."""
-    return checked_text(text, what, required=True)
+def _require(text: str | None, what: str) -> str:
+    """A text checked by limits.checked_text before the transaction, now required: 请填写{what}."""
+    if text is None:
+        raise InvalidInput(f"请填写{what}")
+    return text
 
 
 def _check_in_plan(session: Session, day: date, what: str) -> None:
@@ -138,7 +141,7 @@ def _transition(
             user = acting_user(session, actor)
             # Locked: a second change at the same moment waits for this one and then sees it, as on SQLite, and is
             # checked against it (state, expected version) instead of failing on the row's version afterwards.
-            deliverable = _deliverable(session, ref, lock=True)
+            deliverable = _deliverable(session, ref, user, lock=True)
             # Before anything about the deliverable is revealed (its version, who changed it): may this user
             # act on it at all? The change itself checks the finer rules.
             require_assigned(session, user, deliverable, "act")
@@ -163,8 +166,7 @@ def _transition(
 
 def add_user(session_factory: SessionFactory, *, name: str, role: str, now: datetime) -> User:
     """``role`` is office, leader, or unit:<unit id>."""
-    # One line (names are listed a line each), and no longer than the column (PostgreSQL would refuse it).
-    name = checked_text(name, "用户名", required=True, limit=MAX_USER_NAME, one_line=True)
+    name = checked_name(name)  # also the actor of every audit record: one line, bounded (limits.py)
     kind, _, unit_id = role.partition(":")
     if kind not in ROLES or (kind == "unit") != bool(unit_id):
         raise InvalidInput(f"角色“{role}”无效:应为 office(领导小组办公室)、leader(领导)或 unit:<单位编号>(责任单位)")
@@ -194,7 +196,7 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
         require_office(user, "event.record")
         # Locked (PostgreSQL; SQLite's write lock already is), so that a second recording at the same moment waits
         # and then sees this one: at READ COMMITTED it would overwrite the date the deliverables were dated from.
-        event = session.get(EventRecord, event_id, with_for_update=True)
+        event = session.get(EventRecord, event_id, with_for_update=True) if is_clean_key(event_id) else None
         if event is None:
             known = "、".join(session.scalars(select(EventRecord.id))) or "无"
             raise NotFound(f"没有编号为“{event_id}”的事件(方案中的事件:{known})")
@@ -243,7 +245,8 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
         user = acting_user(session, actor)
         require_office(user, "date.set")
         # Locked as the event in record_event: a second office member setting the same date waits, then is told.
-        obligation = session.get(ObligationRecord, obligation_id, with_for_update=True)
+        obligation = (session.get(ObligationRecord, obligation_id, with_for_update=True)
+                      if is_clean_key(obligation_id) else None)
         if obligation is None or obligation.retired_at is not None:
             raise NotFound(f"工作方案中没有编号为“{obligation_id}”的任务")
         if obligation.kind not in ("external", "staged"):
@@ -264,18 +267,20 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
 def submit(session_factory: SessionFactory, *, actor: str, ref: str, now: datetime, note: str | None = None,
            files: Sequence[Path | Upload] = (), links: Sequence[str] = (),
            evidence_store: EvidenceStore | None = None, expected_version: int | None = None) -> Change:
-    """The lead unit reports a deliverable done (办结), with a note or evidence (files or links), or both."""
-    note = checked_text(note, "办结说明")
+    """The lead unit reports a deliverable done (办结), with a note or evidence (files or links), or both: a 办结
+    with neither is refused at every door (the rule is here, not in a form)."""
+    text = checked_text(note, "办结说明")
+    links = [link for link in links if link and link.strip()]
 
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
         require_lead(user, deliverable, "submit")
         _require_state(deliverable, ("open", "returned"), "submit")
         _refuse_monthly_report(session, deliverable)
-        if note is None and not files and not links:  # the same rule for the page, the API and the command line
-            raise InvalidInput("请填写办结说明,或提供佐证材料(文件或链接):办结须有说明或佐证")
+        if text is None and not files and not links:
+            raise InvalidInput(SUBMIT_NEEDS_NOTE_OR_EVIDENCE)
         _attach_evidence(session, deliverable, user, now, files, links, evidence_store)
         deliverable.state, deliverable.submitted_at = "submitted", now
-        return note
+        return text
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="submit",
                        expected_version=expected_version, change=change)
@@ -312,11 +317,11 @@ def _attach_evidence(session: Session, deliverable: Deliverable, user: User, now
 
 def add_note(session_factory: SessionFactory, *, actor: str, ref: str, note: str, now: datetime) -> Change:
     """Any assigned unit (lead or co-unit) reports progress; the state does not change."""
-    note = checked_text(note, "进展说明", required=True)
+    text = checked_text(note, "进展说明")
 
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
         require_assigned(session, user, deliverable, "note")
-        return _require_text(note, "进展说明")
+        return _require(text, "进展说明")
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="note", expected_version=None,
                        change=change)
@@ -343,11 +348,13 @@ def accept(session_factory: SessionFactory, *, actor: str, ref: str, now: dateti
 def return_for_rework(session_factory: SessionFactory, *, actor: str, ref: str, reason: str, now: datetime,
                       expected_version: int | None = None) -> Change:
     """The office returns a submission (退回) with a reason; the unit reworks and submits again."""
+    reason = checked_text(reason, "退回理由")
+
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
         require_office(user, "return")
         _require_state(deliverable, ("submitted",), "return")
         deliverable.state = "returned"
-        return _require_text(reason, "退回理由")
+        return _require(reason, "退回理由")
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="return",
                        expected_version=expected_version, change=change)
@@ -356,11 +363,13 @@ def return_for_rework(session_factory: SessionFactory, *, actor: str, ref: str, 
 def waive(session_factory: SessionFactory, *, actor: str, ref: str, reason: str, now: datetime,
           expected_version: int | None = None) -> Change:
     """The office waives a deliverable (no longer owed), with a reason."""
+    reason = checked_text(reason, "免报理由")
+
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
         require_office(user, "waive")
         _require_state(deliverable, ("open", "returned", "submitted"), "waive")
         deliverable.state, deliverable.decided_at = "waived", now
-        return _require_text(reason, "免报理由")
+        return _require(reason, "免报理由")
 
     return _transition(session_factory, actor=actor, ref=ref, now=now, action="waive",
                        expected_version=expected_version, change=change)
@@ -372,10 +381,12 @@ def waive(session_factory: SessionFactory, *, actor: str, ref: str, reason: str,
 def request_extension(session_factory: SessionFactory, *, actor: str, ref: str, new_due: date, reason: str,
                       now: datetime) -> Change:
     """The lead unit asks for a later due date, on or before the current one; the office decides."""
+    text = checked_text(reason, "延期理由")
+
     def change(session: Session, user: User, deliverable: Deliverable) -> str:
         require_lead(user, deliverable, "extension.request")
         _require_state(deliverable, ("open", "returned"), "extension.request")
-        why = _require_text(reason, "延期理由")
+        why = _require(text, "延期理由")
         today = local_today(session, now)
         if deliverable.due is None or today > deliverable.due:
             raise IllegalTransition(f"{deliverable.ref} 的截止日期 {deliverable.due} 已过:延期须在截止日期前申请;"
@@ -401,12 +412,14 @@ def _pending_extension(session: Session, deliverable: Deliverable) -> Extension 
 def decide_extension(session_factory: SessionFactory, *, actor: str, ref: str, grant: bool, now: datetime,
                      reason: str | None = None) -> Change:
     """The office grants the pending request (the due date moves; the original is kept for scoring) or refuses it."""
+    text = checked_text(reason, "批准意见" if grant else "驳回理由")
+
     def change(session: Session, user: User, deliverable: Deliverable) -> str | None:
         require_office(user, "extension.decide")
         request = _pending_extension(session, deliverable)
         if request is None:
             raise IllegalTransition(f"{deliverable.ref} 没有待审批的延期申请")
-        why = checked_text(reason, "审批意见" if grant else "驳回理由", required=not grant)
+        why = text if grant else _require(text, "驳回理由")
         request.status = "granted" if grant else "refused"
         request.decided_by, request.decided_at, request.decision_reason = user.name, now, why
         if grant:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from responsibilities.vocabulary import LIGHT_NAMES
-from workflows.cli.context import Commands
+from workflows.cli.context import Commands, bounded_int
 
 
 def _month(value: str):
@@ -172,7 +172,8 @@ def register(cli: Commands) -> None:
     submit.add_argument("--reason", help="why an accepted report is corrected (required then)")
 
     progress = command("progress", cmd_progress, "every region against its targets (序时进度)", actions)
-    progress.add_argument("--year", type=int, help="the plan year (default: the year of --as-of)")
+    progress.add_argument("--year", type=bounded_int(1900, 2100, "年份"),
+                          help="the plan year (default: the year of --as-of)")
     progress.add_argument("--json", action="store_true", help="print JSON")
 
     template = command("template", cmd_template, "write the blank XLSX form for a month", actions)

@@ -32,9 +32,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def undecodable_argument(argv: Sequence[str]) -> str | None:
+    """The first argument that is not UTF-8 text: Python keeps its bytes as lone surrogates (`duban note x
+    $'\\xff'`), which no database, file name or terminal takes. None when every argument is text."""
+    for number, argument in enumerate(argv, 1):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")  # \xff
+            except UnicodeEncodeError:  # a surrogate no byte became (main called with such a string)
+                shown = argument.encode("utf-8", "backslashreplace").decode("ascii")
+            return (f"第 {number} 个参数“{shown}”"
+                    "不是有效的 UTF-8 文字:请检查终端或脚本的编码(如 LANG=zh_CN.UTF-8),未作任何更改")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from workflows.failures import known_failure
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    undecodable = undecodable_argument(argv)
+    if undecodable is not None:
+        print(f"duban: {undecodable}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

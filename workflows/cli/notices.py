@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from responsibilities.vocabulary import DIGEST_NAMES, NOTICE_KIND_NAMES
-from workflows.cli.context import Commands
+from workflows.cli.context import Commands, port
 
 
 def cmd_sweep(ctx) -> int:  # a workflows.cli.context.Context
@@ -141,5 +141,5 @@ def register(cli: Commands) -> None:
     retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="the notices' numbers (`duban notices --failed`)")
     retry.add_argument("--failed", dest="retry_failed", action="store_true", help="every failed notice")
     sink = command("mail-sink", cmd_mail_sink, "run a local SMTP server on 127.0.0.1 that keeps what it receives")
-    sink.add_argument("--port", type=int, default=2525)
+    sink.add_argument("--port", type=port, default=2525)
     sink.add_argument("--folder", default="var/mail-sink")

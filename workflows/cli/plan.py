@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from workflows.cli.context import Commands
+from workflows.cli.context import Commands, bounded_int
 
 DEFAULT_PLAN = "deadlines.yaml"
 
@@ -108,7 +108,8 @@ def register(cli: Commands) -> None:
     deadline_commands = deadline.add_subparsers(dest="deadline_command", required=True, metavar="ACTION")
     parse = deadline_commands.add_parser("parse", help="turn a deadline text into a rule")
     parse.add_argument("text", help="the deadline text, e.g. 2019年10月31日前 or 次月5日前")
-    parse.add_argument("--year", type=int, help="the year for texts without one; first_due is then within it")
+    parse.add_argument("--year", type=bounded_int(1900, 2100, "年份"),
+                       help="the year for texts without one; first_due is then within it (1900 to 2100)")
     parse.add_argument("--from", dest="from_date", type=_iso_date, metavar="DATE",
                        help="first_due is the first due date on or after DATE (default: today)")
     parse.add_argument("--json", action="store_true", help="print JSON")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from workflows.cli.context import Commands, Context
+from workflows.cli.context import Commands, Context, bounded_int, port
 from workflows.cli.plan import load_plan_or_report
 
 
@@ -61,7 +61,7 @@ def load_demo(ctx) -> None:
 def register(cli: Commands) -> None:
     serve = cli.command("serve", cmd_serve, "run the web application and the embedded scheduler (one per database)")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="the port to listen on (default: 8000; 0: any free one)")
+    serve.add_argument("--port", type=port, default=8000, help="the port to listen on (default: 8000; 0: any free one)")
     serve.add_argument("--demo", action="store_true",
                        help="load the sample plan, create one account per unit, the office and a leader, "
                             "print passwords")
@@ -69,7 +69,8 @@ def register(cli: Commands) -> None:
     serve.add_argument("--no-scheduler", action="store_true", help="run only the web pages (another process schedules)")
     serve.add_argument("--direct", action="store_true",
                        help="run the jobs directly even when PREFECT_API_URL is set (without it, they always are)")
-    serve.add_argument("--lease-seconds", type=int, default=60, help="how long the scheduler lease lasts unrenewed")
+    serve.add_argument("--lease-seconds", type=bounded_int(1, 86400, "租约秒数"), default=60,
+                       help="how long the scheduler lease lasts unrenewed (1 to 86400)")
     serve.add_argument("--forwarded-allow-ips", metavar="IPS",
                        help="comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and "
                             "X-Forwarded-Proto are believed (default: $DUBAN_FORWARDED_ALLOW_IPS, else none)")

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from responsibilities.vocabulary import CHANGE_NAMES, PLAN_PART_NAMES
-from workflows.cli.context import Commands, Context, parse_date
+from workflows.cli.context import Commands, Context, bounded_int, parse_date
 
 
 def _print_change(change, verb: str) -> None:
@@ -254,7 +254,7 @@ def register(cli: Commands) -> None:
 
 
 def _versioned(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--expect-version", type=int, metavar="N",
+    parser.add_argument("--expect-version", type=bounded_int(1, 2**31 - 1, "版本号"), metavar="N",
                         help="refuse if someone changed it since you saw version N (see `duban show`)")
 
 
@@ -344,7 +344,7 @@ def _register_reading(cli: Commands) -> None:
     audit = command("audit", cmd_audit, "the audit trail")
     audit.add_argument("--unit")
     audit.add_argument("--id", help="one deliverable's records")
-    audit.add_argument("--limit", type=int, help="only the newest N records")
+    audit.add_argument("--limit", type=bounded_int(1, 1_000_000, "条数"), help="only the newest N records")
 
     backup = command("backup", cmd_backup, "write an online, consistent copy of the database")
     backup.add_argument("path")

@@ -12,9 +12,9 @@ from typing import Any
 from fastapi import Request
 
 from responsibilities.errors import DomainError, InvalidInput, StaleDeliverable
+from responsibilities.limits import MAX_TEXT, checked_text
 from responsibilities.reading.board import KINDS, Filters
 from responsibilities.storage.model import STATES
-from responsibilities.tracking.texts import MAX_TEXT  # a note or a reason, as the services bound it
 from workflows.web.security import headline_of, status_of
 
 MAX_LINKS = 10
@@ -29,16 +29,14 @@ class Form:
     errors: dict[str, str] = field(default_factory=dict)
     status: int = 200
 
-    def text(self, key: str, label: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
-        value = self.values.get(key, "").strip()
-        if not value:
-            if required:
-                self.fail(key, f"请填写{label}")
+    def text(self, key: str, label: str, *, required: bool = False, limit: int = MAX_TEXT,
+             multiline: bool = True) -> str | None:
+        """The services' own check of a text (responsibilities/limits.py), its message next to the field."""
+        try:
+            return checked_text(self.values.get(key), label, limit=limit, multiline=multiline, required=required)
+        except InvalidInput as refused:
+            self.fail(key, str(refused))
             return None
-        if len(value) > limit:
-            self.fail(key, f"{label}不能超过 {limit} 个字符(现有 {len(value)} 个)")
-            return None
-        return value
 
     def day(self, key: str, label: str, *, required: bool = True) -> date | None:
         value = self.values.get(key, "").strip()

@@ -19,6 +19,7 @@ from responsibilities.figures.rules import MAX_COUNT, MAX_COUNT_CHARS
 from responsibilities.figures.service import FiguresInvalid, FiguresRecorded, submit_figures
 from responsibilities.figures.view import region_months
 from responsibilities.figures.xlsx import import_form
+from responsibilities.limits import MAX_TEXT
 from responsibilities.tracking.accounts import SignedIn
 from workflows.web import forms
 from workflows.web.access import require_overview
@@ -33,7 +34,6 @@ from workflows.web.figures_forms import (
     read_upload,
     setup_of,
 )
-from workflows.web.forms import MAX_TEXT
 
 router = APIRouter(prefix="/api", tags=["figures"], responses=ERRORS)
 # A JSON number, or the text a person typed ("1,200"): taken as it comes, so that the figures' own rules say what is

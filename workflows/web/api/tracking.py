@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from responsibilities.errors import InvalidInput, NotAllowed, NotFound
+from responsibilities.limits import MAX_PASSWORD_CHARS, MAX_TEXT, MAX_USER_NAME
 from responsibilities.reading import board, queries
 from responsibilities.reading.queries import plan_years
 from responsibilities.reports.files import MEDIA_TYPES, render_year_report
@@ -27,7 +28,7 @@ from workflows.web.access import hide_other_units, load_view, require_overview
 from workflows.web.api.common import ERRORS, DeadlineKind, State, csrf
 from workflows.web.context import SESSION_COOKIE, client_address, signed_in, web
 from workflows.web.evidence import MAX_FILES, evidence_response, save_upload
-from workflows.web.forms import MAX_LINKS, MAX_TEXT
+from workflows.web.forms import MAX_LINKS
 from workflows.web.pages.auth import set_session_cookie
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
@@ -40,8 +41,8 @@ def visible(request: Request, user: SignedIn, ref: str) -> queries.DeliverableVi
 
 
 class SignInBody(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_USER_NAME)]
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_CHARS)]
 
 
 class Me(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from responsibilities.limits import MAX_PASSWORD_CHARS, MAX_USER_NAME
 from responsibilities.tracking.accounts import SignedIn, SignInFailed, SignInThrottled, end_session, sign_in
 from workflows.web.context import (
     PRE_SESSION_COOKIE,
@@ -22,8 +23,7 @@ from workflows.web.security import check_csrf
 from workflows.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-MAX_NAME = 64
-MAX_PASSWORD = 200
+MAX_NAME, MAX_PASSWORD = MAX_USER_NAME, MAX_PASSWORD_CHARS  # the services' bounds (responsibilities/limits.py)
 
 
 def safe_next(target: str | None) -> str:
