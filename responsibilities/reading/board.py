@@ -17,6 +17,7 @@ from typing import Any, Generic, Mapping, NamedTuple, Sequence, TypeVar
 from sqlalchemy import Date, Integer, Select, String, bindparam, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
+from responsibilities.deadlines.rules import KINDS  # the deadline kinds a filter takes: the rules' own
 from responsibilities.errors import InvalidInput, NotFound
 from responsibilities.limits import is_clean_key
 from responsibilities.reading import lights
@@ -41,7 +42,6 @@ from responsibilities.vocabulary import DEADLINE_KIND_NAMES, STATE_NAMES
 SessionFactory = sessionmaker[Session]
 T = TypeVar("T")
 LIGHTS = lights.LIGHTS
-KINDS = ("fixed", "ongoing", "periodic", "after_event", "external", "staged")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
