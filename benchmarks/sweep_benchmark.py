@@ -396,13 +396,13 @@ def owed_statements(engine, session_factory, today: date,
         captured.append((statement, dict(parameters) if isinstance(parameters, dict) else tuple(parameters)))
 
     with read_session(session_factory) as session:
-        plan_sweep, working = prepare(session, today, now)
+        plan_sweeps, working = prepare(session, today, now)
         if not working:
             raise SystemExit(f"{today} is not a working day: the sweep writes nothing on it; pick another --today")
         kinds = []
         event.listen(engine, "before_cursor_execute", capture)
         try:
-            for kind, queries in plan_sweep.owed_selects().items():
+            for kind, queries in ((k, q) for s in plan_sweeps for k, q in s.owed_selects().items()):
                 for query in queries:
                     before = len(captured)
                     session.execute(query).all()  # compiled and bound by SQLAlchemy; also warms the cache

@@ -37,6 +37,7 @@ from responsibilities.storage.model import (
     Notice,
     ObligationRecord,
     PersonRecord,
+    PlanPerson,
     UnitRecord,
 )
 from responsibilities.storage.plans import LoadedPlan, SupervisionRules, require_plan
@@ -120,13 +121,30 @@ def environment() -> Environment:
 # ── recipients ──────────────────────────────────────────────────────────────────────────────────
 
 
-def _plan(session: Session) -> LoadedPlan:
-    """The loaded plan, read once per session: rendering asks for it several times a message, and delivery renders
-    a batch in one read-only session (a replay renders thousands of messages)."""
-    plan = session.info.get(_PLAN_KEY)
+def _plan(session: Session, plan_id: str | None = None) -> LoadedPlan:
+    """The plan ``plan_id`` (or the office's first), read once per session: rendering asks for it several times a
+    message, and delivery renders a batch in one read-only session (a replay renders thousands of messages)."""
+    plans = session.info.setdefault(_PLAN_KEY, {})
+    plan = plans.get(plan_id)
     if plan is None:
-        plan = session.info[_PLAN_KEY] = require_plan(session)
+        plan = plans[plan_id] = require_plan(session, plan_id)
     return plan
+
+
+def notice_plan_id(session: Session, notice: Notice) -> str | None:
+    """The plan a notice is about: its own (a plan's summary), its deliverable's or its obligation's; None for
+    the office's and leaders' digests, which span every plan."""
+    if notice.plan_id is not None:
+        return notice.plan_id
+    if notice.deliverable_id is not None:
+        deliverable = session.get(Deliverable, notice.deliverable_id)
+        if deliverable is not None:
+            return deliverable.plan_id
+    if notice.obligation_id is not None:
+        obligation = session.get(ObligationRecord, notice.obligation_id)
+        if obligation is not None:
+            return obligation.plan_id
+    return None
 
 
 _PLAN_KEY = "duban.messages.plan"
@@ -137,21 +155,30 @@ def _unit_emails(session: Session, unit_id: str | None) -> list[str]:
     return list(unit.emails or []) if unit is not None and not unit.retired else []
 
 
-def _people(session: Session, role: str, unit_id: str | None = None) -> list[str]:
-    query = select(PersonRecord.email).where(PersonRecord.role == role, PersonRecord.retired.is_(False))
+def _people(session: Session, plan_id: str | None, role: str, unit_id: str | None = None) -> list[str]:
+    """The addresses of the people with ``role`` in the plan's leading group (every plan's, for ``plan_id`` None:
+    the digests to the leaders span the plans)."""
+    query = (select(PersonRecord.email).join(PlanPerson, PlanPerson.person_id == PersonRecord.id)
+             .where(PlanPerson.role == role, PersonRecord.retired.is_(False)))
+    if plan_id is not None:
+        query = query.where(PlanPerson.plan_id == plan_id)
     if unit_id is not None:
         query = query.where(PersonRecord.unit_id == unit_id)
-    return list(session.scalars(query.order_by(PersonRecord.id)))
+    return list(dict.fromkeys(session.scalars(query.order_by(PersonRecord.id))))
 
 
-def _unit_member(session: Session, unit_id: str | None) -> list[str]:
+def _unit_member(session: Session, plan_id: str | None, unit_id: str | None) -> list[str]:
     """The member who speaks for the unit; for a region that is no government of its own (市本级), whose
-    figures the office's unit compiles, the member of that unit (the plan loader checks the same rule)."""
-    found = _people(session, "member", unit_id)
+    figures the office's unit compiles, the member of that unit (the plan loader checks the same rule). An item
+    of a plan without such a member (the office's hand-assigned items) goes to the unit's leader in charge
+    (分管领导), as the office's directory names them."""
+    found = _people(session, plan_id, "member", unit_id)
     unit = session.get(UnitRecord, unit_id) if unit_id else None
     if not found and unit is not None and unit.kind == "region":
-        office_unit = _plan(session).office.unit
-        found = _people(session, "member", office_unit) if office_unit else []
+        office_unit = _plan(session, plan_id).office.unit
+        found = _people(session, plan_id, "member", office_unit) if office_unit else []
+    if not found and unit is not None and unit.leader:
+        found = [unit.leader["email"]]
     return found
 
 
@@ -171,17 +198,18 @@ def _lead_unit_id(session: Session, notice: Notice) -> str | None:
 def recipients_for(session: Session, notice: Notice) -> tuple[str, ...]:
     """The addresses of the notice's audience, in audience order, retired people and units skipped, no repeats."""
     found: list[str] = []
+    plan_id = notice_plan_id(session, notice)
     for part in (p.strip() for p in notice.audience.split(",")):
         if part == "unit":
             found += _unit_emails(session, notice.unit_id)
         elif part.startswith("co-unit:"):
             found += _unit_emails(session, part.removeprefix("co-unit:"))
         elif part == "unit-member":
-            found += _unit_member(session, _lead_unit_id(session, notice))
+            found += _unit_member(session, plan_id, _lead_unit_id(session, notice))
         elif part == "office":
-            found.append(_plan(session).office.email)
+            found.append(_plan(session, plan_id).office.email)
         elif part in ("deputies", "leader"):
-            found += _people(session, "deputy" if part == "deputies" else "leader")
+            found += _people(session, plan_id, "deputy" if part == "deputies" else "leader")
         elif part:
             raise ValueError(f"notice {notice.dedupe_key}: unknown audience part {part!r}")
     seen: set[str] = set()
@@ -226,7 +254,7 @@ def _superseded(session: Session, notice: Notice, supervision: SupervisionRules)
 
 
 def _context(session: Session, notice: Notice, base_url: str, today: date) -> dict[str, Any]:
-    plan = _plan(session)
+    plan = _plan(session, notice_plan_id(session, notice))
     obligation = session.get(ObligationRecord, notice.obligation_id)
     deliverable = session.get(Deliverable, notice.deliverable_id) if notice.deliverable_id is not None else None
     if obligation is None and deliverable is not None:
@@ -243,7 +271,7 @@ def _context(session: Session, notice: Notice, base_url: str, today: date) -> di
     base = base_url.rstrip("/")
     return {
         "kind": notice.kind, "level": notice.level, "today": today.isoformat(),
-        "plan_title": plan.title, "plan_number": plan.document_number,
+        "plan_title": plan.title, "plan_number": plan.document_number, "plan_name": plan.short_name,
         "office_name": plan.office.name,
         "unit": unit.short_name, "unit_name": unit.name,
         "lead_unit": lead.short_name, "lead_unit_name": lead.name,
@@ -258,8 +286,8 @@ def _context(session: Session, notice: Notice, base_url: str, today: date) -> di
         "days_overdue": max((today - due).days, 0) if due else None,
         "escalation_after": steps.get(notice.level) if notice.kind == "escalation" else None,
         "supersedes": _superseded(session, notice, plan.supervision),
-        "link": f"{base}/deliverables/{quote(deliverable.ref, safe='@')}" if deliverable is not None
-                else f"{base}/obligations/{quote(obligation.id, safe='@')}",
+        "link": f"{base}/deliverables/{quote(deliverable.qualified_ref, safe='@:')}" if deliverable is not None
+                else f"{base}/obligations/{quote(f'{obligation.plan_id}:{obligation.ref}', safe='@:')}",
         "obligation_kind": obligation.kind, "event_name": event.name if event else None,
         "event_text": event.text if event else None,
         "published_on": plan.published_on.isoformat(), "days_waiting": (today - plan.published_on).days,
@@ -273,7 +301,8 @@ def _item(row: StatusRow, base: str) -> dict[str, Any]:
     return {"ref": row.id, "unit": row.unit_name, "task": row.task, "task_short": _task_short(row.task),
             "period": row.period if row.period not in (None, "once") else None,
             "due": row.due.isoformat() if row.due else None, "state": row.state, "light": row.light,
-            "days_overdue": row.days_overdue, "link": f"{base}/{path}/{quote(row.id, safe='@')}"}
+            "days_overdue": row.days_overdue, "plan": row.plan_name,
+            "link": f"{base}/{path}/{quote(row.qualified, safe='@:')}"}
 
 
 def _section(rows: list[StatusRow], base: str, **extra: Any) -> dict[str, Any]:
@@ -308,7 +337,7 @@ def _digest_context(session: Session, notice: Notice, today: date, base_url: str
     base = base_url.rstrip("/")
     context: dict[str, Any] = {
         "kind": notice.kind, "digest": digest, "today": today.isoformat(), "period": period,
-        "plan_title": plan.title, "plan_number": plan.document_number,
+        "plan_title": plan.title, "plan_number": plan.document_number, "plan_name": plan.short_name,
         "office_name": plan.office.name,
         "dashboard": f"{base}/", "due_soon_days": digests.DUE_SOON_DAYS,
     }
@@ -350,8 +379,8 @@ def _office_digest_context(session: Session, facts: digests.OfficeDigest, base: 
     lights = [{"unit": names.get(u, u), **counts} for u, counts in sorted(
         facts.lights.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], order.get(kv[0], len(order))))]
     totals = {light: sum(c[light] for c in facts.lights.values()) for light in ("red", "yellow", "green", "grey")}
-    events = {o.id: o.awaits for o in session.scalars(select(ObligationRecord).where(
-        ObligationRecord.id.in_([r.id for r in facts.awaiting_event])))}
+    events = {f"{o.plan_id}:{o.ref}": o.awaits for o in session.scalars(select(ObligationRecord).where(
+        ObligationRecord.ref.in_([r.id for r in facts.awaiting_event])))}
     event_names = {e.id: e.name for e in session.scalars(select(EventRecord))}
     failed = [{"key": n.dedupe_key, "kind": n.kind, "audience": n.audience, "owed_on": n.owed_on.isoformat(),
                "attempts": n.attempts, "error": n.last_error or "",
@@ -361,7 +390,7 @@ def _office_digest_context(session: Session, facts: digests.OfficeDigest, base: 
         "lights": lights, "totals": totals, "red_count": len(facts.red),
         "reviews": _section(facts.reviews, base),
         "awaiting_event": _section(facts.awaiting_event, base,
-                                   event=lambda r: event_names.get(events.get(r.id), "")),
+                                   event=lambda r: event_names.get(events.get(r.qualified), "")),
         "awaiting_date": _section(facts.awaiting_date, base),
         "failed": {"items": failed, "count": len(facts.failed),
                    "more": max(len(facts.failed) - DIGEST_LIST_LIMIT, 0)},
@@ -374,7 +403,7 @@ def _rate(value: float | None) -> str | None:
 
 def _summary_context(session: Session, notice: Notice, base_url: str) -> dict[str, Any]:
     """The year-end summary's facts (kind ``summary``), as of the day the summary was written (``owed_on``)."""
-    plan = _plan(session)
+    plan = _plan(session, notice.plan_id)
     year = int(notice.dedupe_key.rpartition(":")[2])
     summary = reports.summarize_year(session, year=year, today=notice.owed_on)
     best, worst = reports.best_and_worst(summary)
@@ -386,7 +415,7 @@ def _summary_context(session: Session, notice: Notice, base_url: str) -> dict[st
 
     return {
         "kind": notice.kind, "year": year, "title": summary.title, "as_of": summary.as_of.isoformat(),
-        "plan_title": plan.title, "plan_number": plan.document_number,
+        "plan_title": plan.title, "plan_number": plan.document_number, "plan_name": plan.short_name,
         "office_name": plan.office.name,
         "totals": {"due": totals.due, "on_time": totals.on_time, "late": totals.late, "overdue": totals.overdue,
                    "awaiting_review": totals.awaiting_review, "waived": totals.waived,

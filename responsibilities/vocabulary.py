@@ -51,7 +51,12 @@ ACTION_NAMES = {
     "units.retired": "单位撤销",
     "people.retired": "人员撤销",
     "obligations.retired": "任务撤销",
+    "plan.add": "新增工作方案",
+    "plan.close": "结束工作方案",
+    "plan.closed": "结束工作方案",
+    "item.assign": "交办事项",
 }
+PLAN_KIND_NAMES = {"plan": "工作方案", "standing": "交办事项"}
 ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导"}
 # What kind of refusal a message is, as its headline says it (by the domain error's class name).
 REFUSAL_NAMES = {"NotFound": "未找到", "NotAllowed": "无权进行此操作", "InvalidInput": "输入有误",

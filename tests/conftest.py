@@ -36,6 +36,13 @@ from database_support import Database, PostgresDatabase, PostgresStore, SqliteDa
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_PLAN = ROOT / "deadlines.yaml"
+SEED_ID = "guigang-skills-2019"  # the seed plan's id
+
+
+def seed_key(ref: str) -> str:
+    """The seed plan's ``ref`` qualified: the key a fresh load stores its obligation under, and the reference links
+    name a deliverable by (<plan>:<ref>)."""
+    return f"{SEED_ID}:{ref}"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 OFFICE, LEADER = "office", "leader"

@@ -219,9 +219,10 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
                              "id": target, "other": rng.choice(ids)})
             elif what == "insert":
                 ids.append(con.execute(sql(
-                    "INSERT INTO deliverables (ref, obligation_id, unit_id, period, due, state, retired, "
-                    "set_by_office, updated_at, updated_by, version) "
-                    "VALUES (:ref, :o, :u, :ref, :due, :s, :r, FALSE, :at, :by, 1) "
+                    "INSERT INTO deliverables (ref, qualified_ref, plan_id, obligation_id, unit_id, period, due, "
+                    "state, retired, set_by_office, updated_at, updated_by, version) "
+                    "VALUES (:ref, 'probe:' || :ref, 'guigang-skills-2019', :o, :u, :ref, :due, :s, :r, FALSE, "
+                    ":at, :by, 1) "
                     "RETURNING id"),
                     {"ref": f"probe-{step}", "o": template[0], "u": rng.choice(units), "due": due,
                      "s": rng.choice(STATES), "r": bool(rng.randint(0, 1)), "at": template[1],
@@ -346,7 +347,7 @@ def test_a_unit_with_only_an_obligation_waiting_for_a_date_is_in_the_matrix_with
     # no kept lights for finance, one waiting obligation; it sorts with the units that have no red or yellow.
     with loaded.raw() as con:
         con.execute(text("UPDATE deliverables SET retired = TRUE WHERE unit_id = 'finance'"))
-        con.execute(text("UPDATE obligations SET lead_unit_id = 'finance' WHERE id = 'hrss-9'"))
+        con.execute(text("UPDATE obligations SET lead_unit_id = 'finance' WHERE ref = 'hrss-9'"))
         con.commit()
     sf = loaded.session_factory
     today = date(2019, 11, 4)

@@ -30,11 +30,11 @@ from notifications.messages import (
 from responsibilities.notices.sweep import sweep
 from responsibilities.storage.model import Deliverable, Notice, ObligationRecord, PersonRecord, UnitRecord
 
-from conftest import at
+from conftest import at, seed_key
 
 BASE = "https://duban.example/"
 SENDER = "贵港市职业技能提升行动领导小组办公室 <duban@guigang.example>"
-LINK = "https://duban.example/deliverables/hrss-4"
+LINK = f"https://duban.example/deliverables/{seed_key('hrss-4')}"
 TASK = "举办职业技能提升行动政策培训班"
 SOURCE = "工作分工 · 市人力资源社会保障局 · 第4项"
 
@@ -95,7 +95,7 @@ def test_a_co_unit_reminder_is_marked_as_cooperation_and_goes_to_the_co_unit(loa
     assert message.subject.startswith("【提醒】市人力资源社会保障局(配合):开展企业职工技能提升和转岗转业培训")
     for part in (message.text, message.html):
         assert "贵单位为配合单位" in part and "桂平市人民政府" in part and "2020-01-10" in part
-        assert "https://duban.example/deliverables/work-1.guiping@2019-Q4" in part
+        assert f"https://duban.example/deliverables/{seed_key('work-1.guiping@2019-Q4')}" in part
     lead = rendered(session_factory, "reminder", "work-1.guiping@2019-Q4", 1, date(2020, 1, 9))
     assert "配合" not in lead.subject and "贵单位为配合单位" not in lead.text
 
@@ -146,13 +146,13 @@ def test_an_office_notice_names_the_obligation_the_missing_event_and_since_when(
     sweep_on(session_factory, date(2019, 11, 20))  # 20 working days after publication (2019-10-23)
     with session_factory() as session:
         rows = {key: session.scalars(select(Notice).where(Notice.dedupe_key == key)).one()
-                for key in ("office:hrss-2:awaiting", "office:hrss-9:awaiting")}
+                for key in (f"office:{seed_key('hrss-2')}:awaiting", f"office:{seed_key('hrss-9')}:awaiting")}
         event, external = (render(session, row, date(2019, 11, 20)) for row in rows.values())
     assert event.to == external.to == ("office@guigang.example",)
     assert event.subject.startswith("【办公室提示】市人力资源社会保障局:牵头制订职业技能提升三年行动相关配套政策")
     for part in (event.text, event.html):
         for fact in ("自治区职业技能提升行动相关配套文件下发", "2019-10-23", "工作分工 · 市人力资源社会保障局 · 第2项",
-                     "自治区相关文件下发后一个月内完成", "https://duban.example/obligations/hrss-2"):
+                     "自治区相关文件下发后一个月内完成", f"https://duban.example/obligations/{seed_key('hrss-2')}"):
             assert fact in part, fact
     assert "仍未确定截止日期" in external.subject
     assert "按自治区要求上报" in external.text and "外部确定的截止日期" in external.text
@@ -231,7 +231,7 @@ def test_html_escapes_the_task_and_text_keeps_it_verbatim(loaded, session_factor
     sweep_on(session_factory, date(2019, 11, 1))
     task = '<script>alert("x")</script> 培训 & 宣传'
     with session_factory.begin() as session:
-        session.get(ObligationRecord, "hrss-4").task = task
+        session.get(ObligationRecord, seed_key("hrss-4")).task = task
     message = rendered(session_factory, "chase", "hrss-4", 1, date(2019, 11, 1))
     assert "<script" not in message.html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; 培训 &amp; 宣传" in message.html
@@ -243,7 +243,8 @@ def all_kinds(session_factory) -> list[Message]:
     with session_factory() as session:
         rows = [notice(session, "reminder", "hrss-4", 5), notice(session, "chase", "hrss-4", 1),
                 notice(session, "escalation", "hrss-4", 3)]
-        rows.append(session.scalars(select(Notice).where(Notice.dedupe_key == "office:hrss-2:awaiting")).one())
+        key = f"office:{seed_key('hrss-2')}:awaiting"
+        rows.append(session.scalars(select(Notice).where(Notice.dedupe_key == key)).one())
         return [render(session, row, date(2019, 11, 20)) for row in rows]
 
 

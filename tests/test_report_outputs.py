@@ -37,7 +37,7 @@ def summary(loaded, session_factory):
         services.accept(session_factory, actor=OFFICE, ref=ref, now=submitted)
     services.waive(session_factory, actor=OFFICE, ref="market-1", reason="职能调整", now=at(2019, 10, 30))
     with session_factory.begin() as session:
-        session.execute(update(ObligationRecord).where(ObligationRecord.id == "union-1")
+        session.execute(update(ObligationRecord).where(ObligationRecord.ref == "union-1")
                         .values(task='<script>alert("x")</script> 职工培训 & 竞赛'))
     return year_end_summary(session_factory, year=2019, today=AFTER_2019)
 

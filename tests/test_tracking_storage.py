@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, select, text
+from sqlalchemy import String, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from responsibilities.errors import IllegalTransition, InvalidInput, NotFound, StaleDeliverable
@@ -24,7 +24,7 @@ from responsibilities.storage.db import read_session
 from responsibilities.storage.model import Deliverable, Evidence, ObligationRecord
 from responsibilities.tracking import services
 
-from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, at_once, database_unchanged
+from conftest import HRSS, OFFICE, SEED_PLAN, UNION, at, at_once, database_unchanged, seed_key
 
 pytestmark = pytest.mark.both_databases
 
@@ -107,11 +107,13 @@ def test_an_edited_plan_updates_texts_and_dates_in_place_and_reports_what_it_did
         "deliverables": {"redated": 1, "added": 1, "retired": 9},
     }
     with session_factory() as session:
-        assert session.get(ObligationRecord, "hrss-5").task == TASK_NEW.removeprefix('task: "').removesuffix('"')
-        assert session.get(ObligationRecord, "hrss-4").deadline_text == "2019年11月15日前"
+        task = TASK_NEW.removeprefix('task: "').removesuffix('"')
+        assert session.get(ObligationRecord, seed_key("hrss-5")).task == task
+        assert session.get(ObligationRecord, seed_key("hrss-4")).deadline_text == "2019年11月15日前"
     new = queries.show(session_factory, ref="hrss-10")
     assert (new.deliverable.due, new.deliverable.state) == (date(2019, 12, 15), "open")
-    reworded = [a for a in queries.audit_trail(session_factory, unit="hrss") if a.obligation_id == "hrss-5"][-1]
+    reworded = [a for a in queries.audit_trail(session_factory, unit="hrss")
+                if a.obligation_id == seed_key("hrss-5")][-1]
     assert (reworded.action, reworded.actor, reworded.at) == ("obligation.loaded", "system", RELOADED_AT)
     assert list(reworded.before) == ["task"] and reworded.after["task"].startswith("协调行业主管部门抓好各类群体")
 
@@ -140,8 +142,8 @@ def test_a_removed_obligation_is_retired_with_its_history_never_deleted(loaded, 
 
     assert loaded.count("deliverables") == deliverables + 1  # hrss-10 came; nothing went
     with session_factory() as session:
-        assert session.get(ObligationRecord, "union-2").retired_at == RELOADED_AT
-        retired = session.scalars(select(Deliverable).where(Deliverable.obligation_id == "union-2")).all()
+        assert session.get(ObligationRecord, seed_key("union-2")).retired_at == RELOADED_AT
+        retired = session.scalars(select(Deliverable).where(Deliverable.obligation_id == seed_key("union-2"))).all()
     assert len(retired) == 9 and all(d.retired for d in retired)
     history = queries.show(session_factory, ref="union-2@2019-Q4").history
     assert [a.action for a in history] == ["deliverable.dated", "note", "deliverable.retired"]
@@ -368,9 +370,30 @@ def test_the_models_match_the_schema_the_migrations_build(database):
 
     from responsibilities.storage.model import Base
 
+    def compare_type(context, inspected, metadata, inspected_type, metadata_type):
+        # SQLite keeps no VARCHAR length (migration 0010 widens the keys' columns on PostgreSQL only).
+        if (context.dialect.name == "sqlite" and isinstance(inspected_type, String)
+                and isinstance(metadata_type, String)):
+            return False
+        return None  # the default comparison
+
     with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        context = MigrationContext.configure(connection, opts={"compare_type": compare_type})
+        differences = compare_metadata(context, Base.metadata)
+    if database.dialect == "sqlite":  # SQLite adds these columns nullable and without their foreign key (0010)
+        differences = [d for d in differences if not _kept_by_the_application_on_sqlite(d)]
+    assert differences == []
+
+
+def _kept_by_the_application_on_sqlite(difference) -> bool:
+    kept = {("obligations", "plan_id"), ("obligations", "ref"), ("deliverables", "plan_id"), ("deliverables", "ref"),
+            ("notices", "plan_id")}
+    change = difference[0] if isinstance(difference, list) else difference
+    if change[0] == "modify_nullable":
+        return (change[2], change[3]) in kept
+    if change[0] == "add_fk":
+        return (change[1].table.name, change[1].column_keys[0]) in kept
+    return False
 
 
 def test_head_names_the_newest_migration_script():

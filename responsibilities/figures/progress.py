@@ -189,14 +189,15 @@ def _counts():
             .exists())
 
 
-def month_statuses(session: Session, obligation: str, zone: ZoneInfo,
-                   regions: Sequence[str] | None = None) -> dict[str, list[MonthStatus]]:
+def month_statuses(session: Session, obligation: str, zone: ZoneInfo, regions: Sequence[str] | None = None, *,
+                   plan: str) -> dict[str, list[MonthStatus]]:
     """region → its monthly reports' standing, by month. ``regions`` (the plan's reporting regions) lets the
     statement read only those units' deliverables, by index, instead of walking every deliverable."""
     query = (select(Deliverable.unit_id, Deliverable.period_start, Deliverable.original_due, Deliverable.due,
                     Deliverable.state, Deliverable.submitted_at)
              .join(ObligationRecord, ObligationRecord.id == Deliverable.obligation_id)
-             .where(ObligationRecord.declared_id == obligation, ObligationRecord.retired_at.is_(None),
+             .where(ObligationRecord.plan_id == plan, ObligationRecord.declared_id == obligation,
+                    ObligationRecord.retired_at.is_(None),
                     Deliverable.retired.is_(False), Deliverable.period_start.is_not(None))
              .order_by(Deliverable.unit_id, Deliverable.period_start))
     if regions:
@@ -235,7 +236,7 @@ def numbers_for(session: Session, *, year: int, today: date) -> PlanNumbers:
 def _regions_numbers(session: Session, plan, settings, fields: tuple[Field, ...], year: int,
                      today: date) -> tuple[RegionNumbers, ...]:
     """Each region's numbers, the declared regions first, then any other that has targets or reports."""
-    statuses = month_statuses(session, settings.obligation, plan.time_zone, settings.regions)
+    statuses = month_statuses(session, settings.obligation, plan.time_zone, settings.regions, plan=settings.plan)
     year_sums = counted_sums(session, settings.obligation, date(year, 1, 1), date(year, 12, 31))
     # Cumulative: from the plan's start to the end of the year reported on (the final summary's three years).
     cumulative_sums = counted_sums(session, settings.obligation, plan.start, date(year, 12, 31))

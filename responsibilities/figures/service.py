@@ -89,6 +89,7 @@ def reporting_regions(session: Session, obligation: str) -> dict[str, str]:
     rows = dict(session.execute(select(ObligationRecord.lead_unit_id, UnitRecord.short_name)
                                 .join(UnitRecord, UnitRecord.id == ObligationRecord.lead_unit_id)
                                 .where(ObligationRecord.declared_id == obligation,
+                                       ObligationRecord.plan_id == figures_settings(session).plan,
                                        ObligationRecord.retired_at.is_(None))).all())
     order = {region: i for i, region in enumerate(figures_settings(session).regions)}
     return dict(sorted(rows.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
@@ -100,14 +101,18 @@ def _report_deliverable(session: Session, obligation: str, entry: FiguresEntry) 
         unit = session.get(UnitRecord, entry.region) if is_clean_key(entry.region) else None
         who = f"“{entry.region}”不是任何单位" if unit is None else f"{unit.short_name}({entry.region})不报送月报"
         raise InvalidInput(f"{who}:报送月报的地区为 " + "、".join(f"{n}({r})" for r, n in regions.items()))
+    plan = figures_settings(session).plan
     ref = deliverable_ref(f"{obligation}.{entry.region}", month_key(entry.month))
     # Locked (PostgreSQL; on SQLite the write lock is held from the start): a second hand-in of the same month
     # at the same moment waits for this one and becomes the next version, rather than failing on the first's.
-    deliverable = session.scalars(select(Deliverable).where(Deliverable.ref == ref, Deliverable.retired.is_(False))
+    deliverable = session.scalars(select(Deliverable).where(Deliverable.plan_id == plan, Deliverable.ref == ref,
+                                                            Deliverable.retired.is_(False))
                                   .with_for_update()).first()
     if deliverable is None:
-        months = session.execute(select(func.min(Deliverable.period), func.max(Deliverable.period)).where(
-            Deliverable.obligation_id == f"{obligation}.{entry.region}", Deliverable.retired.is_(False))).one()
+        months = session.execute(select(func.min(Deliverable.period), func.max(Deliverable.period))
+                                 .join(ObligationRecord, ObligationRecord.id == Deliverable.obligation_id).where(
+            ObligationRecord.plan_id == plan, ObligationRecord.ref == f"{obligation}.{entry.region}",
+            Deliverable.retired.is_(False))).one()
         raise InvalidInput(f"{month_key(entry.month)} 不在方案实施期内:月报覆盖 {months[0]} 至 {months[1]}")
     return deliverable
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from responsibilities.figures.rules import Field, fields_of, month_key
 from responsibilities.storage.db import read_session
-from responsibilities.storage.model import Deliverable, FigureReport, FigureValue, UnitRecord
+from responsibilities.storage.model import Deliverable, FigureReport, FigureValue, ObligationRecord, UnitRecord
 from responsibilities.storage.plans import loaded_plan
 
 SessionFactory = sessionmaker[Session]
@@ -32,6 +32,7 @@ class FiguresSetup:
     unit_of_measure: str
     first_year: int
     last_year: int
+    plan: str = ""  # the plan whose monthly report it is
 
     def year_of(self, today: date) -> int:
         """The plan year whose progress ``today`` shows: this year, or the nearest year of the plan."""
@@ -94,15 +95,16 @@ def setup_in(session: Session) -> FiguresSetup | None:
     ids = list(settings.regions)
     names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name).where(UnitRecord.id.in_(ids))).all())
     return FiguresSetup(settings.obligation, fields_of(settings.fields), {r: names.get(r, r) for r in ids},
-                        settings.unit_of_measure, plan.start.year, plan.end.year)
+                        settings.unit_of_measure, plan.start.year, plan.end.year, plan.id)
 
 
 def region_months(session_factory: SessionFactory, *, setup: FiguresSetup, region: str) -> list[ReportMonth]:
     """Every month a region reports on, oldest first, each with its newest figures (two queries)."""
     with read_session(session_factory) as session:
         deliverables = list(session.scalars(
-            select(Deliverable).where(Deliverable.obligation_id == f"{setup.obligation}.{region}",
-                                      Deliverable.retired.is_(False), Deliverable.period_start.is_not(None))
+            select(Deliverable).join(ObligationRecord, ObligationRecord.id == Deliverable.obligation_id)
+            .where(ObligationRecord.plan_id == setup.plan, ObligationRecord.ref == f"{setup.obligation}.{region}",
+                   Deliverable.retired.is_(False), Deliverable.period_start.is_not(None))
             .order_by(Deliverable.period_start)))
         figures = _newest_figures(session, [d.id for d in deliverables])
         return [_month(d, region, figures.get(d.id)) for d in deliverables]
@@ -112,8 +114,9 @@ def report_month(session_factory: SessionFactory, *, setup: FiguresSetup,
                  deliverable: Deliverable) -> ReportMonth | None:
     """The monthly report a deliverable is, with its newest figures; None for any other deliverable."""
     prefix = f"{setup.obligation}."
-    region = deliverable.obligation_id[len(prefix):]
-    if (not deliverable.obligation_id.startswith(prefix) or region not in setup.regions
+    obligation_ref = deliverable.ref.partition("@")[0]
+    region = obligation_ref[len(prefix):]
+    if (deliverable.plan_id != setup.plan or not obligation_ref.startswith(prefix) or region not in setup.regions
             or deliverable.period_start is None):
         return None
     with read_session(session_factory) as session:

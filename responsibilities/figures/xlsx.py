@@ -284,11 +284,13 @@ def form_for(session_factory, *, month: date, regions: Sequence[str] | None = No
             raise InvalidInput(f"{'、'.join(unknown)} 不报送月报:报送月报的地区为 " +
                                "、".join(f"{n}({r})" for r, n in owing.items()))
         dues = session.execute(select(Deliverable.due).join(ObligationRecord).where(
-            ObligationRecord.declared_id == settings.obligation, Deliverable.period == month_key(month),
+            ObligationRecord.plan_id == settings.plan, ObligationRecord.declared_id == settings.obligation,
+            Deliverable.period == month_key(month),
             Deliverable.retired.is_(False))).scalars().all()
         if not dues:
             months = session.execute(select(Deliverable.period).join(ObligationRecord).where(
-                ObligationRecord.declared_id == settings.obligation, Deliverable.retired.is_(False))
+                ObligationRecord.plan_id == settings.plan, ObligationRecord.declared_id == settings.obligation,
+                Deliverable.retired.is_(False))
                 .order_by(Deliverable.period)).scalars().all()
             raise InvalidInput(f"{month_key(month)} 不在方案实施期内:月报覆盖 {months[0]} 至 {months[-1]}"
                                if months else "方案中没有月报")

@@ -181,7 +181,8 @@ def _rows(key, audience: str, unit_id, today: date, now: datetime) -> Select:  #
                   literal(audience).label("audience"), literal(None, Integer).label("deliverable_id"),
                   literal(None, String).label("obligation_id"), unit_id.label("unit_id"),
                   literal(today, Date).label("owed_on"), literal(now, Notice.created_at.type).label("created_at"),
-                  literal("pending").label("status"), literal(0).label("attempts"))
+                  literal("pending").label("status"), literal(0).label("attempts"),
+                  literal(None, String).label("plan_id"))
 
 
 def _working(session: Session, today: date) -> bool:

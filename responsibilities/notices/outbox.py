@@ -11,7 +11,7 @@ from sqlalchemy.sql import Insert, Select
 from responsibilities.storage.model import Notice
 
 NOTICE_COLUMNS = ("dedupe_key", "kind", "level", "audience", "deliverable_id", "obligation_id", "unit_id",
-                  "owed_on", "created_at", "status", "attempts")
+                  "owed_on", "created_at", "status", "attempts", "plan_id")
 
 
 def insert_notices_ignoring_conflicts(session: Session, query: Select) -> int:

@@ -36,7 +36,7 @@ from responsibilities.storage.model import (
     Notice,
     ObligationRecord,
 )
-from responsibilities.storage.plans import SupervisionRules, require_plan
+from responsibilities.storage.plans import SupervisionRules, open_plans, require_plan
 
 OPEN_STATES = ("open", "returned")
 
@@ -85,12 +85,13 @@ class Sweep:
     """Builds the SELECTs of owed notices for one day; ``owed_selects`` is also the benchmark's floor."""
 
     def __init__(self, rules: SweepRules, today: date, today_cum: int, published_cum: int, now: datetime,
-                 office_due: bool | None = None):
+                 office_due: bool | None = None, plan: Any = None):
         # today, today_cum and now may also be bound parameters: the write path builds its statements once per
         # rules with parameters (see _owed_inserts) instead of building them anew each day.
         self.rules, self.today, self.today_cum, self.published_cum, self.now = (
             rules, today, today_cum, published_cum, now)
         self.office_due = (today_cum - published_cum >= rules.grace) if office_due is None else office_due
+        self.plan = plan  # the plan swept (its id, or a bound parameter); each plan has its own rules
 
     @staticmethod
     def _value(value: Any, type_: Any) -> Any:
@@ -100,7 +101,8 @@ class Sweep:
         due_day = aliased(CalendarDay)
         query = (select(Deliverable.id, Deliverable.unit_id, Deliverable.obligation_id, due_day.cum)
                  .join(due_day, due_day.day == Deliverable.due)
-                 .where(Deliverable.state.in_(OPEN_STATES), Deliverable.retired.is_(False)))
+                 .where(Deliverable.plan_id == self._value(self.plan, String()), Deliverable.state.in_(OPEN_STATES),
+                        Deliverable.retired.is_(False)))
         return query, due_day
 
     @staticmethod
@@ -124,7 +126,8 @@ class Sweep:
                 deliverable_id.label("deliverable_id"), obligation_id.label("obligation_id"), unit_id.label("unit_id"),
                 self._value(self.today, Date()).label("owed_on"),
                 self._value(self.now, Notice.created_at.type).label("created_at"),
-                literal("pending").label("status"), literal(0).label("attempts")]
+                literal("pending").label("status"), literal(0).label("attempts"),
+                self._value(self.plan, String()).label("plan_id")]
 
     def reminders(self) -> list[Select]:
         """The nearest reminder offset reached, to the lead unit and to each co-unit (marked as such)."""
@@ -181,6 +184,7 @@ class Sweep:
         dated = exists().where(Deliverable.obligation_id == ObligationRecord.id, Deliverable.retired.is_(False))
         happened = exists().where(EventRecord.id == ObligationRecord.awaits, EventRecord.occurred_on.is_not(None))
         query = select(ObligationRecord).where(
+            ObligationRecord.plan_id == self._value(self.plan, String()),
             ObligationRecord.kind.in_(("after_event", "external")), ObligationRecord.retired_at.is_(None),
             ~dated, ~happened, true())
         return [query.with_only_columns(*self._row(
@@ -195,6 +199,7 @@ class Sweep:
 # The day's values as bound parameters of the write path's statements.
 TODAY, TODAY_CUM, NOW = (bindparam("sweep_today", type_=Date()), bindparam("sweep_today_cum", type_=Integer()),
                          bindparam("sweep_now", type_=Notice.created_at.type))
+PLAN = bindparam("sweep_plan", type_=String())
 
 
 @lru_cache(maxsize=16)
@@ -202,7 +207,7 @@ def _owed_inserts(rules: SweepRules, dialect: str, office_due: bool) -> dict[str
     """The sweep's INSERTs for ``rules``, built once: the same SQL as ``owed_selects`` with the day's values
     as parameters. Building the ~11 statements anew cost ~20 ms of Python a day against ~5 ms for SQLite to
     run them; a replay of the plan (`duban simulate`) sweeps 560 working days."""
-    template = Sweep(rules, TODAY, TODAY_CUM, 0, NOW, office_due=office_due)
+    template = Sweep(rules, TODAY, TODAY_CUM, 0, NOW, office_due=office_due, plan=PLAN)
     return {kind: [notice_insert(dialect, query) for query in queries]
             for kind, queries in template.owed_selects().items()}
 
@@ -216,30 +221,36 @@ def _cum(session: Session, day: date) -> CalendarDay:
     return row
 
 
-def prepare(session: Session, today: date, now: datetime) -> tuple[Sweep, bool]:
-    plan = require_plan(session)
+def prepare(session: Session, today: date, now: datetime) -> tuple[list[Sweep], bool]:
+    """One sweep per open plan (a closed plan owes no more notices), each with its plan's rules; and whether
+    ``today`` is a working day."""
+    require_plan(session)
     day = _cum(session, today)
-    sweep = Sweep(SweepRules.of(plan.supervision), today, day.cum, _cum(session, plan.published_on).cum, now)
-    return sweep, day.working
+    sweeps = [Sweep(SweepRules.of(plan.supervision), today, day.cum, _cum(session, plan.published_on).cum, now,
+                    plan=plan.id) for plan in open_plans(session)]
+    return sweeps, day.working
 
 
 def sweep(session_factory: sessionmaker[Session], *, now: datetime, today: date, dry_run: bool = False) -> SweepReport:
     """Write every notice owed on ``today`` (a local date) in one transaction; a dry run writes nothing."""
     if dry_run:
         with read_session(session_factory) as session:
-            plan_sweep, working = prepare(session, today, now)
+            plan_sweeps, working = prepare(session, today, now)
             report = SweepReport(today, working)
-            for query in (q for queries in plan_sweep.owed_selects().values() for q in queries) if working else ():
-                new = query.where(~exists().where(Notice.dedupe_key == query.selected_columns.dedupe_key))
-                report.would_write += [dict(row._mapping) for row in session.execute(new)]
+            for plan_sweep in plan_sweeps if working else ():
+                for query in (q for queries in plan_sweep.owed_selects().values() for q in queries):
+                    new = query.where(~exists().where(Notice.dedupe_key == query.selected_columns.dedupe_key))
+                    report.would_write += [dict(row._mapping) for row in session.execute(new)]
             return report
     with session_factory.begin() as session:
-        plan_sweep, working = prepare(session, today, now)
+        plan_sweeps, working = prepare(session, today, now)
         report = SweepReport(today, working)
-        if working:
-            values = {"sweep_today": today, "sweep_today_cum": plan_sweep.today_cum, "sweep_now": now}
+        connection = session.connection()  # Core: through the ORM session, parameters would be rows to insert
+        for plan_sweep in plan_sweeps if working else ():
+            values = {"sweep_today": today, "sweep_today_cum": plan_sweep.today_cum, "sweep_now": now,
+                      "sweep_plan": plan_sweep.plan}
             inserts = _owed_inserts(plan_sweep.rules, session.get_bind().dialect.name, plan_sweep.office_due)
-            connection = session.connection()  # Core: through the ORM session, parameters would be rows to insert
             for kind, statements in inserts.items():
-                report.written[kind] = sum(connection.execute(s, values).rowcount for s in statements)
+                written = sum(connection.execute(s, values).rowcount for s in statements)
+                report.written[kind] = report.written.get(kind, 0) + written
         return report

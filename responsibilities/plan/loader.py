@@ -8,6 +8,7 @@ reads one file and writes nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -19,10 +20,13 @@ from responsibilities.deadlines.rules import AfterEvent, DeadlineRule, Fixed, St
 from responsibilities.plan.model import (
     ID_LENGTH,
     OBLIGATION_ID_LENGTH,
+    PLAN_ID_PATTERN,
+    SHORT_NAME_LENGTH,
     UNIT_KINDS,
     Contact,
     Event,
     Group,
+    InCharge,
     LeadingGroup,
     Obligation,
     Office,
@@ -65,7 +69,7 @@ class PlanReader(NumbersReader, SettingsReader):
             return None
         header = self.r.mapping(top.get("plan"), "plan", required=(
             "id", "title", "notice_title", "document_number", "issuer", "drafted_by", "addressees", "written_on",
-            "published_on", "basis", "time_zone", "start", "end", "phases"))
+            "published_on", "basis", "time_zone", "start", "end", "phases"), optional=("short_name",))
         if header is None:
             return None
         self.start = self.r.date(header.get("start"), "plan.start") or date.min
@@ -86,8 +90,15 @@ class PlanReader(NumbersReader, SettingsReader):
         supervision = self.read_supervision(top.get("supervision"), "supervision")
         calendar_years = self.read_calendar(top.get("calendar"), "calendar")
         schedules = self.read_schedules(top.get("schedules"), "schedules")
+        plan_id = self.r.text(header.get("id"), "plan.id", max_length=ID_LENGTH)
+        if plan_id is not None and not re.fullmatch(PLAN_ID_PATTERN, plan_id):
+            self.r.error(header.get("id"), "plan.id", f'"{plan_id}" is not a plan id: lower-case ASCII letters, '
+                         "digits and hyphens (it appears in keys, addresses and commands), e.g. guigang-skills-2019")
+            plan_id = None
+        short_name = (self.r.text(header.get("short_name"), "plan.short_name", max_length=SHORT_NAME_LENGTH)
+                      if "short_name" in header else "")
         plan_fields = dict(
-            id=self.r.text(header.get("id"), "plan.id", max_length=ID_LENGTH),
+            id=plan_id, short_name=short_name,
             title=self.r.text(header.get("title"), "plan.title"),
             notice_title=self.r.text(header.get("notice_title"), "plan.notice_title"),
             document_number=self.r.text(header.get("document_number"), "plan.document_number", max_length=ID_LENGTH),
@@ -135,7 +146,7 @@ class PlanReader(NumbersReader, SettingsReader):
 
     def read_unit(self, node: Node, field: str) -> Unit | None:
         field = self.named(node, field, "units")
-        m = self.r.mapping(node, field, required=("id", "name", "kind"), optional=("aliases", "contacts"))
+        m = self.r.mapping(node, field, required=("id", "name", "kind"), optional=("aliases", "contacts", "leader"))
         if m is None:
             return None
         uid = self.r.text(m.get("id"), f"{field}.id", max_length=ID_LENGTH)
@@ -149,6 +160,7 @@ class PlanReader(NumbersReader, SettingsReader):
         aliases = tuple(a for a, _ in located_aliases if a is not None)
         kind = self.r.choice(m.get("kind"), f"{field}.kind", UNIT_KINDS)
         contacts = self.each(m.get("contacts"), f"{field}.contacts", self.read_contact)
+        leader = self.read_in_charge(m.get("leader"), f"{field}.leader") if "leader" in m else None
         if uid is not None and name is not None:
             self.claim_names(uid, [(name, m.get("name"), f"{field}.name")] + [
                 (a, n, f"{field}.aliases") for a, n in located_aliases if a is not None])
@@ -156,8 +168,16 @@ class PlanReader(NumbersReader, SettingsReader):
             if uid is not None:
                 self.unusable["unit"].add(uid)
             return None
-        self.units[uid] = Unit(uid, name, aliases, kind, tuple(contacts))
+        self.units[uid] = Unit(uid, name, aliases, kind, tuple(contacts), leader)
         return self.units[uid]
+
+    def read_in_charge(self, node: Node | None, field: str) -> InCharge | None:
+        m = self.r.mapping(node, field, required=("name", "title", "email"))
+        if m is None:
+            return None
+        name, title = self.r.text(m.get("name"), f"{field}.name"), self.r.text(m.get("title"), f"{field}.title")
+        email = self.read_email(m.get("email"), f"{field}.email")
+        return InCharge(name, title, email) if name and title and email else None
 
     def read_email(self, node: Node | None, field: str) -> str | None:
         email = self.r.text(node, field)

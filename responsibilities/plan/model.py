@@ -20,6 +20,9 @@ from responsibilities.deadlines.working_days import WorkingCalendar, YearOverrid
 # obligation's id is kept short enough to take ".<unit id>" (group assignments) and "@<period>" (a deliverable).
 ID_LENGTH = 64
 OBLIGATION_ID_LENGTH = 60
+SHORT_NAME_LENGTH = 32
+# A plan's id names it in keys (<plan>:<ref>), addresses and the command line: plain ASCII, no separators.
+PLAN_ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
 UNIT_OF_MEASURE_LENGTH = 16
 
 UnitKind = Literal["government", "county_government", "region", "department", "mass_organization", "external"]
@@ -59,6 +62,15 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class InCharge:
+    """The leader in charge of a unit (分管领导)."""
+
+    name: str
+    title: str
+    email: str
+
+
+@dataclass(frozen=True)
 class Unit:
     """A responsible unit (责任单位): a department, county government or other body."""
 
@@ -67,6 +79,7 @@ class Unit:
     aliases: tuple[str, ...]
     kind: UnitKind
     contacts: tuple[Contact, ...]
+    leader: InCharge | None = None  # 分管领导: escalations about items without a leading group go to this person
 
     @property
     def short_name(self) -> str:
@@ -301,6 +314,11 @@ class Plan:
     supervision: Supervision
     calendar_years: tuple[YearOverride, ...] = ()
     schedules: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_SCHEDULES)))
+    short_name: str = ""  # what lists and tags show; the title's start when the file gives none
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.title[:SHORT_NAME_LENGTH]
 
     @cached_property
     def _units_by_id(self) -> Mapping[str, Unit]:

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.deadlines.rules import KINDS  # the deadline kinds a filter takes: the rules' own
 from responsibilities.errors import InvalidInput, NotFound
-from responsibilities.limits import is_clean_key
 from responsibilities.reading import lights
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
@@ -33,10 +32,11 @@ from responsibilities.storage.model import (
     Extension,
     Notice,
     ObligationRecord,
+    PlanRecord,
     UnitLights,
     UnitRecord,
 )
-from responsibilities.tracking.access import require_overview, viewing_user, visible_unit
+from responsibilities.tracking.access import find_obligation, require_overview, viewing_user, visible_unit
 from responsibilities.vocabulary import DEADLINE_KIND_NAMES, STATE_NAMES
 
 SessionFactory = sessionmaker[Session]
@@ -108,6 +108,13 @@ class Row:
     cooperating: bool = False
     returned_reason: str | None = None
     extension_requested: date | None = None
+    plan: str = ""  # the plan's id: a ref is unique within its plan
+    plan_name: str = ""
+
+    @property
+    def qualified_ref(self) -> str:
+        """<plan>:<ref>, the reference links use: it names one deliverable however many plans there are."""
+        return f"{self.plan}:{self.ref}"
 
     def as_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -438,12 +445,14 @@ def _rows_select(ids: Select, order: Sequence[Any]) -> Select:
               .order_by(AuditRecord.id.desc()).limit(1).scalar_subquery())
     requested = (select(Extension.requested_due).where(Extension.deliverable_id == Deliverable.id,
                                                        Extension.status == "pending").limit(1).scalar_subquery())
-    return (select(Deliverable.ref, Deliverable.obligation_id, Deliverable.unit_id, UnitRecord.short_name,
+    return (select(Deliverable.ref, ObligationRecord.ref, Deliverable.unit_id, UnitRecord.short_name,
                    ObligationRecord.task, ObligationRecord.kind, Deliverable.period, Deliverable.due,
                    Deliverable.original_due, Deliverable.state, LIGHT, Deliverable.version,
-                   case((Deliverable.state == "returned", reason)), requested)
+                   case((Deliverable.state == "returned", reason)), requested, Deliverable.plan_id,
+                   func.coalesce(PlanRecord.short_name, PlanRecord.title))
             .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
             .join(UnitRecord, UnitRecord.id == Deliverable.unit_id)
+            .join(PlanRecord, PlanRecord.id == Deliverable.plan_id)
             .where(Deliverable.id.in_(ids)).order_by(*order))
 
 
@@ -463,9 +472,10 @@ def _rows(session: Session, listing: _Listing, params: dict[str, Any], page: int
     return [Row(ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour,
                 max((today - due).days, 0) if due and state in lights.UNDECIDED else 0, version,
                 cooperating=cooperating_for is not None and unit != cooperating_for,
-                returned_reason=returned_reason, extension_requested=extension_requested)
+                returned_reason=returned_reason, extension_requested=extension_requested, plan=plan,
+                plan_name=plan_name)
             for ref, obligation, unit, unit_name, task, kind, period, due, original_due, state, colour, version,
-            returned_reason, extension_requested in found]
+            returned_reason, extension_requested, plan, plan_name in found]
 
 
 def _base() -> Select:
@@ -713,13 +723,13 @@ def obligation(session_factory: SessionFactory, *, obligation_id: str, viewer: s
     """One obligation with its deliverables, for its page (notices about an undated obligation link here)."""
     with read_session(session_factory) as session:
         user = viewing_user(session, viewer)
-        record = session.get(ObligationRecord, obligation_id) if is_clean_key(obligation_id) else None
+        record = find_obligation(session, obligation_id)
         # Another unit's task is, for a unit's user, not there: the same answer as an id that is not.
         hidden = record is not None and user is not None and user.role == "unit" and (
             user.unit_id != record.lead_unit_id and session.get(CoUnit, (record.id, user.unit_id)) is None)
         if record is None or record.retired_at is not None or hidden:
             raise NotFound(f"工作方案中没有编号为“{obligation_id}”的任务")
-        rows = _page(session, _obligation_listing(), {**_params(session, today), "obligation": obligation_id}, 1,
+        rows = _page(session, _obligation_listing(), {**_params(session, today), "obligation": record.id}, 1,
                      MAX_PAGE_SIZE).items
         event = session.get(EventRecord, record.awaits) if record.awaits else None
         session.expunge_all()

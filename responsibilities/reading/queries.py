@@ -26,6 +26,7 @@ from responsibilities.storage.model import (
     Extension,
     Notice,
     ObligationRecord,
+    PlanRecord,
     UnitRecord,
 )
 from responsibilities.storage.plans import read_plan, require_plan
@@ -50,6 +51,13 @@ class StatusRow:
     days_overdue: int
     version: int | None
     cooperating: bool = False  # the viewer's unit cooperates on it rather than leads it
+    plan: str = ""  # the plan's id: refs are unique within a plan
+    plan_name: str = ""
+
+    @property
+    def qualified(self) -> str:
+        """The reference that names this row in any database: <plan>:<ref>."""
+        return f"{self.plan}:{self.id}"
 
     def as_json(self) -> dict[str, Any]:
         return {**self.__dict__, "due": self.due.isoformat() if self.due else None,
@@ -70,11 +78,12 @@ def status_rows(session: Session, *, today: date, viewer: str | None = None,
     calendar, window = plan.calendar, plan.supervision.due_soon_working_days
     unit = visible_unit(session, viewing_user(session, viewer), unit)
     names = dict(session.execute(select(UnitRecord.id, UnitRecord.short_name)).all())
+    plan_names = plan_short_names(session)
     # Columns, not entities: a digest or a dashboard reads every deliverable, and building ORM objects (with the
     # obligation's JSON columns parsed) cost ~5x the query itself; `duban simulate` renders thousands of digests.
     query = (select(Deliverable.ref, Deliverable.unit_id, Deliverable.period, Deliverable.due,
-                    Deliverable.original_due, Deliverable.state, Deliverable.version, ObligationRecord.id,
-                    ObligationRecord.task, ObligationRecord.kind)
+                    Deliverable.original_due, Deliverable.state, Deliverable.version, ObligationRecord.ref,
+                    ObligationRecord.task, ObligationRecord.kind, Deliverable.plan_id)
              .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
              .where(Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None)))
     cooperating: set[str] = set()
@@ -91,14 +100,22 @@ def status_rows(session: Session, *, today: date, viewer: str | None = None,
     rows = [
         StatusRow(ref, obligation_id, unit_id, names.get(unit_id, unit_id), task, kind, period, due, original_due,
                   state, light_of(state, due), days_overdue(due, today) if state in ("open", "returned") else 0,
-                  version, cooperating=unit is not None and unit_id != unit)
-        for ref, unit_id, period, due, original_due, state, version, obligation_id, task, kind in session.execute(query)
+                  version, cooperating=unit is not None and unit_id != unit, plan=plan_id,
+                  plan_name=plan_names.get(plan_id, plan_id))
+        for ref, unit_id, period, due, original_due, state, version, obligation_id, task, kind, plan_id
+        in session.execute(query)
     ]
-    rows += _waiting_rows(session, names, unit)
+    rows += _waiting_rows(session, names, plan_names, unit)
     return sorted(rows, key=lambda r: (r.cooperating, r.unit, r.due or date.max, r.id))
 
 
-def _waiting_rows(session: Session, names: dict[str, str], unit: str | None) -> list[StatusRow]:
+def plan_short_names(session: Session) -> dict[str, str]:
+    return {plan_id: short or title for plan_id, short, title
+            in session.execute(select(PlanRecord.id, PlanRecord.short_name, PlanRecord.title))}
+
+
+def _waiting_rows(session: Session, names: dict[str, str], plan_names: dict[str, str],
+                  unit: str | None) -> list[StatusRow]:
     """Obligations with no deliverable yet because the office has not recorded their event or date."""
     dated = exists().where(Deliverable.obligation_id == ObligationRecord.id, Deliverable.retired.is_(False))
     query = select(ObligationRecord).where(ObligationRecord.kind.in_(("after_event", "external")),
@@ -109,8 +126,9 @@ def _waiting_rows(session: Session, names: dict[str, str], unit: str | None) -> 
     for o in session.scalars(query):
         event = session.get(EventRecord, o.awaits) if o.awaits else None
         state = "awaiting_event" if event is not None else "awaiting_date"
-        rows.append(StatusRow(o.id, o.id, o.lead_unit_id, names.get(o.lead_unit_id, o.lead_unit_id), o.task, o.kind,
-                              None, None, None, state, "grey", 0, None))
+        rows.append(StatusRow(o.ref, o.ref, o.lead_unit_id, names.get(o.lead_unit_id, o.lead_unit_id), o.task,
+                              o.kind, None, None, None, state, "grey", 0, None, plan=o.plan_id,
+                              plan_name=plan_names.get(o.plan_id, o.plan_id)))
     return rows
 
 

@@ -37,12 +37,14 @@ def render_year_report(summary: YearSummary, fmt: str) -> bytes:
 
 
 def write_year_report(session_factory: SessionFactory, *, year: int, today: date, out_dir: Path,
-                      formats: Iterable[str] = FORMATS) -> dict[str, Path]:
-    """Write ``out_dir/summary-<year>.<ext>`` for each format; returns format → path."""
+                      formats: Iterable[str] = FORMATS, plan_id: str | None = None) -> dict[str, Path]:
+    """Write ``out_dir/summary-<year>.<ext>`` (the office's first plan) or ``summary-<plan>-<year>.<ext>`` for each
+    format; returns format → path."""
     formats = tuple(formats)
     for fmt in formats:
         if fmt not in FORMATS:
             raise InvalidInput(f"不支持的报告格式“{fmt}”:可选 {'、'.join(FORMATS)}")
-    summary = year_end_summary(session_factory, year=year, today=today)
+    summary = year_end_summary(session_factory, year=year, today=today, plan_id=plan_id)
     rendered = {fmt: render_year_report(summary, fmt) for fmt in formats}  # all rendered before any is written
-    return {fmt: write_atomically(Path(out_dir) / f"summary-{year}.{fmt}", data) for fmt, data in rendered.items()}
+    stem = f"summary-{plan_id}-{year}" if plan_id else f"summary-{year}"
+    return {fmt: write_atomically(Path(out_dir) / f"{stem}.{fmt}", data) for fmt, data in rendered.items()}

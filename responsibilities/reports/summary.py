@@ -38,7 +38,7 @@ from responsibilities.errors import InvalidInput
 from responsibilities.notices.outbox import insert_notices_ignoring_conflicts
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import Deliverable, Extension, Notice, ObligationRecord, UnitRecord
-from responsibilities.storage.plans import require_plan
+from responsibilities.storage.plans import open_plans, require_plan
 
 SessionFactory = sessionmaker[Session]
 OUTCOMES = ("on_time", "late", "overdue", "waived", "not_yet_due")
@@ -148,20 +148,22 @@ def outcome(state: str, original_due: date, submitted_on: date | None, today: da
     return "overdue" if original_due < today else "not_yet_due"
 
 
-def year_end_summary(session_factory: SessionFactory, *, year: int, today: date) -> YearSummary:
-    """The summary of ``year`` as of ``today``. Raises NotFound with no plan, InvalidInput for a year outside it."""
+def year_end_summary(session_factory: SessionFactory, *, year: int, today: date,
+                     plan_id: str | None = None) -> YearSummary:
+    """The summary of ``year`` of the plan ``plan_id`` (the office's first plan by default) as of ``today``. Raises
+    NotFound with no plan, InvalidInput for a year outside it."""
     with read_session(session_factory) as session:
-        return summarize_year(session, year=year, today=today)
+        return summarize_year(session, year=year, today=today, plan_id=plan_id)
 
 
-def summarize_year(session: Session, *, year: int, today: date) -> YearSummary:
+def summarize_year(session: Session, *, year: int, today: date, plan_id: str | None = None) -> YearSummary:
     """``year_end_summary`` inside a session the caller holds (e.g. while rendering a summary notice)."""
-    plan = require_plan(session)
+    plan = require_plan(session, plan_id)
     if not plan.start.year <= year <= plan.end.year:
         raise InvalidInput(f"{year} 年不在工作方案实施期内:{plan.title}实施期为 {plan.start.year}–{plan.end.year} 年,"
                            f"请选择 {plan.start.year} 至 {plan.end.year} 年之间的年份")
     zone = plan.time_zone
-    in_year = (Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None),
+    in_year = (Deliverable.plan_id == plan.id, Deliverable.retired.is_(False), ObligationRecord.retired_at.is_(None),
                Deliverable.original_due >= date(year, 1, 1), Deliverable.original_due <= date(year, 12, 31))
     rows = session.execute(select(Deliverable, ObligationRecord.task)
                            .join(ObligationRecord, Deliverable.obligation_id == ObligationRecord.id)
@@ -256,23 +258,30 @@ def _numbers_json(numbers: Any) -> dict[str, Any] | None:
 SUMMARY_AUDIENCE = "leader,deputies,office"
 
 
-def summary_key(year: int) -> str:
-    return f"summary:{year}"
+def summary_plans(session_factory: SessionFactory, *, year: int) -> list[str]:
+    """The plans owing a summary of ``year``: open, and running in that year; the office's first plan first."""
+    with read_session(session_factory) as session:
+        return [p.id for p in open_plans(session) if p.start.year <= year <= p.end.year]
 
 
-def queue_summary_notice(session_factory: SessionFactory, *, year: int, now: datetime, today: date) -> int:
+def summary_key(plan_id: str, year: int) -> str:
+    return f"summary:{plan_id}:{year}"
+
+
+def queue_summary_notice(session_factory: SessionFactory, *, year: int, now: datetime, today: date,
+                         plan_id: str) -> int:
     """Owe the leaders and the office a mail saying the summary of ``year`` is written (kind ``summary``).
 
     One notice per year under ``summary:<year>``, inserted with conflicts ignored: writing the summary again
     (a rerun of the year-end flow) rewrites the files but mails nobody twice. What the mail says is computed
     when it is rendered. Returns 1 if the notice is new, else 0.
     """
-    query = select(literal(summary_key(year), String).label("dedupe_key"), literal("summary").label("kind"),
+    query = select(literal(summary_key(plan_id, year), String).label("dedupe_key"), literal("summary").label("kind"),
                    literal(0).label("level"), literal(SUMMARY_AUDIENCE).label("audience"),
                    literal(None, Integer).label("deliverable_id"), literal(None, String).label("obligation_id"),
                    literal(None, String).label("unit_id"), literal(today, Date).label("owed_on"),
                    literal(now, Notice.created_at.type).label("created_at"), literal("pending").label("status"),
-                   literal(0).label("attempts")).where(true())
+                   literal(0).label("attempts"), literal(plan_id, String).label("plan_id")).where(true())
     with session_factory.begin() as session:
         return insert_notices_ignoring_conflicts(session, query)
 

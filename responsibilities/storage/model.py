@@ -62,6 +62,12 @@ class PlanRecord(Base):
     # Supervision settings and calendar declarations as loaded: the database is self-contained.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
     loaded_at: Mapped[datetime]
+    short_name: Mapped[str | None] = mapped_column(String(32))  # what lists and tags show (职业技能提升行动)
+    issuer: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), server_default="plan")  # plan | standing (items assigned by hand)
+    year: Mapped[int | None] = mapped_column(Integer)  # a standing plan's year
+    closed_at: Mapped[datetime | None]  # a closed plan owes no more notices; it stays in the history and reports
+    closed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class UnitRecord(Base):
@@ -72,18 +78,40 @@ class UnitRecord(Base):
     kind: Mapped[str] = mapped_column(String(32))
     aliases: Mapped[list[Any]] = mapped_column(JSON)
     emails: Mapped[list[Any]] = mapped_column(JSON)
-    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)  # no plan names it any more
+    # The leader in charge (分管领导): {"name", "title", "email"}; escalations about an item without a leading group.
+    leader: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class UnitPlan(Base):
+    """Which plans name which unit of the office's one directory, with the plan's own definition of it (NULL: as
+    the directory row says). A unit is retired only when no plan names it."""
+
+    __tablename__ = "unit_plans"
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PersonRecord(Base):
+    """A person of the office's directory; the role is per plan (``plan_people``)."""
+
     __tablename__ = "people"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     email: Mapped[str] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(String(16))  # leader | deputy | member
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PlanPerson(Base):
+    """A plan's leading group: who is in it, as leader, deputy or member (speaking for a unit)."""
+
+    __tablename__ = "plan_people"
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # leader | deputy | member
 
 
 class User(Base):
@@ -127,10 +155,16 @@ class SignInAttempt(Base):
 
 
 class ObligationRecord(Base):
+    """An obligation of a plan. ``id`` is an opaque key (``<plan>:<ref>``; a database upgraded from one plan keeps
+    its old keys): find an obligation by (plan_id, ref), never by building a key."""
+
     __tablename__ = "obligations"
     __table_args__ = (Index("ix_obligations_kind_lead_unit", "kind", "lead_unit_id"),  # those waiting for a date
-                      Index("ix_obligations_awaits", "awaits"))
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+                      Index("ix_obligations_awaits", "awaits"),
+                      Index("uq_obligations_plan_ref", "plan_id", "ref", unique=True))
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", name="fk_obligations_plan_id"))
+    ref: Mapped[str] = mapped_column(String(200))  # the obligation's id in its plan (hrss-1, monthly-report.guiping)
     declared_id: Mapped[str] = mapped_column(String(128))
     lead_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     group_id: Mapped[str | None] = mapped_column(String(64))
@@ -149,7 +183,7 @@ class CoUnit(Base):
     """Which units cooperate on which obligation: indexed, so a unit finds what it cooperates on."""
 
     __tablename__ = "obligation_co_units"
-    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), primary_key=True)
+    obligation_id: Mapped[str] = mapped_column(String(200), ForeignKey("obligations.id"), primary_key=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
 
 
@@ -168,18 +202,24 @@ STATES = ("open", "submitted", "returned", "accepted", "waived")
 
 
 class Deliverable(Base):
-    """One dated hand-in of an obligation; ``ref`` is what people type (hrss-1, monthly-report.guiping@2019-11)."""
+    """One dated hand-in of an obligation; ``ref`` is what people type (hrss-1, monthly-report.guiping@2019-11),
+    unique within its plan; ``qualified_ref`` (``<plan>:<ref>``) is unique across the database."""
 
     __tablename__ = "deliverables"
     __table_args__ = (
         UniqueConstraint("obligation_id", "period", name="uq_deliverable_period"),
+        Index("uq_deliverables_plan_ref", "plan_id", "ref", unique=True),
+        # One plan's dashboard reads this index alone, as the whole office's reads deliverable_counts.
+        Index("ix_deliverables_plan_state_due", "plan_id", "state", "due", "retired", "unit_id"),
         # Covering: the overdue list's count and page, and the matrix's dated part, read the index alone.
         Index("ix_deliverables_state_due_cover", "state", "due", "retired", "unit_id", "ref"),
         Index("ix_deliverables_state_submitted", "state", "submitted_at", "ref", "retired"),  # the review queue
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ref: Mapped[str] = mapped_column(String(160), unique=True)
-    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), index=True)
+    qualified_ref: Mapped[str] = mapped_column(String(240), unique=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", name="fk_deliverables_plan_id"))
+    ref: Mapped[str] = mapped_column(String(160))
+    obligation_id: Mapped[str] = mapped_column(String(200), ForeignKey("obligations.id"), index=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)  # the lead unit, for fast per-unit views
     period: Mapped[str] = mapped_column(String(32))  # once | 2019-11 | 2019-Q4 | 2019-H2 | 2019 | stage-1 | 2020-03-15
     period_start: Mapped[date | None] = mapped_column(Date)
@@ -277,7 +317,7 @@ class AuditRecord(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[str | None] = mapped_column(String(64))
-    obligation_id: Mapped[str | None] = mapped_column(String(128))
+    obligation_id: Mapped[str | None] = mapped_column(String(200))
     deliverable_id: Mapped[int | None] = mapped_column(Integer, index=True)
     deliverable_ref: Mapped[str | None] = mapped_column(String(160))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -338,8 +378,9 @@ class Notice(Base):
     # unit | co-unit:<id> | unit-member | office | deputies | leader, comma-joined
     audience: Mapped[str] = mapped_column(String(80))
     deliverable_id: Mapped[int | None] = mapped_column(ForeignKey("deliverables.id"), index=True)
-    obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
+    obligation_id: Mapped[str | None] = mapped_column(String(200), ForeignKey("obligations.id"))
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id", name="fk_notices_plan_id"))  # a whole plan's
     owed_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="pending")

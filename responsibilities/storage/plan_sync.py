@@ -16,9 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.deadlines.rules import AfterEvent, rule_to_json
+from responsibilities.deadlines.working_days import WorkingCalendar, YearOverride
+from responsibilities.errors import InvalidInput
 from responsibilities.plan.deliverables import ONCE, Slot, after_event_due, deliverable_ref, slots_for
 from responsibilities.plan.export import to_json
-from responsibilities.plan.model import Obligation, Plan
+from responsibilities.plan.model import Obligation, Plan, Unit
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.db import serialise
 from responsibilities.storage.model import (
@@ -28,11 +30,14 @@ from responsibilities.storage.model import (
     EventRecord,
     ObligationRecord,
     PersonRecord,
+    PlanPerson,
     PlanRecord,
     PlanTargetRecord,
     RegionTargetRecord,
+    UnitPlan,
     UnitRecord,
 )
+from responsibilities.storage.plans import declared_years
 
 
 @dataclass
@@ -74,25 +79,101 @@ def figures_settings(plan: Plan) -> dict[str, Any]:
             "regions": [o.lead for o in plan.obligations if o.declared_id == reporting.monthly_report_obligation]}
 
 
-# The calendar table runs from a little before the plan to well after it: reports on the last period fall
-# due after the plan ends, and overdue work keeps being chased until it is done.
+# The calendar table runs from a little before the first plan to well after the last: reports on the last period
+# fall due after a plan ends, and overdue work keeps being chased until it is done.
 CALENDAR_LEAD = timedelta(days=62)
 CALENDAR_TAIL_YEARS = 5
 
 
-def calendar_days(plan: Plan) -> list[tuple[date, bool, int]]:
-    """(day, working, cumulative working days) for every day the sweep may need to count."""
-    calendar = plan.working_calendar()
-    last_year = plan.end.year + CALENDAR_TAIL_YEARS
+def calendar_days(calendar: WorkingCalendar, first: date, last: date) -> list[tuple[date, bool, int]]:
+    """(day, working, cumulative working days) for every day the sweep may need to count, for plans running from
+    ``first`` to ``last``."""
+    last_year = last.year + CALENDAR_TAIL_YEARS
     while not calendar.knows(last_year):
         last_year -= 1
-    day, end, cum, days = plan.start - CALENDAR_LEAD, date(last_year, 12, 31), 0, []
+    day, end, cum, days = first - CALENDAR_LEAD, date(last_year, 12, 31), 0, []
     while day <= end:
         working = calendar.is_working_day(day)
         cum += working
         days.append((day, working, cum))
         day += timedelta(days=1)
     return days
+
+
+def office_calendar(session: Session, extra: Plan | None = None) -> tuple[WorkingCalendar, date, date]:
+    """The office's one working-day calendar: China's, with the years every stored plan (and ``extra``, being
+    loaded) declares, over the span of all of them. Two plans declaring one year differently is a problem."""
+    declared: dict[int, tuple[Any, str]] = {}
+    spans: list[tuple[date, date]] = []
+    problems: list[str] = []
+
+    def take(plan_id: str, years: Any, start: date, end: date) -> None:
+        spans.append((start, end))
+        for year in years:
+            key = (year.holidays, year.workdays)
+            seen = declared.setdefault(year.year, (key, plan_id))
+            if seen[0] != key:
+                problems.append(f"calendar.years[{year.year}]: declared differently by plan {seen[1]}")
+
+    for record in session.scalars(select(PlanRecord).order_by(PlanRecord.id)):
+        if extra is None or record.id != extra.id:
+            take(record.id, declared_years(record.settings), record.start, record.end)
+    if extra is not None:
+        take(extra.id, extra.calendar_years, extra.start, extra.end)
+    if problems:
+        raise PlanConflict(problems)
+    calendar = WorkingCalendar([YearOverride(y, *key) for y, (key, _) in sorted(declared.items())])
+    return calendar, min(s for s, _ in spans), max(e for _, e in spans)
+
+
+def sync_calendar(session: Session, report: LoadReport, extra: Plan | None = None) -> None:
+    """Bring ``calendar_days`` in line with the office's calendar (see ``office_calendar``)."""
+    calendar, first, last = office_calendar(session, extra)
+    stored = {row.day: row for row in session.scalars(select(CalendarDay))}
+    for day, working, cum in calendar_days(calendar, first, last):
+        row = stored.pop(day, None)
+        if row is None:
+            session.add(CalendarDay(day=day, working=working, cum=cum))
+            report.count("calendar", "added")
+        elif (row.working, row.cum) != (working, cum):
+            row.working, row.cum = working, cum
+            report.count("calendar", "updated")
+    for row in stored.values():
+        session.delete(row)
+        report.count("calendar", "retired")
+
+
+class PlanConflict(InvalidInput):
+    """The plan disagrees with what other plans of the database say (a unit, a person, a calendar year)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("与已载入的其他方案冲突,未作任何更改:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def obligation_key(plan_id: str, ref: str) -> str:
+    """The key a new obligation is stored under; see ``ObligationRecord``."""
+    return f"{plan_id}:{ref}"
+
+
+def qualified_ref(plan_id: str, ref: str) -> str:
+    return f"{plan_id}:{ref}"
+
+
+def unit_definition(unit: Unit) -> dict[str, Any]:
+    """A plan's definition of a unit, as ``unit_plans`` keeps it."""
+    leader = unit.leader
+    return {"name": unit.name, "short_name": unit.short_name, "kind": unit.kind, "aliases": list(unit.aliases),
+            "emails": [c.email for c in unit.contacts],
+            "leader": {"name": leader.name, "title": leader.title, "email": leader.email} if leader else None}
+
+
+# What must agree between two plans naming one unit; aliases and addresses add up, the short name is the first's.
+UNIT_IDENTITY = ("name", "kind")
+
+
+def _union(lists: Any) -> list[Any]:
+    return list(dict.fromkeys(x for items in lists for x in items))
 
 
 def _jsonable(value: Any) -> Any:
@@ -126,79 +207,162 @@ class _Sync:
                         before={k: _jsonable(old) for k, (old, _) in changes.items()},
                         after={k: _jsonable(new) for k, (_, new) in changes.items()}, **where)
 
-    def retire_missing(self, model: type, keep: set[str], what: str, **flag: Any) -> None:
-        column, value = next(iter(flag.items()))
-        for row in self.session.scalars(select(model)):
-            if row.id not in keep and not getattr(row, column):
-                setattr(row, column, value)
-                self.report.count(what, "retired")
-                self.audit_changes(f"{what}.retired", {column: (None, value)},
-                                   **({"obligation_id": row.id} if model is ObligationRecord
-                                      else {"unit_id": getattr(row, "unit_id", row.id)}))
-
     def run(self) -> LoadReport:
         p = self.plan
+        self.check_directory()
         plan_row, changes = self.upsert(PlanRecord, p.id, dict(
-            id=p.id, title=p.title, document_number=p.document_number, time_zone=p.time_zone, start=p.start,
-            end=p.end, published_on=p.published_on, settings=plan_settings(p)), "plan")
+            id=p.id, title=p.title, short_name=p.display_name, document_number=p.document_number,
+            issuer=p.issuer, time_zone=p.time_zone, start=p.start, end=p.end, published_on=p.published_on,
+            settings=plan_settings(p)), "plan")
         if changes:
             plan_row.loaded_at = self.now
-        for u in p.units:
-            _, changes = self.upsert(UnitRecord, u.id, dict(
-                id=u.id, name=u.name, short_name=u.short_name, kind=u.kind, aliases=list(u.aliases),
-                emails=[c.email for c in u.contacts], retired=False), "units")
-            self.audit_changes("unit.loaded", changes, unit_id=u.id)
+        if plan_row.kind is None:
+            plan_row.kind = "plan"
         self.session.flush()
-        self.retire_missing(UnitRecord, {u.id for u in p.units}, "units", retired=True)
-        for person in p.leading_group.people:
-            self.upsert(PersonRecord, person.id, dict(
-                id=person.id, name=person.name, title=person.title, unit_id=person.unit, email=person.email,
-                role=person.role, retired=False), "people")
-        self.retire_missing(PersonRecord, {x.id for x in p.leading_group.people}, "people", retired=True)
+        self.sync_units()
+        self.sync_people()
         for event in p.events:
             self.upsert(EventRecord, event.id, dict(id=event.id, name=event.name, text=event.text,
                                                     issued_by=event.issued_by), "events")
         self.session.flush()
+        stored = {o.ref: o for o in self.session.scalars(select(ObligationRecord)
+                                                          .where(ObligationRecord.plan_id == p.id))}
         for obligation in p.obligations:
-            self.sync_obligation(obligation)
-        self.retire_missing(ObligationRecord, {o.id for o in p.obligations}, "obligations", retired_at=self.now)
-        for gone in self.session.scalars(select(ObligationRecord).where(ObligationRecord.retired_at.is_not(None))):
+            self.sync_obligation(obligation, stored.pop(obligation.id, None))
+        for gone in stored.values():
+            if gone.retired_at is None:
+                gone.retired_at = self.now
+                self.report.count("obligations", "retired")
+                self.audit_changes("obligations.retired", {"retired_at": (None, self.now)}, obligation_id=gone.id)
             for deliverable in self.session.scalars(select(Deliverable).where(
                     Deliverable.obligation_id == gone.id, Deliverable.retired.is_(False))):
                 self.retire(deliverable)
         self.sync_targets()
-        self.sync_calendar()
+        sync_calendar(self.session, self.report, p)
         return self.report
 
-    def sync_calendar(self) -> None:
-        stored = {row.day: row for row in self.session.scalars(select(CalendarDay))}
-        wanted = calendar_days(self.plan)
-        for day, working, cum in wanted:
-            row = stored.pop(day, None)
-            if row is None:
-                self.session.add(CalendarDay(day=day, working=working, cum=cum))
-                self.report.count("calendar", "added")
-            elif (row.working, row.cum) != (working, cum):
-                row.working, row.cum = working, cum
-                self.report.count("calendar", "updated")
-        for row in stored.values():
-            self.session.delete(row)
-            self.report.count("calendar", "retired")
+    # ── the office's directory ──
 
-    def sync_obligation(self, o: Obligation) -> None:
-        row, changes = self.upsert(ObligationRecord, o.id, dict(
-            id=o.id, declared_id=o.declared_id, lead_unit_id=o.lead, group_id=o.group, task=o.task, detail=o.detail,
+    def check_directory(self) -> None:
+        """Refuse, before writing anything, a unit or person this plan defines otherwise than another plan does."""
+        problems: list[str] = []
+        others = select(UnitPlan).where(UnitPlan.plan_id != self.plan.id, UnitPlan.unit_id.in_(
+            [u.id for u in self.plan.units]))
+        directory = {u.id: u for u in self.session.scalars(select(UnitRecord).where(
+            UnitRecord.id.in_([u.id for u in self.plan.units])))}
+        named_elsewhere = {}
+        for link in self.session.scalars(others.order_by(UnitPlan.plan_id)):
+            named_elsewhere.setdefault(link.unit_id, link)
+        for unit in self.plan.units:
+            link = named_elsewhere.get(unit.id)
+            if link is None:
+                continue
+            theirs = link.definition or {"name": directory[unit.id].name, "kind": directory[unit.id].kind}
+            ours = unit_definition(unit)
+            for what in UNIT_IDENTITY:
+                if theirs.get(what) != ours[what]:
+                    problems.append(f'units[{unit.id}].{what}: "{ours[what]}" here, but plan {link.plan_id} '
+                                    f'defines unit {unit.id} as "{theirs.get(what)}"')
+        people = {x.id: x for x in self.session.scalars(select(PersonRecord).where(
+            PersonRecord.id.in_([x.id for x in self.plan.leading_group.people])))}
+        in_other_groups = set(self.session.scalars(select(PlanPerson.person_id).where(
+            PlanPerson.plan_id != self.plan.id, PlanPerson.person_id.in_(list(people)))))
+        for person in self.plan.leading_group.people:
+            stored = people.get(person.id)
+            if stored is not None and person.id in in_other_groups and stored.name != person.name:
+                problems.append(f'leading_group: person {person.id} is "{person.name}" here, but "{stored.name}" '
+                                "in another plan's leading group")
+        if problems:
+            raise PlanConflict(problems)
+
+    def sync_units(self) -> None:
+        p = self.plan
+        links = {link.unit_id: link for link in self.session.scalars(select(UnitPlan).where(UnitPlan.plan_id == p.id))}
+        for u in p.units:
+            definition = unit_definition(u)
+            link = links.pop(u.id, None)
+            new = False
+            if link is None:
+                if self.session.get(UnitRecord, u.id) is None:
+                    new = True
+                    self.session.add(UnitRecord(id=u.id, name=u.name, short_name=u.short_name, kind=u.kind,
+                                                aliases=[], emails=[], retired=False))
+                    self.report.count("units", "added")
+                    self.session.flush()
+                self.session.add(UnitPlan(plan_id=p.id, unit_id=u.id, definition=definition))
+            elif link.definition != definition:
+                link.definition = definition
+            self.session.flush()
+            self.merge_unit(u.id, new=new)
+        for link in links.values():  # units this plan no longer names: kept while another plan names them
+            self.session.delete(link)
+            self.session.flush()
+            self.merge_unit(link.unit_id)
+
+    def merge_unit(self, unit_id: str, *, new: bool = False) -> None:
+        """The directory's row for a unit: every plan's definition of it, the earliest plan's first."""
+        row = self.session.get(UnitRecord, unit_id)
+        definitions = list(self.session.scalars(
+            select(UnitPlan.definition).join(PlanRecord, PlanRecord.id == UnitPlan.plan_id)
+            .where(UnitPlan.unit_id == unit_id).order_by(PlanRecord.published_on, PlanRecord.id)))
+        if not definitions:
+            if not row.retired:
+                row.retired = True
+                self.report.count("units", "retired")
+                self.audit_changes("units.retired", {"retired": (False, True)}, unit_id=unit_id)
+            return
+        known = [d for d in definitions if d is not None] or [None]
+        first = known[0] or {"name": row.name, "short_name": row.short_name, "kind": row.kind, "leader": row.leader}
+        values = dict(name=first["name"], short_name=first["short_name"], kind=first["kind"],
+                      aliases=_union(d["aliases"] for d in known if d), emails=_union(d["emails"] for d in known if d),
+                      leader=next((d["leader"] for d in known if d and d["leader"]), None), retired=False)
+        if None in definitions:  # a plan stored before the directory: its aliases and addresses are the row's
+            values["aliases"] = _union([row.aliases, values["aliases"]])
+            values["emails"] = _union([row.emails, values["emails"]])
+        changes = {k: (getattr(row, k), v) for k, v in values.items() if getattr(row, k) != v}
+        for name, (_, new) in changes.items():
+            setattr(row, name, new)
+        if changes and not new:
+            self.report.count("units", "updated")
+        self.audit_changes("unit.loaded", changes, unit_id=unit_id)
+
+    def sync_people(self) -> None:
+        p = self.plan
+        members = {m.person_id: m for m in self.session.scalars(select(PlanPerson).where(PlanPerson.plan_id == p.id))}
+        for person in p.leading_group.people:
+            self.upsert(PersonRecord, person.id, dict(id=person.id, name=person.name, title=person.title,
+                                                       unit_id=person.unit, email=person.email, retired=False),
+                        "people")
+            self.session.flush()
+            member = members.pop(person.id, None)
+            if member is None:
+                self.session.add(PlanPerson(plan_id=p.id, person_id=person.id, role=person.role))
+            elif member.role != person.role:
+                member.role = person.role
+        for member in members.values():
+            self.session.delete(member)
+            self.session.flush()
+            if self.session.scalar(select(PlanPerson.plan_id).where(PlanPerson.person_id == member.person_id)
+                                   .limit(1)) is None:
+                self.session.get(PersonRecord, member.person_id).retired = True
+                self.report.count("people", "retired")
+
+    def sync_obligation(self, o: Obligation, row: ObligationRecord | None) -> None:
+        key = row.id if row is not None else obligation_key(self.plan.id, o.id)
+        row, changes = self.upsert(ObligationRecord, key, dict(
+            id=key, plan_id=self.plan.id, ref=o.id, declared_id=o.declared_id, lead_unit_id=o.lead, group_id=o.group,
+            task=o.task, detail=o.detail,
             deadline_text=o.deadline.text, kind=o.kind, rule=rule_to_json(o.deadline), awaits=o.awaits,
             sources=to_json(o.sources), co_unit_ids=list(o.co_units), retired_at=None), "obligations")
-        self.audit_changes("obligation.loaded", {k: v for k, v in changes.items() if k != "id"}, obligation_id=o.id,
+        self.audit_changes("obligation.loaded", {k: v for k, v in changes.items() if k != "id"}, obligation_id=key,
                            unit_id=o.lead)
-        existing_co = {c.unit_id: c for c in self.session.scalars(select(CoUnit).where(CoUnit.obligation_id == o.id))}
+        existing_co = {c.unit_id: c for c in self.session.scalars(select(CoUnit).where(CoUnit.obligation_id == key))}
         for unit_id in set(o.co_units) - set(existing_co):
-            self.session.add(CoUnit(obligation_id=o.id, unit_id=unit_id))
+            self.session.add(CoUnit(obligation_id=key, unit_id=unit_id))
         for unit_id in set(existing_co) - set(o.co_units):
             self.session.delete(existing_co[unit_id])
         self.session.flush()
-        self.sync_deliverables(o)
+        self.sync_deliverables(o, key)
 
     def slots(self, o: Obligation) -> list[Slot]:
         slots = slots_for(o, self.plan)
@@ -208,24 +372,25 @@ class _Sync:
                 slots.append(Slot(ONCE, after_event_due(o.deadline, event.occurred_on, self.calendar)))
         return slots
 
-    def sync_deliverables(self, o: Obligation) -> None:
+    def sync_deliverables(self, o: Obligation, key: str) -> None:
         existing = {d.period: d
-                    for d in self.session.scalars(select(Deliverable).where(Deliverable.obligation_id == o.id))}
+                    for d in self.session.scalars(select(Deliverable).where(Deliverable.obligation_id == key))}
         for slot in self.slots(o):
             deliverable = existing.pop(slot.period, None)
             if deliverable is None:
-                self.add_deliverable(o, slot)
+                self.add_deliverable(o, key, slot)
             else:
                 self.redate(deliverable, o, slot)
         for deliverable in existing.values():
             if not deliverable.retired and not deliverable.set_by_office:
                 self.retire(deliverable)
 
-    def add_deliverable(self, o: Obligation, slot: Slot) -> None:
+    def add_deliverable(self, o: Obligation, key: str, slot: Slot) -> None:
+        ref = deliverable_ref(o.id, slot.period)
         deliverable = Deliverable(
-            ref=deliverable_ref(o.id, slot.period), obligation_id=o.id, unit_id=o.lead, period=slot.period,
-            period_start=slot.period_start, period_end=slot.period_end, original_due=slot.due, due=slot.due,
-            state="open", updated_at=self.now, updated_by=self.actor)
+            ref=ref, plan_id=self.plan.id, qualified_ref=qualified_ref(self.plan.id, ref), obligation_id=key,
+            unit_id=o.lead, period=slot.period, period_start=slot.period_start, period_end=slot.period_end,
+            original_due=slot.due, due=slot.due, state="open", updated_at=self.now, updated_by=self.actor)
         self.session.add(deliverable)
         self.report.count("deliverables", "added")
         write_audit(self.session, now=self.now, actor=self.actor, action="deliverable.dated", deliverable=deliverable)
@@ -273,4 +438,9 @@ def sync_plan(session_factory: sessionmaker[Session], plan: Plan, *, now: dateti
     once run one after the other (on PostgreSQL too), so the second finds the first's rows rather than a conflict."""
     with session_factory.begin() as session:
         serialise(session, "plan")
-        return _Sync(session, plan, now, actor).run()
+        return sync_in_session(session, plan, now=now, actor=actor)
+
+
+def sync_in_session(session: Session, plan: Plan, *, now: datetime, actor: str = "system") -> LoadReport:
+    """``sync_plan`` inside the caller's transaction (which has taken the "plan" lock)."""
+    return _Sync(session, plan, now, actor).run()

@@ -3,7 +3,9 @@ supervision rules, its working-day calendar, its schedules, its office, its mont
 
 ``duban load`` stores these in the plan row (``plans.settings``, JSON; see ``plan_sync.plan_settings``); this module
 is the one place that reads them back. A plan's zone decides what "today" is for it: ``LoadedPlan.today(now)``.
-Several plans can be stored; today's installs hold one, which ``loaded_plan`` returns when no id is given.
+Several plans can be stored. Without an id, ``loaded_plan`` returns the office's first plan (the earliest published
+plan loaded from a file): the office-wide settings (the time zone of "today", the due-soon window of the lights, the
+office's address) are its. Each plan's own rules (reminders, chases, escalation) apply to its own items.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Office:
 class FiguresSettings:
     """What the monthly figures (月报) need at run time."""
 
+    plan: str  # the plan whose monthly report it is
     obligation: str  # the declared id of the monthly-report obligation
     receiver: str  # the unit that receives the reports
     fields: tuple[ReportField, ...]
@@ -64,10 +67,16 @@ class FiguresSettings:
     regions: tuple[str, ...]  # the regions that owe reports, in the plan's order
 
 
+STANDING = "standing"  # the kind of a year's plan of items the office assigns by hand (交办事项)
+
+
 @dataclass(frozen=True)
 class LoadedPlan:
     id: str
     title: str
+    short_name: str
+    kind: str  # plan | standing
+    closed: bool
     document_number: str
     time_zone: ZoneInfo
     start: date
@@ -90,11 +99,25 @@ class LoadedPlan:
         return self.calendar.add_working_days(today, self.supervision.due_soon_working_days + 1)
 
 
+# The office's first plan: a plan loaded from a file before a standing one, the earliest published first.
+PRIMARY_ORDER = ((PlanRecord.kind == STANDING), PlanRecord.published_on, PlanRecord.id)
+
+
 def loaded_plan(session: Session, plan_id: str | None = None) -> LoadedPlan | None:
-    """The plan ``plan_id`` (or the only one stored), or None before any plan is loaded."""
+    """The plan ``plan_id`` (or the office's first plan), or None before any plan is loaded."""
     query = select(PlanRecord) if plan_id is None else select(PlanRecord).where(PlanRecord.id == plan_id)
-    record = session.scalars(query.order_by(PlanRecord.id)).first()
+    record = session.scalars(query.order_by(*PRIMARY_ORDER)).first()
     return _typed(record) if record is not None else None
+
+
+def open_plans(session: Session) -> list[LoadedPlan]:
+    """Every plan not closed, the office's first plan first."""
+    return [_typed(r) for r in session.scalars(select(PlanRecord).where(PlanRecord.closed_at.is_(None))
+                                               .order_by(*PRIMARY_ORDER))]
+
+
+def all_plans(session: Session) -> list[LoadedPlan]:
+    return [_typed(r) for r in session.scalars(select(PlanRecord).order_by(*PRIMARY_ORDER))]
 
 
 def require_plan(session: Session, plan_id: str | None = None) -> LoadedPlan:
@@ -110,24 +133,29 @@ def read_plan(session_factory: sessionmaker[Session], plan_id: str | None = None
         return require_plan(session, plan_id)
 
 
+def declared_years(settings: Mapping[str, Any]) -> list[YearOverride]:
+    """The calendar years a stored plan declares itself."""
+    return [YearOverride(y["year"], frozenset(date.fromisoformat(d) for d in y["holidays"]),
+                         frozenset(date.fromisoformat(d) for d in y["workdays"]))
+            for y in settings.get("calendar_years", [])]
+
+
 def calendar_from_settings(settings: Mapping[str, Any]) -> WorkingCalendar:
     """The working-day calendar: China's, with the years the plan declares itself."""
-    years = [YearOverride(y["year"], frozenset(date.fromisoformat(d) for d in y["holidays"]),
-                          frozenset(date.fromisoformat(d) for d in y["workdays"]))
-             for y in settings.get("calendar_years", [])]
-    return WorkingCalendar(years)
+    return WorkingCalendar(declared_years(settings))
 
 
 def _typed(record: PlanRecord) -> LoadedPlan:
     settings = record.settings or {}
     office = settings.get("office") or {}
     return LoadedPlan(
-        id=record.id, title=record.title, document_number=record.document_number,
+        id=record.id, title=record.title, short_name=record.short_name or record.title[:32],
+        kind=record.kind or "plan", closed=record.closed_at is not None, document_number=record.document_number,
         time_zone=ZoneInfo(record.time_zone), start=record.start, end=record.end, published_on=record.published_on,
         supervision=_supervision(settings["supervision"]), calendar=calendar_from_settings(settings),
         schedules=MappingProxyType(dict(settings.get("schedules") or {})),
         office=Office(office.get("name") or "", office.get("email") or "", office.get("unit")),
-        figures=_figures(settings.get("figures")))
+        figures=_figures(settings.get("figures"), record.id))
 
 
 def _supervision(s: Mapping[str, Any]) -> SupervisionRules:
@@ -138,11 +166,11 @@ def _supervision(s: Mapping[str, Any]) -> SupervisionRules:
                             s["awaiting_grace_working_days"])
 
 
-def _figures(f: Mapping[str, Any] | None) -> FiguresSettings | None:
+def _figures(f: Mapping[str, Any] | None, plan_id: str) -> FiguresSettings | None:
     if not f or not f.get("fields"):
         return None
     return FiguresSettings(
-        obligation=f["obligation"], receiver=f.get("receiver") or "",
+        plan=plan_id, obligation=f["obligation"], receiver=f.get("receiver") or "",
         fields=tuple(ReportField(x["id"], x["name"], x.get("part_of")) for x in f["fields"]),
         minimum_shares=tuple(MinimumShare(m["category"], m["of"], m["at_least_percent"], m.get("text", ""))
                              for m in f.get("minimum_shares") or []),

@@ -17,9 +17,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from responsibilities.errors import NotAllowed, NotFound
+from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.limits import is_clean_key
-from responsibilities.storage.model import CoUnit, Deliverable, UnitRecord, User
+from responsibilities.storage.model import CoUnit, Deliverable, ObligationRecord, PlanRecord, UnitRecord, User
 from responsibilities.vocabulary import ACTION_NAMES, ROLE_NAMES
 
 # ── who acts ──
@@ -77,15 +77,64 @@ def may_see(session: Session, viewer: User | None, deliverable: Deliverable) -> 
     return session.get(CoUnit, (deliverable.obligation_id, viewer.unit_id)) is not None
 
 
+# How many plans' deliverables of one ref an ambiguous answer lists.
+CANDIDATES = 10
+
+
+def qualify(ref: str, plan: str | None) -> str:
+    """The reference a command's ``--plan`` (or a page's ``?plan=``) makes of ``ref``: <plan>:<ref>."""
+    return f"{plan}:{ref}" if plan else ref
+
+
 def find_deliverable(session: Session, ref: str, viewer: User | None, *, lock: bool = False) -> Deliverable:
     """The deliverable ``ref`` as ``viewer`` may see it (None: the command line without --as): one that is not
-    there and one the viewer may not see are one answer. With ``lock``, its row locked until the transaction
-    ends (PostgreSQL: SELECT … FOR UPDATE; SQLite's write transactions hold the whole database from their start)."""
-    query = select(Deliverable).where(Deliverable.ref == ref)
-    deliverable = session.scalars(query.with_for_update() if lock else query).first() if is_clean_key(ref) else None
-    if deliverable is None or not may_see(session, viewer, deliverable):
+    there and one the viewer may not see are one answer. ``ref`` is unique within its plan: a bare ref found in
+    several plans is refused with the candidates listed; ``<plan>:<ref>`` names one. With ``lock``, its row locked
+    until the transaction ends (PostgreSQL: SELECT … FOR UPDATE; SQLite's write transactions hold the whole
+    database from their start)."""
+    column = Deliverable.qualified_ref if ":" in ref else Deliverable.ref
+    query = select(Deliverable).where(column == ref)
+    found = list(session.scalars(query.limit(CANDIDATES))) if is_clean_key(ref) else []
+    visible = [d for d in found if may_see(session, viewer, d)]
+    if not visible:
         raise no_such_deliverable(session, ref, viewer)
+    if len(visible) > 1:
+        raise AmbiguousReference(ref, [(d.plan_id, plan_name(session, d.plan_id), d.qualified_ref)
+                                       for d in sorted(visible, key=lambda d: d.qualified_ref)])
+    deliverable = visible[0]
+    if lock:
+        session.refresh(deliverable, with_for_update=True)
     return deliverable
+
+
+def find_obligation(session: Session, ref: str, *, lock: bool = False) -> ObligationRecord | None:
+    """The current obligation ``ref`` (``<plan>:<ref>``, or a ref found in one plan only), or None; a bare ref that
+    several plans have is refused with the candidates listed."""
+    if not is_clean_key(ref):
+        return None
+    plan, _, bare = ref.rpartition(":")
+    query = select(ObligationRecord).where(ObligationRecord.ref == bare, ObligationRecord.retired_at.is_(None))
+    found = list(session.scalars((query.where(ObligationRecord.plan_id == plan) if plan else query).limit(CANDIDATES)))
+    if len(found) > 1:
+        raise AmbiguousReference(ref, [(o.plan_id, plan_name(session, o.plan_id), f"{o.plan_id}:{o.ref}")
+                                       for o in sorted(found, key=lambda o: o.plan_id)])
+    if found and lock:
+        session.refresh(found[0], with_for_update=True)
+    return found[0] if found else None
+
+
+class AmbiguousReference(InvalidInput):
+    """A bare ref that several plans have: which one is meant is the person's to say."""
+
+    def __init__(self, ref: str, candidates: list[tuple[str, str, str]]):
+        self.candidates = candidates  # (plan id, plan name, qualified ref)
+        listed = "、".join(f"{qualified}({name})" for _, name, qualified in candidates)
+        super().__init__(f"编号“{ref}”在多个工作方案中都有:{listed};请用 --plan 指明方案,或写明 方案编号:事项编号")
+
+
+def plan_name(session: Session, plan_id: str) -> str:
+    record = session.get(PlanRecord, plan_id)
+    return (record.short_name or record.title) if record is not None else plan_id
 
 
 def no_such_deliverable(session: Session, ref: str, viewer: User | None) -> NotFound:
@@ -93,7 +142,7 @@ def no_such_deliverable(session: Session, ref: str, viewer: User | None) -> NotF
     task due by periods, among the deliverables the viewer may see."""
     hint: list[str] = []
     if is_clean_key(ref):
-        query = select(Deliverable.ref).where(Deliverable.ref.like(f"{ref}@%"))
+        query = select(Deliverable.ref).where(Deliverable.ref.like(f"{ref.rpartition(':')[2]}@%"))
         if viewer is not None and viewer.role == "unit":
             co = select(CoUnit.obligation_id).where(CoUnit.unit_id == viewer.unit_id)
             query = query.where((Deliverable.unit_id == viewer.unit_id) | Deliverable.obligation_id.in_(co))

@@ -48,6 +48,7 @@ from responsibilities.storage.plans import require_plan
 from responsibilities.tracking.access import (
     acting_user,
     find_deliverable,
+    find_obligation,
     require_assigned,
     require_lead,
     require_office,
@@ -108,8 +109,8 @@ def _require(text: str | None, what: str) -> str:
     return text
 
 
-def _check_in_plan(session: Session, day: date, what: str) -> None:
-    plan = require_plan(session)
+def _check_in_plan(session: Session, day: date, what: str, plan_id: str | None = None) -> None:
+    plan = require_plan(session, plan_id)
     if not plan.start <= day <= plan.end + REPORTING_HORIZON:
         raise InvalidInput(f"{what} {day} 不在工作方案实施期内({plan.start} 至 {plan.end}),请填写此期间内的日期")
 
@@ -215,8 +216,8 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
         waiting = session.scalars(select(ObligationRecord).where(
             ObligationRecord.awaits == event_id, ObligationRecord.retired_at.is_(None)))
         for obligation in waiting:
-            ref = deliverable_ref(obligation.id, ONCE)
-            if session.scalars(select(Deliverable).where(Deliverable.ref == ref)).first():
+            if session.scalars(select(Deliverable).where(Deliverable.obligation_id == obligation.id,
+                                                         Deliverable.period == ONCE)).first():
                 continue
             rule = obligation.rule
             due = after_event_due(AfterEvent(rule["text"], rule["event"], rule["offset"], rule["offset_unit"]),
@@ -228,10 +229,11 @@ def record_event(session_factory: SessionFactory, *, actor: str, event_id: str, 
 
 def _add_dated(session: Session, obligation: ObligationRecord, period: str, due: date, user: User, now: datetime,
                *, action: str, note: str | None, set_by_office: bool = False) -> str:
+    ref = deliverable_ref(obligation.ref, period)
     deliverable = Deliverable(
-        ref=deliverable_ref(obligation.id, period), obligation_id=obligation.id, unit_id=obligation.lead_unit_id,
-        period=period, original_due=due, due=due, state="open", set_by_office=set_by_office,
-        updated_at=now, updated_by=user.name)
+        ref=ref, plan_id=obligation.plan_id, qualified_ref=f"{obligation.plan_id}:{ref}", obligation_id=obligation.id,
+        unit_id=obligation.lead_unit_id, period=period, original_due=due, due=due, state="open",
+        set_by_office=set_by_office, updated_at=now, updated_by=user.name)
     session.add(deliverable)
     write_audit(session, now=now, actor=user.name, action=action, deliverable=deliverable, note=note)
     return deliverable.ref
@@ -245,16 +247,15 @@ def set_external_date(session_factory: SessionFactory, *, actor: str, obligation
         user = acting_user(session, actor)
         require_office(user, "date.set")
         # Locked as the event in record_event: a second office member setting the same date waits, then is told.
-        obligation = (session.get(ObligationRecord, obligation_id, with_for_update=True)
-                      if is_clean_key(obligation_id) else None)
-        if obligation is None or obligation.retired_at is not None:
+        obligation = find_obligation(session, obligation_id, lock=True)
+        if obligation is None:
             raise NotFound(f"工作方案中没有编号为“{obligation_id}”的任务")
         if obligation.kind not in ("external", "staged"):
             raise IllegalTransition(f"{obligation_id} 的期限由工作方案规定(类型 {obligation.kind}),不由办公室设定;"
                                     "只有上级确定(external)和分批次(staged)的任务可以设定期限")
-        _check_in_plan(session, due, "期限")
+        _check_in_plan(session, due, "期限", obligation.plan_id)
         period = due.isoformat()
-        if session.scalars(select(Deliverable).where(Deliverable.obligation_id == obligation_id,
+        if session.scalars(select(Deliverable).where(Deliverable.obligation_id == obligation.id,
                                                       Deliverable.period == period)).first():
             raise IllegalTransition(f"{obligation_id} 已有截止于 {due} 的应交事项,无需再设")
         return _add_dated(session, obligation, period, due, user, now, action="deliverable.date_set",
@@ -289,7 +290,7 @@ def submit(session_factory: SessionFactory, *, actor: str, ref: str, now: dateti
 def _refuse_monthly_report(session: Session, deliverable: Deliverable) -> None:
     """A monthly report (月报) is handed in with its figures (figures_service), never as a bare submission:
     a report without figures would count as filed and leave the region's progress short."""
-    figures = require_plan(session).figures
+    figures = require_plan(session, deliverable.plan_id).figures
     obligation = session.get(ObligationRecord, deliverable.obligation_id)
     if figures and obligation is not None and obligation.declared_id == figures.obligation:
         month = deliverable.period or ""
@@ -393,7 +394,7 @@ def request_extension(session_factory: SessionFactory, *, actor: str, ref: str, 
                                     "请改为添加进展,说明延误原因")
         if new_due <= deliverable.due:
             raise InvalidInput(f"新的截止日期 {new_due} 须晚于当前截止日期 {deliverable.due}")
-        _check_in_plan(session, new_due, "新的截止日期")
+        _check_in_plan(session, new_due, "新的截止日期", deliverable.plan_id)
         if _pending_extension(session, deliverable):
             raise IllegalTransition(f"{deliverable.ref} 已有一项延期申请在等待领导小组办公室审批,请等审批后再申请")
         session.add(Extension(deliverable_id=deliverable.id, requested_by=user.name, requested_at=now,

@@ -55,6 +55,14 @@ class Context:
             raise SystemExit("duban: 请用 --as USER 说明由谁办理(`duban users list` 可列出已有用户)")
         return self.args.as_user
 
+    @property
+    def ref(self) -> str | None:
+        """The deliverable or obligation the command names: its id, qualified by ``--plan`` when given."""
+        from responsibilities.tracking.access import qualify
+
+        ref = getattr(self.args, "id", None)
+        return qualify(ref, getattr(self.args, "plan", None)) if ref else ref
+
     def close(self) -> None:
         self.runtime.close()
 

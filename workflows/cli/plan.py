@@ -1,4 +1,5 @@
-"""`duban plan check|export` and `duban deadline parse`: the plan file and its deadline phrases, no database."""
+"""`duban plan check|export` and `duban deadline parse`: the plan file and its deadline phrases, no database; and
+`duban plan add|list|close`: the plans a database holds."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from workflows.cli.context import Commands, bounded_int
+from workflows.cli.context import Commands, Context, bounded_int
 
 DEFAULT_PLAN = "deadlines.yaml"
 
@@ -92,6 +93,48 @@ def cmd_deadline_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_add(ctx: Context) -> int:
+    from responsibilities.storage.migrate import upgrade
+    from responsibilities.tracking.plans import add_plan
+
+    plan = load_plan_or_report(Path(ctx.args.file))
+    if plan is None:
+        return 1
+    upgrade(ctx.engine)
+    report = add_plan(ctx.sessions, plan, now=ctx.now, actor=ctx.args.as_user)
+    counts = report.as_dict()
+    print(f"已新增方案 {plan.id}({plan.display_name}):任务 {sum(counts.get('obligations', {}).values())} 项,"
+          f"应交事项 {sum(counts.get('deliverables', {}).values())} 项")
+    return 0
+
+
+def cmd_plan_list(ctx: Context) -> int:
+    from responsibilities.reading.plans import plan_list
+    from responsibilities.vocabulary import PLAN_KIND_NAMES
+
+    rows = plan_list(ctx.sessions, today=ctx.today)
+    if ctx.args.json:
+        _print_json([r.as_json() for r in rows])
+        return 0
+    if not rows:
+        print("尚未载入任何工作方案:`duban plan add 文件` 或 `duban load 文件`")
+    for r in rows:
+        state = f"已于 {r.closed_on} 结束" if r.closed_on else "进行中"
+        lights = r.lights
+        print(f"{r.id}  {r.short_name}({PLAN_KIND_NAMES.get(r.kind, r.kind)},{state})  {r.start}—{r.end}  "
+              f"任务 {r.obligations}  事项 {r.deliverables}  红 {lights['red']} 黄 {lights['yellow']} "
+              f"绿 {lights['green']} 灰 {lights['grey']}")
+    return 0
+
+
+def cmd_plan_close(ctx: Context) -> int:
+    from responsibilities.tracking.plans import close_plan
+
+    record = close_plan(ctx.sessions, plan_id=ctx.args.plan_id, now=ctx.now, actor=ctx.args.as_user)
+    print(f"方案 {record.id}({record.short_name})已结束:不再发送其通知,其事项仍在历史和报告中")
+    return 0
+
+
 def register(cli: Commands) -> None:
     plan = cli.top.add_parser("plan", help="check and export the work plan (deadlines.yaml)")
     plan_commands = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
@@ -103,6 +146,13 @@ def register(cli: Commands) -> None:
     export.add_argument("file", nargs="?", help=f"plan file (default: $DUBAN_PLAN or {DEFAULT_PLAN})")
     export.add_argument("--json", action="store_true", required=True, help="as JSON (the only format)")
     export.set_defaults(handler=cmd_plan_export)
+    add = cli.command("add", cmd_plan_add, "load a plan file as a new plan (refused if its id is taken)",
+                      plan_commands)
+    add.add_argument("file", help="the plan file")
+    listing = cli.command("list", cmd_plan_list, "every plan with its counts and lights", plan_commands)
+    listing.add_argument("--json", action="store_true", help="one object per plan")
+    close = cli.command("close", cmd_plan_close, "end a finished plan: no more notices", plan_commands)
+    close.add_argument("plan_id", metavar="ID")
 
     deadline = cli.top.add_parser("deadline", help="read Chinese deadline phrases")
     deadline_commands = deadline.add_subparsers(dest="deadline_command", required=True, metavar="ACTION")

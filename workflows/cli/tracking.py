@@ -129,7 +129,7 @@ def cmd_submit(ctx: Context) -> int:
     from responsibilities.tracking.services import submit
 
     evidence = ctx.args.evidence or []
-    change = submit(ctx.sessions, actor=ctx.actor, ref=ctx.args.id, now=ctx.now, note=ctx.args.note,
+    change = submit(ctx.sessions, actor=ctx.actor, ref=ctx.ref, now=ctx.now, note=ctx.args.note,
                     files=[Path(e) for e in evidence if not is_link(e)], links=[e for e in evidence if is_link(e)],
                     evidence_store=ctx.evidence_store, expected_version=ctx.args.expect_version)
     _print_change(change, "已报送办结")
@@ -139,7 +139,7 @@ def cmd_submit(ctx: Context) -> int:
 def cmd_note(ctx: Context) -> int:
     from responsibilities.tracking.services import add_note
 
-    _print_change(add_note(ctx.sessions, actor=ctx.actor, ref=ctx.args.id, note=ctx.args.text, now=ctx.now),
+    _print_change(add_note(ctx.sessions, actor=ctx.actor, ref=ctx.ref, note=ctx.args.text, now=ctx.now),
                   "已添加进展")
     return 0
 
@@ -147,7 +147,7 @@ def cmd_note(ctx: Context) -> int:
 def cmd_accept(ctx: Context) -> int:
     from responsibilities.tracking.services import accept
 
-    change = accept(ctx.sessions, actor=ctx.actor, ref=ctx.args.id, now=ctx.now, note=ctx.args.note,
+    change = accept(ctx.sessions, actor=ctx.actor, ref=ctx.ref, now=ctx.now, note=ctx.args.note,
                     expected_version=ctx.args.expect_version)
     _print_change(change, "审核通过,已销号")
     return 0
@@ -156,7 +156,7 @@ def cmd_accept(ctx: Context) -> int:
 def cmd_return(ctx: Context) -> int:
     from responsibilities.tracking.services import return_for_rework
 
-    change = return_for_rework(ctx.sessions, actor=ctx.actor, ref=ctx.args.id, reason=ctx.args.reason, now=ctx.now,
+    change = return_for_rework(ctx.sessions, actor=ctx.actor, ref=ctx.ref, reason=ctx.args.reason, now=ctx.now,
                                expected_version=ctx.args.expect_version)
     _print_change(change, "已退回")
     return 0
@@ -165,7 +165,7 @@ def cmd_return(ctx: Context) -> int:
 def cmd_waive(ctx: Context) -> int:
     from responsibilities.tracking.services import waive
 
-    change = waive(ctx.sessions, actor=ctx.actor, ref=ctx.args.id, reason=ctx.args.reason, now=ctx.now,
+    change = waive(ctx.sessions, actor=ctx.actor, ref=ctx.ref, reason=ctx.args.reason, now=ctx.now,
                    expected_version=ctx.args.expect_version)
     _print_change(change, "已免报")
     return 0
@@ -199,7 +199,7 @@ def cmd_event_record(ctx: Context) -> int:
 def cmd_date_set(ctx: Context) -> int:
     from responsibilities.tracking.services import set_external_date
 
-    ref = set_external_date(ctx.sessions, actor=ctx.actor, obligation_id=ctx.args.id, due=ctx.args.date, now=ctx.now,
+    ref = set_external_date(ctx.sessions, actor=ctx.actor, obligation_id=ctx.ref, due=ctx.args.date, now=ctx.now,
                             note=ctx.args.note)
     print(f"已设定期限:{ref} 截止 {ctx.args.date}")
     return 0
@@ -225,7 +225,7 @@ def cmd_show(ctx: Context) -> int:
     from responsibilities.reading.queries import show
     from workflows.cli.render import render_deliverable
 
-    print(render_deliverable(show(ctx.sessions, ref=ctx.args.id, viewer=ctx.args.as_user), ctx.zone))
+    print(render_deliverable(show(ctx.sessions, ref=ctx.ref, viewer=ctx.args.as_user), ctx.zone))
     return 0
 
 
@@ -233,7 +233,7 @@ def cmd_audit(ctx: Context) -> int:
     from responsibilities.reading.queries import audit_trail
     from workflows.cli.render import render_audit
 
-    records = audit_trail(ctx.sessions, viewer=ctx.args.as_user, unit=ctx.args.unit, deliverable=ctx.args.id,
+    records = audit_trail(ctx.sessions, viewer=ctx.args.as_user, unit=ctx.args.unit, deliverable=ctx.ref,
                           limit=ctx.args.limit)
     print(render_audit(records, ctx.zone))
     return 0
@@ -251,6 +251,12 @@ def register(cli: Commands) -> None:
     _register_setup(cli)
     _register_cycle(cli)
     _register_reading(cli)
+
+
+def _in_plan(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--plan``: the plan of the reference, when several plans have one with the same name (or write PLAN:REF)."""
+    parser.add_argument("--plan", metavar="PLAN", help="the plan the id belongs to (see `duban plan list`)")
+    return parser
 
 
 def _versioned(parser: argparse.ArgumentParser) -> None:
@@ -287,6 +293,7 @@ def _register_cycle(cli: Commands) -> None:
     command, versioned = cli.command, _versioned
     submit = command("submit", cmd_submit, "the lead unit reports a deliverable done (办结), with evidence")
     submit.add_argument("id", help="deliverable id, e.g. hrss-4 or monthly-report.guiping@2019-11")
+    _in_plan(submit)
     submit.add_argument("--note", help="what was done")
     submit.add_argument("--evidence", action="append", metavar="FILE|URL",
                         help="a file or an http(s) link; repeat for more")
@@ -294,10 +301,12 @@ def _register_cycle(cli: Commands) -> None:
 
     note = command("note", cmd_note, "add a progress note (lead or co-unit)")
     note.add_argument("id")
+    _in_plan(note)
     note.add_argument("text")
 
     accept = command("accept", cmd_accept, "the office accepts a submission (销号)")
     accept.add_argument("id")
+    _in_plan(accept)
     accept.add_argument("--note")
     versioned(accept)
 
@@ -305,17 +314,20 @@ def _register_cycle(cli: Commands) -> None:
                                      ("waive", cmd_waive, "the office waives a deliverable with a reason")):
         parser = command(name, handler, help_text)
         parser.add_argument("id")
+        _in_plan(parser)
         parser.add_argument("--reason", required=True)
         versioned(parser)
 
     extend_commands = cli.group("extend", "extensions (延期): request, grant, refuse", "extend_action")
     request = command("request", cmd_extend, "the lead unit asks for a later due date", extend_commands)
     request.add_argument("id")
+    _in_plan(request)
     request.add_argument("--to", type=parse_date, metavar="DATE", help="the new due date")
     request.add_argument("--reason", required=True)
     for action in ("grant", "refuse"):
         decide = command(action, cmd_extend, f"the office {action}s the pending request", extend_commands)
         decide.add_argument("id")
+        _in_plan(decide)
         decide.add_argument("--reason", required=action == "refuse")
 
     event_commands = cli.group("event", "outside events that after-event obligations wait for", "event_command")
@@ -326,6 +338,7 @@ def _register_cycle(cli: Commands) -> None:
     date_commands = cli.group("date", "dates set by outside bodies", "date_command")
     set_date = command("set", cmd_date_set, "enter a due date for an external or staged obligation", date_commands)
     set_date.add_argument("id", help="obligation id, e.g. hrss-9")
+    _in_plan(set_date)
     set_date.add_argument("date", type=parse_date)
     set_date.add_argument("--note")
 
@@ -340,10 +353,12 @@ def _register_reading(cli: Commands) -> None:
 
     show = command("show", cmd_show, "one deliverable with its history")
     show.add_argument("id")
+    _in_plan(show)
 
     audit = command("audit", cmd_audit, "the audit trail")
     audit.add_argument("--unit")
     audit.add_argument("--id", help="one deliverable's records")
+    _in_plan(audit)
     audit.add_argument("--limit", type=bounded_int(1, 1_000_000, "条数"), help="only the newest N records")
 
     backup = command("backup", cmd_backup, "write an online, consistent copy of the database")

@@ -62,14 +62,19 @@ def year_end(runtime: Runtime, year: int | None = None) -> dict[str, Any]:
     """Write the year-end compliance summary of ``year`` (default: the current year) under var/reports, and owe
     the leaders and the office a mail about it (a ``summary`` notice, once per year however often this runs)."""
     from responsibilities.reports.files import write_year_report
-    from responsibilities.reports.summary import queue_summary_notice
+    from responsibilities.reports.summary import queue_summary_notice, summary_plans
 
     now = runtime.now()
     today = runtime.today(now)
     year = year or today.year
-    paths = write_year_report(runtime.sessions, year=year, today=today, out_dir=runtime.settings.reports_dir)
-    queued = queue_summary_notice(runtime.sessions, year=year, now=now, today=today)
-    return {"year": year, "reports": {fmt: str(path) for fmt, path in paths.items()}, "summary": queued}
+    plans = summary_plans(runtime.sessions, year=year)
+    reports, queued = {}, 0
+    for i, plan_id in enumerate(plans):  # the office's first plan keeps the files' old names (summary-<year>.*)
+        paths = write_year_report(runtime.sessions, year=year, today=today, out_dir=runtime.settings.reports_dir,
+                                  plan_id=plan_id if i else None)
+        reports.update({(fmt if not i else f"{plan_id}.{fmt}"): str(path) for fmt, path in paths.items()})
+        queued += queue_summary_notice(runtime.sessions, year=year, now=now, today=today, plan_id=plan_id)
+    return {"year": year, "reports": reports, "summary": queued}
 
 
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {"sweep": sweep, "deliver": deliver, "digests": digests,
