@@ -40,7 +40,7 @@ from responsibilities.storage.model import (
     PlanPerson,
     UnitRecord,
 )
-from responsibilities.storage.plans import LoadedPlan, SupervisionRules, require_plan
+from responsibilities.storage.plans import STANDING, LoadedPlan, SupervisionRules, require_plan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary")
@@ -179,6 +179,8 @@ def _unit_member(session: Session, plan_id: str | None, unit_id: str | None) -> 
         found = _people(session, plan_id, "member", office_unit) if office_unit else []
     if not found and unit is not None and unit.leader:
         found = [unit.leader["email"]]
+    if not found and _plan(session, plan_id).kind == STANDING:  # no leader in charge on record: the office
+        found = [_plan(session, plan_id).office.email]
     return found
 
 

@@ -221,10 +221,11 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
                 ids.append(con.execute(sql(
                     "INSERT INTO deliverables (ref, qualified_ref, plan_id, obligation_id, unit_id, period, due, "
                     "state, retired, set_by_office, updated_at, updated_by, version) "
-                    "VALUES (:ref, 'probe:' || :ref, 'guigang-skills-2019', :o, :u, :ref, :due, :s, :r, FALSE, "
+                    "VALUES (:ref, :qualified, 'guigang-skills-2019', :o, :u, :ref, :due, :s, :r, FALSE, "
                     ":at, :by, 1) "
                     "RETURNING id"),
-                    {"ref": f"probe-{step}", "o": template[0], "u": rng.choice(units), "due": due,
+                    {"ref": f"probe-{step}", "qualified": f"probe:probe-{step}", "o": template[0],
+                     "u": rng.choice(units), "due": due,
                      "s": rng.choice(STATES), "r": bool(rng.randint(0, 1)), "at": template[1],
                      "by": template[2]}).scalar_one())
             elif what == "delete" and len(ids) > 10:  # nothing refers to a deliverable here: no foreign key objects

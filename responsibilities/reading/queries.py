@@ -163,12 +163,13 @@ def audit_trail(session_factory: SessionFactory, *, viewer: str | None = None, u
                 deliverable: str | None = None, limit: int | None = None) -> list[AuditRecord]:
     """The trail, oldest first (the last ``limit`` records when given)."""
     with read_session(session_factory) as session:
-        unit = visible_unit(session, viewing_user(session, viewer), unit)
+        user = viewing_user(session, viewer)
+        unit = visible_unit(session, user, unit)
         query = select(AuditRecord)
         if unit is not None:
             query = query.where(AuditRecord.unit_id == unit)
-        if deliverable is not None:
-            query = query.where(AuditRecord.deliverable_ref == deliverable)
+        if deliverable is not None:  # a ref (or <plan>:<ref>) names one deliverable, whose own records these are
+            query = query.where(AuditRecord.deliverable_id == find_deliverable(session, deliverable, user).id)
         if limit is not None:
             newest = list(session.scalars(query.order_by(AuditRecord.id.desc()).limit(limit)))
             return newest[::-1]

@@ -11,10 +11,10 @@ import argparse
 import sys
 from typing import Sequence
 
-from workflows.cli import figures, flows, notices, plan, reports, serve, simulate, tracking
+from workflows.cli import figures, flows, items, notices, plan, reports, serve, simulate, tracking
 from workflows.cli.context import Commands
 
-GROUPS = (tracking, notices, reports, flows, serve, simulate, figures, plan)  # the order --help lists them in
+GROUPS = (tracking, items, notices, reports, flows, serve, simulate, figures, plan)  # the order --help lists them in
 
 
 def build_parser() -> argparse.ArgumentParser:
