@@ -166,3 +166,20 @@ def test_every_problem_of_an_item_is_named_at_once(loaded, session_factory):
 def test_only_the_office_assigns_items(loaded, session_factory):
     with database_unchanged(loaded), pytest.raises(NotAllowed):
         assign_item(session_factory, _item(), actor=HRSS, now=NOW)
+
+
+def test_an_items_reminder_names_its_plan_and_its_source_and_links_to_it(loaded, session_factory):
+    from notifications.messages import render_notice
+
+    assign_item(session_factory, _item(), actor=OFFICE, now=NOW)
+    sweep(session_factory, now=at(2020, 3, 24), today=date(2020, 3, 24))  # five working days before 03-31
+    with session_factory() as session:
+        notice = session.scalars(select(Notice).where(Notice.plan_id == "assigned-2020", Notice.kind == "reminder",
+                                                      Notice.unit_id == "hrss")).one()
+        message = render_notice(session, notice, base_url="https://duban.example", sender="duban@guigang.example",
+                                today=date(2020, 3, 24))
+    for part in (message.text, message.html):
+        for fact in ("所属方案", "2020年交办事项", "市长办公会议纪要〔2020〕3号", "牵头制定就业见习实施细则",
+                     "https://duban.example/deliverables/assigned-2020:item-1"):
+            assert fact in part, fact
+    assert "()" not in message.text  # a standing plan has no document number
