@@ -166,3 +166,29 @@ def test_each_plans_escalations_go_up_its_own_leading_group(loaded, session_fact
                                                    Deliverable.ref == "hrss-4")):
             leaders[plan] = recipients_for(session, notice)
     assert leaders == {SEED_ID: ("wei-yan@guigang.example",), SECOND: ("li-other@guigang.example",)}
+
+
+def test_the_dashboard_shows_every_plan_at_once_or_one_alone(loaded, session_factory, second):
+    from responsibilities.reading import board
+
+    add_plan(session_factory, second, now=ADDED_AT)
+    services.submit(session_factory, actor=HRSS, ref=f"{SECOND}:hrss-4", note="已办结", now=at(2019, 10, 28))
+    today = date(2019, 11, 4)
+
+    def totals(plan=None):
+        return board.board(session_factory, today=today, viewer=OFFICE, filters=board.Filters(plan=plan)).totals
+
+    everything, seed_only, second_only = totals(), totals(SEED_ID), totals(SECOND)
+    assert everything == {c: seed_only[c] + second_only[c] for c in everything}
+    assert second_only["yellow"] == seed_only["yellow"] + 1  # the submitted hrss-4 waits for review there
+    for plan in (None, SEED_ID, SECOND):
+        filters = board.Filters(plan=plan)
+        assert board.board(session_factory, today=today, viewer=OFFICE, filters=filters) == board.board_by_aggregate(
+            session_factory, today=today, viewer=OFFICE, filters=filters)
+    reviews = board.review_queue(session_factory, today=today, viewer=OFFICE, filters=board.Filters(plan=SEED_ID))
+    assert reviews.total == 0
+    late = board.overdue(session_factory, today=today, viewer=OFFICE, filters=board.Filters(plan=SECOND))
+    assert {r.plan for r in late.items} == {SECOND} and late.total == len(
+        [r for r in queries.status(session_factory, today=today) if r.plan == SECOND and r.light == "red"])
+    with pytest.raises(NotFound, match="没有编号为“no-such-plan”的工作方案"):
+        totals("no-such-plan")

@@ -14,11 +14,26 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, Mapping, NamedTuple, Sequence, TypeVar
 
-from sqlalchemy import Date, Integer, Select, String, bindparam, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.deadlines.rules import KINDS  # the deadline kinds a filter takes: the rules' own
 from responsibilities.errors import InvalidInput, NotFound
+from responsibilities.limits import is_clean_key
 from responsibilities.reading import lights
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
@@ -54,6 +69,7 @@ class Filters:
     kind: str | None = None
     state: str | None = None
     due_within_days: int | None = None  # open or returned, due from today to today + N days
+    plan: str | None = None  # one plan's items (a plan's id); None: every plan's
 
     def check(self) -> "Filters":
         if self.kind is not None and self.kind not in KINDS:
@@ -64,12 +80,15 @@ class Filters:
                 f"{s}({STATE_NAMES[s]})" for s in STATES))
         if self.due_within_days is not None and not 0 <= self.due_within_days <= 3660:
             raise InvalidInput("“N 天内到期”的 N 须在 0 至 3660 之间")
+        if self.plan is not None and not is_clean_key(self.plan, limit=64):
+            raise NotFound("没有这个工作方案:`duban plan list` 可列出全部方案")
         return self
 
     @property
     def by_unit_at_most(self) -> bool:
-        """No filter but the unit: what the lights the database keeps for the day can answer."""
-        return self.kind is None and self.state is None and self.due_within_days is None
+        """No filter but the unit: what the lights the database keeps for the day can answer (they count every
+        plan's items; one plan's are counted on the (plan, state, due) index)."""
+        return self.kind is None and self.state is None and self.due_within_days is None and self.plan is None
 
 
 @dataclass(frozen=True)
@@ -146,7 +165,7 @@ class Board:
 # The lists' statements are built once per list and shape (which filters apply) and run with these parameters:
 # on a page of 50 rows, building a statement costs more than the database takes to answer it.
 TODAY, SOON_BEFORE = bindparam("today", type_=Date), bindparam("soon_before", type_=Date)
-UNIT, KIND, STATE = (bindparam(name, type_=String) for name in ("unit", "kind", "state"))
+UNIT, KIND, STATE, PLAN = (bindparam(name, type_=String) for name in ("unit", "kind", "state", "plan"))
 WITHIN_END = bindparam("within_end", type_=Date)  # the last day of "due within N days"
 OFFSET, LIMIT, END = (bindparam(name, type_=Integer) for name in ("offset", "limit", "end"))  # END = OFFSET + LIMIT
 LIGHT = lights.light_of(TODAY, SOON_BEFORE)  # rules.light on the day the parameters name
@@ -155,14 +174,16 @@ LIGHT = lights.light_of(TODAY, SOON_BEFORE)  # rules.light on the day the parame
 def _params(session: Session, today: date, filters: Filters = Filters()) -> dict[str, Any]:
     """The values of the parameters above, for ``today`` and ``filters``."""
     within = filters.due_within_days
+    if filters.plan is not None and session.get(PlanRecord, filters.plan) is None:
+        raise NotFound(f"没有编号为“{filters.plan}”的工作方案:`duban plan list` 可列出全部方案")
     return {"today": today, "soon_before": lights.soon_before(session, today), "unit": filters.unit,
-            "kind": filters.kind, "state": filters.state,
+            "kind": filters.kind, "state": filters.state, "plan": filters.plan,
             "within_end": today + timedelta(days=within) if within is not None else None}
 
 
-def _shape(filters: Filters) -> tuple[bool, bool, bool, bool]:
+def _shape(filters: Filters) -> tuple[bool, bool, bool, bool, bool]:
     return (filters.unit is not None, filters.kind is not None, filters.state is not None,
-            filters.due_within_days is not None)
+            filters.due_within_days is not None, filters.plan is not None)
 
 
 def _current() -> Any:
@@ -171,8 +192,10 @@ def _current() -> Any:
     return Deliverable.retired.is_(False)
 
 
-def _filtered(query: Select, shape: tuple[bool, bool, bool, bool]) -> Select:
-    by_unit, by_kind, by_state, by_due = shape
+def _filtered(query: Select, shape: tuple[bool, bool, bool, bool, bool]) -> Select:
+    by_unit, by_kind, by_state, by_due, by_plan = shape
+    if by_plan:
+        query = query.where(Deliverable.plan_id == PLAN)
     if by_unit:
         query = query.where(Deliverable.unit_id == UNIT)
     if by_kind:
@@ -217,7 +240,7 @@ def dashboard(session_factory: SessionFactory, *, today: date, viewer: str | Non
         return Dashboard(matrix, _overdue(session, filters, params, *page_of("overdue")),
                          _reviews(session, filters, params, *page_of("reviews")),
                          _page(session, _extension_listing(), params, *page_of("extensions")),
-                         _failed(session, *page_of("failed")), _unrecorded(session),
+                         _failed(session, *page_of("failed"), filters.plan), _unrecorded(session),
                          _waiting_page(session, None, *page_of("waiting")))
 
 
@@ -263,7 +286,7 @@ def _lights_current(session: Session, params: dict[str, Any]) -> bool:
 
 
 def _counted_parts(filters: Filters) -> list[Select]:
-    if filters.kind is not None or filters.due_within_days is not None:
+    if filters.kind is not None or filters.due_within_days is not None or filters.plan is not None:
         return _with_waiting([_aggregate_part(filters)], filters)
     return _with_waiting(_kept_parts(filters), filters)
 
@@ -271,7 +294,8 @@ def _counted_parts(filters: Filters) -> list[Select]:
 def _with_waiting(parts: list[Select], filters: Filters) -> list[Select]:
     """Obligations waiting for an event or a date are grey for their unit, unless a filter leaves them out."""
     if filters.state is None and filters.due_within_days is None:
-        return [*parts, _waiting_per_unit(filters.unit is not None, filters.kind is not None)]
+        return [*parts, _waiting_per_unit(filters.unit is not None, filters.kind is not None,
+                                          filters.plan is not None)]
     return parts
 
 
@@ -390,7 +414,7 @@ def _kept_parts(filters: Filters) -> list[Select]:
 
 
 @functools.cache
-def _waiting_query(by_unit: bool, by_kind: bool) -> Select:
+def _waiting_query(by_unit: bool, by_kind: bool, by_plan: bool = False) -> Select:
     """Obligations with no deliverable yet: waiting for an event the office records, or a date it sets (the
     parameters ``unit`` and ``kind`` filter them, when named)."""
     dated = exists().where(Deliverable.obligation_id == ObligationRecord.id, Deliverable.retired.is_(False))
@@ -400,13 +424,15 @@ def _waiting_query(by_unit: bool, by_kind: bool) -> Select:
         query = query.where(ObligationRecord.lead_unit_id == UNIT)
     if by_kind:
         query = query.where(ObligationRecord.kind == KIND)
+    if by_plan:
+        query = query.where(ObligationRecord.plan_id == PLAN)
     return query
 
 
 @functools.cache
-def _waiting_per_unit(by_unit: bool, by_kind: bool) -> Select:
+def _waiting_per_unit(by_unit: bool, by_kind: bool, by_plan: bool = False) -> Select:
     """How many obligations wait, per unit: grey in the matrix."""
-    return _waiting_query(by_unit, by_kind).with_only_columns(
+    return _waiting_query(by_unit, by_kind, by_plan).with_only_columns(
         ObligationRecord.lead_unit_id.label("unit_id"), *_zero("red", "yellow", "green"),
         func.count().label("grey")).group_by(ObligationRecord.lead_unit_id)
 
@@ -498,7 +524,7 @@ def _overdue(session: Session, filters: Filters, params: dict[str, Any], page: i
 
 
 @functools.cache
-def _overdue_listing(shape: tuple[bool, bool, bool, bool]) -> _Listing:
+def _overdue_listing(shape: tuple[bool, bool, bool, bool, bool]) -> _Listing:
     """The page's ids come from each state's own walk of the (state, due, …) index in its order, merged: an
     ``IN`` of both states would sort every overdue deliverable for one page."""
     late = _filtered(_base(), shape).where(Deliverable.due < TODAY)
@@ -530,7 +556,8 @@ def review_queue(session_factory: SessionFactory, *, today: date, viewer: str | 
 def _reviews(session: Session, filters: Filters, params: dict[str, Any], page: int, size: int) -> Page[Row]:
     """Counted from the per-state counts the database keeps, when no filter but the unit (or this state) applies."""
     total = None
-    if filters.kind is None and filters.due_within_days is None and filters.state in (None, "submitted"):
+    if (filters.kind is None and filters.due_within_days is None and filters.plan is None
+            and filters.state in (None, "submitted")):
         kept = select(func.coalesce(func.sum(DeliverableCount.n), 0)).where(DeliverableCount.state == "submitted")
         total = session.scalar(kept.where(DeliverableCount.unit_id == filters.unit)
                                if filters.unit is not None else kept)
@@ -538,7 +565,7 @@ def _reviews(session: Session, filters: Filters, params: dict[str, Any], page: i
 
 
 @functools.cache
-def _review_listing(shape: tuple[bool, bool, bool, bool]) -> _Listing:
+def _review_listing(shape: tuple[bool, bool, bool, bool, bool]) -> _Listing:
     return _listing(_filtered(_base(), shape).where(Deliverable.state == "submitted"),
                     (Deliverable.submitted_at, Deliverable.ref))
 
@@ -700,9 +727,14 @@ def failed_notices(session_factory: SessionFactory, *, viewer: str | None, page:
         return _failed(session, page, size)
 
 
-def _failed(session: Session, page: int, size: int) -> Page[dict[str, Any]]:
-    """Notices that failed, and notices sent with some recipients refused for good (with the server's reply)."""
+def _failed(session: Session, page: int, size: int, plan: str | None = None) -> Page[dict[str, Any]]:
+    """Notices that failed, and notices sent with some recipients refused for good (with the server's reply); with
+    ``plan``, those about that plan's items (the digests, which span the plans, are the office's in every view)."""
     query = select(Notice).where(FAILED_OR_REFUSED)
+    if plan is not None:
+        of_plan = select(Deliverable.id).where(Deliverable.plan_id == plan)
+        query = query.where(or_(Notice.plan_id == plan, Notice.deliverable_id.in_(of_plan),
+                                and_(Notice.plan_id.is_(None), Notice.deliverable_id.is_(None))))
     total = session.scalar(query.with_only_columns(func.count())) or 0
     found = list(session.scalars(query.order_by(Notice.id.desc()).offset((page - 1) * size).limit(size)))
     names = _unit_names(session, {n.unit_id for n in found})

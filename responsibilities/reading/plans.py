@@ -58,3 +58,18 @@ def plan_list(session_factory: SessionFactory, *, today: date) -> list[PlanRow]:
                                 r.start, r.end, r.closed_at.date() if r.closed_at else None,
                                 obligations.get(r.id, 0), sum(counts.values()), counts))
         return rows
+
+
+@dataclass(frozen=True)
+class PlanChoice:
+    id: str
+    short_name: str
+    kind: str
+    closed_on: date | None
+
+
+def plan_choices(session_factory: SessionFactory) -> list[PlanChoice]:
+    """The plans for a filter: ids and names only (no counting)."""
+    with read_session(session_factory) as session:
+        return [PlanChoice(r.id, r.short_name or r.title, r.kind or "plan", r.closed_at.date() if r.closed_at else None)
+                for r in session.scalars(select(PlanRecord).order_by(*PRIMARY_ORDER))]

@@ -83,7 +83,7 @@ async def read_form(request: Request, name: str, *, files: int = 0) -> tuple[For
 
 
 def dashboard_filters(request: Request) -> tuple[Filters, Form]:
-    form = Form("filters", {k: request.query_params.get(k, "") for k in ("unit", "kind", "state", "within")})
+    form = Form("filters", {k: request.query_params.get(k, "") for k in ("unit", "kind", "state", "within", "plan")})
     kind = form.values["kind"] or None
     if kind is not None and kind not in KINDS:
         form.fail("kind", "未知的时限类型")
@@ -96,7 +96,11 @@ def dashboard_filters(request: Request) -> tuple[Filters, Form]:
     if within is not None and within > 3660:
         form.fail("within", "到期天数不超过 3660")
         within = None
-    return Filters(unit=form.values["unit"] or None, kind=kind, state=state, due_within_days=within), form
+    plan = form.values["plan"] or None
+    if plan is not None and len(plan) > 64:
+        form.fail("plan", "未知的方案")
+        plan = None
+    return Filters(unit=form.values["unit"] or None, kind=kind, state=state, due_within_days=within, plan=plan), form
 
 
 def page_number(request: Request, key: str) -> int:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.limits import MAX_PASSWORD_CHARS, MAX_TEXT, MAX_USER_NAME
 from responsibilities.reading import board, queries
+from responsibilities.reading.plans import plan_list
 from responsibilities.reading.queries import plan_years
 from responsibilities.reports.files import MEDIA_TYPES, render_year_report
 from responsibilities.reports.summary import year_end_summary, year_summary_to_json
@@ -141,37 +142,51 @@ Page = Annotated[int, Query(ge=1, le=1_000_000)]
 Size = Annotated[int, Query(ge=1, le=board.MAX_PAGE_SIZE)]
 
 
-def _filters(unit: str | None, kind: str | None, state: str | None, due_within_days: int | None) -> board.Filters:
-    return board.Filters(unit=unit, kind=kind, state=state, due_within_days=due_within_days).check()
+PlanId = Annotated[str | None, Query(max_length=64, description="one plan's items (see GET /api/plans)")]
+
+
+def _filters(unit: str | None, kind: str | None, state: str | None, due_within_days: int | None,
+             plan: str | None = None) -> board.Filters:
+    return board.Filters(unit=unit, kind=kind, state=state, due_within_days=due_within_days, plan=plan).check()
+
+
+@router.get("/plans", summary="Every plan (the standing ones of items assigned by hand included), with counts and "
+                               "lights")
+def api_plans(request: Request, user: SignedIn = Depends(signed_in)) -> list[dict[str, Any]]:
+    require_overview(user)
+    ctx = web(request)
+    return [r.as_json() for r in plan_list(ctx.sessions, today=ctx.today())]
 
 
 @router.get("/dashboard", summary="Units × traffic lights, with counts (office and leaders): one page of units, "
                                    "most red first, and the totals over every unit")
 def api_dashboard(request: Request, user: SignedIn = Depends(signed_in), unit: str | None = None,
                   kind: DeadlineKind | None = None, state: State | None = None,
-                  due_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
+                  due_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None, plan: PlanId = None,
                   page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
     result = board.board(ctx.sessions, today=ctx.today(), viewer=user.user_name,
-                         filters=_filters(unit, kind, state, due_within_days), page=page, size=size)
+                         filters=_filters(unit, kind, state, due_within_days, plan), page=page, size=size)
     matrix = result.matrix.as_json(lambda r: {"unit": r.unit, "unit_name": r.unit_name, **r.counts, "total": r.total})
     return {"today": result.today.isoformat(), "totals": result.totals, "units": matrix.pop("items"), **matrix}
 
 
 @router.get("/overdue", summary="Overdue deliverables, most days overdue first")
 def api_overdue(request: Request, user: SignedIn = Depends(signed_in), unit: str | None = None,
-                kind: DeadlineKind | None = None, page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
+                kind: DeadlineKind | None = None, plan: PlanId = None, page: Page = 1,
+                size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
     return board.overdue(ctx.sessions, today=ctx.today(), viewer=user.user_name,
-                         filters=_filters(unit, kind, None, None),
+                         filters=_filters(unit, kind, None, None, plan),
                          page=page, size=size).as_json(board.Row.as_json)
 
 
 @router.get("/reviews", summary="Submissions waiting for the office's review")
-def api_reviews(request: Request, user: SignedIn = Depends(signed_in), page: Page = 1,
+def api_reviews(request: Request, user: SignedIn = Depends(signed_in), plan: PlanId = None, page: Page = 1,
                 size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
-    return board.review_queue(ctx.sessions, today=ctx.today(), viewer=user.user_name, page=page,
+    return board.review_queue(ctx.sessions, today=ctx.today(), viewer=user.user_name,
+                              filters=_filters(None, None, None, None, plan), page=page,
                               size=size).as_json(board.Row.as_json)
 
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from responsibilities.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from responsibilities.reading import board
 from responsibilities.reading.operations import operations
+from responsibilities.reading.plans import plan_choices
 from responsibilities.reading.queries import plan_years
 from responsibilities.reports.files import MEDIA_TYPES, render_year_report
 from responsibilities.reports.html import progress_chart
@@ -33,13 +34,16 @@ def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response
     require_overview(user)
     ctx = web(request)
     filters, form = dashboard_filters(request)
-    filters = replace(filters, unit=_unit_typed(ctx, form))
     today = ctx.today()
+    plans = plan_choices(ctx.sessions)
+    if filters.plan is not None and filters.plan not in {p.id for p in plans}:
+        form.fail("plan", "没有这个方案,已显示全部方案")
+    filters = replace(filters, unit=_unit_typed(ctx, form), plan=filters.plan if "plan" not in form.errors else None)
     pages = {name: page_number(request, key) for name, key in PAGE_KEYS.items()}
     found = board.dashboard(ctx.sessions, today=today, viewer=user.user_name, filters=filters, pages=pages)
     numbers = _progress(ctx)
     ops = operations(request.app.state.engine, ctx.sessions, now=datetime.now(timezone.utc))
-    return render(request, "dashboard.html", status=422 if form.errors else 200, form=form,
+    return render(request, "dashboard.html", status=422 if form.errors else 200, form=form, plans=plans,
                   units=board.unit_choices(ctx.sessions), query=dict(request.query_params), numbers=numbers,
                   progress_chart=progress_chart(numbers) if numbers else None, ops=ops, **vars(found))
 
