@@ -13,17 +13,19 @@ def _short(text: str, width: int = 36) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _row(r) -> str:  # a StatusRow
+def _row(r, *, with_plan: bool = False) -> str:  # a StatusRow
     late = f"逾期 {r.days_overdue} 天" if r.days_overdue else ""
     due = r.due.isoformat() if r.due else "—"
     co = "(配合)" if r.cooperating else ""
+    plan = f"〔{r.plan_name}〕" if with_plan else ""  # refs repeat across plans: say whose
     return (f"  [{LIGHT_NAMES[r.light]}] {r.id:<34} {due:<10} {STATE_NAMES.get(r.state, r.state):<5} {late:<9} "
-            f"{co}{_short(r.task)}")
+            f"{co}{plan}{_short(r.task)}")
 
 
 def render_status(rows: list, today: date, *, show_all: bool) -> str:
     """Counts per unit, then the deliverables that need attention (all of them with ``show_all``)."""
     lights = Counter(r.light for r in rows)
+    with_plan = len({r.plan for r in rows}) > 1
     lines = [f"截至 {today}:共 {len(rows)} 项 · "
              + " · ".join(f"{LIGHT_NAMES[k]} {lights.get(k, 0)}" for k in LIGHT_ORDER)]
     by_unit: dict[str, list] = defaultdict(list)
@@ -34,7 +36,8 @@ def render_status(rows: list, today: date, *, show_all: bool) -> str:
         lines.append(f"{unit_rows[0].unit_name}({unit}) "
                      + " ".join(f"{LIGHT_NAMES[k]} {counts.get(k, 0)}" for k in LIGHT_ORDER))
         shown = [r for r in unit_rows if show_all or r.light != "green"]
-        lines += [_row(r) for r in sorted(shown, key=lambda r: (LIGHT_ORDER.index(r.light), r.due or date.max, r.id))]
+        order = sorted(shown, key=lambda r: (LIGHT_ORDER.index(r.light), r.due or date.max, r.id))
+        lines += [_row(r, with_plan=with_plan) for r in order]
     if not show_all:
         lines.append("(只列出红、黄、灰项;--all 列出全部,--unit 查看单个单位)")
     return "\n".join(lines)
