@@ -71,8 +71,8 @@ def test_an_ambiguous_ref_lists_the_candidates_and_plan_picks_one(duban):
 
 def test_the_office_assigns_an_item_and_the_reference_printed_opens_it(duban):
     assigned = duban("assign", "--lead", "市人社局", "--task", "牵头制定就业见习实施细则",
-                     "--deadline", "2019年12月底前", "--co-unit", "市财政局", "--source", "市长办公会议纪要〔2019〕9号", "--as", "王春",
-                     "--as-of", "2019-10-24")
+                     "--deadline", "2019年12月底前", "--co-unit", "市财政局",
+                     "--source", "市长办公会议纪要〔2019〕9号", "--as", "王春", "--as-of", "2019-10-24")
     assert assigned.returncode == 0, assigned.stderr
     ref = assigned.stdout.splitlines()[0]
     assert ref == "assigned-2019:item-1" and "2019年12月底前 → 2019-12-31" in assigned.stdout
