@@ -308,8 +308,18 @@ def _item(row: StatusRow, base: str) -> dict[str, Any]:
 
 
 def _section(rows: list[StatusRow], base: str, **extra: Any) -> dict[str, Any]:
-    """A digest's list: its first DIGEST_LIST_LIMIT items, the full count, and how many were left off."""
-    items = [{**_item(row, base), **{k: f(row) for k, f in extra.items()}} for row in rows[:DIGEST_LIST_LIMIT]]
+    """A digest's list, grouped by plan when it spans several (the groups in the order the list first names their
+    plans, each in the list's own order, its first item carrying the plan's name as ``plan_heading``): its first
+    DIGEST_LIST_LIMIT items, the full count, and how many were left off."""
+    first_seen = {plan: i for i, plan in reversed(list(enumerate(r.plan for r in rows)))}
+    grouped = len(first_seen) > 1
+    if grouped:
+        rows = sorted(rows, key=lambda r: first_seen[r.plan])
+    items, previous = [], None
+    for row in rows[:DIGEST_LIST_LIMIT]:
+        heading = row.plan_name if grouped and row.plan != previous else None
+        items.append({**_item(row, base), "plan_heading": heading, **{k: f(row) for k, f in extra.items()}})
+        previous = row.plan
     return {"items": items, "count": len(rows), "more": max(len(rows) - DIGEST_LIST_LIMIT, 0)}
 
 

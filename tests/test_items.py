@@ -183,3 +183,21 @@ def test_an_items_reminder_names_its_plan_and_its_source_and_links_to_it(loaded,
                      "https://duban.example/deliverables/assigned-2020:item-1"):
             assert fact in part, fact
     assert "()" not in message.text  # a standing plan has no document number
+
+
+def test_a_units_weekly_digest_groups_its_overdue_work_by_plan(loaded, session_factory):
+    from notifications.messages import render_notice
+    from responsibilities.notices.digests import write_digests
+
+    assign_item(session_factory, _item(deadline="2020年1月10日前", co_units=()), actor=OFFICE, now=NOW)
+    monday = date(2020, 1, 13)
+    write_digests(session_factory, now=at(2020, 1, 13), today=monday)
+    with session_factory() as session:
+        notice = session.scalars(select(Notice).where(Notice.dedupe_key == "digest:hrss:2020-W03")).one()
+        message = render_notice(session, notice, base_url="https://duban.example", sender="duban@guigang.example",
+                                today=monday)
+    overdue = message.text.split("一、逾期事项")[1].split("二、")[0]
+    seed_group, item_group = overdue.index("〔职业技能提升行动〕"), overdue.index("〔2020年交办事项〕")
+    assert seed_group < item_group < overdue.index("牵头制定就业见习实施细则")
+    assert overdue.count("〔") == 2  # one heading per plan, not one per item
+    assert "2020年交办事项" in message.html
