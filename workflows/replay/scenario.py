@@ -41,6 +41,7 @@ from responsibilities.errors import DomainError
 from responsibilities.figures.service import submit_figures
 from responsibilities.storage.model import Deliverable, ObligationRecord, UnitRecord
 from responsibilities.tracking import services
+from responsibilities.tracking.items import ItemRequest, assign_item
 
 OUTCOMES = (("on_time", 70), ("late", 15), ("returned", 7), ("never", 5), ("extension", 3))
 GRANT_SHARE = 0.8  # of extension requests, the share the office grants
@@ -52,6 +53,19 @@ EVENT_ID = "region-supporting-documents"
 EVENT_WINDOW = (date(2020, 2, 10), date(2020, 4, 30))  # when the office records the outside event
 STAGED_BATCHES = (date(2020, 6, 15), date(2021, 6, 15))  # when the office dates a later batch of a staged task
 EXTERNAL_QUARTERS = [date(y, m, 10) for y in (2020, 2021) for m in (1, 4, 7, 10)]  # the region sets a date
+# Items the office assigns by hand besides the plan (交办事项): a few a month, some recurring.
+ITEMS_PER_MONTH = (2, 4)
+RECURRING_SHARE = 0.15
+ITEM_SOURCES = ("市长办公会议纪要〔{year}〕{n}号", "市政府常务会议议定事项〔{year}〕{n}号", "市领导批示(第{n}期)",
+                "自治区人力资源社会保障厅来函(桂人社函〔{year}〕{n}号)", "市委督查室转办件〔{year}〕{n}号")
+ITEM_TASKS = ("牵头研究制定{topic}的具体措施,报市人民政府审定", "报送{topic}工作进展情况",
+              "对{topic}开展专项督查并形成报告", "会同有关单位做好{topic}的宣传解读",
+              "梳理{topic}存在的问题并提出整改意见")
+ITEM_TOPICS = ("稳就业保就业", "返乡入乡创业", "职业技能竞赛", "农民工工资支付", "高校毕业生就业", "技工院校招生",
+               "以工代训补贴发放", "企业新型学徒制", "就业困难人员援助", "重点群体创业担保贷款")
+ITEMS_UNTIL = (2021, 11)  # the last month the replay's office assigns items in
+ITEM_LEADS = ("hrss", "drc", "finance", "education", "agriculture", "guiping", "pingnan", "gangbei", "gangnan",
+              "qintang")
 
 SUBMIT_NOTES = ("已按要求完成,报送相关材料。", "已办结,附工作总结及佐证材料。", "本期工作已完成,情况见附件。",
                 "已落实,报送办结报告。")
@@ -119,6 +133,7 @@ class Scenario:
         for unit_id in units:
             services.add_user(self.sessions, name=clerk(unit_id), role=f"unit:{unit_id}", now=now)
         self._plan_office_work()
+        self._plan_items()
         return len(units) + 2
 
     def _plan_office_work(self) -> None:
@@ -140,6 +155,18 @@ class Scenario:
                 due = day + timedelta(days=rng.randint(20, 35))
                 self._schedule(self.calendar.next_working_day(day), "office", "set_date",
                                f"{obligation_id}|{due.isoformat()}")
+
+    def _plan_items(self) -> None:
+        """The items the office will assign by hand, month by month from the replay's start to the plan's last
+        month: deterministic from the seed, each with a deadline phrase a person would write."""
+        rng = random.Random(f"{self.seed}:items")
+        year, month = self._today.year, self._today.month
+        number = itertools.count(1)
+        while (year, month) <= ITEMS_UNTIL:
+            for _ in range(rng.randint(*ITEMS_PER_MONTH)):
+                day = self.calendar.next_working_day(date(year, month, rng.randint(1, 28)))
+                self._schedule(day, "office", "assign", f"{next(number)}|{rng.random()}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
     # ── the agenda ───────────────────────────────────────────────────────────────────────────────
 
@@ -182,8 +209,9 @@ class Scenario:
     # ── fates ────────────────────────────────────────────────────────────────────────────────────
 
     def _meet_new_deliverables(self) -> None:
-        with self.sessions() as session:
-            rows = session.execute(select(Deliverable.id, Deliverable.ref, Deliverable.unit_id, Deliverable.due)
+        with self.sessions() as session:  # <plan>:<ref>: the office's items repeat refs from year to year
+            rows = session.execute(select(Deliverable.id, Deliverable.qualified_ref, Deliverable.unit_id,
+                                          Deliverable.due)
                                    .where(Deliverable.id > self._last_seen_id, Deliverable.retired.is_(False))
                                    .order_by(Deliverable.id)).all()
         for deliverable_id, ref, unit_id, due in rows:
@@ -267,6 +295,23 @@ class Scenario:
                               occurred_on=date.fromisoformat(occurred), now=now)
         self.stats.actions["event.record"] += 1
 
+    def _assign(self, what: str, now: datetime) -> None:
+        number, _, draw = what.partition("|")
+        rng = random.Random(f"{self.seed}:item:{number}:{draw}")
+        today = now.date()
+        lead = rng.choice(ITEM_LEADS)
+        co_units = tuple(rng.sample([u for u in ITEM_LEADS if u != lead], rng.choice((0, 0, 1, 2))))
+        source = rng.choice(ITEM_SOURCES).format(year=today.year, n=rng.randint(1, 60))
+        task = rng.choice(ITEM_TASKS).format(topic=rng.choice(ITEM_TOPICS))
+        recurring = rng.random() < RECURRING_SHARE and today.month <= 9
+        if recurring:
+            deadline, repeat = f"每月{rng.choice((5, 10, 15))}日前", None
+        else:
+            due = today + timedelta(days=rng.randint(10, 45))
+            deadline, repeat = f"{due.year}年{due.month}月{due.day}日前", None
+        assign_item(self.sessions, ItemRequest(lead, task, deadline, co_units, source, repeat), actor=OFFICE, now=now)
+        self.stats.actions["item.assign"] += 1
+
     def _set_date(self, what: str, now: datetime) -> None:
         obligation_id, _, due = what.partition("|")
         services.set_external_date(self.sessions, actor=OFFICE, obligation_id=obligation_id,
@@ -296,19 +341,21 @@ class MonthlyFigures:
         with sessions() as session:
             figures = require_plan(session).figures
             self.obligation = figures.obligation if figures is not None else ""
+            self.plan = figures.plan if figures is not None else ""
             self.targets = {(r.region_unit_id, r.year): r.value for r in session.scalars(select(RegionTargetRecord))}
             self.first_month = {}
             for unit_id, period in session.execute(
                     select(Deliverable.unit_id, Deliverable.period).join(ObligationRecord)
-                    .where(ObligationRecord.declared_id == self.obligation)):
+                    .where(ObligationRecord.plan_id == self.plan, ObligationRecord.declared_id == self.obligation)):
                 year = int(period[:4])
                 self.first_month[(unit_id, year)] = min(self.first_month.get((unit_id, year), 12), int(period[5:7]))
 
-    def owns(self, ref: str) -> bool:
-        return bool(self.obligation) and ref.startswith(f"{self.obligation}.")
+    def owns(self, ref: str) -> bool:  # a <plan>:<ref>
+        plan, _, bare = ref.rpartition(":")
+        return bool(self.obligation) and plan == self.plan and bare.startswith(f"{self.obligation}.")
 
     def region_and_month(self, ref: str) -> tuple[str, date]:
-        obligation, _, period = ref.partition("@")
+        obligation, _, period = ref.rpartition(":")[2].partition("@")
         return obligation.removeprefix(f"{self.obligation}."), date(int(period[:4]), int(period[5:7]), 1)
 
     def values(self, region: str, month: date) -> dict[str, int]:
