@@ -57,6 +57,8 @@ ACTION_NAMES = {
     "item.assign": "交办事项",
 }
 PLAN_KIND_NAMES = {"plan": "工作方案", "standing": "交办事项"}
+# A recurring deadline's period: 每月 / 每季度 (the period units of deadlines.rules).
+EVERY_NAMES = {"month": "每月", "quarter": "每季度", "half_year": "每半年", "year": "每年"}
 ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导"}
 # What kind of refusal a message is, as its headline says it (by the domain error's class name).
 REFUSAL_NAMES = {"NotFound": "未找到", "NotAllowed": "无权进行此操作", "InvalidInput": "输入有误",

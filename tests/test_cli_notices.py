@@ -58,7 +58,7 @@ def test_load_sweep_deliver_puts_the_reminders_for_31_october_in_the_mail_folder
     assert all("2019-10-31" in m["Subject"] for m in reminders)
     hrss = next(m for m in reminders if "举办职业技能提升行动政策培训班" in m["Subject"])
     assert hrss["To"] == "hrss@guigang.example"
-    assert "http://127.0.0.1:8000/deliverables/hrss-4" in hrss.get_body(("plain",)).get_content()
+    assert "http://127.0.0.1:8000/deliverables/guigang-skills-2019:hrss-4" in hrss.get_body(("plain",)).get_content()
     assert "Message-ID" in hrss and hrss["X-Duban-Notice"].startswith("reminder:")
     assert "发出 0" in duban(workdir, "deliver", "--as-of", "2019-10-28")
 

@@ -58,7 +58,7 @@ def test_a_periodic_phrase_dates_each_period_still_ahead_this_year():
     ("2019年12月底前", None, "读作 2019-12-31,已经过去"),
     ("持续推进", None, "没有具体日期"),
     ("自治区相关文件下发后一个月内完成", None, "没有具体日期"),
-    ("每季度末", "monthly", "本身按季度计"),
+    ("每季度末", "monthly", "本身为每季度"),
     ("3月底前", "weekly", "重复周期“weekly”无法识别"),
     ("字" * 101, None, "最多 100 个字"),
 ])

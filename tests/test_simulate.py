@@ -82,10 +82,11 @@ def test_the_same_seed_replays_identically(in_tmp, month):
 
 def test_another_seed_plays_differently(in_tmp, month):
     # Fates are drawn for every deliverable the day it is met (all of the plan's, at load): any window shows them.
+    # The items the office assigns by hand depend on the seed too, so the counts of the two replays differ.
     other = simulate(Options(start=date(2019, 10, 20), end=date(2019, 10, 21), seed=8),
                      settings=settings())
     assert other["scenario"]["fates"] != month["scenario"]["fates"]
-    assert sum(other["scenario"]["fates"].values()) == sum(month["scenario"]["fates"].values())
+    assert sum(other["scenario"]["fates"].values()) == other["deliverables"]
 
 
 def test_the_counting_sink_speaks_enough_smtp_for_the_transport():
@@ -120,12 +121,12 @@ def test_a_window_over_31_december_writes_the_year_summary_and_mails_it(in_tmp):
     for path in paths.values():
         assert Path(path).is_file() and Path(path).parent == Path("var/simulate/reports")
     assert json.loads(Path(paths["json"]).read_text(encoding="utf-8"))["as_of"] == "2019-12-31"
-    assert result["notices"]["summary"] == 1
+    assert result["notices"]["summary"] == 2  # the plan's, and that of the items the office assigned in 2019
     mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
              for p in Path("var/simulate/mail").glob("*.eml")]
     assert len(mails) == result["delivered"]
-    summary = [m for m in mails if m["X-Duban-Notice"] == "summary:2019"]
-    assert len(summary) == 1
+    summary = [m for m in mails if m["X-Duban-Notice"] == "summary:guigang-skills-2019:2019"]
+    assert len(summary) == 1 and [m["Subject"] for m in mails if m["X-Duban-Notice"] == "summary:assigned-2019:2019"]
     assert "年度总结" in summary[0]["Subject"]
     text = summary[0].get_body(("plain",)).get_content()
     assert "按时办结率最高的单位" in text and "/reports/2019" in text
@@ -274,4 +275,5 @@ def test_the_year_end_job_owes_one_summary_notice_however_often_it_runs(tmp_path
     assert (first["summary"], second["summary"]) == (1, 0)
     with sessions() as session:
         notice = session.query(Notice).filter_by(kind="summary").one()
-    assert (notice.dedupe_key, notice.audience, notice.unit_id) == ("summary:2019", "leader,deputies,office", None)
+    assert (notice.dedupe_key, notice.audience, notice.unit_id) == (
+        "summary:guigang-skills-2019:2019", "leader,deputies,office", None)

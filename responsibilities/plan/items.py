@@ -13,10 +13,10 @@ from datetime import date, timedelta
 from responsibilities.deadlines.phrases import DeadlinePhraseError, parse_deadline
 from responsibilities.deadlines.rules import Fixed, Periodic, periodic_dues
 from responsibilities.plan.deliverables import ONCE, Slot, period_key
+from responsibilities.vocabulary import EVERY_NAMES
 
 # --repeat: what the office may ask for besides the phrase's own cadence.
 REPEATS = {"monthly": "month", "quarterly": "quarter"}
-REPEAT_NAMES = {"monthly": "每月", "quarterly": "每季度"}
 MAX_PHRASE = 100  # a deadline phrase is a short line (2020年3月底前, 每季度结束后10日内)
 
 
@@ -76,7 +76,8 @@ def read_item_deadline(phrase: str, *, today: date, repeat: str | None = None, u
         raise ItemDeadlineInvalid(f"完成时限“{phrase}”没有具体日期(类型:{rule.kind}):交办事项须写明日期或周期,"
                                   "例如 2020年3月底前、每月5日前")
     elif repeat is not None and REPEATS[repeat] != rule.every:
-        raise ItemDeadlineInvalid(f"完成时限“{phrase}”本身按{_every_name(rule.every)}计,与 --repeat {repeat} 不一致")
+        every = EVERY_NAMES.get(rule.every, rule.every)
+        raise ItemDeadlineInvalid(f"完成时限“{phrase}”本身为{every},与 --repeat {repeat} 不一致")
     slots = _periodic_slots(rule, first, until)
     if not slots:
         raise ItemDeadlineInvalid(f"完成时限“{phrase}”在 {today} 至 {until} 之间没有到期日")
@@ -89,7 +90,7 @@ def _cadence(first: Fixed, every: str) -> Periodic:
     months = 1 if every == "month" else 3
     due_month = (first.due.month - 1) % months + 1
     month_end = (first.due + timedelta(days=1)).month != first.due.month
-    return Periodic(f"{first.text}({'每月' if every == 'month' else '每季度'})", every, due_month,
+    return Periodic(f"{first.text}({EVERY_NAMES[every]})", every, due_month,
                     None if month_end else first.due.day)
 
 
@@ -104,6 +105,3 @@ def _periodic_slots(rule: Periodic, first: date, until: date) -> list[Slot]:
             slots.append(Slot(period_key(rule.every, start), due, start, end))
     return slots
 
-
-def _every_name(every: str) -> str:
-    return {"month": "月", "quarter": "季度", "half_year": "半年", "year": "年"}.get(every, every)

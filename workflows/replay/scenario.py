@@ -311,6 +311,7 @@ class Scenario:
             deadline, repeat = f"{due.year}年{due.month}月{due.day}日前", None
         assign_item(self.sessions, ItemRequest(lead, task, deadline, co_units, source, repeat), actor=OFFICE, now=now)
         self.stats.actions["item.assign"] += 1
+        self._meet_new_deliverables()  # its unit learns of it now, not tomorrow
 
     def _set_date(self, what: str, now: datetime) -> None:
         obligation_id, _, due = what.partition("|")

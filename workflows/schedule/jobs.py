@@ -67,14 +67,16 @@ def year_end(runtime: Runtime, year: int | None = None) -> dict[str, Any]:
     now = runtime.now()
     today = runtime.today(now)
     year = year or today.year
-    plans = summary_plans(runtime.sessions, year=year)
-    reports, queued = {}, 0
-    for i, plan_id in enumerate(plans):  # the office's first plan keeps the files' old names (summary-<year>.*)
+    files: dict[str, dict[str, str]] = {}
+    queued = 0
+    for i, plan_id in enumerate(summary_plans(runtime.sessions, year=year)):
+        # The office's first plan keeps the files' old names (summary-<year>.*); each other plan's name its plan.
         paths = write_year_report(runtime.sessions, year=year, today=today, out_dir=runtime.settings.reports_dir,
                                   plan_id=plan_id if i else None)
-        reports.update({(fmt if not i else f"{plan_id}.{fmt}"): str(path) for fmt, path in paths.items()})
+        files[plan_id] = {fmt: str(path) for fmt, path in paths.items()}
         queued += queue_summary_notice(runtime.sessions, year=year, now=now, today=today, plan_id=plan_id)
-    return {"year": year, "reports": reports, "summary": queued}
+    first = next(iter(files.values()), {})
+    return {"year": year, "reports": first, "plans": files, "summary": queued}
 
 
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {"sweep": sweep, "deliver": deliver, "digests": digests,
