@@ -67,6 +67,7 @@ def office_action(path: str, ok: int, other: int = 404, **kw) -> Route:
 
 
 EVIDENCE = "/deliverables/prep-2/evidence/{evidence}"
+ITEM = {"lead": "hrss", "task": "报送就业见习进展", "deadline": "2019年12月底前"}
 ROUTES = [
     Route("GET", "/signin", 303, 303, 303, 303, public=True),  # signed in: sent on
     Route("GET", "/", 303, 303, 303, 303),
@@ -100,6 +101,11 @@ ROUTES = [
     office_action("/events/region-supporting-documents", 303, other=403, data={"occurred_on": "2019-10-24"}),
     office_action("/obligations/hrss-9/dates", 303, data={"due": "2019-11-10"}),
     office_action("/notices/retry", 303, other=403, data={"all": "1"}),
+    Route("GET", "/items/new", 403, 403, 200, 403),
+    office_action("/items", 303, other=403, data=ITEM | {"action": "save"}),
+    overview("/api/plans"),
+    office_action("/api/items/check", 200, other=403, json=ITEM),
+    office_action("/api/items", 201, other=403, json=ITEM),
     read("/api/session", other=200),
     Route("GET", "/api/dashboard", 403, 403, 200, 200),
     overview("/api/overdue"),

@@ -30,7 +30,7 @@ from responsibilities.storage.model import (
     UnitRecord,
 )
 from responsibilities.storage.plans import read_plan, require_plan
-from responsibilities.tracking.access import find_deliverable, viewing_user, visible_unit
+from responsibilities.tracking.access import find_deliverable, plan_name, viewing_user, visible_unit
 
 SessionFactory = sessionmaker[Session]
 
@@ -140,6 +140,7 @@ class DeliverableView:
     evidence: list[Evidence] = field(default_factory=list)
     extensions: list[Extension] = field(default_factory=list)
     history: list[AuditRecord] = field(default_factory=list)
+    plan_name: str = ""
 
 
 def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None) -> DeliverableView:
@@ -156,6 +157,7 @@ def show(session_factory: SessionFactory, *, ref: str, viewer: str | None = None
                                  .order_by(Extension.id))),
             list(session.scalars(select(AuditRecord).where(AuditRecord.deliverable_id == deliverable.id)
                                  .order_by(AuditRecord.id))),
+            plan_name(session, deliverable.plan_id),
         )
 
 

@@ -58,6 +58,7 @@ def render_deliverable(view, zone: ZoneInfo) -> str:  # a DeliverableView
     d, o = view.deliverable, view.obligation
     lines = [
         f"{d.ref}  {view.unit_name}({d.unit_id})",
+        f"  所属方案:{view.plan_name}({d.plan_id})",
         f"  任务:{o.task}",
         f"  完成时限:{o.deadline_text}" + (f"(期间 {d.period})" if d.period != "once" else ""),
         f"  截止:{d.due or '—'}" + (f"(原定 {d.original_due},已延期)" if d.due != d.original_due else ""),
