@@ -131,20 +131,20 @@ def _plan(session: Session, plan_id: str | None = None) -> LoadedPlan:
     return plan
 
 
-def notice_plan_id(session: Session, notice: Notice) -> str | None:
-    """The plan a notice is about: its own (a plan's summary), its deliverable's or its obligation's; None for
-    the office's and leaders' digests, which span every plan."""
-    if notice.plan_id is not None:
-        return notice.plan_id
+def _about(session: Session, notice: Notice) -> Deliverable | ObligationRecord | None:
+    """What the notice is about: its deliverable, else its obligation (None: a digest or a plan's summary)."""
     if notice.deliverable_id is not None:
         deliverable = session.get(Deliverable, notice.deliverable_id)
         if deliverable is not None:
-            return deliverable.plan_id
-    if notice.obligation_id is not None:
-        obligation = session.get(ObligationRecord, notice.obligation_id)
-        if obligation is not None:
-            return obligation.plan_id
-    return None
+            return deliverable
+    return session.get(ObligationRecord, notice.obligation_id) if notice.obligation_id is not None else None
+
+
+def notice_plan_id(session: Session, notice: Notice) -> str | None:
+    """The plan a notice is about: its own (a plan's summary), its deliverable's or its obligation's; None for
+    the office's and leaders' digests, which span every plan."""
+    about = _about(session, notice)
+    return notice.plan_id if notice.plan_id is not None or about is None else about.plan_id
 
 
 _PLAN_KEY = "duban.messages.plan"
@@ -186,15 +186,10 @@ def _unit_member(session: Session, plan_id: str | None, unit_id: str | None) -> 
 
 def _lead_unit_id(session: Session, notice: Notice) -> str | None:
     """The lead unit the notice is about: the deliverable's, else the obligation's, else the notice's own."""
-    if notice.deliverable_id is not None:
-        deliverable = session.get(Deliverable, notice.deliverable_id)
-        if deliverable is not None:
-            return deliverable.unit_id
-    if notice.obligation_id is not None:
-        obligation = session.get(ObligationRecord, notice.obligation_id)
-        if obligation is not None:
-            return obligation.lead_unit_id
-    return notice.unit_id
+    about = _about(session, notice)
+    if about is None:
+        return notice.unit_id
+    return about.unit_id if isinstance(about, Deliverable) else about.lead_unit_id
 
 
 def recipients_for(session: Session, notice: Notice) -> tuple[str, ...]:
