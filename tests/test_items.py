@@ -201,3 +201,8 @@ def test_a_units_weekly_digest_groups_its_overdue_work_by_plan(loaded, session_f
     assert seed_group < item_group < overdue.index("牵头制定就业见习实施细则")
     assert overdue.count("〔") == 2  # one heading per plan, not one per item
     assert "2020年交办事项" in message.html
+
+
+def test_a_unit_name_that_matches_nothing_is_refused_with_the_units_it_could_mean(loaded, session_factory):
+    with pytest.raises(ItemInvalid, match=r"单位目录中没有“人社”:是否指:市人力资源社会保障局\(hrss\)"):
+        assign_item(session_factory, _item(lead="人社"), actor=OFFICE, now=NOW)

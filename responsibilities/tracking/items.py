@@ -188,6 +188,9 @@ def resolve_unit(session: Session, text: str) -> tuple[str, str]:
                            + ";请写单位编号")
     near = list(session.scalars(current.where(or_(UnitRecord.short_name.contains(text, autoescape=True),
                                                   UnitRecord.name.contains(text, autoescape=True))).limit(5)))
+    if not near:  # the abbreviations people type (市人社局) are among the aliases; only a miss reads them all
+        near = [u for u in session.scalars(current.order_by(UnitRecord.id))
+                if any(text in alias for alias in u.aliases or [])][:5]
     hint = ("是否指:" + "、".join(f"{u.short_name}({u.id})" for u in near)) if near else "请检查单位名称"
     raise NotFound(f"单位目录中没有“{text}”:{hint}")
 
