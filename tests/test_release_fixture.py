@@ -12,6 +12,11 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from sqlalchemy import MetaData, select, text
+
+from responsibilities.storage import db, migrate
+
+from database_support import SqliteDatabase
 from release_fixture import (
     DATABASE,
     FIXTURE,
@@ -21,11 +26,6 @@ from release_fixture import (
     manifest,
     release_fixture_into,
 )
-from sqlalchemy import MetaData, select, text
-
-from responsibilities.storage import db, migrate
-
-from database_support import SqliteDatabase
 
 
 def fingerprint(path: Path) -> str:
