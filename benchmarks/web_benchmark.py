@@ -62,6 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliverables", type=int, default=1_000_000)
     parser.add_argument("--units", type=int, default=5_000)
+    parser.add_argument("--plans", type=int, default=50, help="plans in the database built (sweep_benchmark's)")
     parser.add_argument("--requests", type=int, default=50, help="timed requests of each page")
     parser.add_argument("--warm-up", type=int, default=3, help="untimed requests of each page first")
     parser.add_argument("--today", type=date.fromisoformat, default=date(2020, 6, 15))
@@ -90,11 +91,11 @@ class ServerTimer:
 
 def build(path: Path, args: argparse.Namespace) -> None:
     builder_args = sweep_benchmark.parse_args(["--deliverables", str(args.deliverables), "--units", str(args.units),
-                                               "--seed", str(args.seed)])
+                                               "--plans", str(args.plans), "--seed", str(args.seed)])
     start = time.perf_counter()
-    sizes = sweep_benchmark.build(path, builder_args)
+    sizes, per_plan = sweep_benchmark.build(path, builder_args)
     print(f"built in {time.perf_counter() - start:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in sizes.items())
-          + f"; file {path.stat().st_size / 2**20:.0f} MiB")
+          + f"; file {path.stat().st_size / 2**20:.0f} MiB\n{per_plan}")
 
 
 def add_accounts(session_factory, unit: str, now: datetime) -> None:
