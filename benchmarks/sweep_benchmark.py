@@ -29,13 +29,14 @@ What differs per database is in one small class each (``SQLite``, ``Postgres``):
 how a transaction is taken on the bare cursor, how the notices are cleared, and how a plan is read.
 
 - SQLite: ``executemany`` on a raw ``sqlite3`` connection (``synchronous = OFF`` for the build only). The
-  triggers of migrations 0006 and 0007 fire for every deliverable inserted: ``deliverable_counts`` is kept
-  row by row, and ``unit_lights``' do nothing while ``lights_day`` is empty. Notices are cleared with
-  ``DELETE`` and a WAL checkpoint (``wal_checkpoint(TRUNCATE)``).
+  triggers of migrations 0006, 0007 and 0010 fire for every deliverable inserted: ``deliverable_counts`` and
+  ``deliverable_plan_counts`` are kept row by row, and ``unit_lights``' do nothing while ``lights_day`` is empty.
+  Notices are cleared with ``DELETE`` and a WAL checkpoint (``wal_checkpoint(TRUNCATE)``).
 - PostgreSQL: ``COPY … FROM STDIN`` (psycopg) in one transaction, with the user triggers of ``deliverables``
-  (``deliverable_counts``' and ``unit_lights``') **disabled** for the load (foreign keys are still checked)
-  and enabled again in the same transaction, then ``deliverable_counts`` backfilled by the statement
-  migration 0006 backfills it with (``unit_lights`` needs nothing, as in 0007: ``lights_day`` is empty).
+  (``deliverable_counts``', ``deliverable_plan_counts``' and ``unit_lights``') **disabled** for the load (foreign
+  keys are still checked) and enabled again in the same transaction, then ``deliverable_counts`` and
+  ``deliverable_plan_counts`` backfilled by the statements migrations 0006 and 0010 backfill them with
+  (``unit_lights`` needs nothing, as in 0007: ``lights_day`` is empty).
   The result is the same rows as the triggers would have kept. Then ``VACUUM (ANALYZE)``: statistics for the
   planner, and the visibility map set so that index-only scans need no table visits, as autovacuum would
   leave a settled table. Notices are cleared with ``TRUNCATE`` and a ``CHECKPOINT``.
@@ -350,7 +351,7 @@ class Postgres:
         try:
             con = pooled.driver_connection  # psycopg: the first statement opens the transaction
             with con.cursor() as cur:
-                # Triggers of 0006/0007 off for the load (foreign keys stay checked), on again in this transaction.
+                # Triggers of 0006/0007/0010 off for the load (foreign keys stay checked), on again in this transaction.
                 cur.execute("ALTER TABLE deliverables DISABLE TRIGGER USER")
                 self._copy(cur, "plans", PLAN_COLUMNS, rows.plans)
                 self._copy(cur, "calendar_days", ("day", "working", "cum"), rows.calendar)
@@ -367,10 +368,14 @@ class Postgres:
                                    (row + DELIVERABLE_CONSTANTS for row in rows.deliverables))
                 cur.execute("ALTER TABLE deliverables ENABLE TRIGGER USER")
                 copied = time.perf_counter()
-                # Migration 0006's backfill, word for word: what its triggers would have counted row by row.
+                # Migrations 0006's and 0010's backfills, word for word: what their triggers would have counted
+                # row by row.
                 cur.execute("INSERT INTO deliverable_counts (unit_id, state, dated, n) "
                             "SELECT unit_id, state, due IS NOT NULL, count(*) FROM deliverables "
                             "WHERE retired = false GROUP BY unit_id, state, due IS NOT NULL")
+                cur.execute("INSERT INTO deliverable_plan_counts (plan_id, unit_id, state, dated, n) "
+                            "SELECT plan_id, unit_id, state, due IS NOT NULL, count(*) FROM deliverables "
+                            "WHERE retired = false GROUP BY plan_id, unit_id, state, due IS NOT NULL")
             con.commit()
             counted = time.perf_counter()
         finally:

@@ -2,9 +2,10 @@
 
 The traffic light is computed by the database (a CASE over state and due date, with the due-soon window
 turned into a date first, ``lights``). The matrix of units × lights reads counts the database keeps (``lights``
-for the day, ``deliverable_counts`` by state) and shows one page of units; every list is one page of rows,
-whatever the number of deliverables. The walls are those of ``queries``: a unit's user sees its own
-work (and what it cooperates on), never another unit's; the dashboard is the office's and the leaders'.
+for the day, ``deliverable_counts`` by state, ``deliverable_plan_counts`` for one plan) and shows one page of
+units; every list is one page of rows, whatever the number of deliverables. The walls are those of ``queries``:
+a unit's user sees its own work (and what it cooperates on), never another unit's; the dashboard is the office's
+and the leaders'.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from responsibilities.storage.model import (
     CoUnit,
     Deliverable,
     DeliverableCount,
+    DeliverablePlanCount,
     EventRecord,
     Extension,
     Notice,
@@ -87,7 +89,7 @@ class Filters:
     @property
     def by_unit_at_most(self) -> bool:
         """No filter but the unit: what the lights the database keeps for the day can answer (they count every
-        plan's items; one plan's are counted on the (plan, state, due) index)."""
+        plan's items; one plan's come from its kept counts, ``deliverable_plan_counts``)."""
         return self.kind is None and self.state is None and self.due_within_days is None and self.plan is None
 
 
@@ -250,8 +252,9 @@ def board(session_factory: SessionFactory, *, today: date, viewer: str | None, f
 
     Unfiltered or by unit: from the lights the database keeps as of a day (``lights``), when the day's sweep
     has moved them to ``today``; before it has, from the per-state counts as below (a read never writes).
-    By state: from the per-(unit, state, dated) counts it keeps, with only the date-dependent
-    part counted on the index. By kind or due date: one GROUP BY over the deliverables (``board_by_aggregate``).
+    By state, or one plan's: from the per-(unit, state, dated) counts it keeps (per plan, for one plan), with only
+    the date-dependent part counted on the index. By kind or due date: one GROUP BY over the deliverables
+    (``board_by_aggregate``).
     """
     filters.check()
     page, size = _page_bounds(page, size)
@@ -286,7 +289,7 @@ def _lights_current(session: Session, params: dict[str, Any]) -> bool:
 
 
 def _counted_parts(filters: Filters) -> list[Select]:
-    if filters.kind is not None or filters.due_within_days is not None or filters.plan is not None:
+    if filters.kind is not None or filters.due_within_days is not None:
         return _with_waiting([_aggregate_part(filters)], filters)
     return _with_waiting(_kept_parts(filters), filters)
 
@@ -383,13 +386,14 @@ def _aggregate_part(filters: Filters) -> Select:
 
 
 def _kept_parts(filters: Filters) -> list[Select]:
-    """The same counts as ``_aggregate_part``, from the per-(unit, state, dated) counts the database keeps.
+    """The same counts as ``_aggregate_part``, from the per-(unit, state, dated) counts the database keeps (those of
+    the plan, for one plan: its units' counts in key order, not every deliverable of the plan).
 
     accepted, waived → green; submitted → yellow; open or returned without a date → grey: fixed by the state.
     Open or returned with a date: red before today, yellow before the due-soon day, green after; only those due
     before the due-soon day are counted here (an index range, no table rows), the green ones are the rest.
     """
-    c = DeliverableCount
+    c = DeliverablePlanCount if filters.plan is not None else DeliverableCount
     undecided = c.state.in_(lights.UNDECIDED)
 
     def total(condition) -> Any:
@@ -404,6 +408,9 @@ def _kept_parts(filters: Filters) -> list[Select]:
                    func.sum(case((late, 0), else_=1)).label("yellow"), (-func.count()).label("green"),
                    *_zero("grey")).where(Deliverable.state.in_(lights.UNDECIDED), Deliverable.due < SOON_BEFORE,
                                          _current()).group_by(Deliverable.unit_id)
+    if filters.plan is not None:
+        kept = kept.where(c.plan_id == PLAN)
+        dated = dated.where(Deliverable.plan_id == PLAN)
     if filters.unit is not None:
         kept = kept.where(c.unit_id == UNIT)
         dated = dated.where(Deliverable.unit_id == UNIT)
