@@ -264,6 +264,10 @@ def test_the_lights_kept_for_one_day_move_to_any_other_day_forward_or_back(loade
             date(2019, 11, 1), date(2020, 11, 2), date(2019, 10, 29)]
     days += [date(2019, 9, 1) + timedelta(days=rng.randrange(900)) for _ in range(12)]
     for today in days:
+        # before the day's sweep: the lights kept for the day before, moved in the read (a page, a unit)
+        for filters, page in ((board.Filters(), 2), (board.Filters(unit="hrss"), 1)):
+            assert board.board(sf, today=today, viewer=OFFICE, filters=filters, page=page, size=4) == (
+                board.board_by_aggregate(sf, today=today, viewer=OFFICE, filters=filters, page=page, size=4)), today
         lights.keep_up(sf, today)
         _lights_equal_a_fresh_count(loaded)
         assert board.board(sf, today=today, viewer=OFFICE) == board.board_by_aggregate(
