@@ -6,9 +6,11 @@ Run by hand, not by the test suite:
     .venv/bin/python benchmarks/sweep_benchmark.py --deliverables 1000000 --units 5000 \\
         --database-url postgresql+psycopg://user@127.0.0.1:5432/empty_db
 
-It builds a fresh database with the real schema (Alembic migrations, real indexes), the real seed plan's
-supervision settings and working-day calendar, ``--units`` units each leading a handful of obligations
-(some with co-units), and ``--deliverables`` deliverables due between 2019-10 and 2022-01: by default a
+It builds a fresh database with the real schema (Alembic migrations, real indexes), ``--plans`` plans (the real
+seed plan's settings and working-day calendar; the others copies of its settings under their own ids), ``--units``
+units each leading a handful of obligations (some with co-units), the obligations spread over the plans (plans of
+different sizes: plan k holds a share ∝ 1/k), and ``--deliverables`` deliverables due between 2019-10 and 2022-01
+(the sweep runs once per plan, with that plan's rules): by default a
 temporary SQLite file; with ``--database-url``, an empty PostgreSQL database (see ``bench_postgres``: refused
 if it has tables unless ``--reuse``; emptied again afterwards unless ``--keep``). Both get the same rows from
 the same seed. Then, in the same run and on the same warm database, it times (median of ``--repeat`` runs each):
@@ -27,13 +29,14 @@ What differs per database is in one small class each (``SQLite``, ``Postgres``):
 how a transaction is taken on the bare cursor, how the notices are cleared, and how a plan is read.
 
 - SQLite: ``executemany`` on a raw ``sqlite3`` connection (``synchronous = OFF`` for the build only). The
-  triggers of migrations 0006 and 0007 fire for every deliverable inserted: ``deliverable_counts`` is kept
-  row by row, and ``unit_lights``' do nothing while ``lights_day`` is empty. Notices are cleared with
-  ``DELETE`` and a WAL checkpoint (``wal_checkpoint(TRUNCATE)``).
+  triggers of migrations 0006, 0007 and 0010 fire for every deliverable inserted: ``deliverable_counts`` and
+  ``deliverable_plan_counts`` are kept row by row, and ``unit_lights``' do nothing while ``lights_day`` is empty.
+  Notices are cleared with ``DELETE`` and a WAL checkpoint (``wal_checkpoint(TRUNCATE)``).
 - PostgreSQL: ``COPY … FROM STDIN`` (psycopg) in one transaction, with the user triggers of ``deliverables``
-  (``deliverable_counts``' and ``unit_lights``') **disabled** for the load (foreign keys are still checked)
-  and enabled again in the same transaction, then ``deliverable_counts`` backfilled by the statement
-  migration 0006 backfills it with (``unit_lights`` needs nothing, as in 0007: ``lights_day`` is empty).
+  (``deliverable_counts``', ``deliverable_plan_counts``' and ``unit_lights``') **disabled** for the load (foreign
+  keys are still checked) and enabled again in the same transaction, then ``deliverable_counts`` and
+  ``deliverable_plan_counts`` backfilled by the statements migrations 0006 and 0010 backfill them with
+  (``unit_lights`` needs nothing, as in 0007: ``lights_day`` is empty).
   The result is the same rows as the triggers would have kept. Then ``VACUUM (ANALYZE)``: statistics for the
   planner, and the visibility map set so that index-only scans need no table visits, as autovacuum would
   leave a settled table. Notices are cleared with ``TRUNCATE`` and a ``CHECKPOINT``.
@@ -67,16 +70,18 @@ sys.path.insert(0, str(ROOT))
 import bench_postgres  # noqa: E402 - benchmarks/, beside this script
 
 from responsibilities.notices.sweep import prepare, sweep  # noqa: E402
+from responsibilities.plan.deliverables import deliverable_ref  # noqa: E402
 from responsibilities.plan.loader import load_plan  # noqa: E402
 from responsibilities.storage import migrate  # noqa: E402
 from responsibilities.storage.db import make_engine, make_session_factory, read_session  # noqa: E402
-from responsibilities.storage.plan_sync import calendar_days, plan_settings  # noqa: E402
+from responsibilities.storage.plan_sync import calendar_days, obligation_key, plan_settings, qualified_ref  # noqa: E402
 
 FIRST_DUE, LAST_DUE = date(2019, 10, 1), date(2022, 1, 10)  # due dates are spread over this span
 OBLIGATIONS_PER_UNIT = 8  # each unit leads a handful of obligations (the seed plan: 72 obligations, 36 units)
 # State mix, independent of the due date: 60 % decided, 40 % still with the unit or the office.
 STATES = (("accepted", 55), ("waived", 5), ("open", 28), ("returned", 6), ("submitted", 6))
 RETIRED_SHARE = 0.01
+PLAN_COPY_PREFIX = "bench-plan-"  # the plans besides the seed plan: bench-plan-02, bench-plan-03, …
 CO_UNITS = ((0, 45), (1, 25), (2, 20), (3, 10))  # co-units per obligation, weights (seed plan: 1.6 on average)
 OFFICE_EVERY = 100  # one after-event obligation, still waiting for its event, per this many units
 BATCH = 50_000
@@ -87,6 +92,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliverables", type=int, default=1_000_000)
     parser.add_argument("--units", type=int, default=5_000)
+    parser.add_argument("--plans", type=int, default=50,
+                        help="plans in the database: the seed plan and copies of its settings (bench-plan-02, …); "
+                             "plan k holds a share of the obligations proportional to 1/k")
     parser.add_argument("--db", type=Path, help="the SQLite file to create (default: a temporary file)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database to fill instead of a SQLite file "
                                                "(postgresql+psycopg://user@host:port/name)")
@@ -105,7 +113,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.database_url and (args.db or args.pragma):
         parser.error("--db and --pragma are SQLite's: not with --database-url")
+    if not 1 <= args.plans <= 999:
+        parser.error("--plans: from 1 to 999")
     return args
+
+
+def quoted(column: str) -> str:
+    return f'"{column}"' if column == "end" else column  # a keyword in SQL
 
 
 def weighted(rng: random.Random, choices: tuple[tuple[object, int], ...], n: int) -> list:
@@ -120,67 +134,110 @@ def weighted(rng: random.Random, choices: tuple[tuple[object, int], ...], n: int
 class Rows:
     """The generated rows, as tuples in the column orders below (SQLite's values: text dates, 0/1 booleans)."""
 
-    plan: tuple
+    plans: list[tuple]  # PLAN_COLUMNS
     calendar: list[tuple]  # (day, working, cum)
     units: list[tuple]  # (id, name, short_name, kind, aliases, emails)
+    unit_plans: list[tuple]  # (plan_id, unit_id): the plans naming each unit (lead or co-unit of their obligations)
     event: tuple  # (id, name, text, issued_by)
-    obligations: list[tuple]  # (id, lead_unit_id, kind, awaits, co_unit_ids)
+    obligations: list[tuple]  # (id, plan_id, ref, lead_unit_id, kind, awaits, co_unit_ids)
     co_units: list[tuple]  # (obligation_id, unit_id)
-    deliverables: Iterator[tuple]  # DELIVERABLE_COLUMNS[:10], generated lazily (after the obligations' draws)
+    deliverables: Iterator[tuple]  # DELIVERABLE_COLUMNS[:12], generated lazily (after the obligations' draws)
+    plan_deliverables: dict[str, int]  # deliverables per plan, filled in as they are generated
 
 
-PLAN_COLUMNS = ("id", "title", "document_number", "time_zone", "start", "end", "published_on", "settings", "loaded_at")
-DELIVERABLE_COLUMNS = ("ref", "obligation_id", "unit_id", "period", "original_due", "due", "state", "submitted_at",
-                       "decided_at", "retired", "set_by_office", "updated_at", "updated_by", "version")
+PLAN_COLUMNS = ("id", "title", "short_name", "document_number", "issuer", "kind", "time_zone", "start", "end",
+                "published_on", "settings", "loaded_at")
+DELIVERABLE_COLUMNS = ("qualified_ref", "plan_id", "ref", "obligation_id", "unit_id", "period", "original_due", "due",
+                       "state", "submitted_at", "decided_at", "retired", "set_by_office", "updated_at", "updated_by",
+                       "version")
 DELIVERABLE_CONSTANTS = (0, STAMP, "bench", 1)  # set_by_office, updated_at, updated_by, version
+
+
+def plan_rows(plan, count: int) -> list[tuple]:
+    """The seed plan as it is, and ``count - 1`` copies of its settings (rules, calendar, schedules, office) under
+    their own ids, names and document numbers. The copies are published a day after the seed plan, so that the
+    seed plan stays the office's first plan (``storage.plans.PRIMARY_ORDER``: published first, then by id)."""
+    settings = json.dumps(plan_settings(plan))
+    width = max(2, len(str(count)))
+    rows = [(plan.id, plan.title, plan.display_name, plan.document_number, plan.issuer, "plan", plan.time_zone,
+             plan.start.isoformat(), plan.end.isoformat(), plan.published_on.isoformat(), settings, STAMP)]
+    for k in range(2, count + 1):
+        number = f"{k:0{width}d}"
+        rows.append((f"{PLAN_COPY_PREFIX}{number}", f"{plan.title}(基准副本{number})", f"基准方案{number}",
+                     f"基准〔2019〕{k}号", plan.issuer, "plan", plan.time_zone, plan.start.isoformat(),
+                     plan.end.isoformat(), (plan.published_on + timedelta(days=1)).isoformat(), settings, STAMP))
+    return rows
 
 
 def generate(args: argparse.Namespace) -> Rows:
     plan = load_plan(args.plan)
     rng = random.Random(args.seed)
-    plan_row = (plan.id, plan.title, plan.document_number, plan.time_zone, plan.start.isoformat(),
-                plan.end.isoformat(), plan.published_on.isoformat(), json.dumps(plan_settings(plan)), STAMP)
-    calendar = [(d.isoformat(), int(w), c) for d, w, c in calendar_days(plan)]
+    plans = plan_rows(plan, args.plans)
+    plan_ids = [row[0] for row in plans]
+    # Which plan each obligation belongs to, from a generator of its own: the units, obligations, co-units and
+    # deliverables (dates, states) are the same rows as those of the one-plan builds before issue 15.
+    placing = random.Random(f"{args.seed}:plans")
+    plan_weights = [1 / k for k in range(1, len(plan_ids) + 1)]
+    calendar = [(d.isoformat(), int(w), c) for d, w, c in calendar_days(plan.working_calendar(), plan.start, plan.end)]
     units = [f"u{i:05d}" for i in range(args.units)]
     unit_rows = [(u, f"单位{u}", u, "department", "[]", json.dumps([f"{u}@bench.example"])) for u in units]
 
-    obligations, co_rows = [], []
+    obligations, co_rows, named = [], [], set()
     for i, unit in enumerate(units):
-        for j in range(OBLIGATIONS_PER_UNIT):
-            oid = f"{unit}.o{j}"
-            co = rng.sample(units, weighted(rng, CO_UNITS, 1)[0] + 1)
-            co = [c for c in co if c != unit][:3]
-            co_rows += [(oid, c) for c in co]
-            obligations.append((oid, unit, "periodic", None, json.dumps(co)))
+        refs = [(f"{unit}.o{j}", "periodic", None) for j in range(OBLIGATIONS_PER_UNIT)]
         if i % OFFICE_EVERY == 0:  # waiting for an event that has not happened: the office is owed a notice
-            obligations.append((f"{unit}.await", unit, "after_event", "bench-event", "[]"))
-    dated = [o[0] for o in obligations if o[2] == "periodic"]
-    return Rows(plan_row, calendar, unit_rows, ("bench-event", "事件", "尚未发生", units[0]), obligations, co_rows,
-                _deliverables(rng, dated, args.deliverables))
+            refs.append((f"{unit}.await", "after_event", "bench-event"))
+        for ref, kind, awaits in refs:
+            plan_id = placing.choices(plan_ids, weights=plan_weights)[0]
+            key = obligation_key(plan_id, ref)
+            co = []
+            if kind == "periodic":
+                co = rng.sample(units, weighted(rng, CO_UNITS, 1)[0] + 1)
+                co = [c for c in co if c != unit][:3]
+            co_rows += [(key, c) for c in co]
+            named.update((plan_id, u) for u in (unit, *co))
+            obligations.append((key, plan_id, ref, unit, kind, awaits, json.dumps(co)))
+    named.add((plan_ids[0], units[0]))  # the event's issuer
+    dated = [(o[0], o[1], o[2], o[3]) for o in obligations if o[4] == "periodic"]
+    counts = dict.fromkeys(plan_ids, 0)
+    return Rows(plans, calendar, unit_rows, sorted(named), ("bench-event", "事件", "尚未发生", units[0]), obligations,
+                co_rows, _deliverables(rng, dated, args.deliverables, counts), counts)
 
 
-def _deliverables(rng: random.Random, dated: list[str], total: int) -> Iterator[tuple]:
+def _deliverables(rng: random.Random, dated: list[tuple[str, str, str, str]], total: int,
+                  counts: dict[str, int]) -> Iterator[tuple]:
     span = (LAST_DUE - FIRST_DUE).days
     per, extra = divmod(total, len(dated))
-    for n, oid in enumerate(dated):
+    for n, (key, plan_id, ref, unit) in enumerate(dated):
         k_count = per + (n < extra)
         if k_count > span:
             raise SystemExit(f"{k_count} deliverables per obligation do not fit in {span} days: add units")
         phase = (n * 0.6180339887) % 1.0
-        unit = oid.split(".")[0]
         states = weighted(rng, STATES, k_count)
+        counts[plan_id] += k_count
         for k in range(k_count):
             due = (FIRST_DUE + timedelta(days=int((k + phase) * span / k_count))).isoformat()
             state = states[k]
             decided = STAMP if state in ("accepted", "waived") else None
             submitted = STAMP if state in ("submitted", "accepted") else None
-            yield (f"{oid}@{due}", oid, unit, due, due, due, state, submitted, decided,
-                   int(rng.random() < RETIRED_SHARE))
+            deliverable = deliverable_ref(ref, due)
+            yield (qualified_ref(plan_id, deliverable), plan_id, deliverable, key, unit, due, due, due, state,
+                   submitted, decided, int(rng.random() < RETIRED_SHARE))
 
 
 def sizes(rows: Rows, deliverables: int) -> dict[str, int]:
-    return {"units": len(rows.units), "obligations": len(rows.obligations), "co-unit rows": len(rows.co_units),
-            "deliverables": deliverables}
+    return {"plans": len(rows.plans), "units": len(rows.units), "unit-plan rows": len(rows.unit_plans),
+            "obligations": len(rows.obligations), "co-unit rows": len(rows.co_units), "deliverables": deliverables}
+
+
+def plan_sizes(rows: Rows) -> str:
+    """The deliverables of the largest plans and of the smallest."""
+    ordered = sorted(rows.plan_deliverables.items(), key=lambda item: (-item[1], item[0]))
+    shown = [f"{plan} {n:,}" for plan, n in ordered[:3]]
+    if len(ordered) > 4:
+        shown.append("…")
+    shown += [f"{plan} {n:,}" for plan, n in ordered[max(3, len(ordered) - 1):]]
+    return "deliverables per plan: " + ", ".join(shown)
 
 
 # ── what differs per database ────────────────────────────────────────────────────────────────────
@@ -204,15 +261,16 @@ class SQLite:
         con = sqlite3.connect(self.path, isolation_level=None)
         con.execute("PRAGMA synchronous = OFF")
         con.execute("BEGIN")
-        con.execute("INSERT INTO plans (id, title, document_number, time_zone, start, \"end\", published_on, settings, "
-                    "loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.plan)
+        con.executemany(f"INSERT INTO plans ({', '.join(map(quoted, PLAN_COLUMNS))}) "
+                        f"VALUES ({', '.join('?' * len(PLAN_COLUMNS))})", rows.plans)
         con.executemany("INSERT INTO calendar_days (day, working, cum) VALUES (?, ?, ?)", rows.calendar)
         con.executemany("INSERT INTO units (id, name, short_name, kind, aliases, emails, retired) "
                         "VALUES (?, ?, ?, ?, ?, ?, 0)", rows.units)
+        con.executemany("INSERT INTO unit_plans (plan_id, unit_id) VALUES (?, ?)", rows.unit_plans)
         con.execute("INSERT INTO events (id, name, text, issued_by) VALUES (?, ?, ?, ?)", rows.event)
-        con.executemany("INSERT INTO obligations (id, declared_id, lead_unit_id, task, deadline_text, kind, rule, "
-                        "awaits, sources, co_unit_ids) "
-                        "VALUES (?1, ?1, ?2, '任务', '每月10日前', ?3, '{}', ?4, '[]', ?5)",
+        con.executemany("INSERT INTO obligations (id, plan_id, ref, declared_id, lead_unit_id, task, deadline_text, "
+                        "kind, rule, awaits, sources, co_unit_ids) "
+                        "VALUES (?1, ?2, ?3, ?3, ?4, '任务', '每月10日前', ?5, '{}', ?6, '[]', ?7)",
                         rows.obligations)
         con.executemany("INSERT INTO obligation_co_units (obligation_id, unit_id) VALUES (?, ?)", rows.co_units)
         batch, count = [], 0
@@ -230,7 +288,7 @@ class SQLite:
     def _insert_deliverables(con: sqlite3.Connection, rows: list[tuple]) -> int:
         con.executemany(
             f"INSERT INTO deliverables ({', '.join(DELIVERABLE_COLUMNS)}) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '{STAMP}', 'bench', 1)", rows)
+            f"VALUES ({'?, ' * (len(DELIVERABLE_COLUMNS) - 4)}0, '{STAMP}', 'bench', 1)", rows)
         n = len(rows)
         rows.clear()
         return n
@@ -293,26 +351,31 @@ class Postgres:
         try:
             con = pooled.driver_connection  # psycopg: the first statement opens the transaction
             with con.cursor() as cur:
-                # Triggers of 0006/0007 off for the load (foreign keys stay checked), on again in this transaction.
+                # Triggers of 0006/0007/0010 off for the load (foreign keys stay checked), on again in this transaction.
                 cur.execute("ALTER TABLE deliverables DISABLE TRIGGER USER")
-                self._copy(cur, "plans", PLAN_COLUMNS, [rows.plan])
+                self._copy(cur, "plans", PLAN_COLUMNS, rows.plans)
                 self._copy(cur, "calendar_days", ("day", "working", "cum"), rows.calendar)
                 self._copy(cur, "units", ("id", "name", "short_name", "kind", "aliases", "emails", "retired"),
                            (unit + (0,) for unit in rows.units))
+                self._copy(cur, "unit_plans", ("plan_id", "unit_id"), rows.unit_plans)
                 self._copy(cur, "events", ("id", "name", "text", "issued_by"), [rows.event])
-                self._copy(cur, "obligations", ("id", "declared_id", "lead_unit_id", "task", "deadline_text", "kind",
-                                                "rule", "awaits", "sources", "co_unit_ids"),
-                           ((oid, oid, unit, "任务", "每月10日前", kind, "{}", awaits, "[]", co)
-                            for oid, unit, kind, awaits, co in rows.obligations))
+                self._copy(cur, "obligations", ("id", "plan_id", "ref", "declared_id", "lead_unit_id", "task",
+                                                "deadline_text", "kind", "rule", "awaits", "sources", "co_unit_ids"),
+                           ((key, plan_id, ref, ref, unit, "任务", "每月10日前", kind, "{}", awaits, "[]", co)
+                            for key, plan_id, ref, unit, kind, awaits, co in rows.obligations))
                 self._copy(cur, "obligation_co_units", ("obligation_id", "unit_id"), rows.co_units)
                 count = self._copy(cur, "deliverables", DELIVERABLE_COLUMNS,
                                    (row + DELIVERABLE_CONSTANTS for row in rows.deliverables))
                 cur.execute("ALTER TABLE deliverables ENABLE TRIGGER USER")
                 copied = time.perf_counter()
-                # Migration 0006's backfill, word for word: what its triggers would have counted row by row.
+                # Migrations 0006's and 0010's backfills, word for word: what their triggers would have counted
+                # row by row.
                 cur.execute("INSERT INTO deliverable_counts (unit_id, state, dated, n) "
                             "SELECT unit_id, state, due IS NOT NULL, count(*) FROM deliverables "
                             "WHERE retired = false GROUP BY unit_id, state, due IS NOT NULL")
+                cur.execute("INSERT INTO deliverable_plan_counts (plan_id, unit_id, state, dated, n) "
+                            "SELECT plan_id, unit_id, state, due IS NOT NULL, count(*) FROM deliverables "
+                            "WHERE retired = false GROUP BY plan_id, unit_id, state, due IS NOT NULL")
             con.commit()
             counted = time.perf_counter()
         finally:
@@ -381,10 +444,12 @@ class Postgres:
 # ── the measurements, the same for every database ────────────────────────────────────────────────
 
 
-def build(path: Path, args: argparse.Namespace) -> dict[str, int]:
-    """A fresh SQLite file: real schema by migration, then bulk inserts (also web_benchmark's builder)."""
+def build(path: Path, args: argparse.Namespace) -> tuple[dict[str, int], str]:
+    """A fresh SQLite file: real schema by migration, then bulk inserts (also web_benchmark's builder); returns the
+    sizes and the deliverables of the largest and smallest plans (``plan_sizes``)."""
     rows = generate(args)
-    return sizes(rows, SQLite(path).build(rows))
+    built = sizes(rows, SQLite(path).build(rows))
+    return built, plan_sizes(rows)
 
 
 def owed_statements(engine, session_factory, today: date,
@@ -475,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = generate(args)
             built = sizes(rows, db.build(rows))
             print(f"built in {time.perf_counter() - start:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in built.items())
-                  + f"; {db.size()}")
+                  + f"; {db.size()}\n{plan_sizes(rows)}")
         else:
             print(f"reusing the database as built before ({db.size()}): not rebuilt")
         return measure(db, args, reused=not fresh)
@@ -492,11 +557,12 @@ def check_reused(engine, args: argparse.Namespace) -> None:
     """A reused database must be what this script would build: the current schema, the same sizes."""
     with engine.connect() as connection:
         found = tuple(connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
-                      for table in ("deliverables", "units"))
+                      for table in ("deliverables", "units", "plans"))
     revision = migrate.current_revision(engine)
-    if found != (args.deliverables, args.units) or revision != migrate.HEAD:
-        raise SystemExit(f"--reuse: the database holds {found[0]:,} deliverables and {found[1]:,} units at schema "
-                         f"{revision}; asked for {args.deliverables:,} and {args.units:,} at {migrate.HEAD}")
+    if found != (args.deliverables, args.units, args.plans) or revision != migrate.HEAD:
+        raise SystemExit(f"--reuse: the database holds {found[0]:,} deliverables, {found[1]:,} units and {found[2]} "
+                         f"plans at schema {revision}; asked for {args.deliverables:,}, {args.units:,} and "
+                         f"{args.plans} at {migrate.HEAD}")
 
 
 def measure(db: SQLite | Postgres, args: argparse.Namespace, reused: bool = False) -> int:

@@ -14,7 +14,7 @@ from responsibilities.storage import migrate, plan_sync
 from responsibilities.storage.model import STATES
 from responsibilities.tracking import services
 
-from conftest import FINANCE, HRSS, OFFICE, UNION, at, at_once
+from conftest import FINANCE, HRSS, OFFICE, SEED_ID, UNION, at, at_once
 
 pytestmark = pytest.mark.both_databases
 
@@ -88,7 +88,13 @@ def _kept_equals_a_fresh_count(database) -> None:
         fresh = {(u, s, bool(d)): n for u, s, d, n in con.execute(text(
             "SELECT unit_id, state, due IS NOT NULL, count(*) FROM deliverables WHERE NOT retired "
             "GROUP BY unit_id, state, due IS NOT NULL"))}
+        kept_by_plan = {(p, u, s, bool(d)): n for p, u, s, d, n in con.execute(text(
+            "SELECT plan_id, unit_id, state, dated, n FROM deliverable_plan_counts WHERE n != 0"))}
+        fresh_by_plan = {(p, u, s, bool(d)): n for p, u, s, d, n in con.execute(text(
+            "SELECT plan_id, unit_id, state, due IS NOT NULL, count(*) FROM deliverables WHERE NOT retired "
+            "GROUP BY plan_id, unit_id, state, due IS NOT NULL"))}
     assert kept == fresh
+    assert kept_by_plan == fresh_by_plan
 
 
 def _lights_equal_a_fresh_count(database) -> None:
@@ -119,7 +125,8 @@ def _check_every_way(database, days=DAYS) -> None:
                 sf, today=today, viewer=OFFICE, page=page, size=4), page
         for filters in (board.Filters(unit="hrss"), board.Filters(state="open"), board.Filters(state="returned"),
                         board.Filters(state="submitted"), board.Filters(state="accepted"),
-                        board.Filters(unit="finance", state="open")):
+                        board.Filters(unit="finance", state="open"), board.Filters(plan=SEED_ID),
+                        board.Filters(plan=SEED_ID, unit="hrss"), board.Filters(plan=SEED_ID, state="open")):
             assert board.board(sf, today=today, viewer=OFFICE, filters=filters) == board.board_by_aggregate(
                 sf, today=today, viewer=OFFICE, filters=filters), (today, filters)
 
@@ -183,8 +190,8 @@ def test_the_sweep_job_moves_the_kept_lights_to_its_day_working_day_or_not(loade
 
 
 def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) -> None:
-    """Random inserts, updates of every counted column, and deletes, straight in SQL: the kept counts always
-    equal a fresh GROUP BY, and the matrix the aggregate's."""
+    """Random inserts, updates of every counted column (the plan too), and deletes, straight in SQL: the kept counts
+    always equal a fresh GROUP BY, and the matrix the aggregate's."""
     rng = random.Random(20191028)
     lights.keep_up(loaded.session_factory, date(2019, 10, 28))  # from here on the triggers keep that day's lights
     with loaded.session_factory() as session:  # the day and the due-soon day, and the days either side of each
@@ -197,8 +204,13 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
         units = [u for (u,) in con.execute(text("SELECT id FROM units ORDER BY id"))]
         template = con.execute(text(
             "SELECT obligation_id, updated_at, updated_by FROM deliverables ORDER BY id LIMIT 1")).one()
+        plans = [SEED_ID, "zz-probe-plan"]  # a copy of the seed plan's row, after it in the office's order
+        con.execute(text('INSERT INTO plans (id, title, short_name, document_number, time_zone, start, "end", '
+                         "published_on, settings, loaded_at, kind) SELECT :p, title, short_name, document_number, "
+                         'time_zone, start, "end", published_on, settings, loaded_at, kind FROM plans '
+                         "WHERE id = :seed"), {"p": plans[1], "seed": SEED_ID})
         for step in range(300):
-            what = rng.choice(["state", "due", "unit", "retired", "several", "insert", "delete"])
+            what = rng.choice(["state", "due", "unit", "retired", "plan", "several", "insert", "delete"])
             target = rng.choice(ids)
             due = rng.choice([None, *days])
             if what == "state":
@@ -209,6 +221,9 @@ def test_the_counts_follow_any_change_made_by_direct_sql_property_style(loaded) 
             elif what == "unit":
                 con.execute(text("UPDATE deliverables SET unit_id = :u WHERE id = :id"),
                             {"u": rng.choice(units), "id": target})
+            elif what == "plan":
+                con.execute(text("UPDATE deliverables SET plan_id = :p WHERE id = :id"),
+                            {"p": rng.choice(plans), "id": target})
             elif what == "retired":
                 con.execute(text("UPDATE deliverables SET retired = :r WHERE id = :id"),
                             {"r": bool(rng.randint(0, 1)), "id": target})
@@ -249,6 +264,10 @@ def test_the_lights_kept_for_one_day_move_to_any_other_day_forward_or_back(loade
             date(2019, 11, 1), date(2020, 11, 2), date(2019, 10, 29)]
     days += [date(2019, 9, 1) + timedelta(days=rng.randrange(900)) for _ in range(12)]
     for today in days:
+        # before the day's sweep: the lights kept for the day before, moved in the read (a page, a unit)
+        for filters, page in ((board.Filters(), 2), (board.Filters(unit="hrss"), 1)):
+            assert board.board(sf, today=today, viewer=OFFICE, filters=filters, page=page, size=4) == (
+                board.board_by_aggregate(sf, today=today, viewer=OFFICE, filters=filters, page=page, size=4)), today
         lights.keep_up(sf, today)
         _lights_equal_a_fresh_count(loaded)
         assert board.board(sf, today=today, viewer=OFFICE) == board.board_by_aggregate(

@@ -192,3 +192,35 @@ def test_the_dashboard_shows_every_plan_at_once_or_one_alone(loaded, session_fac
         [r for r in queries.status(session_factory, today=today) if r.plan == SECOND and r.light == "red"])
     with pytest.raises(NotFound, match="没有编号为“no-such-plan”的工作方案"):
         totals("no-such-plan")
+
+
+def test_plans_with_the_same_rules_are_swept_together_and_each_plan_keeps_its_own(loaded, session_factory, seed,
+                                                                                   second):
+    from responsibilities.notices.sweep import prepare, sweep
+
+    # third: reminders 3 working days before only, and published later (its grace period for the office too)
+    third = replace(seed, id="third-plan", short_name="第三个方案", published_on=date(2019, 11, 8),
+                    supervision=replace(seed.supervision, reminder_working_days_before=(3,)))
+    add_plan(session_factory, second, now=ADDED_AT)
+    add_plan(session_factory, third, now=ADDED_AT)
+    with session_factory() as session:
+        sweeps, _ = prepare(session, date(2019, 11, 20), at(2019, 11, 20))
+    assert sorted(s.plans for s in sweeps) == [(SEED_ID, SECOND), ("third-plan",)]
+
+    for day in range(21, 32):  # hrss-4 is due on 31 October in each plan
+        sweep(session_factory, now=at(2019, 10, day), today=date(2019, 10, day))
+    sweep(session_factory, now=at(2019, 11, 20), today=date(2019, 11, 20))
+    with session_factory() as session:
+        reminders: dict[str, dict[int, date]] = {}
+        for plan, level, owed_on in session.execute(
+                select(Deliverable.plan_id, Notice.level, Notice.owed_on)
+                .join(Deliverable, Notice.deliverable_id == Deliverable.id)
+                .where(Notice.kind == "reminder", Notice.audience == "unit", Deliverable.ref == "hrss-4")):
+            reminders.setdefault(plan, {})[level] = owed_on
+        mislabelled = session.scalars(select(Notice.id).join(Deliverable, Notice.deliverable_id == Deliverable.id)
+                                      .where(Notice.plan_id != Deliverable.plan_id)).all()
+        told = set(session.scalars(select(Notice.plan_id).where(Notice.kind == "office")))
+    seed_reminders = {5: date(2019, 10, 24), 1: date(2019, 10, 30), 0: date(2019, 10, 31)}
+    assert reminders == {SEED_ID: seed_reminders, SECOND: seed_reminders, "third-plan": {3: date(2019, 10, 28)}}
+    assert mislabelled == []  # each notice names its deliverable's plan
+    assert told == {SEED_ID, SECOND}  # 20 working days after 23 October; not yet after 8 November

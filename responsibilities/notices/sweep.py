@@ -12,6 +12,12 @@ Delivery tells the reader what was superseded (the lower levels that have no not
 
 Notices fall on working days only: on a holiday the sweep writes nothing, and the next working day's sweep
 writes what came due meanwhile.
+
+Each plan is swept with its own rules; the plans whose rules are the same (the office's settings, copied to each
+year's standing plan, are usually every plan's) are swept together, by one set of statements naming them all.
+One set per plan read each window of the (state, due) index once per plan, every plan's rows in it each time,
+and wrote each kind of notice in as many runs, each spread over the whole dedupe-key index: at 50 plans the sweep
+took 2.4 times as long as with one.
 """
 
 from __future__ import annotations
@@ -85,13 +91,14 @@ class Sweep:
     """Builds the SELECTs of owed notices for one day; ``owed_selects`` is also the benchmark's floor."""
 
     def __init__(self, rules: SweepRules, today: date, today_cum: int, published_cum: int, now: datetime,
-                 office_due: bool | None = None, plan: Any = None):
+                 office_due: bool | None = None, plans: Any = ()):
         # today, today_cum and now may also be bound parameters: the write path builds its statements once per
         # rules with parameters (see _owed_inserts) instead of building them anew each day.
         self.rules, self.today, self.today_cum, self.published_cum, self.now = (
             rules, today, today_cum, published_cum, now)
         self.office_due = (today_cum - published_cum >= rules.grace) if office_due is None else office_due
-        self.plan = plan  # the plan swept (its id, or a bound parameter); each plan has its own rules
+        # The plans swept: ids (sharing ``rules`` and ``office_due``), or an expanding bound parameter.
+        self.plans = plans
 
     @staticmethod
     def _value(value: Any, type_: Any) -> Any:
@@ -101,7 +108,7 @@ class Sweep:
         due_day = aliased(CalendarDay)
         query = (select(Deliverable.id, Deliverable.unit_id, Deliverable.obligation_id, due_day.cum)
                  .join(due_day, due_day.day == Deliverable.due)
-                 .where(Deliverable.plan_id == self._value(self.plan, String()), Deliverable.state.in_(OPEN_STATES),
+                 .where(Deliverable.plan_id.in_(self.plans), Deliverable.state.in_(OPEN_STATES),
                         Deliverable.retired.is_(False)))
         return query, due_day
 
@@ -120,14 +127,14 @@ class Sweep:
         return Deliverable.due > func.coalesce(self._last_day(cum), literal(date.min, Date))
 
     def _row(self, key: Any, kind: str, level: Any, audience: Any, deliverable_id: Any, obligation_id: Any,
-             unit_id: Any) -> list[Any]:
+             unit_id: Any, plan_id: Any = Deliverable.plan_id) -> list[Any]:
         return [key.label("dedupe_key"), literal(kind).label("kind"), cast(level, Integer).label("level"),
                 (audience if hasattr(audience, "type") else literal(audience)).label("audience"),
                 deliverable_id.label("deliverable_id"), obligation_id.label("obligation_id"), unit_id.label("unit_id"),
                 self._value(self.today, Date()).label("owed_on"),
                 self._value(self.now, Notice.created_at.type).label("created_at"),
                 literal("pending").label("status"), literal(0).label("attempts"),
-                self._value(self.plan, String()).label("plan_id")]
+                plan_id.label("plan_id")]
 
     def reminders(self) -> list[Select]:
         """The nearest reminder offset reached, to the lead unit and to each co-unit (marked as such)."""
@@ -184,12 +191,12 @@ class Sweep:
         dated = exists().where(Deliverable.obligation_id == ObligationRecord.id, Deliverable.retired.is_(False))
         happened = exists().where(EventRecord.id == ObligationRecord.awaits, EventRecord.occurred_on.is_not(None))
         query = select(ObligationRecord).where(
-            ObligationRecord.plan_id == self._value(self.plan, String()),
+            ObligationRecord.plan_id.in_(self.plans),
             ObligationRecord.kind.in_(("after_event", "external")), ObligationRecord.retired_at.is_(None),
             ~dated, ~happened, true())
         return [query.with_only_columns(*self._row(
             _key("office:", ObligationRecord.id, ":awaiting"), "office", literal(0), "office", literal(None, Integer),
-            ObligationRecord.id, ObligationRecord.lead_unit_id))]
+            ObligationRecord.id, ObligationRecord.lead_unit_id, ObligationRecord.plan_id))]
 
     def owed_selects(self) -> dict[str, list[Select]]:
         return {"reminder": self.reminders(), "chase": self.chases(), "escalation": self.escalations(),
@@ -199,7 +206,7 @@ class Sweep:
 # The day's values as bound parameters of the write path's statements.
 TODAY, TODAY_CUM, NOW = (bindparam("sweep_today", type_=Date()), bindparam("sweep_today_cum", type_=Integer()),
                          bindparam("sweep_now", type_=Notice.created_at.type))
-PLAN = bindparam("sweep_plan", type_=String())
+PLANS = bindparam("sweep_plans", type_=String(), expanding=True)
 
 
 @lru_cache(maxsize=16)
@@ -207,7 +214,7 @@ def _owed_inserts(rules: SweepRules, dialect: str, office_due: bool) -> dict[str
     """The sweep's INSERTs for ``rules``, built once: the same SQL as ``owed_selects`` with the day's values
     as parameters. Building the ~11 statements anew cost ~20 ms of Python a day against ~5 ms for SQLite to
     run them; a replay of the plan (`duban simulate`) sweeps 560 working days."""
-    template = Sweep(rules, TODAY, TODAY_CUM, 0, NOW, office_due=office_due, plan=PLAN)
+    template = Sweep(rules, TODAY, TODAY_CUM, 0, NOW, office_due=office_due, plans=PLANS)
     return {kind: [notice_insert(dialect, query) for query in queries]
             for kind, queries in template.owed_selects().items()}
 
@@ -222,12 +229,18 @@ def _cum(session: Session, day: date) -> CalendarDay:
 
 
 def prepare(session: Session, today: date, now: datetime) -> tuple[list[Sweep], bool]:
-    """One sweep per open plan (a closed plan owes no more notices), each with its plan's rules; and whether
-    ``today`` is a working day."""
+    """The sweeps of the open plans (a closed plan owes no more notices), each with its plans' rules: one for all the
+    plans with the same rules and the same answer to "is the office owed its notices yet" (a plan's grace period
+    runs from its own publication); and whether ``today`` is a working day."""
     require_plan(session)
     day = _cum(session, today)
-    sweeps = [Sweep(SweepRules.of(plan.supervision), today, day.cum, _cum(session, plan.published_on).cum, now,
-                    plan=plan.id) for plan in open_plans(session)]
+    groups: dict[tuple[SweepRules, bool], list[str]] = {}
+    for plan in open_plans(session):
+        rules = SweepRules.of(plan.supervision)
+        office_due = day.cum - _cum(session, plan.published_on).cum >= rules.grace
+        groups.setdefault((rules, office_due), []).append(plan.id)
+    sweeps = [Sweep(rules, today, day.cum, 0, now, office_due=office_due, plans=tuple(plans))
+              for (rules, office_due), plans in groups.items()]
     return sweeps, day.working
 
 
@@ -248,7 +261,7 @@ def sweep(session_factory: sessionmaker[Session], *, now: datetime, today: date,
         connection = session.connection()  # Core: through the ORM session, parameters would be rows to insert
         for plan_sweep in plan_sweeps if working else ():
             values = {"sweep_today": today, "sweep_today_cum": plan_sweep.today_cum, "sweep_now": now,
-                      "sweep_plan": plan_sweep.plan}
+                      "sweep_plans": list(plan_sweep.plans)}
             inserts = _owed_inserts(plan_sweep.rules, session.get_bind().dialect.name, plan_sweep.office_due)
             for kind, statements in inserts.items():
                 written = sum(connection.execute(s, values).rowcount for s in statements)

@@ -2,9 +2,10 @@
 
 The traffic light is computed by the database (a CASE over state and due date, with the due-soon window
 turned into a date first, ``lights``). The matrix of units × lights reads counts the database keeps (``lights``
-for the day, ``deliverable_counts`` by state) and shows one page of units; every list is one page of rows,
-whatever the number of deliverables. The walls are those of ``queries``: a unit's user sees its own
-work (and what it cooperates on), never another unit's; the dashboard is the office's and the leaders'.
+for the day, ``deliverable_counts`` by state, ``deliverable_plan_counts`` for one plan) and shows one page of
+units; every list is one page of rows, whatever the number of deliverables. The walls are those of ``queries``:
+a unit's user sees its own work (and what it cooperates on), never another unit's; the dashboard is the office's
+and the leaders'.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ from responsibilities.storage.model import (
     CoUnit,
     Deliverable,
     DeliverableCount,
+    DeliverablePlanCount,
     EventRecord,
     Extension,
+    LightsDay,
     Notice,
     ObligationRecord,
     PlanRecord,
@@ -87,7 +90,7 @@ class Filters:
     @property
     def by_unit_at_most(self) -> bool:
         """No filter but the unit: what the lights the database keeps for the day can answer (they count every
-        plan's items; one plan's are counted on the (plan, state, due) index)."""
+        plan's items; one plan's come from its kept counts, ``deliverable_plan_counts``)."""
         return self.kind is None and self.state is None and self.due_within_days is None and self.plan is None
 
 
@@ -249,9 +252,12 @@ def board(session_factory: SessionFactory, *, today: date, viewer: str | None, f
     """Units × lights with counts, one page of units, worst first.
 
     Unfiltered or by unit: from the lights the database keeps as of a day (``lights``), when the day's sweep
-    has moved them to ``today``; before it has, from the per-state counts as below (a read never writes).
-    By state: from the per-(unit, state, dated) counts it keeps, with only the date-dependent
-    part counted on the index. By kind or due date: one GROUP BY over the deliverables (``board_by_aggregate``).
+    has moved them to ``today``; before it has, from those of the day kept, moved to ``today`` in the read (only
+    the deliverables whose light differs between the two days counted; a read never writes); with no day kept
+    (before the first sweep), from the per-state counts as below.
+    By state, or one plan's: from the per-(unit, state, dated) counts it keeps (per plan, for one plan), with only
+    the date-dependent part counted on the index. By kind or due date: one GROUP BY over the deliverables
+    (``board_by_aggregate``).
     """
     filters.check()
     page, size = _page_bounds(page, size)
@@ -274,10 +280,11 @@ def board_by_aggregate(session_factory: SessionFactory, *, today: date, viewer: 
 
 
 def _matrix(session: Session, params: dict[str, Any], filters: Filters, page: int, size: int) -> Board:
-    """The matrix (see ``board``): from the kept lights when they are today's and the filter allows."""
+    """The matrix (see ``board``): from the kept lights when the filter allows and a day is kept."""
     today = params["today"]
-    if filters.by_unit_at_most and _lights_current(session, params):
-        return _lit_matrix_page(session, today, filters, page, size)
+    kept = session.get(LightsDay, 1) if filters.by_unit_at_most else None
+    if kept is not None:
+        return _lit_matrix_page(session, params, filters, page, size, (kept.today, kept.soon_before))
     return _matrix_page(session, today, _counted_parts(filters), params, page, size)
 
 
@@ -286,7 +293,7 @@ def _lights_current(session: Session, params: dict[str, Any]) -> bool:
 
 
 def _counted_parts(filters: Filters) -> list[Select]:
-    if filters.kind is not None or filters.due_within_days is not None or filters.plan is not None:
+    if filters.kind is not None or filters.due_within_days is not None:
         return _with_waiting([_aggregate_part(filters)], filters)
     return _with_waiting(_kept_parts(filters), filters)
 
@@ -333,12 +340,22 @@ def _byte_order(dialect: str, column: Any) -> Any:
     return column.collate("C") if dialect == "postgresql" else column
 
 
-def _lit_matrix_page(session: Session, today: date, filters: Filters, page: int, size: int) -> Board:
-    """What ``_matrix_page`` gives, from the lights the database keeps for today (one row per unit, ``lights``):
-    the top of the order and the sums straight from ``unit_lights``, no grouping. Obligations waiting for an
-    event or a date (a few) add to their unit's grey; a unit that has only those comes in with no red or yellow."""
-    totals_of, top_of, lit_of_waiting = _lit_statements(filters.unit is not None, session.get_bind().dialect.name)
+def _lit_matrix_page(session: Session, day: dict[str, Any], filters: Filters, page: int, size: int,
+                     kept: tuple[date, date]) -> Board:
+    """What ``_matrix_page`` gives, from the lights the database keeps (one row per unit, ``lights``) for the day
+    ``kept`` (today and its due-soon day): when they are today's, the top of the order and the sums straight from
+    ``unit_lights``, no grouping; when they are another day's (the day's sweep has not moved them yet), each unit's
+    plus the change of its deliverables whose light differs between the two days, as ``lights.move`` would count
+    it. Obligations waiting for an event or a date (a few) add to their unit's grey; a unit that has only those
+    comes in with no red or yellow."""
+    today = day["today"]
+    moved = kept != (today, day["soon_before"])
+    totals_of, top_of, lit_of_waiting = _lit_statements(filters.unit is not None, session.get_bind().dialect.name,
+                                                        moved)
     params = {"unit": filters.unit, "end": page * size}
+    if moved:
+        params.update(today=today, soon_before=day["soon_before"], kept_today=kept[0], kept_soon_before=kept[1],
+                      moved_from=min(kept[0], today), moved_to=max(kept[1], day["soon_before"]))
     waiting = {unit: grey for unit, *_, grey in session.execute(_waiting_per_unit(filters.unit is not None, False),
                                                                 params)}
     units, *sums = session.execute(totals_of, params).one()
@@ -357,10 +374,10 @@ def _lit_matrix_page(session: Session, today: date, filters: Filters, page: int,
 
 
 @functools.cache
-def _lit_statements(by_unit: bool, dialect: str) -> tuple[Select, Select, Select]:
+def _lit_statements(by_unit: bool, dialect: str, moved: bool = False) -> tuple[Select, Select, Select]:
     """The kept lights' totals, their first ``end`` units in the matrix's order with their names, and which of
-    the units with waiting obligations have lights."""
-    u = UnitLights
+    the units with waiting obligations have lights (``moved``: the kept lights of another day, ``_moved_lights``)."""
+    u = (_moved_lights(by_unit) if moved else UnitLights.__table__).c
     lit = select(u.unit_id, u.red, u.yellow, u.green, u.grey).where(u.red + u.yellow + u.green + u.grey > 0)
     if by_unit:
         lit = lit.where(u.unit_id == UNIT)
@@ -374,6 +391,29 @@ def _lit_statements(by_unit: bool, dialect: str) -> tuple[Select, Select, Select
             lit.with_only_columns(u.unit_id).where(u.unit_id.in_(waiting)))
 
 
+# The day the kept lights are for, and the span of due dates where a light differs between that day and today.
+KEPT_TODAY, KEPT_SOON_BEFORE = bindparam("kept_today", type_=Date), bindparam("kept_soon_before", type_=Date)
+MOVED_FROM, MOVED_TO = bindparam("moved_from", type_=Date), bindparam("moved_to", type_=Date)
+
+
+def _moved_lights(by_unit: bool) -> Any:
+    """Each unit's kept lights moved from the day kept to today, read-only: the kept counts plus, per unit, the
+    deliverables whose light differs between the two days (``lights.move`` counts the same ones: undecided, due
+    from the earlier day to before the later due-soon day; a few thousand index entries for a day's step)."""
+    was, now = lights.band(KEPT_TODAY, KEPT_SOON_BEFORE), lights.band(TODAY, SOON_BEFORE)
+    change = (select(Deliverable.unit_id, *(func.sum(case((now == c, 1), else_=0) - case((was == c, 1), else_=0))
+                                            .label(c) for c in LIGHTS[:3]))
+              .where(Deliverable.state.in_(lights.UNDECIDED), Deliverable.due >= MOVED_FROM,
+                     Deliverable.due < MOVED_TO, _current()).group_by(Deliverable.unit_id))
+    if by_unit:
+        change = change.where(Deliverable.unit_id == UNIT)
+    change = change.subquery("change")
+    kept = UnitLights.__table__
+    return (select(kept.c.unit_id, *((kept.c[c] + func.coalesce(change.c[c], 0)).label(c) for c in LIGHTS[:3]),
+                   kept.c.grey)
+            .join_from(kept, change, change.c.unit_id == kept.c.unit_id, isouter=True).subquery("moved"))
+
+
 def _aggregate_part(filters: Filters) -> Select:
     """Every current deliverable's light, counted: one pass over the deliverables."""
     lit = _filtered(select(Deliverable.unit_id, LIGHT.label("light")).where(_current()),
@@ -383,13 +423,14 @@ def _aggregate_part(filters: Filters) -> Select:
 
 
 def _kept_parts(filters: Filters) -> list[Select]:
-    """The same counts as ``_aggregate_part``, from the per-(unit, state, dated) counts the database keeps.
+    """The same counts as ``_aggregate_part``, from the per-(unit, state, dated) counts the database keeps (those of
+    the plan, for one plan: its units' counts in key order, not every deliverable of the plan).
 
     accepted, waived → green; submitted → yellow; open or returned without a date → grey: fixed by the state.
     Open or returned with a date: red before today, yellow before the due-soon day, green after; only those due
     before the due-soon day are counted here (an index range, no table rows), the green ones are the rest.
     """
-    c = DeliverableCount
+    c = DeliverablePlanCount if filters.plan is not None else DeliverableCount
     undecided = c.state.in_(lights.UNDECIDED)
 
     def total(condition) -> Any:
@@ -404,6 +445,9 @@ def _kept_parts(filters: Filters) -> list[Select]:
                    func.sum(case((late, 0), else_=1)).label("yellow"), (-func.count()).label("green"),
                    *_zero("grey")).where(Deliverable.state.in_(lights.UNDECIDED), Deliverable.due < SOON_BEFORE,
                                          _current()).group_by(Deliverable.unit_id)
+    if filters.plan is not None:
+        kept = kept.where(c.plan_id == PLAN)
+        dated = dated.where(Deliverable.plan_id == PLAN)
     if filters.unit is not None:
         kept = kept.where(c.unit_id == UNIT)
         dated = dated.where(Deliverable.unit_id == UNIT)

@@ -28,8 +28,8 @@ def soon_before(session: Session, today: date) -> date:
     return require_plan(session).soon_before(today)
 
 
-def _band(today: date, first_not_soon: date) -> Any:
-    """The light of an undecided, dated deliverable."""
+def band(today: Any, first_not_soon: Any) -> Any:
+    """The light of an undecided, dated deliverable (dates, or bound parameters)."""
     return case((Deliverable.due < today, literal("red")), (Deliverable.due < first_not_soon, literal("yellow")),
                 else_=literal("green"))
 
@@ -40,7 +40,7 @@ def light_of(today: date, first_not_soon: date) -> Any:
         (Deliverable.state.in_(("accepted", "waived")), literal("green")),
         (Deliverable.state == "submitted", literal("yellow")),
         (Deliverable.due.is_(None), literal("grey")),
-        else_=_band(today, first_not_soon),
+        else_=band(today, first_not_soon),
     )
 
 
@@ -97,7 +97,7 @@ def _count_all(session: Session, today: date, first_not_soon: date) -> None:
 
 def _count_changed(session: Session, old: tuple[date, date], new: tuple[date, date]) -> None:
     """Outside [earlier day, later due-soon day) an undecided deliverable is red on both days or green on both."""
-    was, now = _band(*old).label("was"), _band(*new).label("now")  # labels: GROUP BY names them, not repeats them
+    was, now = band(*old).label("was"), band(*new).label("now")  # labels: GROUP BY names them, not repeats them
     changed = (select(Deliverable.unit_id, was, now, func.count())
                .where(Deliverable.state.in_(UNDECIDED), Deliverable.due >= min(old[0], new[0]),
                       Deliverable.due < max(old[1], new[1]), Deliverable.retired.is_(False))

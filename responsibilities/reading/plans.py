@@ -69,7 +69,9 @@ class PlanChoice:
 
 
 def plan_choices(session_factory: SessionFactory) -> list[PlanChoice]:
-    """The plans for a filter: ids and names only (no counting)."""
+    """The plans for a filter: ids and names only (no counting; columns, not rows with their settings parsed)."""
     with read_session(session_factory) as session:
-        return [PlanChoice(r.id, r.short_name or r.title, r.kind or "plan", r.closed_at.date() if r.closed_at else None)
-                for r in session.scalars(select(PlanRecord).order_by(*PRIMARY_ORDER))]
+        return [PlanChoice(id_, short_name or title, kind or "plan", closed_at.date() if closed_at else None)
+                for id_, short_name, title, kind, closed_at in session.execute(
+                    select(PlanRecord.id, PlanRecord.short_name, PlanRecord.title, PlanRecord.kind,
+                           PlanRecord.closed_at).order_by(*PRIMARY_ORDER))]

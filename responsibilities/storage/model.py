@@ -209,7 +209,7 @@ class Deliverable(Base):
     __table_args__ = (
         UniqueConstraint("obligation_id", "period", name="uq_deliverable_period"),
         Index("uq_deliverables_plan_ref", "plan_id", "ref", unique=True),
-        # One plan's dashboard reads this index alone, as the whole office's reads deliverable_counts.
+        # One plan's sweep, overdue list and the dated part of its matrix (the rest: deliverable_plan_counts).
         Index("ix_deliverables_plan_state_due", "plan_id", "state", "due", "retired", "unit_id"),
         # Covering: the overdue list's count and page, and the matrix's dated part, read the index alone.
         Index("ix_deliverables_state_due_cover", "state", "due", "retired", "unit_id", "ref"),
@@ -247,6 +247,20 @@ class DeliverableCount(Base):
 
     __tablename__ = "deliverable_counts"
     __table_args__ = {"sqlite_with_rowid": False}  # read in key order, no second lookup per row
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dated: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class DeliverablePlanCount(Base):
+    """``DeliverableCount`` per plan: how many current deliverables each plan has for each unit, in each state, with
+    and without a due date. Kept by triggers on ``deliverables`` (migration 0010) as those counts are; one plan's
+    dashboard reads them."""
+
+    __tablename__ = "deliverable_plan_counts"
+    __table_args__ = {"sqlite_with_rowid": False}  # one plan's counts read in key order, by unit
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), primary_key=True)
     dated: Mapped[bool] = mapped_column(Boolean, primary_key=True)

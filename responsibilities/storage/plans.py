@@ -106,7 +106,8 @@ PRIMARY_ORDER = ((PlanRecord.kind == STANDING), PlanRecord.published_on, PlanRec
 def loaded_plan(session: Session, plan_id: str | None = None) -> LoadedPlan | None:
     """The plan ``plan_id`` (or the office's first plan), or None before any plan is loaded."""
     query = select(PlanRecord) if plan_id is None else select(PlanRecord).where(PlanRecord.id == plan_id)
-    record = session.scalars(query.order_by(*PRIMARY_ORDER)).first()
+    # LIMIT 1: without it the ORM builds every plan's row (its settings JSON parsed) to return the first.
+    record = session.scalars(query.order_by(*PRIMARY_ORDER).limit(1)).first()
     return _typed(record) if record is not None else None
 
 
