@@ -16,6 +16,7 @@ from responsibilities.errors import InvalidInput
 from responsibilities.vocabulary import QUARTER_NAMES
 
 MAX_YEARS = 5  # a bulletin covers at most this many years: beyond it, a typo (2002 for 2020) more likely than a need
+FIRST_YEAR, LAST_YEAR = 1900, 9000  # the years a period may lie in: far from the calendar's ends, whatever the zone
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ def _month_end(year: int, month: int) -> date:
 
 
 def period_between(start: date, end: date) -> Period:
-    """The days from ``start`` to ``end`` (both included); refused when they run backwards or span too long."""
+    """The days from ``start`` to ``end`` (both included); refused when they run backwards, span too long, or lie
+    outside the years a bulletin can be about."""
+    for day in (start, end):
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise InvalidInput(f"{day} 不在可统计的年份内:统计期应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间")
     if start > end:
         raise InvalidInput(f"统计期起始日 {start} 晚于截止日 {end}:请把较早的日期写在前面(--from 早于 --to)")
     if end >= _years_after(start, MAX_YEARS):
@@ -86,8 +91,6 @@ def period_between(start: date, end: date) -> Period:
 
 
 def _years_after(day: date, years: int) -> date:
-    if day.year + years > date.max.year:
-        return date.max
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
@@ -120,7 +123,7 @@ def parse_period(text: str) -> Period:
         match = pattern.fullmatch(cleaned)
         if match:
             year, *rest = (int(g) for g in match.groups())
-            if 1 <= year <= 9998:
+            if FIRST_YEAR <= year <= LAST_YEAR:
                 period = make(year, *rest)
                 if period is not None:
                     return period
