@@ -127,7 +127,7 @@ def parse_period(text: str) -> Period:
                 period = make(year, *rest)
                 if period is not None:
                     return period
-    raise InvalidInput(f"“{text}”不是统计期:请写月份(2020-03)、季度(2020-Q1)或年份(2020)")
+    raise InvalidInput(f"“{_shown(text)}”不是统计期:请写月份(2020-03)、季度(2020-Q1)或年份(2020)")
 
 
 def parse_day(text: str, what: str) -> date:
@@ -135,7 +135,13 @@ def parse_day(text: str, what: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f"{what}“{text}”不是日期:请写成 YYYY-MM-DD,例如 2020-03-31") from None
+        raise InvalidInput(f"{what}“{_shown(text)}”不是日期:请写成 YYYY-MM-DD,例如 2020-03-31") from None
+
+
+def _shown(text: str) -> str:
+    """What a refusal quotes of a text that was given: one line, at most 40 characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= 40 else line[:40] + "…"
 
 
 def previous_month(today: date) -> Period:
