@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications.report_notices import summary_context
+from notifications.report_notices import bulletin_context, summary_context
 from responsibilities.notices import digests
 from responsibilities.reading.queries import StatusRow, status_rows
 from responsibilities.storage.model import (
@@ -43,7 +43,7 @@ from responsibilities.storage.model import (
 from responsibilities.storage.plans import STANDING, LoadedPlan, SupervisionRules, require_plan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary")
+KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary", "bulletin")
 DIGEST_LIST_LIMIT = 30  # a digest lists at most this many items per section, then says how many more
 SUBJECT_TASK_CHARS = 24  # a subject names the task by its first clause, at most this many characters
 CLAUSE_ENDS = ",。;:,;"
@@ -416,6 +416,8 @@ def render_notice(session: Session, notice: Notice, *, base_url: str, sender: st
         context = _digest_context(session, notice, today, base_url)
     elif notice.kind == "summary":
         context = summary_context(session, notice, base_url, _plan(session, notice.plan_id))
+    elif notice.kind == "bulletin":  # across plans: signed with the office's first plan, as the digests are
+        context = bulletin_context(session, notice, base_url, _plan(session))
     else:
         context = _context(session, notice, base_url, today)
     subject = " ".join(env.get_template(f"{notice.kind}/subject.txt").render(context).split())

@@ -1,17 +1,23 @@
-"""What the notices about reports say: the year-end summary's (kind ``summary``), computed from the data when the
-notice is rendered, as of the day it was owed (``owed_on``). ``messages.render_notice`` renders them with the kind's
-templates; the plan they are signed with is passed in.
+"""What the notices about reports say: the year-end summary's (kind ``summary``) and the monthly bulletin's (kind
+``bulletin``), computed from the data when the notice is rendered, as of the day it was owed (``owed_on``; a
+bulletin's month has ended by then, so it reads as of the month's close whenever it is sent).
+``messages.render_notice`` renders them with the kind's templates; the plan they are signed with is passed in.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
 from responsibilities.reports import summary as reports
+from responsibilities.reports.bulletin import compile_bulletin, period_of_key
 from responsibilities.storage.model import Notice
 from responsibilities.storage.plans import LoadedPlan
+
+BULLETIN_MAIL_UNITS = 5  # the bulletin's mail names this many units at the top of its ranking, when they have faults
+BULLETIN_MAIL_ITEMS = 10  # and this many of the most overdue items; the rest are on the bulletin's page
 
 
 def rate(value: float | None) -> str | None:
@@ -44,4 +50,28 @@ def summary_context(session: Session, notice: Notice, base_url: str, plan: Loade
         "ranked": len(summary.ranking), "best": entries(best), "worst": entries(worst),
         "red_count": len(summary.red_items),
         "link": f"{base_url.rstrip('/')}/reports/{year}",
+    }
+
+
+def bulletin_context(session: Session, notice: Notice, base_url: str, plan: LoadedPlan) -> dict[str, Any]:
+    """The monthly bulletin's facts (kind ``bulletin``, key bulletin:<YYYY-MM>), as of the month's close."""
+    period = period_of_key(notice.dedupe_key)
+    b = compile_bulletin(session, period=period, today=notice.owed_on, worst=BULLETIN_MAIL_ITEMS)
+    t = b.totals
+    query = urlencode({"from": period.start.isoformat(), "to": period.end.isoformat()})
+    faulted = [u for u in b.units if u.overdue or u.returned or u.late][:BULLETIN_MAIL_UNITS]
+    return {
+        "kind": notice.kind, "title": b.title, "period": period.label, "as_of": b.as_of.isoformat(), **_signed(plan),
+        "totals": {"items": t.items, "on_time": t.on_time, "late": t.late, "overdue": t.overdue,
+                   "returned": t.returned, "waived": t.waived, "days_overdue": t.days_overdue,
+                   "rate": rate(t.on_time_rate)},
+        "units": len(b.units),
+        "worst_units": [{"rank": u.rank, "unit": u.unit_name, "overdue": u.overdue, "days_overdue": u.days_overdue,
+                         "returned": u.returned, "late": u.late} for u in faulted],
+        "worst": [{"unit": g.unit_name, "rank": g.rank,
+                   "items": [{"ref": i.ref, "task": i.task, "original_due": i.original_due.isoformat(),
+                              "days_overdue": i.days_overdue} for i in g.items]} for g in b.worst],
+        "more": b.overdue_not_listed,
+        "link": f"{base_url.rstrip('/')}/reports/bulletin?{query}",
+        "xlsx": f"{base_url.rstrip('/')}/reports/bulletin.xlsx?{query}",
     }

@@ -40,20 +40,23 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import Date, Integer, String, and_, func, literal, not_, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import InvalidInput
-from responsibilities.reports.periods import Period, period_between
+from responsibilities.notices.outbox import insert_notices_ignoring_conflicts
+from responsibilities.reports.periods import Period, parse_period, period_between, previous_month
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
     AuditRecord,
+    CalendarDay,
     Deliverable,
+    Notice,
     ObligationRecord,
     PlanRecord,
     UnitRecord,
 )
-from responsibilities.storage.plans import PRIMARY_ORDER, require_plan
+from responsibilities.storage.plans import PRIMARY_ORDER, open_plans, require_plan
 from responsibilities.vocabulary import NOTICE_KIND_NAMES
 
 SessionFactory = sessionmaker[Session]
@@ -376,3 +379,46 @@ def bulletin_to_json(b: Bulletin) -> dict[str, Any]:
                               "due": item.due.isoformat()} for item in g.items]} for g in b.worst],
         "overdue_not_listed": b.overdue_not_listed,
     }
+
+
+# ── the monthly notice ───────────────────────────────────────────────────────────────────────────
+
+BULLETIN_AUDIENCE = "leader,deputies,office"
+
+
+def bulletin_key(period: Period) -> str:
+    """bulletin:2020-03: one notice per month covered."""
+    return f"bulletin:{period.key}"
+
+
+def period_of_key(key: str) -> Period:
+    """The period a bulletin notice covers, from its key."""
+    return parse_period(key.partition(":")[2])
+
+
+def queue_monthly_bulletin(session_factory: SessionFactory, *, now: datetime, today: date) -> int:
+    """Owe the office and the leaders the bulletin of the month before ``today`` (a notice of kind ``bulletin``, key
+    ``bulletin:<YYYY-MM>``), on a working day: the month's first, or a later one when the first was missed. Once per
+    month, however often this runs: the key is inserted with conflicts ignored, and after downtime only the last
+    month's is written. None for a month no open plan ran in, nor for one with nothing to report (as an empty digest
+    is not sent). What the mail says is computed when it is rendered, as of the month's close. Returns 1 if new."""
+    period = previous_month(today)
+    key = bulletin_key(period)
+    with read_session(session_factory) as session:
+        day = session.get(CalendarDay, today)
+        if day is None or not day.working:
+            return 0
+        if not any(p.start <= period.end and period.start <= p.end for p in open_plans(session)):
+            return 0
+        if session.scalar(select(Notice.id).where(Notice.dedupe_key == key)) is not None:
+            return 0
+        if compile_bulletin(session, period=period, today=today, worst=0).empty:
+            return 0
+    query = select(literal(key, String).label("dedupe_key"), literal("bulletin").label("kind"),
+                   literal(0).label("level"), literal(BULLETIN_AUDIENCE).label("audience"),
+                   literal(None, Integer).label("deliverable_id"), literal(None, String).label("obligation_id"),
+                   literal(None, String).label("unit_id"), literal(today, Date).label("owed_on"),
+                   literal(now, Notice.created_at.type).label("created_at"), literal("pending").label("status"),
+                   literal(0).label("attempts"), literal(None, String).label("plan_id")).where(true())
+    with session_factory.begin() as session:
+        return insert_notices_ignoring_conflicts(session, query)
