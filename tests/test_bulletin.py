@@ -85,6 +85,12 @@ def test_a_returned_deliverable_is_counted_as_returned_as_it_stood_at_the_close(
     assert counts(unit(of(october, NOVEMBER), "hrss")) == (4, 0, 1, 3, 0, 0, 0)  # hrss-4 resubmitted on 8 November
 
 
+def test_what_was_handed_in_or_waived_before_a_period_began_is_not_in_it(october):
+    november = {u.unit_id for u in of(october, NOVEMBER).units}
+    assert {"miit", "housing", "market"}.isdisjoint(november)  # handed in, or waived, in October
+    assert {"hrss", "union", "sasac", "finance"} <= november  # still owed when November began
+
+
 def test_the_bulletin_of_an_ended_period_is_the_same_whenever_it_is_made(october):
     made_on_1_november = of(october, OCTOBER, today=date(2019, 11, 1))
     assert made_on_1_november == of(october, OCTOBER, today=LATER) == of(october, OCTOBER, today=date(2021, 12, 31))

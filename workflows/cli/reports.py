@@ -91,7 +91,7 @@ def _year(value: str) -> int:
 
 def register(cli: Commands) -> None:
     # The group takes no options itself (like `duban extend`): an --as-of before `year` is refused, not lost.
-    kinds = cli.group("report", "summaries and reports (年度督办情况总结)", "report_kind", metavar="KIND")
+    kinds = cli.group("report", "summaries and bulletins (年度督办情况总结, 督查通报)", "report_kind", metavar="KIND")
     year = cli.command("year", cmd_report_year, "the year-end compliance summary of one plan year", kinds)
     year.add_argument("year", type=_year, help="a year of the plan, e.g. 2019")
     year.add_argument("--format", choices=("html", "xlsx", "json"),
