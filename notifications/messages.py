@@ -28,9 +28,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifications.report_notices import bulletin_context, summary_context
 from responsibilities.notices import digests
 from responsibilities.reading.queries import StatusRow, status_rows
-from responsibilities.reports import summary as reports
 from responsibilities.storage.model import (
     Deliverable,
     EventRecord,
@@ -43,7 +43,7 @@ from responsibilities.storage.model import (
 from responsibilities.storage.plans import STANDING, LoadedPlan, SupervisionRules, require_plan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary")
+KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary", "bulletin")
 DIGEST_LIST_LIMIT = 30  # a digest lists at most this many items per section, then says how many more
 SUBJECT_TASK_CHARS = 24  # a subject names the task by its first clause, at most this many characters
 CLAUSE_ENDS = ",。;:,;"
@@ -404,36 +404,6 @@ def _office_digest_context(session: Session, facts: digests.OfficeDigest, base: 
     }
 
 
-def _rate(value: float | None) -> str | None:
-    return None if value is None else f"{value * 100:.1f}%"
-
-
-def _summary_context(session: Session, notice: Notice, base_url: str) -> dict[str, Any]:
-    """The year-end summary's facts (kind ``summary``), as of the day the summary was written (``owed_on``)."""
-    plan = _plan(session, notice.plan_id)
-    year = int(notice.dedupe_key.rpartition(":")[2])
-    summary = reports.summarize_year(session, year=year, today=notice.owed_on)
-    best, worst = reports.best_and_worst(summary)
-    totals = summary.totals
-
-    def entries(ranked: tuple[reports.RankEntry, ...]) -> list[dict[str, Any]]:
-        return [{"rank": e.rank, "unit": e.unit_name, "rate": _rate(e.on_time_rate), "overdue": e.overdue}
-                for e in ranked]
-
-    return {
-        "kind": notice.kind, "year": year, "title": summary.title, "as_of": summary.as_of.isoformat(),
-        "plan_title": plan.title, "plan_number": plan.document_number, "plan_name": plan.short_name,
-        "office_name": plan.office.name,
-        "totals": {"due": totals.due, "on_time": totals.on_time, "late": totals.late, "overdue": totals.overdue,
-                   "awaiting_review": totals.awaiting_review, "waived": totals.waived,
-                   "not_yet_due": totals.not_yet_due, "extensions": totals.extensions_granted,
-                   "rate": _rate(totals.on_time_rate)},
-        "ranked": len(summary.ranking), "best": entries(best), "worst": entries(worst),
-        "red_count": len(summary.red_items),
-        "link": f"{base_url.rstrip('/')}/reports/{year}",
-    }
-
-
 def render_notice(session: Session, notice: Notice, *, base_url: str, sender: str, today: date) -> Message:
     """The notice as a message: subject, text and HTML from the kind's templates, addressed to its audience."""
     if notice.kind not in KINDS:
@@ -445,7 +415,9 @@ def render_notice(session: Session, notice: Notice, *, base_url: str, sender: st
     if notice.kind == "digest":
         context = _digest_context(session, notice, today, base_url)
     elif notice.kind == "summary":
-        context = _summary_context(session, notice, base_url)
+        context = summary_context(session, notice, base_url, _plan(session, notice.plan_id))
+    elif notice.kind == "bulletin":  # across plans: signed with the office's first plan, as the digests are
+        context = bulletin_context(session, notice, base_url, _plan(session))
     else:
         context = _context(session, notice, base_url, today)
     subject = " ".join(env.get_template(f"{notice.kind}/subject.txt").render(context).split())

@@ -77,11 +77,18 @@ CHANGE_NAMES = {"added": "新增", "updated": "更新", "redated": "改期", "re
 # ── notices, jobs, reports, figures ──────────────────────────────────────────────────────────────
 
 NOTICE_KIND_NAMES = {"reminder": "提醒", "chase": "催办", "escalation": "督办通知单", "office": "办公室提示",
-                     "digest": "摘要", "summary": "年度总结"}
+                     "digest": "摘要", "summary": "年度总结", "bulletin": "督查通报"}
 NOTICE_STATE_NAMES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
 DIGEST_NAMES = {"unit": "单位周报", "office": "办公室日报", "leaders": "领导小组周报"}
-JOB_NAMES = {"sweep": "扫描(提醒、催办、督办)", "deliver": "投递通知", "digests": "摘要", "year_end": "年度总结"}
+JOB_NAMES = {"sweep": "扫描(提醒、催办、督办)", "deliver": "投递通知", "digests": "摘要与月度督查通报",
+             "year_end": "年度总结"}
 REPORT_FORMAT_NAMES = {"html": "网页(可打印)", "xlsx": "电子表格", "json": "JSON 数据"}
+# The bulletin (督查通报): what became of each deliverable of the period, as of its end (reports/bulletin.py).
+BULLETIN_OUTCOME_NAMES = {"on_time": "按时报送", "late": "逾期报送", "overdue": "逾期未报送", "returned": "退回重办",
+                          "waived": "免报", "not_yet_due": "未到期"}
+QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
+# The bulletins the office's reports page offers, by how far back they look.
+RECENT_PERIOD_NAMES = {"last_month": "上月", "last_quarter": "上季度", "year_to_date": "今年以来"}
 # A region against its targets (序时进度): on pace, behind it, or a monthly report missing.
 PROGRESS_NAMES = {"green": "达到序时进度", "yellow": "落后序时进度", "red": "有月报缺报"}
 

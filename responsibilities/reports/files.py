@@ -1,6 +1,6 @@
-"""The year-end summary as files: HTML (print-friendly, with its charts), XLSX (one sheet per section) and JSON.
+"""The year-end summary and the bulletin as files: HTML (print-friendly), XLSX (one sheet per section) and JSON.
 
-Depends on the summary's data (``summary``) and its two renderers; they never depend on this module.
+Depends on the reports' data (``summary``, ``bulletin``) and their two renderers; they never depend on this module.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from typing import Iterable
 from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import InvalidInput
-from responsibilities.reports.html import render_html
+from responsibilities.reports.bulletin import Bulletin, bulletin_to_json
+from responsibilities.reports.html import render_bulletin_html, render_html
 from responsibilities.reports.summary import YearSummary, year_end_summary, year_summary_to_json
-from responsibilities.reports.xlsx import render_xlsx
+from responsibilities.reports.xlsx import render_bulletin_xlsx, render_xlsx
 from responsibilities.storage.files import write_atomically
 
 SessionFactory = sessionmaker[Session]
@@ -48,3 +49,19 @@ def write_year_report(session_factory: SessionFactory, *, year: int, today: date
     rendered = {fmt: render_year_report(summary, fmt) for fmt in formats}  # all rendered before any is written
     stem = f"summary-{plan_id}-{year}" if plan_id else f"summary-{year}"
     return {fmt: write_atomically(Path(out_dir) / f"{stem}.{fmt}", data) for fmt, data in rendered.items()}
+
+
+def render_bulletin(bulletin: Bulletin, fmt: str) -> bytes:
+    """The bulletin as the bytes of one file format (html, xlsx or json)."""
+    if fmt == "html":
+        return render_bulletin_html(bulletin).encode("utf-8")
+    if fmt == "xlsx":
+        return render_bulletin_xlsx(bulletin)
+    if fmt == "json":
+        return (json.dumps(bulletin_to_json(bulletin), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    raise InvalidInput(f"不支持的报告格式“{fmt}”:可选 {'、'.join(FORMATS)}")
+
+
+def bulletin_file_name(bulletin: Bulletin, fmt: str) -> str:
+    """bulletin-2020-03.xlsx, bulletin-2020-Q1.html, bulletin-2020-01-01_2020-04-15.json."""
+    return f"bulletin-{bulletin.period.key}.{fmt}"

@@ -1,7 +1,9 @@
-"""The year-end summary as one self-contained, printable HTML page (A4 portrait, no scripts, no outside files).
+"""The year-end summary and the bulletin, each as one self-contained, printable HTML page (A4 portrait, no scripts,
+no outside files).
 
-Every word a reader sees is in ``templates/report_year.html``; this module only prepares numbers for it
-(percentages, Chinese dates, the bar chart's geometry). Autoescaping is on: task texts come from the plan
+Every word a reader sees is in ``templates/`` (``report_year.html``; ``bulletin.html`` and its counting rules,
+``bulletin_rules.txt``, which the spreadsheet writes too) or in the vocabulary; this module only prepares numbers
+for them (percentages, Chinese dates, the bar chart's geometry). Autoescaping is on: task texts come from the plan
 and are shown as text, never as markup.
 """
 
@@ -14,8 +16,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from responsibilities.reports.bulletin import Bulletin
 from responsibilities.reports.summary import YearSummary
-from responsibilities.vocabulary import PROGRESS_NAMES, STATE_NAMES
+from responsibilities.vocabulary import BULLETIN_OUTCOME_NAMES, PROGRESS_NAMES, STATE_NAMES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -124,3 +127,14 @@ def render_html(summary: YearSummary) -> str:
         progress=progress_chart(summary.numbers) if summary.numbers else None,
         cumulative_progress=progress_chart(summary.numbers, cumulative=True) if summary.numbers else None,
         ranks={entry.unit_id: entry.rank for entry in summary.ranking})
+
+
+def bulletin_rules(bulletin: Bulletin) -> list[str]:
+    """How the bulletin counts and ranks, one rule a line, as its page and its spreadsheet state them."""
+    text = _environment().get_template("bulletin_rules.txt").render(b=bulletin, names=BULLETIN_OUTCOME_NAMES)
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def render_bulletin_html(bulletin: Bulletin) -> str:
+    return _environment().get_template("bulletin.html").render(
+        b=bulletin, t=bulletin.totals, names=BULLETIN_OUTCOME_NAMES, rules=bulletin_rules(bulletin))

@@ -1,4 +1,5 @@
-"""The year-end summary as a spreadsheet: one sheet per section, Chinese headers, real numbers and dates.
+"""The year-end summary and the bulletin as spreadsheets: one sheet per section, Chinese headers, real numbers and
+dates.
 
 Numbers are stored as numbers (rates as fractions shown with a percentage format, dates as dates), so the
 office can sort, filter and sum them; an empty cell means "nothing to compute" (no rate, no late days).
@@ -15,8 +16,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from responsibilities.reports.bulletin import Bulletin, Tally
+from responsibilities.reports.html import bulletin_rules
 from responsibilities.reports.summary import Counts, YearSummary
-from responsibilities.vocabulary import PROGRESS_NAMES, STATE_NAMES
+from responsibilities.vocabulary import BULLETIN_OUTCOME_NAMES, PROGRESS_NAMES, STATE_NAMES
 
 PERCENT, DAYS, DATE, INTEGER = "0.0%", "0.0", "yyyy-mm-dd", "0"
 HEADER_FILL = PatternFill("solid", fgColor="EEEEEE")
@@ -143,6 +146,84 @@ def render_xlsx(summary: YearSummary) -> bytes:
     workbook.remove(workbook.active)
     for title, fill in sections:
         fill(workbook.create_sheet(title), summary)
+    out = BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# ── the bulletin ─────────────────────────────────────────────────────────────────────────────────
+
+
+def _tally_row(t: Tally) -> list[Any]:
+    return [t.items, t.on_time, t.late, t.overdue, t.days_overdue, t.most_days_overdue if t.overdue else None,
+            t.returned, t.waived, t.not_yet_due, t.on_time_rate]
+
+
+def _tally_headers() -> list[str]:
+    n = BULLETIN_OUTCOME_NAMES
+    return ["应报送", n["on_time"], n["late"], n["overdue"], "逾期天数合计", "最长逾期天数", n["returned"], n["waived"],
+            n["not_yet_due"], f"{n['on_time']}率"]
+
+
+TALLY_FORMATS = [INTEGER] * 9 + [PERCENT]
+
+
+def _bulletin_units_sheet(sheet: Worksheet, b: Bulletin) -> None:
+    rows = [[u.rank, u.unit_id, u.unit_name, *_tally_row(u)] for u in b.units]
+    _table(sheet, ["排名", "单位编号", "牵头单位", *_tally_headers()], rows, [INTEGER, None, None, *TALLY_FORMATS])
+
+
+def _bulletin_totals_sheet(sheet: Worksheet, b: Bulletin) -> None:
+    rows: list[list[Any]] = [["统计期", b.period.label], ["起始日", b.period.start], ["截止日", b.period.end],
+                             ["统计截至", b.as_of], ["牵头单位数", len(b.units)],
+                             *([h, v] for h, v in zip(_tally_headers(), _tally_row(b.totals), strict=True))]
+    formats = {"起始日": DATE, "截止日": DATE, "统计截至": DATE, "统计期": None,
+               **dict(zip(_tally_headers(), TALLY_FORMATS, strict=True))}
+    _table(sheet, ["项目", "数值"], rows, [None, None])
+    for row in sheet.iter_rows(min_row=2):
+        fmt = formats.get(row[0].value, INTEGER)
+        if fmt is not None:
+            row[1].number_format = fmt
+        row[1].alignment = Alignment(horizontal="right")
+
+
+def _bulletin_worst_sheet(sheet: Worksheet, b: Bulletin) -> None:
+    rows = [[g.rank, g.unit_name, i.ref, i.plan_name, i.task, i.original_due, i.due, i.days_overdue]
+            for g in b.worst for i in g.items]
+    _table(sheet, ["排名", "牵头单位", "事项编号", "工作方案", "工作任务", "原定时限", "现时限", "逾期天数"], rows,
+           [INTEGER, None, None, None, None, DATE, DATE, INTEGER], wrap=(5,))
+    if b.overdue_not_listed:
+        sheet.append([])
+        sheet.append([f"另有 {b.overdue_not_listed} 项{BULLETIN_OUTCOME_NAMES['overdue']}事项未列出"
+                      "(只列逾期天数最多的),各单位项数见“各单位情况”"])
+
+
+def _bulletin_rules_sheet(sheet: Worksheet, b: Bulletin) -> None:
+    _table(sheet, ["序号", "统计口径"], [[i, rule] for i, rule in enumerate(bulletin_rules(b), 1)], [INTEGER, None],
+           wrap=(2,))
+
+
+def _bulletin_empty_sheet(sheet: Worksheet, b: Bulletin) -> None:
+    rows: list[list[Any]] = [["统计期", b.period.label], ["统计截至", b.as_of],
+                             ["说明", f"{b.period.label}没有应报送的事项,也没有此前到期、在此期间仍未报送的事项,"
+                                      "本期无需通报。"]]
+    _table(sheet, ["项目", "内容"], rows, [None, None], wrap=(2,))
+    sheet["B3"].number_format = DATE
+
+
+def render_bulletin_xlsx(bulletin: Bulletin) -> bytes:
+    """Four sheets (the units ranked, the totals, the worst overdue items by unit, the counting rules); a period
+    with nothing to report is one sheet that says so."""
+    workbook = Workbook()
+    workbook.properties.title = bulletin.title
+    workbook.properties.subject = f"{bulletin.title}(统计截至 {bulletin.as_of.isoformat()})"
+    sections = ((("督查通报", _bulletin_empty_sheet),) if bulletin.empty else
+                (("各单位情况", _bulletin_units_sheet), ("合计", _bulletin_totals_sheet),
+                 (BULLETIN_OUTCOME_NAMES["overdue"] + "事项", _bulletin_worst_sheet),
+                 ("统计口径", _bulletin_rules_sheet)))
+    workbook.remove(workbook.active)
+    for title, fill in sections:
+        fill(workbook.create_sheet(title), bulletin)
     out = BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -41,6 +41,8 @@ def _dry_sweep(ctx) -> int:
 
 def cmd_digest(ctx) -> int:
     from responsibilities.notices.digests import is_working_day, write_digests
+    from responsibilities.reports.bulletin import queue_monthly_bulletin
+    from responsibilities.reports.periods import previous_month
 
     today = ctx.today
     if not is_working_day(ctx.sessions, today):
@@ -49,6 +51,8 @@ def cmd_digest(ctx) -> int:
     written = write_digests(ctx.sessions, now=ctx.now, today=today)
     print(f"{today} 摘要:新写入 " + "、".join(f"{DIGEST_NAMES[k]} {n}" for k, n in written.items())
           + "(本期已写过的和无内容的不再写入)")
+    if queue_monthly_bulletin(ctx.sessions, now=ctx.now, today=today):  # what the digests job does too
+        print(f"{today} 已写入{previous_month(today).label}督查通报,发送领导小组和办公室")
     return 0
 
 

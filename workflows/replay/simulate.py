@@ -34,7 +34,7 @@ from workflows.runtime import Runtime, fixed_clock
 from workflows.settings import Settings
 
 SIM_DIR = Path("var/simulate")
-NOTICE_KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary")
+NOTICE_KINDS = ("reminder", "chase", "escalation", "office", "digest", "summary", "bulletin")
 SCHEDULED_FLOWS = ("sweep", "digests", "year_end")  # run at each firing; delivery is placed after them
 SIM_ACTOR = "simulate"  # who loaded the plan: marks a database as a replay's, which a rerun may replace
 REPLAY_APPLICATION_ID = 0x64624E52  # "dbNR": in the SQLite header of a replay's database, from its creation
@@ -296,9 +296,10 @@ class _Replay:
             return sum(written.values()), None
         if name == "digests":
             counts = jobs.digests(runtime=self.runtime)
-            written = sum(v for k, v in counts.items() if k != "day")
-            self.tally.notices["digest"] += written
-            return written, None
+            digests = sum(v for k, v in counts.items() if k not in ("day", "bulletin"))
+            self.tally.notices["digest"] += digests
+            self.tally.notices["bulletin"] += counts["bulletin"]
+            return digests + counts["bulletin"], None
         result = jobs.year_end(runtime=self.runtime)
         self.tally.notices["summary"] += result.get("summary", 0)
         return result.get("summary", 0), result

@@ -51,11 +51,16 @@ def deliver(runtime: Runtime, transport=None, stop: threading.Event | None = Non
 
 
 def digests(runtime: Runtime) -> dict[str, Any]:
-    """Write the digests owed today (the office's daily one; the weekly ones on the week's first working day)."""
+    """Write the digests owed today (the office's daily one; the weekly ones on the week's first working day), and
+    on the month's first working day the last month's bulletin (督查通报) for the office and the leaders."""
     from responsibilities.notices.digests import write_digests
+    from responsibilities.reports.bulletin import queue_monthly_bulletin
 
     now = runtime.now()
-    return {"day": runtime.today(now).isoformat(), **write_digests(runtime.sessions, now=now, today=runtime.today(now))}
+    today = runtime.today(now)
+    written = write_digests(runtime.sessions, now=now, today=today)
+    return {"day": today.isoformat(), **written, "bulletin": queue_monthly_bulletin(runtime.sessions, now=now,
+                                                                                    today=today)}
 
 
 def year_end(runtime: Runtime, year: int | None = None) -> dict[str, Any]:

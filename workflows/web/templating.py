@@ -18,12 +18,14 @@ from responsibilities.reading.queries import unit_short_name
 from responsibilities.tracking.evidence import ACCEPTED, EXPECTED, MAX_EVIDENCE_BYTES
 from responsibilities.vocabulary import (
     ACTION_NAMES,
+    BULLETIN_OUTCOME_NAMES,
     DEADLINE_KIND_NAMES,
     JOB_NAMES,
     LIGHT_NAMES,
     NOTICE_KIND_NAMES,
     NOTICE_STATE_NAMES,
     PROGRESS_NAMES,
+    RECENT_PERIOD_NAMES,
     ROLE_NAMES,
     STATE_NAMES,
 )
@@ -37,7 +39,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, ACTION_NAMES=ACTION_NAMES,
                              KIND_NAMES=DEADLINE_KIND_NAMES, NOTICE_NAMES=NOTICE_KIND_NAMES,
                              NOTICE_STATES=NOTICE_STATE_NAMES,
-                             ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES, JOB_NAMES=JOB_NAMES)
+                             ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES, JOB_NAMES=JOB_NAMES,
+                             OUTCOME_NAMES=BULLETIN_OUTCOME_NAMES, RECENT_PERIOD_NAMES=RECENT_PERIOD_NAMES)
 # The upload field states the store's bounds, and offers only the names it accepts (a hint: the store decides).
 templates.env.globals.update(EVIDENCE_ACCEPTED=ACCEPTED, EVIDENCE_EXTENSIONS=",".join(EXPECTED),
                              EVIDENCE_MB=MAX_EVIDENCE_BYTES >> 20, EVIDENCE_FILES=MAX_FILES)

@@ -20,7 +20,8 @@ from responsibilities.limits import MAX_PASSWORD_CHARS, MAX_TEXT, MAX_USER_NAME
 from responsibilities.reading import board, queries
 from responsibilities.reading.plans import plan_list
 from responsibilities.reading.queries import plan_years
-from responsibilities.reports.files import MEDIA_TYPES, render_year_report
+from responsibilities.reports.bulletin import bulletin, bulletin_to_json
+from responsibilities.reports.files import MEDIA_TYPES, bulletin_file_name, render_bulletin, render_year_report
 from responsibilities.reports.summary import year_end_summary, year_summary_to_json
 from responsibilities.tracking import services
 from responsibilities.tracking.accounts import SignedIn, SignInFailed, SignInThrottled, end_session, sign_in
@@ -277,6 +278,22 @@ def api_obligation(obligation_id: str, request: Request, user: SignedIn = Depend
             "deadline_text": record.deadline_text, "co_units": record.co_unit_ids,
             "event": {"id": event.id, "name": event.name, "occurred_on": _iso(event.occurred_on)} if event else None,
             "deliverables": [r.as_json() for r in rows]}
+
+
+# Before /reports/{year}, which would otherwise take "bulletin" for a year.
+@router.get("/reports/bulletin", summary="The bulletin (督查通报) of the days from … to (both included), units ranked "
+            "worst first: JSON, or a file (format=html|xlsx); as of the period's close, or of today while it runs",
+            response_class=Response)
+def api_bulletin(request: Request, start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")],
+                 user: SignedIn = Depends(signed_in),
+                 format: Literal["json", "html", "xlsx"] = "json") -> Response:  # noqa: A002 - the parameter's name
+    require_overview(user)
+    ctx = web(request)
+    found = bulletin(ctx.sessions, start=start, end=end, today=ctx.today())
+    if format == "json":
+        return JSONResponse(bulletin_to_json(found))
+    return Response(render_bulletin(found, format), media_type=MEDIA_TYPES[format],
+                    headers={"content-disposition": f'attachment; filename="{bulletin_file_name(found, format)}"'})
 
 
 @router.get("/reports/{year}", summary="The year-end summary: JSON, or a file (format=html|xlsx)",

@@ -1,4 +1,5 @@
-"""The office's pages: the dashboard (also the leaders' read-only view), outside events, reports."""
+"""The office's pages: the dashboard (also the leaders' read-only view), outside events, reports (the year-end
+summaries and the bulletins of any period)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from responsibilities.reading import board
 from responsibilities.reading.operations import operations
 from responsibilities.reading.plans import plan_choices
 from responsibilities.reading.queries import plan_years
-from responsibilities.reports.files import MEDIA_TYPES, render_year_report
+from responsibilities.reports.bulletin import Bulletin, bulletin
+from responsibilities.reports.files import MEDIA_TYPES, bulletin_file_name, render_bulletin, render_year_report
 from responsibilities.reports.html import progress_chart
+from responsibilities.reports.periods import parse_day, recent_periods
 from responsibilities.reports.summary import year_end_summary
 from responsibilities.tracking.accounts import SignedIn
 from responsibilities.tracking.services import record_event, retry_notices
@@ -134,7 +137,45 @@ def _record_event(request: Request, user: SignedIn, event_id: str, form) -> Resp
 @router.get("/reports")
 def reports_page(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     require_overview(user)
-    return render(request, "reports.html", years=plan_years(web(request).sessions), summary=None)
+    return _reports(request, summary=None)
+
+
+def _reports(request: Request, *, summary=None, bulletin: Bulletin | None = None) -> Response:
+    """The reports page: the year-end summaries by year, the bulletins of the last month, the last quarter and the
+    year so far, and the report asked for, if any."""
+    ctx = web(request)
+    return render(request, "reports.html", years=plan_years(ctx.sessions), summary=summary, bulletin=bulletin,
+                  periods=recent_periods(ctx.today()))
+
+
+# The bulletin's routes come before /reports/{year}, which would otherwise take "bulletin" for a year.
+
+
+@router.get("/reports/bulletin")
+def bulletin_page(request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    """The bulletin of ?from=YYYY-MM-DD&to=YYYY-MM-DD on the reports page, with its two downloads."""
+    require_overview(user)
+    return _reports(request, bulletin=_requested_bulletin(request))
+
+
+@router.get("/reports/bulletin.{fmt}")
+def bulletin_download(fmt: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    """The bulletin of ?from=…&to=… as a file: the printable page (html) or the spreadsheet (xlsx)."""
+    require_overview(user)
+    if fmt not in ("html", "xlsx"):
+        raise NotFound("没有这个报告文件")
+    found = _requested_bulletin(request)
+    return Response(render_bulletin(found, fmt), media_type=MEDIA_TYPES[fmt],
+                    headers={"content-disposition": f'attachment; filename="{bulletin_file_name(found, fmt)}"'})
+
+
+def _requested_bulletin(request: Request) -> Bulletin:
+    """The bulletin of the query's period as of today; a missing or bad date is refused (422) in words."""
+    ctx = web(request)
+    query = request.query_params
+    start = parse_day(query.get("from", ""), "统计期起始日")
+    end = parse_day(query.get("to", ""), "统计期截止日")
+    return bulletin(ctx.sessions, start=start, end=end, today=ctx.today())
 
 
 @router.get("/reports/{year}")
@@ -144,8 +185,7 @@ def report_year_page(year: int, request: Request, user: SignedIn = Depends(signe
     years = plan_years(ctx.sessions)
     if year not in years:
         raise NotFound(f"{year} 年不在工作方案的年度之内")
-    summary = year_end_summary(ctx.sessions, year=year, today=ctx.today())
-    return render(request, "reports.html", years=years, summary=summary)
+    return _reports(request, summary=year_end_summary(ctx.sessions, year=year, today=ctx.today()))
 
 
 @router.get("/reports/{year}/summary-{year2}.{fmt}")
