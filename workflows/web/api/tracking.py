@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.limits import MAX_PASSWORD_CHARS, MAX_TEXT, MAX_USER_NAME
-from responsibilities.reading import board, queries
+from responsibilities.reading import board, queries, workspace
 from responsibilities.reading.plans import plan_list
 from responsibilities.reading.queries import plan_years
 from responsibilities.reports.files import MEDIA_TYPES, render_year_report
@@ -227,8 +227,8 @@ def api_workspace(unit_id: str, request: Request, user: SignedIn = Depends(signe
                   page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
     ctx = web(request)
     try:
-        rows = board.workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id, state=state,
-                               page=page, size=size)
+        rows = workspace.workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id,
+                                   state=state, page=page, size=size)
     except NotAllowed as refused:
         raise hide_other_units(refused) from None
     return rows.as_json(board.Row.as_json)

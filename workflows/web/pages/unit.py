@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from responsibilities.errors import NotAllowed
-from responsibilities.reading import board
+from responsibilities.reading import workspace
 from responsibilities.storage.model import STATES
 from responsibilities.tracking.accounts import SignedIn
 from workflows.web.access import hide_other_units
@@ -40,8 +40,8 @@ def workspace_response(request: Request, user: SignedIn, unit_id: str, status: i
     if state is not None and state not in STATES:
         state = None
     try:
-        found = board.unit_workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id,
-                                     state=state, page=page_number(request, "page"))
+        found = workspace.unit_workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id,
+                                         state=state, page=page_number(request, "page"))
     except NotAllowed as refused:
         raise hide_other_units(refused) from None
     rows = found.rows
