@@ -1,16 +1,25 @@
 """A unit's workspace: its deliverables and those it cooperates on, what was returned to it, and its obligations
-that wait for the office. Built on the lists of ``board`` (their statements, parameters and pages)."""
+that wait for the office. Built on the lists of ``board`` (their statements, parameters and pages).
+
+How the workspace arranges a unit's items, as pure rules that take ``today`` and the plan's working calendar
+(``arrange``, tested without a database): now (现在要办: overdue, most days overdue first, then returned for
+rework, then due within the next ten working days by due date); waiting for review (等待审核: submitted, not yet
+accepted or returned); later, by month, for the twelve months from this one (what falls after them counted, not
+listed); undated items on their own. What the unit leads and what it only cooperates on (配合) apart.
+"""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
+from responsibilities.deadlines.working_days import WorkingCalendar
+from responsibilities.reading import lights
 from responsibilities.reading.board import (
     PAGE_SIZE,
     STATE,
@@ -30,6 +39,168 @@ from responsibilities.reading.board import (
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import CoUnit, Deliverable
 from responsibilities.tracking.access import viewing_user, visible_unit
+
+NOW_WORKING_DAYS = 10  # "now" reaches this many working days ahead
+MONTHS_SHOWN = 12  # later items are listed by month for this many months, this one included
+TASK_SHOWN = 48  # characters of a task a row shows (the whole task is in the row's title)
+WHY = ("overdue", "returned", "soon", "reviewing", "later", "undated")  # where an item stands, and why
+
+
+# ── the arrangement: pure rules ──────────────────────────────────────────────────────────────────────────────
+
+
+def soon_before(today: date, calendar: WorkingCalendar, working_days: int = NOW_WORKING_DAYS) -> date:
+    """The first day not due within ``working_days`` working days of ``today`` (working days in (today, due])."""
+    return calendar.add_working_days(today, working_days + 1)
+
+
+def months_end(today: date, months: int = MONTHS_SHOWN) -> date:
+    """The first day after the ``months`` calendar months that begin with ``today``'s."""
+    years, month = divmod(today.month - 1 + months, 12)
+    return date(today.year + years, month + 1, 1)
+
+
+def why(row: Row, today: date, first_not_soon: date) -> str | None:
+    """Where ``row`` belongs on the workspace (one of ``WHY``), or None for an item that is done."""
+    if row.state == "submitted":
+        return "reviewing"
+    if row.state not in lights.UNDECIDED:
+        return None
+    if row.due is not None and row.due < today:
+        return "overdue"
+    if row.state == "returned":
+        return "returned"
+    if row.due is None:
+        return "undated"
+    return "soon" if row.due < first_not_soon else "later"
+
+
+def short_task(text: str, limit: int = TASK_SHOWN) -> str:
+    """The start of a task, for a row: whole if short; else, with an ellipsis, cut after the last sentence (。;)
+    that ends past the middle of ``limit`` characters, or the last clause (,:) that does, or at ``limit``."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    for marks in ("。;;", ",,::"):
+        cut = max(head.rfind(mark) for mark in marks)
+        if cut >= limit // 2:
+            return head[:cut] + "…"
+    return head.rstrip() + "…"
+
+
+class Item(NamedTuple):
+    """One deliverable on the workspace: its list row, why it stands where it does, and what its row shows (a
+    tuple: a workspace may arrange a few hundred on every request)."""
+
+    row: Row
+    why: str  # one of WHY
+    task: str  # the start of the task (``short_task``)
+    title: str | None  # the whole task when ``task`` is cut, else None
+    working_days_left: int | None = None  # due soon: working days until the due date (0: due today)
+    plan_label: str | None = None  # the plan's short name, when the workspace spans several plans
+
+    @classmethod
+    def of(cls, row: Row, why: str, working_days_left: int | None = None, plan_label: str | None = None) -> "Item":
+        task = short_task(row.task)
+        return cls(row, why, task, row.task if task != row.task else None, working_days_left, plan_label)
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.row.as_json(), "why": self.why, "working_days_left": self.working_days_left,
+                "plan_label": self.plan_label, "task_short": self.task}
+
+
+@dataclass(frozen=True)
+class Month:
+    """The later items due in one calendar month."""
+
+    first_day: date
+    items: list[Item]
+
+    @property
+    def key(self) -> str:
+        return self.first_day.strftime("%Y-%m")
+
+
+@dataclass(frozen=True)
+class Sections:
+    """One side of a workspace (what the unit leads, or what it cooperates on), arranged."""
+
+    now: list[Item] = field(default_factory=list)
+    reviewing: list[Item] = field(default_factory=list)
+    months: list[Month] = field(default_factory=list)  # the months that have items, in order
+    undated: list[Item] = field(default_factory=list)
+    beyond: int = 0  # later items due on or after ``months_end``: counted, not listed
+    months_end: date | None = None
+
+    @property
+    def later(self) -> int:
+        return sum(len(m.items) for m in self.months) + len(self.undated) + self.beyond
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many items are overdue, returned (and not overdue), due soon, waiting for review, and later."""
+        now = [i.why for i in self.now]
+        return {"overdue": now.count("overdue"), "returned": now.count("returned"), "soon": now.count("soon"),
+                "reviewing": len(self.reviewing), "later": self.later}
+
+    @property
+    def empty(self) -> bool:
+        return not (self.now or self.reviewing or self.later)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"counts": self.counts, "now": [i.as_json() for i in self.now],
+                "reviewing": [i.as_json() for i in self.reviewing],
+                "later": [{"month": m.key, "count": len(m.items), "items": [i.as_json() for i in m.items]}
+                          for m in self.months],
+                "undated": [i.as_json() for i in self.undated],
+                "beyond": {"from": self.months_end.isoformat() if self.months_end else None, "count": self.beyond}}
+
+
+def arrange(rows: Iterable[Row], *, today: date, calendar: WorkingCalendar, beyond: int = 0,
+            months: int = MONTHS_SHOWN, plan_labels: bool = False) -> Sections:
+    """``rows`` in the workspace's sections as of ``today``. ``beyond``: later items already counted elsewhere
+    (due after the months shown, not fetched); ``plan_labels``: label each item with its plan's short name."""
+    first_not_soon, end = soon_before(today, calendar), months_end(today, months)
+    by_why: dict[str, list[Item]] = {w: [] for w in WHY}
+    for row in rows:
+        where = why(row, today, first_not_soon)
+        if where is None:
+            continue
+        if where == "later" and row.due is not None and row.due >= end:
+            beyond += 1
+            continue
+        left = calendar.working_days_between(today, row.due) if where == "soon" and row.due is not None else None
+        by_why[where].append(Item.of(row, where, left, row.plan_name or row.plan if plan_labels else None))
+
+    def by_due(item: Item) -> tuple:
+        return (item.row.due is None, item.row.due or today, item.row.ref)
+
+    now = [*sorted(by_why["overdue"], key=by_due), *sorted(by_why["returned"], key=by_due),
+           *sorted(by_why["soon"], key=by_due)]
+    per_month: dict[date, list[Item]] = {}
+    for item in sorted(by_why["later"], key=by_due):
+        per_month.setdefault(item.row.due.replace(day=1), []).append(item)
+    return Sections(now, sorted(by_why["reviewing"], key=by_due),
+                    [Month(first, items) for first, items in per_month.items()],
+                    sorted(by_why["undated"], key=by_due), beyond, end)
+
+
+def arrange_workspace(rows: Iterable[Row], *, today: date, calendar: WorkingCalendar,
+                      beyond: tuple[int, int] = (0, 0), months: int = MONTHS_SHOWN) -> tuple[Sections, Sections]:
+    """What the unit leads and what it cooperates on (``Row.cooperating``), each arranged; never mixed. Items
+    carry their plan's label when the rows span several plans. ``beyond``: (lead, cooperating) counts after the
+    months shown."""
+    rows = list(rows)
+    several = len({r.plan for r in rows}) > 1
+    lead = arrange([r for r in rows if not r.cooperating], today=today, calendar=calendar, beyond=beyond[0],
+                   months=months, plan_labels=several)
+    cooperating = arrange([r for r in rows if r.cooperating], today=today, calendar=calendar, beyond=beyond[1],
+                          months=months, plan_labels=several)
+    return lead, cooperating
+
+
+# ── the read ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 
 def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
