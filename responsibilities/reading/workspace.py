@@ -1,26 +1,35 @@
-"""A unit's workspace: its deliverables and those it cooperates on, what was returned to it, and its obligations
-that wait for the office. Built on the lists of ``board`` (their statements, parameters and pages).
+"""A unit's workspace: what the unit must do now first, then what waits for the office, then the rest by month.
 
-How the workspace arranges a unit's items, as pure rules that take ``today`` and the plan's working calendar
-(``arrange``, tested without a database): now (现在要办: overdue, most days overdue first, then returned for
-rework, then due within the next ten working days by due date); waiting for review (等待审核: submitted, not yet
-accepted or returned); later, by month, for the twelve months from this one (what falls after them counted, not
-listed); undated items on their own. What the unit leads and what it only cooperates on (配合) apart.
+The page a unit's clerk opens on. Its items are the unit's open, returned and submitted deliverables, those it
+leads apart from those it only cooperates on (配合), arranged by pure rules that take ``today`` and the plan's
+working calendar (``arrange``, tested without a database):
+
+- now (现在要办): overdue (most days overdue first), then returned for rework, then due within the next ten working
+  days (by due date);
+- waiting for review (等待审核): submitted, not yet accepted or returned by the office;
+- later, by month, for the twelve months from this one; what falls after them is counted, not listed (the full
+  list, ``workspace``, has every deliverable in every state, a page at a time); undated items on their own.
+
+The read is bounded like the dashboard's lists (``board``): the unit's rows are found by the unit and co-unit
+indexes, only the active states and due dates before the last month shown are fetched (at most
+``SHOWN_AT_MOST``), and what lies beyond is one count.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import select, union_all
+from sqlalchemy import Date, Select, bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from responsibilities.deadlines.working_days import WorkingCalendar
 from responsibilities.reading import lights
 from responsibilities.reading.board import (
+    LIMIT,
+    OFFSET,
     PAGE_SIZE,
     STATE,
     UNIT,
@@ -37,13 +46,18 @@ from responsibilities.reading.board import (
     _waiting_page,
 )
 from responsibilities.storage.db import read_session
-from responsibilities.storage.model import CoUnit, Deliverable
+from responsibilities.storage.model import CoUnit, Deliverable, UnitRecord
+from responsibilities.storage.plans import require_plan
 from responsibilities.tracking.access import viewing_user, visible_unit
 
 NOW_WORKING_DAYS = 10  # "now" reaches this many working days ahead
 MONTHS_SHOWN = 12  # later items are listed by month for this many months, this one included
+SHOWN_AT_MOST = 1000  # active rows fetched for one workspace: a safety bound, far above what a unit has
 TASK_SHOWN = 48  # characters of a task a row shows (the whole task is in the row's title)
+ACTIVE = ("open", "returned", "submitted")  # the states a workspace shows; the full list has the others
 WHY = ("overdue", "returned", "soon", "reviewing", "later", "undated")  # where an item stands, and why
+
+HORIZON = bindparam("horizon", type_=Date)  # the first day after the months shown
 
 
 # ── the arrangement: pure rules ──────────────────────────────────────────────────────────────────────────────
@@ -203,38 +217,75 @@ def arrange_workspace(rows: Iterable[Row], *, today: date, calendar: WorkingCale
 # ── the read ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 
-def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
-              state: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
-    """A unit's deliverables by due date (and those it cooperates on, marked so)."""
-    filters = Filters(state=state).check()
-    with read_session(session_factory) as session:
-        unit, params = _unit_params(session, today, viewer, unit, filters)
-        return _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
+@dataclass(frozen=True)
+class ListRequest:
+    """One page of the full list of a unit's deliverables (every state, by due date), optionally in one state."""
+
+    state: str | None = None
+    page: int = 1
+    size: int = PAGE_SIZE
 
 
 @dataclass(frozen=True)
 class Workspace:
-    """A unit's page: its deliverables (one page), those returned to it for rework, and the obligations of its
-    that wait for the office."""
+    """A unit's workspace: what it leads and what it cooperates on, arranged; its obligations that wait for an
+    event or a date (with the undated items); and, when asked, one page of its full list."""
 
-    rows: Page[Row]
-    returned: list[Row]  # the first RETURNED_SHOWN
-    waiting: Page[dict[str, Any]]
+    unit: str
+    unit_name: str
+    today: date
+    now_until: date  # the last day of the next ten working days
+    lead: Sections
+    cooperating: Sections
+    waiting: Page[dict[str, Any]]  # the unit's obligations with no deliverable yet
+    truncated: bool = False  # more active rows than SHOWN_AT_MOST: the first ones are arranged
+    listing: Page[Row] | None = None
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """The counts at the top of the page: the unit's own work (obligations waiting for a date count later)."""
+        counts = self.lead.counts
+        return {**counts, "later": counts["later"] + self.waiting.total}
 
-RETURNED_SHOWN = 20  # the workspace lists this many returned deliverables above the rest
+    def sections_json(self) -> dict[str, Any]:
+        return {"today": self.today.isoformat(), "now_until": self.now_until.isoformat(),
+                "now_working_days": NOW_WORKING_DAYS, "counts": self.counts, "truncated": self.truncated,
+                "lead": {**self.lead.as_json(), "waiting": self.waiting.items},
+                "cooperating": self.cooperating.as_json()}
 
 
 def unit_workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
-                   state: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> Workspace:
-    """``workspace``, with the returned deliverables and the waiting obligations, in one read."""
+                   listing: ListRequest | None = None) -> Workspace:
+    """The unit's workspace in one read (and one page of its full list, with ``listing``). A unit's user sees
+    only its own unit's (``visible_unit``)."""
+    if listing is not None:
+        Filters(state=listing.state).check()
+    with read_session(session_factory) as session:
+        unit = visible_unit(session, viewing_user(session, viewer), unit)
+        plan = require_plan(session)
+        params = {"today": today, "soon_before": plan.soon_before(today), "unit": unit,
+                  "horizon": months_end(today)}
+        rows = _rows(session, _active_listing(), params, 1, SHOWN_AT_MOST, cooperating_for=unit)
+        beyond = session.execute(_beyond_counts(), params).one()
+        lead, cooperating = arrange_workspace(rows, today=today, calendar=plan.calendar,
+                                              beyond=(beyond[0] or 0, beyond[1] or 0))
+        record = session.get(UnitRecord, unit)
+        page = None
+        if listing is not None:
+            page = _page(session, _workspace_listing(listing.state is not None), {**params, "state": listing.state},
+                         listing.page, listing.size, cooperating_for=unit)
+        return Workspace(unit, record.short_name if record is not None else unit, today,
+                         soon_before(today, plan.calendar) - timedelta(days=1), lead, cooperating,
+                         _waiting_page(session, unit, 1, PAGE_SIZE), len(rows) >= SHOWN_AT_MOST, page)
+
+
+def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,
+              state: str | None = None, page: int = 1, size: int = PAGE_SIZE) -> Page[Row]:
+    """The full list: a unit's deliverables in every state by due date (and those it cooperates on, marked so)."""
     filters = Filters(state=state).check()
     with read_session(session_factory) as session:
         unit, params = _unit_params(session, today, viewer, unit, filters)
-        rows = _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
-        returned = _rows(session, _workspace_listing(True), {**params, "state": "returned"}, 1, RETURNED_SHOWN,
-                         cooperating_for=unit)
-        return Workspace(rows, returned, _waiting_page(session, unit, 1, PAGE_SIZE))
+        return _page(session, _workspace_listing(state is not None), params, page, size, cooperating_for=unit)
 
 
 def _unit_params(session: Session, today: date, viewer: str | None, unit: str,
@@ -244,14 +295,40 @@ def _unit_params(session: Session, today: date, viewer: str | None, unit: str,
     return unit, {**_params(session, today, filters), "unit": unit}
 
 
+def _mine() -> Any:
+    """The ids of the unit's deliverables and of those it cooperates on, each part found by its index."""
+    cooperates = select(CoUnit.obligation_id).where(CoUnit.unit_id == UNIT)
+    return union_all(select(Deliverable.id).where(Deliverable.unit_id == UNIT),
+                     select(Deliverable.id).where(Deliverable.obligation_id.in_(cooperates)))
+
+
 @functools.cache
 def _workspace_listing(by_state: bool) -> _Listing:
     # The unit's own rows and those it cooperates on, each found by its index; the state filter then
     # applies to those few hundred rows (left to itself, SQLite may walk every row in that state instead).
-    cooperates = select(CoUnit.obligation_id).where(CoUnit.unit_id == UNIT)
-    mine = union_all(select(Deliverable.id).where(Deliverable.unit_id == UNIT),
-                     select(Deliverable.id).where(Deliverable.obligation_id.in_(cooperates)))
-    query = _base().where(Deliverable.id.in_(mine))
+    query = _base().where(Deliverable.id.in_(_mine()))
     if by_state:  # `state || ''` is not indexable: SQLite then keeps to the unit's rows
         query = query.where(Deliverable.state.concat("") == STATE)
     return _listing(query, (Deliverable.due.is_(None), Deliverable.due, Deliverable.ref))
+
+
+@functools.cache
+def _active_listing() -> _Listing:
+    """The unit's open, returned and submitted rows due before the last month shown (or undated, or returned:
+    those are "now" whatever their date), returned first, then by due date: what the limit cuts is the latest."""
+    state = Deliverable.state.concat("")  # not indexable, as above: the unit's rows, then their states
+    query = _base().where(Deliverable.id.in_(_mine()), state.in_(ACTIVE),
+                          or_(Deliverable.due.is_(None), Deliverable.due < HORIZON, state == "returned"))
+    order = (case((Deliverable.state == "returned", 0), else_=1), Deliverable.due.is_(None), Deliverable.due,
+             Deliverable.ref)
+    ids = query.with_only_columns(Deliverable.id).order_by(*order).offset(OFFSET).limit(LIMIT)
+    return _listing(query, (), ids)  # the rows in any order: ``arrange`` sorts them
+
+
+@functools.cache
+def _beyond_counts() -> Select:
+    """How many open deliverables, the unit's own and those it cooperates on, fall after the months shown."""
+    lead = Deliverable.unit_id == UNIT
+    return (select(func.count(case((lead, 1))), func.count(case((~lead, 1))))
+            .where(Deliverable.id.in_(_mine()), Deliverable.retired.is_(False), Deliverable.state.concat("") == "open",
+                   Deliverable.due >= HORIZON))
