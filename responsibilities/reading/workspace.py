@@ -240,6 +240,7 @@ class Workspace:
     waiting: Page[dict[str, Any]]  # the unit's obligations with no deliverable yet
     truncated: bool = False  # more active rows than SHOWN_AT_MOST: the first ones are arranged
     listing: Page[Row] | None = None
+    reports_figures: bool = False  # a region that owes the office's plan its monthly figures
 
     @property
     def counts(self) -> dict[str, int]:
@@ -276,7 +277,8 @@ def unit_workspace(session_factory: SessionFactory, *, today: date, viewer: str 
                          listing.page, listing.size, cooperating_for=unit)
         return Workspace(unit, record.short_name if record is not None else unit, today,
                          soon_before(today, plan.calendar) - timedelta(days=1), lead, cooperating,
-                         _waiting_page(session, unit, 1, PAGE_SIZE), len(rows) >= SHOWN_AT_MOST, page)
+                         _waiting_page(session, unit, 1, PAGE_SIZE), len(rows) >= SHOWN_AT_MOST, page,
+                         plan.figures is not None and unit in plan.figures.regions)
 
 
 def workspace(session_factory: SessionFactory, *, today: date, viewer: str | None, unit: str,

@@ -47,7 +47,13 @@ templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, A
 templates.env.globals.update(EVIDENCE_ACCEPTED=ACCEPTED, EVIDENCE_EXTENSIONS=",".join(EXPECTED),
                              EVIDENCE_MB=MAX_EVIDENCE_BYTES >> 20, EVIDENCE_FILES=MAX_FILES)
 
-templates.env.filters["url"] = lambda value: quote(str(value), safe="@")
+
+@functools.lru_cache(maxsize=16384)  # the same refs on every page: a unit's workspace quotes hundreds of them
+def _quoted(value: str) -> str:
+    return quote(value, safe="@")
+
+
+templates.env.filters["url"] = lambda value: _quoted(str(value))
 
 
 @functools.lru_cache(maxsize=4096)  # a few hundred distinct days a year, on pages of hundreds of rows
@@ -86,8 +92,10 @@ def is_api(request: Request) -> bool:
 def render(request: Request, name: str, status: int = 200, **context) -> Response:
     user = current_user(request)
     ctx = request.app.state.web
-    # The signed-in unit's short name for the page header (a clerk knows 市人社局, not hrss).
-    unit = unit_short_name(ctx.sessions, user.unit_id) if user is not None and user.unit_id else None
+    # The signed-in unit's short name for the page header (a clerk knows 市人社局, not hrss), unless the page has it.
+    unit = context.pop("user_unit", None)
+    if unit is None and user is not None and user.unit_id:
+        unit = unit_short_name(ctx.sessions, user.unit_id)
     return templates.TemplateResponse(request, name, {"user": user, "csrf": user.csrf_token if user else None,
                                                       "user_unit": unit, "today": ctx.today(), **context},
                                       status_code=status)

@@ -47,8 +47,10 @@ def workspace_response(request: Request, user: SignedIn, unit_id: str, status: i
         found = workspace.unit_workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id)
     except NotAllowed as refused:
         raise hide_other_units(refused) from None
+    own = user.unit_id == found.unit  # the header names the signed-in unit: the workspace has read its name
     return render(request, "workspace.html", status=status, unit_id=unit_id, unit_name=found.unit_name, ws=found,
-                  now_working_days=workspace.NOW_WORKING_DAYS, figures=region_section(ctx, user, unit_id),
+                  now_working_days=workspace.NOW_WORKING_DAYS, user_unit=found.unit_name if own else None,
+                  figures=region_section(ctx, user, unit_id) if found.reports_figures else None,
                   forms=forms or {}, problems=problems or [])
 
 
