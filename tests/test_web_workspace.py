@@ -76,6 +76,12 @@ def test_a_returned_item_is_among_what_to_do_now_and_a_handed_in_one_waits_for_r
     assert rows_of(section(page, "reviewing")) == [("work-2.guiping@2020-Q2", "reviewing")]
     assert counts_of(page) == {"overdue": 14, "soon": 0, "returned": 1, "reviewing": 1, "later": 38}
     assert page.index('id="now"') < page.index('id="reviewing"') < page.index('id="later"')
+    # Handed in early, due after the twelve months shown: waiting for review all the same.
+    services.submit(sessions, actor=GUIPING, ref="work-3.guiping@2021-Q3", now=NOW, note="提前报送")
+    page = sign_in(app, GUIPING).get("/units/guiping").text
+    assert [ref for ref, _ in rows_of(section(page, "reviewing"))] == ["work-2.guiping@2020-Q2",
+                                                                       "work-3.guiping@2021-Q3"]
+    assert re.search(r"另有 <strong>16</strong> 项在 2021年6月及以后到期", section(page, "later"))
 
 
 def test_what_a_department_cooperates_on_has_its_own_section_apart_from_what_it_leads(app, web_db):

@@ -316,11 +316,12 @@ def _workspace_listing(by_state: bool) -> _Listing:
 
 @functools.cache
 def _active_listing() -> _Listing:
-    """The unit's open, returned and submitted rows due before the last month shown (or undated, or returned:
-    those are "now" whatever their date), returned first, then by due date: what the limit cuts is the latest."""
+    """The unit's open rows due before the last month shown (or undated), and its returned and submitted ones
+    whatever their date (now, and waiting for review); returned first, then by due date: what the limit cuts is
+    the latest."""
     state = Deliverable.state.concat("")  # not indexable, as above: the unit's rows, then their states
     query = _base().where(Deliverable.id.in_(_mine()), state.in_(ACTIVE),
-                          or_(Deliverable.due.is_(None), Deliverable.due < HORIZON, state == "returned"))
+                          or_(Deliverable.due.is_(None), Deliverable.due < HORIZON, state != "open"))
     order = (case((Deliverable.state == "returned", 0), else_=1), Deliverable.due.is_(None), Deliverable.due,
              Deliverable.ref)
     ids = query.with_only_columns(Deliverable.id).order_by(*order).offset(OFFSET).limit(LIMIT)
