@@ -85,7 +85,9 @@ def test_a_returned_item_is_among_what_to_do_now_and_a_handed_in_one_waits_for_r
 
 
 def test_what_a_department_cooperates_on_has_its_own_section_apart_from_what_it_leads(app, web_db):
+    services.submit(web_db.session_factory, actor=GUIPING, ref="work-1.guiping@2020-Q2", now=NOW, note="二季度")
     page = sign_in(app, HRSS).get("/units/hrss").text
+    assert 'data-ref="work-1.guiping@2020-Q2"' not in page  # handed in by its lead: waits for the office
     own = page.split('id="deliverables"')[1].split('id="cooperating"')[0]
     theirs = section(page, "cooperating") + page.split('id="cooperating"')[1]
     assert "work-1.guiping@2019-Q4" not in own and all(".guiping" not in ref for ref, _ in rows_of(own))

@@ -99,7 +99,7 @@ def test_items_with_no_date_yet_are_a_group_of_their_own() -> None:
     assert [m.key for m in sections.months] == ["2020-08"] and sections.now == []
 
 
-def test_what_the_unit_only_cooperates_on_is_arranged_apart_from_what_it_leads() -> None:
+def test_cooperating_items_are_arranged_apart_from_the_units_own_and_without_what_the_lead_handed_in() -> None:
     rows = [row("own-late", date(2020, 6, 1)), row("their-late", date(2020, 6, 2), cooperating=True),
             row("own-later", date(2020, 9, 1)), row("their-later", date(2020, 9, 2), cooperating=True),
             row("their-handed-in", date(2020, 6, 20), "submitted", cooperating=True)]
@@ -107,7 +107,8 @@ def test_what_the_unit_only_cooperates_on_is_arranged_apart_from_what_it_leads()
     assert refs(lead.now) == ["own-late"] and refs(cooperating.now) == ["their-late"]
     assert [refs(m.items) for m in lead.months] == [["own-later"]]
     assert [refs(m.items) for m in cooperating.months] == [["their-later"]]
-    assert lead.reviewing == [] and refs(cooperating.reviewing) == ["their-handed-in"]
+    assert lead.reviewing == [] and cooperating.reviewing == []  # the lead's hand-in waits for the office
+    assert "their-handed-in" not in refs(cooperating.now) + [r for m in cooperating.months for r in refs(m.items)]
     assert (lead.beyond, cooperating.beyond) == (2, 3)
 
 

@@ -202,15 +202,16 @@ def arrange(rows: Iterable[Row], *, today: date, calendar: WorkingCalendar, beyo
 
 def arrange_workspace(rows: Iterable[Row], *, today: date, calendar: WorkingCalendar,
                       beyond: tuple[int, int] = (0, 0), months: int = MONTHS_SHOWN) -> tuple[Sections, Sections]:
-    """What the unit leads and what it cooperates on (``Row.cooperating``), each arranged; never mixed. Items
-    carry their plan's label when the rows span several plans. ``beyond``: (lead, cooperating) counts after the
-    months shown."""
+    """What the unit leads and what it cooperates on (``Row.cooperating``), each arranged; never mixed. What a
+    lead unit has handed in waits for the office, not for its co-units: off their workspace (the full list has
+    it). Items carry their plan's label when the rows span several plans. ``beyond``: (lead, cooperating) counts
+    after the months shown."""
     rows = list(rows)
     several = len({r.plan for r in rows}) > 1
     lead = arrange([r for r in rows if not r.cooperating], today=today, calendar=calendar, beyond=beyond[0],
                    months=months, plan_labels=several)
-    cooperating = arrange([r for r in rows if r.cooperating], today=today, calendar=calendar, beyond=beyond[1],
-                          months=months, plan_labels=several)
+    cooperating = arrange([r for r in rows if r.cooperating and r.state != "submitted"], today=today,
+                          calendar=calendar, beyond=beyond[1], months=months, plan_labels=several)
     return lead, cooperating
 
 
@@ -317,11 +318,12 @@ def _workspace_listing(by_state: bool) -> _Listing:
 @functools.cache
 def _active_listing() -> _Listing:
     """The unit's open rows due before the last month shown (or undated), and its returned and submitted ones
-    whatever their date (now, and waiting for review); returned first, then by due date: what the limit cuts is
-    the latest."""
+    whatever their date (now, and waiting for review; not those its lead units have handed in: see
+    ``arrange_workspace``); returned first, then by due date: what the limit cuts is the latest."""
     state = Deliverable.state.concat("")  # not indexable, as above: the unit's rows, then their states
     query = _base().where(Deliverable.id.in_(_mine()), state.in_(ACTIVE),
-                          or_(Deliverable.due.is_(None), Deliverable.due < HORIZON, state != "open"))
+                          or_(Deliverable.due.is_(None), Deliverable.due < HORIZON, state != "open"),
+                          or_(Deliverable.unit_id == UNIT, state != "submitted"))
     order = (case((Deliverable.state == "returned", 0), else_=1), Deliverable.due.is_(None), Deliverable.due,
              Deliverable.ref)
     ids = query.with_only_columns(Deliverable.id).order_by(*order).offset(OFFSET).limit(LIMIT)
