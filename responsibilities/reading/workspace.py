@@ -89,6 +89,7 @@ def why(row: Row, today: date, first_not_soon: date) -> str | None:
     return "soon" if row.due < first_not_soon else "later"
 
 
+@functools.lru_cache(maxsize=4096)  # a task is the same for every period of its obligation
 def short_task(text: str, limit: int = TASK_SHOWN) -> str:
     """The start of a task, for a row: whole if short; else, with an ellipsis, cut after the last sentence (。;)
     that ends past the middle of ``limit`` characters, or the last clause (,:) that does, or at ``limit``."""
@@ -267,7 +268,9 @@ def unit_workspace(session_factory: SessionFactory, *, today: date, viewer: str 
         plan = require_plan(session)
         params = {"today": today, "soon_before": plan.soon_before(today), "unit": unit,
                   "horizon": months_end(today)}
-        rows = _rows(session, _active_listing(), params, 1, SHOWN_AT_MOST, cooperating_for=unit)
+        # Run on the session's connection (same transaction): the statement is plain Core columns, and a few hundred
+        # rows go without the ORM's wrapping (board's _rows only executes it and unpacks the rows).
+        rows = _rows(session.connection(), _active_listing(), params, 1, SHOWN_AT_MOST, cooperating_for=unit)
         beyond = session.execute(_beyond_counts(), params).one()
         lead, cooperating = arrange_workspace(rows, today=today, calendar=plan.calendar,
                                               beyond=(beyond[0] or 0, beyond[1] or 0))
