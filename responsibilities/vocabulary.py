@@ -56,6 +56,11 @@ ACTION_NAMES = {
     "plan.closed": "结束工作方案",
     "item.assign": "交办事项",
 }
+# Where an item stands on a unit's workspace (reading.workspace.WHY): its sections and the counts at its top.
+WORKSPACE_NAMES = {"overdue": "逾期", "returned": "退回重办", "soon": "两周内到期", "reviewing": "等待审核",
+                   "later": "以后到期", "undated": "尚未定期限"}
+# A day as pages write it: without its year in the current year (6月30日), else with it (2021年1月10日).
+DAY_FORMATS = {"this_year": "{month}月{day}日", "other_year": "{year}年{month}月{day}日"}
 PLAN_KIND_NAMES = {"plan": "工作方案", "standing": "交办事项"}
 # A recurring deadline's period: 每月 / 每季度 (the period units of deadlines.rules).
 EVERY_NAMES = {"month": "每月", "quarter": "每季度", "half_year": "每半年", "year": "每年"}

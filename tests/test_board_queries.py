@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Date, bindparam, text
 
-from responsibilities.reading import board, lights, queries
+from responsibilities.reading import board, lights, queries, workspace
 from responsibilities.storage import migrate, plan_sync
 from responsibilities.storage.model import STATES
 from responsibilities.tracking import services
@@ -29,8 +29,8 @@ def test_an_obligation_that_left_the_plan_leaves_the_dashboard_and_the_workspace
     plan_sync.sync_plan(loaded.session_factory, smaller, now=DAY)
     after = board.board(loaded.session_factory, today=DAY.date(), viewer=OFFICE)
     assert sum(after.totals.values()) == sum(before.totals.values()) - 1
-    refs = {r.ref for r in board.workspace(loaded.session_factory, today=DAY.date(), viewer=HRSS, unit="hrss",
-                                           size=200).items}
+    refs = {r.ref for r in workspace.workspace(loaded.session_factory, today=DAY.date(), viewer=HRSS, unit="hrss",
+                                               size=200).items}
     assert "hrss-4" not in refs and "hrss-1" in refs
 
 
@@ -38,7 +38,8 @@ def test_the_workspace_filtered_by_state_keeps_to_the_units_own_and_cooperating_
     for actor, ref in ((HRSS, "hrss-4"), (FINANCE, "finance-1")):
         services.submit(loaded.session_factory, actor=actor, ref=ref, now=DAY, note="已办结")
         services.return_for_rework(loaded.session_factory, actor=OFFICE, ref=ref, reason="缺少材料", now=DAY)
-    returned = board.workspace(loaded.session_factory, today=DAY.date(), viewer=HRSS, unit="hrss", state="returned")
+    returned = workspace.workspace(loaded.session_factory, today=DAY.date(), viewer=HRSS, unit="hrss",
+                                   state="returned")
     assert [(r.ref, r.returned_reason) for r in returned.items] == [("hrss-4", "缺少材料")] and returned.total == 1
 
 

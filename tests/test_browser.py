@@ -96,10 +96,12 @@ def test_a_unit_submits_with_evidence_the_office_accepts_and_the_units_light_on_
     sign_in(unit, UNIT, UNIT_PASSWORD)
     assert unit.url.endswith(f"/units/{UNIT_ID}")
     assert UNIT_NAME in unit.inner_text("#unit-title")
-    assert light_label(unit, f'#deliverables tr[data-ref="{REF}"]') == "黄"
+    row = unit.locator(f'#now tr[data-ref="{REF}"]')  # due in three working days: among what to do now
+    assert row.locator("[data-light]").get_attribute("data-light") == "yellow"
+    assert "还剩 3 个工作日" in row.locator(".badge.state").inner_text()
     screenshot(unit, "workspace")
 
-    unit.click(f'#deliverables tr[data-ref="{REF}"] a')
+    row.locator("a.task").click()
     assert unit.inner_text("#state").startswith("待办")
     evidence = tmp_path / "农牧渔业企业培训计划.pdf"
     evidence.write_bytes(PDF)
@@ -133,7 +135,9 @@ def test_a_unit_submits_with_evidence_the_office_accepts_and_the_units_light_on_
     assert after["红"] == after["黄"] == after["灰"] == 0 and after["绿"] == after["合计"] == before["合计"], after
     assert office.locator(f'#reviews tr[data-ref="{REF}"]').count() == 0
     unit.goto(f"/units/{UNIT_ID}")
-    assert light_label(unit, f'#deliverables tr[data-ref="{REF}"]') == "绿"
+    assert unit.locator(f'#deliverables tr[data-ref="{REF}"]').count() == 0  # done: off the workspace
+    unit.click("#all-deliverables-link")  # the full list has it, green
+    assert light_label(unit, f'#all-deliverables tr[data-ref="{REF}"]') == "绿"
 
 
 def test_a_unit_opening_another_units_deliverable_gets_the_not_found_page(new_page) -> None:

@@ -36,8 +36,8 @@ def test_a_unit_submits_the_office_returns_with_a_reason_the_unit_sees_why_resub
                 links="https://example.gov.cn/notice/1").status_code == 303
     assert "hrss-4" in office.get("/dashboard").text.split('id="reviews"')[1].split("</table>")[0]
     assert post(office, "/deliverables/hrss-4/return", reason="缺少印发文件").status_code == 303
-    workspace = unit.get("/units/hrss").text
-    assert "退回理由:缺少印发文件" in workspace.split('id="returned"')[1]
+    now = unit.get("/units/hrss").text.split('id="now"')[1].split("</section>")[0]  # what to do now, with why
+    assert 'data-ref="hrss-4" data-why="returned"' in now and "退回理由:缺少印发文件" in now
     assert post(unit, "/deliverables/hrss-4/submit", note="补充印发文件").status_code == 303
     assert post(office, "/deliverables/hrss-4/accept").status_code == 303
     page = unit.get("/deliverables/hrss-4").text

@@ -82,6 +82,8 @@ ROUTES = [
     Route("GET", "/healthz", 200, 200, 200, 200, public=True),
     overview("/dashboard"),
     read("/units/hrss"),
+    read("/units/hrss/deliverables?state=open&page=1"),
+    Route("GET", "/units/hrss?state=open", 303, 303, 303, 303),  # the full list's filter, once here: sent there
     read("/deliverables/hrss-4"),
     read(EVIDENCE),
     read("/obligations/hrss-9"),

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.limits import MAX_PASSWORD_CHARS, MAX_TEXT, MAX_USER_NAME
-from responsibilities.reading import board, queries
+from responsibilities.reading import board, queries, workspace
 from responsibilities.reading.plans import plan_list
 from responsibilities.reading.queries import plan_years
 from responsibilities.reports.bulletin import bulletin, bulletin_to_json
@@ -223,16 +223,21 @@ def api_events(request: Request, user: SignedIn = Depends(signed_in)) -> list[di
     return board.unrecorded_events(web(request).sessions, viewer=user.user_name)
 
 
-@router.get("/units/{unit_id}/deliverables", summary="A unit's deliverables by due date")
+@router.get("/units/{unit_id}/deliverables",
+            summary="A unit's deliverables by due date (one page, in every state), and its workspace's sections")
 def api_workspace(unit_id: str, request: Request, user: SignedIn = Depends(signed_in), state: State | None = None,
                   page: Page = 1, size: Size = board.PAGE_SIZE) -> dict[str, Any]:
+    """``items``, ``total``, ``page``, ``size``, ``pages``: one page of the full list (``state`` narrows it).
+    ``sections``: the workspace as the page shows it, whatever the page and the state: what the unit leads and
+    what it cooperates on, each as ``now`` (overdue, returned, due within ten working days), ``reviewing``,
+    ``later`` by month for twelve months, ``undated`` and ``beyond`` (a count); ``counts`` of the unit's own."""
     ctx = web(request)
     try:
-        rows = board.workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id, state=state,
-                               page=page, size=size)
+        found = workspace.unit_workspace(ctx.sessions, today=ctx.today(), viewer=user.user_name, unit=unit_id,
+                                         listing=workspace.ListRequest(state, page, size))
     except NotAllowed as refused:
         raise hide_other_units(refused) from None
-    return rows.as_json(board.Row.as_json)
+    return {**found.listing.as_json(board.Row.as_json), "sections": found.sections_json()}
 
 
 @router.get("/deliverables/{ref}", summary="One deliverable: task, dates, evidence, extensions, timeline, notices")
