@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from io import BytesIO
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -136,16 +136,21 @@ def _numbers_totals_sheet(sheet: Worksheet, summary: YearSummary) -> None:
 
 
 def render_xlsx(summary: YearSummary) -> bytes:
-    workbook = Workbook()
-    workbook.properties.title = summary.title
-    workbook.properties.subject = f"{summary.plan_title}({summary.document_number})"
     sections = (("单位情况", _units_sheet), ("全市合计", _totals_sheet), ("排名", _ranking_sheet),
                 ("红色事项", _red_sheet))
     if summary.numbers is not None:
         sections += (("各地区培训目标", _regions_sheet), ("全市培训目标", _numbers_totals_sheet))
+    return _workbook(summary.title, f"{summary.plan_title}({summary.document_number})", sections, summary)
+
+
+def _workbook(title: str, subject: str, sections: Sequence[tuple[str, Callable[[Any, Any], None]]],
+              report: Any) -> bytes:
+    """A workbook of one sheet per section, each filled from ``report``, as the bytes of an .xlsx file."""
+    workbook = Workbook()
+    workbook.properties.title, workbook.properties.subject = title, subject
     workbook.remove(workbook.active)
-    for title, fill in sections:
-        fill(workbook.create_sheet(title), summary)
+    for sheet_title, fill in sections:
+        fill(workbook.create_sheet(sheet_title), report)
     out = BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -214,16 +219,8 @@ def _bulletin_empty_sheet(sheet: Worksheet, b: Bulletin) -> None:
 def render_bulletin_xlsx(bulletin: Bulletin) -> bytes:
     """Four sheets (the units ranked, the totals, the worst overdue items by unit, the counting rules); a period
     with nothing to report is one sheet that says so."""
-    workbook = Workbook()
-    workbook.properties.title = bulletin.title
-    workbook.properties.subject = f"{bulletin.title}(统计截至 {bulletin.as_of.isoformat()})"
     sections = ((("督查通报", _bulletin_empty_sheet),) if bulletin.empty else
                 (("各单位情况", _bulletin_units_sheet), ("合计", _bulletin_totals_sheet),
                  (BULLETIN_OUTCOME_NAMES["overdue"] + "事项", _bulletin_worst_sheet),
                  ("统计口径", _bulletin_rules_sheet)))
-    workbook.remove(workbook.active)
-    for title, fill in sections:
-        fill(workbook.create_sheet(title), bulletin)
-    out = BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return _workbook(bulletin.title, f"{bulletin.title}(统计截至 {bulletin.as_of.isoformat()})", sections, bulletin)
