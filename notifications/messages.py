@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from notifications.report_notices import bulletin_context, summary_context
 from responsibilities.notices import digests
+from responsibilities.plan.deliverables import qualified_ref
 from responsibilities.reading.queries import StatusRow, status_rows
 from responsibilities.storage.model import (
     Deliverable,
@@ -284,7 +285,7 @@ def _context(session: Session, notice: Notice, base_url: str, today: date) -> di
         "escalation_after": steps.get(notice.level) if notice.kind == "escalation" else None,
         "supersedes": _superseded(session, notice, plan.supervision),
         "link": f"{base}/deliverables/{quote(deliverable.qualified_ref, safe='@:')}" if deliverable is not None
-                else f"{base}/obligations/{quote(f'{obligation.plan_id}:{obligation.ref}', safe='@:')}",
+                else f"{base}/obligations/{quote(qualified_ref(obligation.plan_id, obligation.ref), safe='@:')}",
         "obligation_kind": obligation.kind, "event_name": event.name if event else None,
         "event_text": event.text if event else None,
         "published_on": plan.published_on.isoformat(), "days_waiting": (today - plan.published_on).days,
@@ -386,7 +387,7 @@ def _office_digest_context(session: Session, facts: digests.OfficeDigest, base: 
     lights = [{"unit": names.get(u, u), **counts} for u, counts in sorted(
         facts.lights.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], order.get(kv[0], len(order))))]
     totals = {light: sum(c[light] for c in facts.lights.values()) for light in ("red", "yellow", "green", "grey")}
-    events = {f"{o.plan_id}:{o.ref}": o.awaits for o in session.scalars(select(ObligationRecord).where(
+    events = {qualified_ref(o.plan_id, o.ref): o.awaits for o in session.scalars(select(ObligationRecord).where(
         ObligationRecord.ref.in_([r.id for r in facts.awaiting_event])))}
     event_names = {e.id: e.name for e in session.scalars(select(EventRecord))}
     failed = [{"key": n.dedupe_key, "kind": n.kind, "audience": n.audience, "owed_on": n.owed_on.isoformat(),

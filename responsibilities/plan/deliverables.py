@@ -84,6 +84,12 @@ def deliverable_ref(obligation_id: str, period: str) -> str:
     return obligation_id if period == ONCE else f"{obligation_id}@{period}"
 
 
+def qualified_ref(plan_id: str, ref: str) -> str:
+    """A ref with its plan, <plan>:<ref>: it names one deliverable (or obligation) however many plans there are.
+    Refs are unique only within their plan."""
+    return f"{plan_id}:{ref}"
+
+
 def after_event_due(rule: AfterEvent, occurred_on: date, calendar: WorkingCalendar) -> date:
     """The due date of an after-event deliverable once the event's date is known."""
     if rule.offset_unit == "working_day":

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from responsibilities.deadlines.rules import KINDS  # the deadline kinds a filter takes: the rules' own
 from responsibilities.errors import InvalidInput, NotFound
 from responsibilities.limits import is_clean_key
+from responsibilities.plan.deliverables import qualified_ref
 from responsibilities.reading import lights
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
@@ -136,7 +137,7 @@ class Row:
     @property
     def qualified_ref(self) -> str:
         """<plan>:<ref>, the reference links use: it names one deliverable however many plans there are."""
-        return f"{self.plan}:{self.ref}"
+        return qualified_ref(self.plan, self.ref)
 
     def as_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)

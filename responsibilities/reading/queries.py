@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.plan.deliverables import days_overdue, light
+from responsibilities.plan.deliverables import days_overdue, light, qualified_ref
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import (
     FAILED_OR_REFUSED,
@@ -57,7 +57,7 @@ class StatusRow:
     @property
     def qualified(self) -> str:
         """The reference that names this row in any database: <plan>:<ref>."""
-        return f"{self.plan}:{self.id}"
+        return qualified_ref(self.plan, self.id)
 
     def as_json(self) -> dict[str, Any]:
         return {**self.__dict__, "due": self.due.isoformat() if self.due else None,

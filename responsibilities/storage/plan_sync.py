@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from responsibilities.deadlines.rules import AfterEvent, rule_to_json
 from responsibilities.deadlines.working_days import WorkingCalendar, YearOverride
 from responsibilities.errors import InvalidInput
-from responsibilities.plan.deliverables import ONCE, Slot, after_event_due, deliverable_ref, slots_for
+from responsibilities.plan.deliverables import ONCE, Slot, after_event_due, deliverable_ref, qualified_ref, slots_for
 from responsibilities.plan.export import to_json
 from responsibilities.plan.model import Obligation, Plan, Unit
 from responsibilities.storage.audit import snapshot, write_audit
@@ -152,12 +152,8 @@ class PlanConflict(InvalidInput):
 
 
 def obligation_key(plan_id: str, ref: str) -> str:
-    """The key a new obligation is stored under; see ``ObligationRecord``."""
-    return f"{plan_id}:{ref}"
-
-
-def qualified_ref(plan_id: str, ref: str) -> str:
-    return f"{plan_id}:{ref}"
+    """The key a new obligation is stored under (its qualified ref); see ``ObligationRecord``."""
+    return qualified_ref(plan_id, ref)
 
 
 def unit_definition(unit: Unit) -> dict[str, Any]:

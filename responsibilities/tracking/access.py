@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from responsibilities.errors import InvalidInput, NotAllowed, NotFound
 from responsibilities.limits import is_clean_key
+from responsibilities.plan.deliverables import qualified_ref
 from responsibilities.storage.model import CoUnit, Deliverable, ObligationRecord, PlanRecord, UnitRecord, User
 from responsibilities.vocabulary import ACTION_NAMES, ROLE_NAMES
 
@@ -83,7 +84,7 @@ CANDIDATES = 10
 
 def qualify(ref: str, plan: str | None) -> str:
     """The reference a command's ``--plan`` (or a page's ``?plan=``) makes of ``ref``: <plan>:<ref>."""
-    return f"{plan}:{ref}" if plan else ref
+    return qualified_ref(plan, ref) if plan else ref
 
 
 def find_deliverable(session: Session, ref: str, viewer: User | None, *, lock: bool = False) -> Deliverable:
@@ -116,7 +117,7 @@ def find_obligation(session: Session, ref: str, *, lock: bool = False) -> Obliga
     query = select(ObligationRecord).where(ObligationRecord.ref == bare, ObligationRecord.retired_at.is_(None))
     found = list(session.scalars((query.where(ObligationRecord.plan_id == plan) if plan else query).limit(CANDIDATES)))
     if len(found) > 1:
-        raise AmbiguousReference(ref, [(o.plan_id, plan_name(session, o.plan_id), f"{o.plan_id}:{o.ref}")
+        raise AmbiguousReference(ref, [(o.plan_id, plan_name(session, o.plan_id), qualified_ref(o.plan_id, o.ref))
                                        for o in sorted(found, key=lambda o: o.plan_id)])
     if found and lock:
         session.refresh(found[0], with_for_update=True)

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from responsibilities.deadlines.rules import rule_to_json
 from responsibilities.errors import InvalidInput, NotFound
 from responsibilities.limits import MAX_TEXT, checked_text, is_clean_key, required_text
-from responsibilities.plan.deliverables import deliverable_ref
+from responsibilities.plan.deliverables import deliverable_ref, qualified_ref
 from responsibilities.plan.items import ItemDeadlineInvalid, Reading, read_item_deadline
 from responsibilities.storage.audit import write_audit
 from responsibilities.storage.db import read_session, serialise
 from responsibilities.storage.model import CoUnit, Deliverable, ObligationRecord, PlanRecord, UnitPlan, UnitRecord
-from responsibilities.storage.plan_sync import LoadReport, obligation_key, qualified_ref, sync_calendar
+from responsibilities.storage.plan_sync import LoadReport, obligation_key, sync_calendar
 from responsibilities.storage.plans import STANDING, require_plan
 from responsibilities.tracking.access import acting_user, require_office
 
@@ -63,7 +63,7 @@ class Assigned:
 
     @property
     def qualified(self) -> str:
-        return f"{self.plan}:{self.ref}"
+        return qualified_ref(self.plan, self.ref)
 
 
 def standing_plan_id(year: int) -> str:

@@ -30,7 +30,7 @@ from responsibilities.errors import (
     state_name,
 )
 from responsibilities.limits import SUBMIT_NEEDS_NOTE_OR_EVIDENCE, checked_name, checked_text, is_clean_key
-from responsibilities.plan.deliverables import ONCE, after_event_due, deliverable_ref
+from responsibilities.plan.deliverables import ONCE, after_event_due, deliverable_ref, qualified_ref
 from responsibilities.storage.audit import snapshot, write_audit
 from responsibilities.storage.db import serialise
 from responsibilities.storage.model import (
@@ -231,9 +231,9 @@ def _add_dated(session: Session, obligation: ObligationRecord, period: str, due:
                *, action: str, note: str | None, set_by_office: bool = False) -> str:
     ref = deliverable_ref(obligation.ref, period)
     deliverable = Deliverable(
-        ref=ref, plan_id=obligation.plan_id, qualified_ref=f"{obligation.plan_id}:{ref}", obligation_id=obligation.id,
-        unit_id=obligation.lead_unit_id, period=period, original_due=due, due=due, state="open",
-        set_by_office=set_by_office, updated_at=now, updated_by=user.name)
+        ref=ref, plan_id=obligation.plan_id, qualified_ref=qualified_ref(obligation.plan_id, ref),
+        obligation_id=obligation.id, unit_id=obligation.lead_unit_id, period=period, original_due=due, due=due,
+        state="open", set_by_office=set_by_office, updated_at=now, updated_by=user.name)
     session.add(deliverable)
     write_audit(session, now=now, actor=user.name, action=action, deliverable=deliverable, note=note)
     return deliverable.ref

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from responsibilities.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from responsibilities.plan.deliverables import qualified_ref
 from responsibilities.reading import board
 from responsibilities.reading.queries import unit_short_names
 from responsibilities.tracking import services
@@ -33,8 +34,8 @@ def deliverable_page(request: Request, user: SignedIn, ref: str, status: int = 2
     ctx = web(request)
     view = load_view(request, user, ref)
     d = view.deliverable
-    rows = board.obligation(ctx.sessions, obligation_id=f"{d.plan_id}:{d.ref.partition('@')[0]}", viewer=user.user_name,
-                           today=ctx.today())[1]
+    obligation = qualified_ref(d.plan_id, d.ref.partition("@")[0])
+    rows = board.obligation(ctx.sessions, obligation_id=obligation, viewer=user.user_name, today=ctx.today())[1]
     row = next((r for r in rows if r.ref == d.ref), None)
     co_units = unit_short_names(ctx.sessions, view.obligation.co_unit_ids)
     may = _permissions(user, d, view.obligation.co_unit_ids)
