@@ -84,7 +84,8 @@ def test_a_unit_that_leaves_one_plan_stays_for_the_other_and_one_named_by_none_i
 
 def test_the_same_unit_in_two_plans_adds_up_its_aliases_and_addresses(loaded, session_factory, second):
     wider = tuple(replace(u, aliases=(*u.aliases, "人社局(简称)")) if u.id == "hrss" else u for u in second.units)
-    add_plan(session_factory, replace(second, units=wider), now=ADDED_AT)
+    report = add_plan(session_factory, replace(second, units=wider), now=ADDED_AT)
+    assert report.as_dict()["units"] == {"updated": 1}  # hrss's aliases; every other unit as the seed defines it
     with session_factory() as session:
         hrss = session.get(UnitRecord, "hrss")
         assert "人社局(简称)" in hrss.aliases and "市人社局" in hrss.aliases

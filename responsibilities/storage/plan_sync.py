@@ -316,8 +316,8 @@ class _Sync:
             values["aliases"] = _union([row.aliases, values["aliases"]])
             values["emails"] = _union([row.emails, values["emails"]])
         changes = {k: (getattr(row, k), v) for k, v in values.items() if getattr(row, k) != v}
-        for name, (_, new) in changes.items():
-            setattr(row, name, new)
+        for name, (_, value) in changes.items():
+            setattr(row, name, value)
         if changes and not new:
             self.report.count("units", "updated")
         self.audit_changes("unit.loaded", changes, unit_id=unit_id)
