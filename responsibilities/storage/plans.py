@@ -117,9 +117,6 @@ def open_plans(session: Session) -> list[LoadedPlan]:
                                                .order_by(*PRIMARY_ORDER))]
 
 
-def all_plans(session: Session) -> list[LoadedPlan]:
-    return [_typed(r) for r in session.scalars(select(PlanRecord).order_by(*PRIMARY_ORDER))]
-
 
 def require_plan(session: Session, plan_id: str | None = None) -> LoadedPlan:
     plan = loaded_plan(session, plan_id)
