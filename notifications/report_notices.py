@@ -33,7 +33,7 @@ def _signed(plan: LoadedPlan) -> dict[str, Any]:
 def summary_context(session: Session, notice: Notice, base_url: str, plan: LoadedPlan) -> dict[str, Any]:
     """The year-end summary's facts (kind ``summary``), as of the day the summary was written (``owed_on``)."""
     year = int(notice.dedupe_key.rpartition(":")[2])
-    summary = reports.summarize_year(session, year=year, today=notice.owed_on)
+    summary = reports.summarize_year(session, year=year, today=notice.owed_on, plan_id=plan.id)
     best, worst = reports.best_and_worst(summary)
     totals = summary.totals
 
@@ -49,7 +49,7 @@ def summary_context(session: Session, notice: Notice, base_url: str, plan: Loade
                    "rate": rate(totals.on_time_rate)},
         "ranked": len(summary.ranking), "best": entries(best), "worst": entries(worst),
         "red_count": len(summary.red_items),
-        "link": f"{base_url.rstrip('/')}/reports/{year}",
+        "link": f"{base_url.rstrip('/')}/reports/{year}?{urlencode({'plan': plan.id})}",
     }
 
 

@@ -82,3 +82,15 @@ def test_the_office_assigns_an_item_and_the_reference_printed_opens_it(duban):
     assert {p["id"]: p["kind"] for p in listed}["assigned-2019"] == "standing"
     no_user = duban("assign", "--lead", "hrss", "--task", "x", "--deadline", "2019年12月底前", "--as-of", "2019-10-24")
     assert no_user.returncode == 1 and "--as" in no_user.stderr
+
+
+def test_the_year_end_summary_of_another_plan_is_written_under_its_own_name(duban, workdir):
+    assert duban("assign", "--lead", "市人社局", "--task", "牵头制定就业见习实施细则", "--deadline", "2019年11月底前",
+                 "--as", "王春", "--as-of", "2019-10-24").returncode == 0
+    written = duban("report", "year", "2019", "--plan", "assigned-2019", "--as-of", "2020-01-02")
+    assert written.returncode == 0, written.stderr
+    summary = json.loads((workdir / "var/reports/summary-assigned-2019-2019.json").read_text(encoding="utf-8"))
+    assert summary["plan"]["id"] == "assigned-2019" and summary["totals"]["overdue"] == 1
+    assert not (workdir / "var/reports/summary-2019.json").exists()  # the seed plan's is not written over
+    unknown = duban("report", "year", "2019", "--plan", "no-such-plan", "--as-of", "2020-01-02")
+    assert unknown.returncode == 1 and "没有编号为“no-such-plan”的工作方案" in unknown.stderr

@@ -17,7 +17,7 @@ from responsibilities.storage.model import CoUnit, Deliverable, Notice, PlanReco
 from responsibilities.tracking import services
 from responsibilities.tracking.items import ItemInvalid, ItemRequest, assign_item, preview_item
 
-from conftest import GUIPING, HRSS, OFFICE, at, database_unchanged
+from conftest import GUIPING, HRSS, OFFICE, SEED_ID, at, database_unchanged
 
 TODAY = date(2020, 1, 6)
 NOW = at(2020, 1, 6)
@@ -206,3 +206,34 @@ def test_a_units_weekly_digest_groups_its_overdue_work_by_plan(loaded, session_f
 def test_a_unit_name_that_matches_nothing_is_refused_with_the_units_it_could_mean(loaded, session_factory):
     with pytest.raises(ItemInvalid, match=r"单位目录中没有“人社”:是否指:市人力资源社会保障局\(hrss\)"):
         assign_item(session_factory, _item(lead="人社"), actor=OFFICE, now=NOW)
+
+
+def test_the_standing_plans_year_end_summary_counts_its_own_items_and_its_mail_links_to_that_summary(
+        loaded, session_factory, tmp_path):
+    import json
+
+    from notifications.messages import render_notice
+    from responsibilities.reports.files import write_year_report
+    from responsibilities.reports.summary import queue_summary_notice
+
+    assign_item(session_factory, _item(deadline="2020年1月10日前", co_units=()), actor=OFFICE, now=NOW)
+    year_end = date(2020, 12, 31)
+    paths = write_year_report(session_factory, year=2020, today=year_end, out_dir=tmp_path, plan_id="assigned-2020")
+    seed_paths = write_year_report(session_factory, year=2020, today=year_end, out_dir=tmp_path, plan_id=SEED_ID)
+    assert {p.name for p in paths.values()} == {f"summary-assigned-2020-2020.{f}" for f in ("html", "xlsx", "json")}
+    assert {p.name for p in seed_paths.values()} == {f"summary-2020.{f}" for f in ("html", "xlsx", "json")}
+    items = json.loads(paths["json"].read_text(encoding="utf-8"))
+    seed = json.loads(seed_paths["json"].read_text(encoding="utf-8"))
+    assert items["plan"]["id"] == "assigned-2020" and items["title"] == "2020年交办事项 2020年度督办情况总结"
+    assert (items["totals"]["due"], items["totals"]["overdue"]) == (1, 1)  # the one item, never handed in
+    assert seed["totals"]["due"] > 50 and "牵头制定就业见习实施细则" not in json.dumps(seed, ensure_ascii=False)
+
+    queue_summary_notice(session_factory, year=2020, now=at(2020, 12, 31, 18), today=year_end,
+                         plan_id="assigned-2020")
+    with session_factory() as session:
+        notice = session.scalars(select(Notice).where(Notice.dedupe_key == "summary:assigned-2020:2020")).one()
+        message = render_notice(session, notice, base_url="https://duban.example", sender="duban@guigang.example",
+                                today=year_end)
+    assert message.subject.startswith("【年度总结】2020年交办事项 2020年度督办情况总结")
+    assert "应办结事项1项" in message.text and "逾期未办结1项" in message.text
+    assert "https://duban.example/reports/2020?plan=assigned-2020" in message.text

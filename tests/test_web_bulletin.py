@@ -44,7 +44,7 @@ def test_the_office_reads_a_bulletin_on_the_page_worst_units_first_with_their_ov
     assert units[0] == ("hrss", "1") and ("miit", "1") not in units
     worst = page.split('id="bulletin-worst"')[1].split("</table>")[0]
     assert re.findall(r'<tbody data-unit="([^"]+)">', worst)[0] == "hrss"
-    assert 'href="/deliverables/guigang-skills-2019%3Ahrss-1"' in worst
+    assert 'href="/deliverables/guigang-skills-2019:hrss-1"' in worst
 
 
 def test_a_running_period_is_read_as_of_today(app):

@@ -72,3 +72,36 @@ def test_the_api_checks_and_assigns_an_item(app, web_db):
     assert created.status_code == 201 and created.json()["qualified_ref"] == "assigned-2020:item-1"
     refused = office.post("/api/items", json={**body, "deadline": "明天"}, headers=headers)
     assert refused.status_code == 422 and "无法识别完成时限“明天”" in refused.json()["error"]["detail"]
+
+
+def test_the_reports_page_offers_each_plans_year_end_summary_the_standing_plans_included(app, web_db):
+    office = sign_in(app, OFFICE)
+    assert post(office, "/items", action="save", **ITEM).status_code == 303  # creates 2020年交办事项
+    page = office.get("/reports").text
+    seed_block = page.split('id="summaries-guigang-skills-2019"')[1].split("</section>")[0]
+    items_block = page.split('id="summaries-assigned-2020"')[1].split("</section>")[0]
+    assert page.index('id="summaries-guigang-skills-2019"') < page.index('id="summaries-assigned-2020"')
+    assert all(f'href="/reports/{y}?plan=guigang-skills-2019"' in seed_block for y in (2019, 2020, 2021))
+    assert "2020年交办事项" in items_block and 'href="/reports/2020?plan=assigned-2020"' in items_block
+    assert "/reports/2019" not in items_block  # the standing plan of 2020 has only its own year
+
+    summary = office.get("/reports/2020?plan=assigned-2020").text.split('id="summary-title"')[1]
+    assert "2020年交办事项 2020年度督办情况总结" in summary and "应交 1 项" in summary
+    download = office.get("/reports/2020/summary-2020.xlsx?plan=assigned-2020")
+    assert download.headers["content-disposition"] == 'attachment; filename="summary-assigned-2020-2020.xlsx"'
+    assert download.content[:2] == b"PK"
+    data = office.get("/api/reports/2020?plan=assigned-2020").json()
+    assert data["plan"]["id"] == "assigned-2020" and data["totals"]["due"] == 1
+    # Without a plan: the office's first plan, as the links in mails sent before there were several plans say.
+    assert office.get("/api/reports/2020").json()["plan"]["id"] == "guigang-skills-2019"
+    assert "职业技能提升行动 2020年度督办情况总结" in office.get("/reports/2020").text
+
+
+@pytest.mark.parametrize("path", ["/reports/2020?plan=no-such-plan", "/reports/2019?plan=assigned-2020",
+                                  "/reports/2020/summary-2020.html?plan=no-such-plan",
+                                  "/api/reports/2019?plan=assigned-2020", "/reports/2020?plan=%00bad"])
+def test_a_summary_of_a_plan_or_year_that_is_not_there_is_not_found(app, web_db, path):
+    office = sign_in(app, OFFICE)
+    assert post(office, "/items", action="save", **ITEM).status_code == 303
+    answer = office.get(path)
+    assert answer.status_code == 404, answer.text

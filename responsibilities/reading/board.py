@@ -55,6 +55,7 @@ from responsibilities.storage.model import (
     UnitLights,
     UnitRecord,
 )
+from responsibilities.storage.plans import no_such_plan
 from responsibilities.tracking.access import find_obligation, require_overview, viewing_user
 from responsibilities.vocabulary import DEADLINE_KIND_NAMES, STATE_NAMES
 
@@ -179,7 +180,7 @@ def _params(session: Session, today: date, filters: Filters = Filters()) -> dict
     """The values of the parameters above, for ``today`` and ``filters``."""
     within = filters.due_within_days
     if filters.plan is not None and session.get(PlanRecord, filters.plan) is None:
-        raise NotFound(f"没有编号为“{filters.plan}”的工作方案:`duban plan list` 可列出全部方案")
+        raise no_such_plan(filters.plan)
     return {"today": today, "soon_before": lights.soon_before(session, today), "unit": filters.unit,
             "kind": filters.kind, "state": filters.state, "plan": filters.plan,
             "within_end": today + timedelta(days=within) if within is not None else None}

@@ -62,16 +62,23 @@ def plan_list(session_factory: SessionFactory, *, today: date) -> list[PlanRow]:
 
 @dataclass(frozen=True)
 class PlanChoice:
+    """A plan as a filter or the reports page names it: no counts."""
+
     id: str
     short_name: str
     kind: str
     closed_on: date | None
+    title: str
+    years: tuple[int, ...]  # the calendar years it runs through: the year-end summaries it has
+    primary: bool  # the office's first plan: its links and files keep the names they had with one plan
 
 
 def plan_choices(session_factory: SessionFactory) -> list[PlanChoice]:
-    """The plans for a filter: ids and names only (no counting; columns, not rows with their settings parsed)."""
+    """Every plan, the office's first first: ids, names and years only (columns, not rows with settings parsed)."""
     with read_session(session_factory) as session:
-        return [PlanChoice(id_, short_name or title, kind or "plan", closed_at.date() if closed_at else None)
-                for id_, short_name, title, kind, closed_at in session.execute(
-                    select(PlanRecord.id, PlanRecord.short_name, PlanRecord.title, PlanRecord.kind,
-                           PlanRecord.closed_at).order_by(*PRIMARY_ORDER))]
+        rows = session.execute(select(PlanRecord.id, PlanRecord.short_name, PlanRecord.title, PlanRecord.kind,
+                                      PlanRecord.closed_at, PlanRecord.start, PlanRecord.end)
+                               .order_by(*PRIMARY_ORDER)).all()
+    return [PlanChoice(id_, short_name or title, kind or "plan", closed_at.date() if closed_at else None, title,
+                       tuple(range(start.year, end.year + 1)), i == 0)
+            for i, (id_, short_name, title, kind, closed_at, start, end) in enumerate(rows)]

@@ -223,7 +223,8 @@ def unit_short_names(session_factory: SessionFactory, unit_ids: list[str]) -> li
     return [names.get(i, i) for i in unit_ids]
 
 
-def plan_years(session_factory: SessionFactory) -> list[int]:
-    """The calendar years the plan runs through (the year-end summaries that exist)."""
-    plan = read_plan(session_factory)
+def plan_years(session_factory: SessionFactory, plan_id: str | None = None) -> list[int]:
+    """The calendar years the plan ``plan_id`` (the office's first by default) runs through: the year-end
+    summaries that exist. Raises NotFound for a plan that is not there."""
+    plan = read_plan(session_factory, plan_id)
     return list(range(plan.start.year, plan.end.year + 1))

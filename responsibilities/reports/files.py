@@ -39,16 +39,20 @@ def render_year_report(summary: YearSummary, fmt: str) -> bytes:
 
 def write_year_report(session_factory: SessionFactory, *, year: int, today: date, out_dir: Path,
                       formats: Iterable[str] = FORMATS, plan_id: str | None = None) -> dict[str, Path]:
-    """Write ``out_dir/summary-<year>.<ext>`` (the office's first plan) or ``summary-<plan>-<year>.<ext>`` for each
-    format; returns format → path."""
+    """Write ``out_dir/<summary_file_name>`` for each format; returns format → path."""
     formats = tuple(formats)
     for fmt in formats:
         if fmt not in FORMATS:
             raise InvalidInput(f"不支持的报告格式“{fmt}”:可选 {'、'.join(FORMATS)}")
     summary = year_end_summary(session_factory, year=year, today=today, plan_id=plan_id)
     rendered = {fmt: render_year_report(summary, fmt) for fmt in formats}  # all rendered before any is written
-    stem = f"summary-{plan_id}-{year}" if plan_id else f"summary-{year}"
-    return {fmt: write_atomically(Path(out_dir) / f"{stem}.{fmt}", data) for fmt, data in rendered.items()}
+    return {fmt: write_atomically(Path(out_dir) / summary_file_name(summary, fmt), data)
+            for fmt, data in rendered.items()}
+
+
+def summary_file_name(summary: YearSummary, fmt: str) -> str:
+    """summary-2020.xlsx for the office's first plan (the name it had with one plan), else summary-<plan>-2020.xlsx."""
+    return f"summary-{summary.year}.{fmt}" if summary.primary else f"summary-{summary.plan_id}-{summary.year}.{fmt}"
 
 
 def render_bulletin(bulletin: Bulletin, fmt: str) -> bytes:

@@ -123,6 +123,8 @@ class YearSummary:
     totals: Counts
     red_items: tuple[RedItem, ...]  # most days overdue first
     numbers: Any = None  # the numbers part (progress.PlanNumbers): regions against their targets; None without figures
+    plan_id: str = ""
+    primary: bool = True  # the office's first plan, whose files and links keep the names they had with one plan
 
     @property
     def title(self) -> str:
@@ -204,7 +206,7 @@ def summarize_year(session: Session, *, year: int, today: date, plan_id: str | N
 
         numbers = numbers_for(session, year=year, today=today)
     return YearSummary(plan_title, number, year, today, tuple(units), ranking, Counts.total(units), tuple(red),
-                       numbers)
+                       numbers, plan_id=plan.id, primary=plan.id == require_plan(session).id)
 
 
 def rank_units(units: Iterable[UnitYear]) -> tuple[RankEntry, ...]:
@@ -232,7 +234,7 @@ def year_summary_to_json(summary: YearSummary) -> dict[str, Any]:
     """Plain JSON types: dates as ISO strings, rates as fractions (0.75), None where there is nothing to rate."""
     return {
         "title": summary.title,
-        "plan": {"title": summary.plan_title, "document_number": summary.document_number},
+        "plan": {"id": summary.plan_id, "title": summary.plan_title, "document_number": summary.document_number},
         "year": summary.year,
         "as_of": summary.as_of.isoformat(),
         "year_closed": summary.year_closed,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.deadlines.working_days import WorkingCalendar, YearOverride
 from responsibilities.errors import NotFound
+from responsibilities.limits import is_clean_key
 from responsibilities.plan.model import EscalationStep, MinimumShare, ReportField
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import PlanRecord
@@ -118,10 +119,15 @@ def open_plans(session: Session) -> list[LoadedPlan]:
 
 
 
+def no_such_plan(plan_id: str) -> NotFound:
+    """The refusal of a plan id that names no plan (the id cut short: it may be anything a person typed)."""
+    return NotFound(f"没有编号为“{plan_id[:64]}”的工作方案:`duban plan list` 可列出全部方案")
+
+
 def require_plan(session: Session, plan_id: str | None = None) -> LoadedPlan:
-    plan = loaded_plan(session, plan_id)
+    plan = loaded_plan(session, plan_id) if plan_id is None or is_clean_key(plan_id) else None
     if plan is None:
-        raise NotFound(NOT_LOADED)
+        raise NotFound(NOT_LOADED) if plan_id is None else no_such_plan(plan_id)
     return plan
 
 

@@ -11,13 +11,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from responsibilities.errors import IllegalTransition, InvalidInput, NotFound
+from responsibilities.errors import IllegalTransition, InvalidInput
 from responsibilities.limits import is_clean_key
 from responsibilities.plan.model import Plan
 from responsibilities.storage.audit import write_audit
 from responsibilities.storage.db import serialise
 from responsibilities.storage.model import PlanRecord
 from responsibilities.storage.plan_sync import LoadReport, sync_in_session
+from responsibilities.storage.plans import no_such_plan
 from responsibilities.tracking.access import acting_user, require_office
 
 SessionFactory = sessionmaker[Session]
@@ -44,7 +45,7 @@ def close_plan(session_factory: SessionFactory, *, plan_id: str, now: datetime, 
             require_office(user, "plan.close")
         record = session.get(PlanRecord, plan_id, with_for_update=True) if is_clean_key(plan_id) else None
         if record is None:
-            raise NotFound(f"没有编号为“{plan_id}”的工作方案:`duban plan list` 可列出全部方案")
+            raise no_such_plan(plan_id)
         if record.closed_at is not None:
             raise IllegalTransition(f"方案“{record.short_name or record.title}”已于 {record.closed_at:%Y-%m-%d} 由 "
                                     f"{record.closed_by} 结束,无需再次结束")

@@ -14,7 +14,7 @@ DEFAULT_REPORT_DIR = Path("var/reports")
 
 
 def cmd_report_year(ctx) -> int:  # a cli_track.Context
-    from responsibilities.reports.files import render_year_report, write_year_report
+    from responsibilities.reports.files import render_year_report, summary_file_name, write_year_report
     from responsibilities.reports.summary import year_end_summary
     from responsibilities.storage.files import write_atomically
 
@@ -24,14 +24,14 @@ def cmd_report_year(ctx) -> int:  # a cli_track.Context
         raise SystemExit("duban report year: --out - 表示输出到终端,只能与 --format json 同用")
     if a.format is None:  # every format, into a folder
         paths = write_year_report(ctx.sessions, year=a.year, today=today,
-                                  out_dir=Path(a.out) if a.out else DEFAULT_REPORT_DIR)
+                                  out_dir=Path(a.out) if a.out else DEFAULT_REPORT_DIR, plan_id=a.plan)
     else:
-        summary = year_end_summary(ctx.sessions, year=a.year, today=today)
+        summary = year_end_summary(ctx.sessions, year=a.year, today=today, plan_id=a.plan)
         data = render_year_report(summary, a.format)
         if a.out == "-":
             sys.stdout.write(data.decode("utf-8"))
             return 0
-        target = Path(a.out) if a.out else DEFAULT_REPORT_DIR / f"summary-{a.year}.{a.format}"
+        target = Path(a.out) if a.out else DEFAULT_REPORT_DIR / summary_file_name(summary, a.format)
         paths = {a.format: write_atomically(target, data)}
     print(f"已生成 {a.year} 年度督办情况总结(统计截至 {today}):")
     for fmt, path in paths.items():
@@ -94,6 +94,9 @@ def register(cli: Commands) -> None:
     kinds = cli.group("report", "summaries and bulletins (年度督办情况总结, 督查通报)", "report_kind", metavar="KIND")
     year = cli.command("year", cmd_report_year, "the year-end compliance summary of one plan year", kinds)
     year.add_argument("year", type=_year, help="a year of the plan, e.g. 2019")
+    year.add_argument("--plan", metavar="ID",
+                      help="the plan (default: the office's first; `duban plan list` shows the ids); the files of "
+                           "another plan are named summary-<plan>-<year>.<format>")
     year.add_argument("--format", choices=("html", "xlsx", "json"),
                       help="only this format (default: all three: html, xlsx, json)")
     year.add_argument("--out", metavar="PATH",

@@ -74,10 +74,10 @@ def year_end(runtime: Runtime, year: int | None = None) -> dict[str, Any]:
     year = year or today.year
     files: dict[str, dict[str, str]] = {}
     queued = 0
-    for i, plan_id in enumerate(summary_plans(runtime.sessions, year=year)):
+    for plan_id in summary_plans(runtime.sessions, year=year):
         # The office's first plan keeps the files' old names (summary-<year>.*); each other plan's name its plan.
         paths = write_year_report(runtime.sessions, year=year, today=today, out_dir=runtime.settings.reports_dir,
-                                  plan_id=plan_id if i else None)
+                                  plan_id=plan_id)
         files[plan_id] = {fmt: str(path) for fmt, path in paths.items()}
         queued += queue_summary_notice(runtime.sessions, year=year, now=now, today=today, plan_id=plan_id)
     first = next(iter(files.values()), {})

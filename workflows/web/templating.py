@@ -53,7 +53,8 @@ templates.env.globals.update(EVIDENCE_ACCEPTED=ACCEPTED, EVIDENCE_EXTENSIONS=","
 
 @functools.lru_cache(maxsize=16384)  # the same refs on every page: a unit's workspace quotes hundreds of them
 def _quoted(value: str) -> str:
-    return quote(value, safe="@")
+    # ":" kept as it is: links read /deliverables/assigned-2020:item-1, as the ones in the mails do.
+    return quote(value, safe="@:")
 
 
 templates.env.filters["url"] = lambda value: _quoted(str(value))

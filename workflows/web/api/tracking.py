@@ -21,7 +21,13 @@ from responsibilities.reading import board, queries, workspace
 from responsibilities.reading.plans import plan_list
 from responsibilities.reading.queries import plan_years
 from responsibilities.reports.bulletin import bulletin, bulletin_to_json
-from responsibilities.reports.files import MEDIA_TYPES, bulletin_file_name, render_bulletin, render_year_report
+from responsibilities.reports.files import (
+    MEDIA_TYPES,
+    bulletin_file_name,
+    render_bulletin,
+    render_year_report,
+    summary_file_name,
+)
 from responsibilities.reports.summary import year_end_summary, year_summary_to_json
 from responsibilities.tracking import services
 from responsibilities.tracking.accounts import SignedIn, SignInFailed, SignInThrottled, end_session, sign_in
@@ -301,21 +307,22 @@ def api_bulletin(request: Request, start: Annotated[date, Query(alias="from")], 
                     headers={"content-disposition": f'attachment; filename="{bulletin_file_name(found, format)}"'})
 
 
-@router.get("/reports/{year}", summary="The year-end summary: JSON, or a file (format=html|xlsx)",
-            response_class=Response)
+@router.get("/reports/{year}", summary="The year-end summary of a plan (the office's first without plan=): JSON, "
+            "or a file (format=html|xlsx)", response_class=Response)
 def api_report(year: int, request: Request, user: SignedIn = Depends(signed_in),
-               format: Literal["json", "html", "xlsx"] = "json") -> Response:  # noqa: A002 - the parameter's name
+               format: Literal["json", "html", "xlsx"] = "json",  # noqa: A002 - the parameter's name
+               plan: PlanId = None) -> Response:
     require_overview(user)
     ctx = web(request)
-    if year not in plan_years(ctx.sessions):
+    if year not in plan_years(ctx.sessions, plan):
         raise NotFound(f"{year} 年不在工作方案期限内")
-    summary = year_end_summary(ctx.sessions, year=year, today=ctx.today())
+    summary = year_end_summary(ctx.sessions, year=year, today=ctx.today(), plan_id=plan)
     if format == "json":
         return JSONResponse(year_summary_to_json(summary))
     if format not in MEDIA_TYPES:
         raise InvalidInput('format 只能是 json、html 或 xlsx')
     return Response(render_year_report(summary, format), media_type=MEDIA_TYPES[format],
-                    headers={"content-disposition": f'attachment; filename="summary-{year}.{format}"'})
+                    headers={"content-disposition": f'attachment; filename="{summary_file_name(summary, format)}"'})
 
 
 # ── acting ───────────────────────────────────────────────────────────────────────────────────────

@@ -16,10 +16,16 @@ from responsibilities.reading.operations import operations
 from responsibilities.reading.plans import plan_choices
 from responsibilities.reading.queries import plan_years
 from responsibilities.reports.bulletin import Bulletin, bulletin
-from responsibilities.reports.files import MEDIA_TYPES, bulletin_file_name, render_bulletin, render_year_report
+from responsibilities.reports.files import (
+    MEDIA_TYPES,
+    bulletin_file_name,
+    render_bulletin,
+    render_year_report,
+    summary_file_name,
+)
 from responsibilities.reports.html import progress_chart
 from responsibilities.reports.periods import parse_day, recent_periods
-from responsibilities.reports.summary import year_end_summary
+from responsibilities.reports.summary import YearSummary, year_end_summary
 from responsibilities.tracking.accounts import SignedIn
 from responsibilities.tracking.services import record_event, retry_notices
 from workflows.web.access import require_overview
@@ -144,7 +150,7 @@ def _reports(request: Request, *, summary=None, bulletin: Bulletin | None = None
     """The reports page: the year-end summaries by year, the bulletins of the last month, the last quarter and the
     year so far, and the report asked for, if any."""
     ctx = web(request)
-    return render(request, "reports.html", years=plan_years(ctx.sessions), summary=summary, bulletin=bulletin,
+    return render(request, "reports.html", plans=plan_choices(ctx.sessions), summary=summary, bulletin=bulletin,
                   periods=recent_periods(ctx.today()))
 
 
@@ -180,20 +186,25 @@ def _requested_bulletin(request: Request) -> Bulletin:
 
 @router.get("/reports/{year}")
 def report_year_page(year: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    """The year-end summary of ``year`` of ?plan= (the office's first plan without it) on the reports page."""
     require_overview(user)
-    ctx = web(request)
-    years = plan_years(ctx.sessions)
-    if year not in years:
-        raise NotFound(f"{year} 年不在工作方案的年度之内")
-    return _reports(request, summary=year_end_summary(ctx.sessions, year=year, today=ctx.today()))
+    return _reports(request, summary=_requested_summary(request, year))
 
 
 @router.get("/reports/{year}/summary-{year2}.{fmt}")
 def report_download(year: int, year2: int, fmt: str, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     require_overview(user)
-    ctx = web(request)
-    if year != year2 or fmt not in ("html", "xlsx") or year not in plan_years(ctx.sessions):
+    if year != year2 or fmt not in ("html", "xlsx"):
         raise NotFound("没有这个报告文件")
-    data = render_year_report(year_end_summary(ctx.sessions, year=year, today=ctx.today()), fmt)
-    return Response(data, media_type=MEDIA_TYPES[fmt],
-                    headers={"content-disposition": f'attachment; filename="summary-{year}.{fmt}"'})
+    summary = _requested_summary(request, year)
+    return Response(render_year_report(summary, fmt), media_type=MEDIA_TYPES[fmt],
+                    headers={"content-disposition": f'attachment; filename="{summary_file_name(summary, fmt)}"'})
+
+
+def _requested_summary(request: Request, year: int) -> YearSummary:
+    """The summary of ``year`` of the query's plan as of today; a plan or a year that is not there is a 404."""
+    ctx = web(request)
+    plan_id = request.query_params.get("plan") or None
+    if year not in plan_years(ctx.sessions, plan_id):
+        raise NotFound(f"{year} 年不在工作方案的年度之内")
+    return year_end_summary(ctx.sessions, year=year, today=ctx.today(), plan_id=plan_id)
