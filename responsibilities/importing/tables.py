@@ -26,6 +26,14 @@ class DocumentUnreadable(InvalidInput):
     """A document that cannot be read as a plan: its message says why and what to do, in Chinese, in one line."""
 
 
+def too_large(file_name: str, size: int) -> DocumentUnreadable | None:
+    """The refusal of a document over the bound, read before anything is parsed; None when it is within."""
+    if size <= MAX_DOCUMENT_BYTES:
+        return None
+    return DocumentUnreadable(f"{file_name} 有 {size / 1048576:.1f} MB,超过 {MAX_DOCUMENT_BYTES // 1048576} MB 的上限:"
+                              "分工表文件通常只有几十 KB 到几 MB,请检查是否选错了文件")
+
+
 @dataclass(frozen=True)
 class Table:
     """One table of a document: ``rows`` rectangular, merged cells repeated in every position they cover."""

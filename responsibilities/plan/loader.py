@@ -67,9 +67,11 @@ class PlanReader(NumbersReader, SettingsReader):
                              optional=("events", "calendar", "schedules"))
         if top is None:
             return None
+        # What a covering notice says (its title, drafter, addressees, basis) is optional: a plan read from its
+        # division-of-labour table alone (`duban plan import`) may not know it.
         header = self.r.mapping(top.get("plan"), "plan", required=(
-            "id", "title", "notice_title", "document_number", "issuer", "drafted_by", "addressees", "written_on",
-            "published_on", "basis", "time_zone", "start", "end", "phases"), optional=("short_name",))
+            "id", "title", "document_number", "issuer", "written_on", "published_on", "time_zone", "start", "end",
+            "phases"), optional=("short_name", "notice_title", "drafted_by", "addressees", "basis"))
         if header is None:
             return None
         self.start = self.r.date(header.get("start"), "plan.start") or date.min
@@ -100,16 +102,17 @@ class PlanReader(NumbersReader, SettingsReader):
         plan_fields = dict(
             id=plan_id, short_name=short_name,
             title=self.r.text(header.get("title"), "plan.title"),
-            notice_title=self.r.text(header.get("notice_title"), "plan.notice_title"),
+            notice_title=(self.r.text(header.get("notice_title"), "plan.notice_title") if "notice_title" in header
+                          else self.r.text(header.get("title"), "plan.title")),
             document_number=self.r.text(header.get("document_number"), "plan.document_number", max_length=ID_LENGTH),
             issuer=self.unit_ref(header.get("issuer"), "plan.issuer"),
-            drafted_by=self.r.text(header.get("drafted_by"), "plan.drafted_by"),
-            addressees=self.r.text(header.get("addressees"), "plan.addressees"),
+            drafted_by=self.r.text(header.get("drafted_by"), "plan.drafted_by") if "drafted_by" in header else "",
+            addressees=self.r.text(header.get("addressees"), "plan.addressees") if "addressees" in header else "",
             written_on=self.in_plan(header.get("written_on"), "plan.written_on",
                                     self.r.date(header.get("written_on"), "plan.written_on")),
             published_on=self.in_plan(header.get("published_on"), "plan.published_on",
                                       self.r.date(header.get("published_on"), "plan.published_on")),
-            basis=self.r.texts(header.get("basis"), "plan.basis"),
+            basis=self.r.texts(header.get("basis"), "plan.basis") if "basis" in header else (),
             time_zone=self.read_time_zone(header.get("time_zone"), "plan.time_zone"),
             start=self.start,
             end=self.end,

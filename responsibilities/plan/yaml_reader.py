@@ -24,6 +24,10 @@ FLOAT = "tag:yaml.org,2002:float"
 TIMESTAMP = "tag:yaml.org,2002:timestamp"
 NULL = "tag:yaml.org,2002:null"
 
+# A draft written by `duban plan import` marks each line a person must review with this comment; a file that still
+# has one is refused, each named, so that an unreviewed draft never becomes a plan.
+REVIEW_MARK = "# 待核对:"
+
 _constructor = SafeConstructor()
 # libyaml's composer is several times faster and keeps the same marks; the pure-Python one is the fallback.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -282,4 +286,9 @@ def compose_file(path: Path) -> tuple[Node | None, Reader]:
         return None, reader
     if node is None:
         reader.error(None, "", "the file is empty: a plan needs at least plan, units and obligations")
+    for number, line in enumerate(text.splitlines(), 1):
+        column = line.find(REVIEW_MARK)
+        if column >= 0:
+            reader.problems.append(Problem(str(path), number, column + 1, "", "not reviewed yet (a draft from `duban "
+                                           f"plan import`): {line[column + len(REVIEW_MARK):].strip()}"))
     return node, reader

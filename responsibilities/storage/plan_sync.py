@@ -64,7 +64,10 @@ def plan_settings(plan: Plan) -> dict[str, Any]:
     office = plan.leading_group.office
     return {"supervision": supervision, "calendar_years": to_json(plan.calendar_years),
             "office": {"name": office.name, "email": office.email, "unit": office.housed_in},
-            "schedules": dict(plan.schedules), "figures": figures_settings(plan)}
+            "schedules": dict(plan.schedules), "figures": figures_settings(plan),
+            # The plan's groups (各县(市、区)人民政府): the directory a document being imported is read against.
+            "groups": [{"id": g.id, "name": g.name, "aliases": list(g.aliases), "members": list(g.members)}
+                       for g in plan.groups]}
 
 
 def figures_settings(plan: Plan) -> dict[str, Any]:

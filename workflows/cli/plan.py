@@ -108,6 +108,55 @@ def cmd_plan_add(ctx: Context) -> int:
     return 0
 
 
+def cmd_plan_import(ctx: Context) -> int:
+    """Read a document's division-of-labour table into a draft plan file, and say what was read and what to check."""
+    from responsibilities.importing.service import import_document
+    from responsibilities.importing.tables import too_large
+    from responsibilities.importing.units import Directory
+    from responsibilities.reading.directory import office_directory
+    from responsibilities.storage.files import write_atomically
+    from responsibilities.storage.migrate import current_revision
+
+    a = ctx.args
+    path = Path(a.document)
+    try:
+        refused = too_large(path.name, path.stat().st_size)
+        if refused:
+            raise refused
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SystemExit(f"duban plan import: 没有文件 {path}") from None
+    except (IsADirectoryError, PermissionError) as error:
+        raise SystemExit(f"duban plan import: 无法读取 {path}:{error.strerror}") from None
+    # Before any plan is loaded there is no directory: every unit of the document is then proposed as new.
+    directory = office_directory(ctx.sessions) if current_revision(ctx.engine) is not None else Directory()
+    imported = import_document(data, path.name, directory, year=a.year, plan_id=a.plan_id)
+    out = Path(a.out) if a.out else Path(f"{imported.plan_id}.draft.yaml")
+    write_atomically(out, imported.draft.encode("utf-8"))
+    report = imported.report()
+    if a.json:
+        _print_json({**report, "draft": str(out)})
+        return 0
+    _print_import_report(report, out)
+    return 0
+
+
+def _print_import_report(report: dict, out: Path) -> None:
+    from responsibilities.vocabulary import DEADLINE_KIND_NAMES
+
+    totals = report["totals"]
+    kinds = "、".join(f"{DEADLINE_KIND_NAMES.get(k, '未写或未读懂时限')} {n}" for k, n in totals["kinds"].items())
+    print(f"已读取 {report['file']}({report['format']}):{'、'.join(report['tables'])}")
+    print(f"  任务 {totals['obligations']} 项({kinds})")
+    print(f"  单位 {totals['units_known']} 个已对应,{totals['units_unknown']} 个不在单位目录中,"
+          f"{totals['units_ambiguous']} 个有歧义")
+    if report["flags"]:
+        print(f"  待核对 {totals['flags']} 处:")
+        for f in report["flags"]:
+            print(f"    {f['table']} {f['row']}:{f['message']}")
+    print(f"方案草稿:{out}(标有“待核对”的行核对后,`duban plan check {out}`,再 `duban plan add {out}`)")
+
+
 def cmd_plan_list(ctx: Context) -> int:
     from responsibilities.reading.plans import plan_list
     from responsibilities.vocabulary import PLAN_KIND_NAMES
@@ -149,6 +198,16 @@ def register(cli: Commands) -> None:
     add = cli.command("add", cmd_plan_add, "load a plan file as a new plan (refused if its id is taken)",
                       plan_commands)
     add.add_argument("file", help="the plan file")
+    imports = cli.command("import", cmd_plan_import, "read a document's division-of-labour table (DOCX, XLSX, "
+                          "HTML, PDF or text) into a draft plan file, flagging what a person must check",
+                          plan_commands)
+    imports.add_argument("document", metavar="DOCUMENT", help="the document (its format is told by its content)")
+    imports.add_argument("--year", type=bounded_int(1990, 2100, "年份"),
+                         help="the year for deadlines without one (default: the document's date or title)")
+    imports.add_argument("--plan-id", metavar="ID", help="the new plan's id (default: imported-<year>)")
+    imports.add_argument("--out", metavar="DRAFT.yaml", help="where to write the draft (default: <plan id>.draft.yaml)")
+    imports.add_argument("--json", action="store_true",
+                         help='print {"obligations", "units", "flags", "totals", "draft"} as JSON')
     listing = cli.command("list", cmd_plan_list, "every plan with its counts and lights", plan_commands)
     listing.add_argument("--json", action="store_true", help="one object per plan")
     close = cli.command("close", cmd_plan_close, "end a finished plan: no more notices", plan_commands)

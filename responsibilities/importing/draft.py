@@ -1,0 +1,166 @@
+"""What was read from a document, as a draft plan file (the format `duban plan add` takes) and as a report.
+
+Every flag stands in the draft as a comment beside the lines it concerns, starting ``# 待核对:``; the plan loader
+refuses a file that still has one (``plan.yaml_reader.REVIEW_MARK``), so `duban plan check` on an unreviewed draft
+fails naming each. The office reviews a line, corrects it, and deletes the comment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import PurePath
+from typing import Any
+
+from responsibilities.importing.reading import Flag, ImportedObligation, Reading
+from responsibilities.importing.units import Directory, Resolution
+from responsibilities.plan.yaml_reader import REVIEW_MARK
+
+# The sections a division-of-labour table does not give: the draft says so, and leaves them to the office.
+NOT_IN_TABLES = ("领导小组(leading_group)、目标任务数(targets)、报送要求(reporting)和督办设置(supervision)"
+                 "不在分工表中:请参照已有方案(如 deadlines.yaml)补全")
+
+
+def q(text: str) -> str:
+    """A YAML scalar that reads back as ``text`` (JSON strings are YAML double-quoted scalars)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def document_title(reading: Reading) -> str:
+    """The plan's title: the document's line naming a 方案 (or 分工), else the file's name."""
+    for line in reading.document.text.splitlines()[:60]:
+        line = re.sub(r"^(标\s*题|题\s*目)\s*[:：]", "", line.split("|")[0]).strip()
+        notice = re.search(r"关于印发(.+?)的通知", line)  # the covering notice names the plan it sends
+        if notice:
+            return notice.group(1).strip("《》")
+        if 4 <= len(line) <= 80 and re.search(r"(方案|计划|分工|要点|清单)", line) and not line.startswith("《"):
+            return line
+    return PurePath(reading.document.file_name).stem[:80] or "导入的工作方案"
+
+
+def document_number(reading: Reading) -> str:
+    found = re.search(r"[\u4e00-\u9fff]{1,8}[〔\[(]\d{4}[〕\])]\s*\d{1,4}\s*号", reading.document.text[:5000])
+    return re.sub(r"\s+", "", found.group(0)) if found else ""
+
+
+def obligation_ids(reading: Reading, new_ids: dict[str, str]) -> list[str]:
+    """hrss-1, hrss-2, counties-1…: the lead's id and the obligation's number among the lead's."""
+    counts: Counter[str] = Counter()
+    ids = []
+    for o in reading.obligations:
+        lead = _unit_id(o.lead, new_ids) if o.lead else "task"
+        counts[lead] += 1
+        ids.append(f"{lead}-{counts[lead]}")
+    return ids
+
+
+def new_unit_ids(reading: Reading) -> dict[str, str]:
+    """The names that matched no unit, each with the id the draft proposes for it (new-unit-1, …)."""
+    unknown = [r.name for r in reading.names() if r.id is None]
+    return {name: f"new-unit-{i}" for i, name in enumerate(unknown, 1)}
+
+
+def _unit_id(resolution: Resolution, new_ids: dict[str, str]) -> str:
+    return resolution.id or new_ids[resolution.name]
+
+
+def render_draft(reading: Reading, directory: Directory, *, plan_id: str) -> str:
+    """The draft plan file's text."""
+    new_ids = new_unit_ids(reading)
+    flags_by_row: dict[tuple[str, str], list[Flag]] = {}
+    for flag in reading.flags:
+        flags_by_row.setdefault((flag.table, flag.row), []).append(flag)
+    title, number = document_title(reading), document_number(reading)
+    span = re.search(r"(\d{4})\s*[-—–~至]\s*(\d{4})\s*年", title)  # 工作方案(2019—2021年) runs to 2021
+    last_year = int(span.group(2)) if span and int(span.group(2)) >= reading.year else reading.year
+    end = max([reading.start.replace(year=last_year, month=12, day=31)]
+              + [o.first_due for o in reading.obligations if o.first_due])
+    out = [f"# 由 duban plan import 从《{reading.document.file_name}》读出的方案草稿。",
+           "# 标有“待核对”注释的行须人工核对:核对、改正后删去该注释。还有这样的注释时,`duban plan check` 不通过。",
+           "plan:",
+           f"  id: {plan_id}",
+           f"  title: {q(title)}",
+           f"  short_name: {q(title[:32])}",
+           f"  notice_title: {q(title)}",
+           f"  document_number: {q(number)}" + ("" if number else f"  {REVIEW_MARK} 文件中没有找到文号,请填写"),
+           "  issuer: city-gov-office" + f"  {REVIEW_MARK} 发文单位:请填写单位目录中的编号",
+           f"  written_on: {reading.start.isoformat()}",
+           f"  published_on: {reading.start.isoformat()}",
+           "  basis: []",
+           "  time_zone: Asia/Shanghai",
+           f"  start: {reading.start.isoformat()}",
+           f"  end: {end.isoformat()}",
+           "  phases:",
+           f"    - {{id: whole, name: 实施期, text: 实施期, spans: [{{start: {reading.start}, end: {end}}}]}}",
+           "", "units:"]
+    out += _units(reading, directory, new_ids)
+    groups = [directory.entry(group_id) for group_id in dict.fromkeys(r.id for r in reading.names() if r.group)]
+    if groups:
+        out += ["", "groups:"]
+        for g in groups:
+            out.append(f"  - {{id: {g.id}, name: {q(g.name)}, aliases: {_list(g.aliases)}, "
+                       f"members: [{', '.join(g.members)}]}}")
+    out += ["", f"{REVIEW_MARK} {NOT_IN_TABLES}", "", "obligations:"]
+    for obligation_id, o in zip(obligation_ids(reading, new_ids), reading.obligations, strict=True):
+        out += _obligation(obligation_id, o, new_ids, flags_by_row.get((o.source.table, o.source.row), []))
+    return "\n".join(out) + "\n"
+
+
+def _list(items: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(q(i) for i in items) + "]"
+
+
+def _units(reading: Reading, directory: Directory, new_ids: dict[str, str]) -> list[str]:
+    out = []
+    members = {m for r in reading.names() if r.group for m in directory.entry(r.id).members}
+    used = [r.id for r in reading.names() if r.id and not r.group] + sorted(members)
+    for unit_id in dict.fromkeys(used):
+        e = directory.entry(unit_id)
+        contacts = ", ".join(f"{{role: 联络员, email: {q(m)}}}" for m in e.emails)
+        out.append(f"  - {{id: {e.id}, name: {q(e.name)}, aliases: {_list(e.aliases)}, kind: {e.kind}, "
+                   f"contacts: [{contacts}]}}")
+    for name, new_id in new_ids.items():
+        out.append(f"  {REVIEW_MARK} 新单位“{name}”:单位目录中没有。"
+                   "请改用已有单位的编号,或补全其编号、全称、类别和联系人")
+        out.append(f"  - {{id: {new_id}, name: {q(name)}, aliases: [], kind: department, contacts: []}}")
+    return out
+
+
+def _obligation(obligation_id: str, o: ImportedObligation, new_ids: dict[str, str], flags: list[Flag]) -> list[str]:
+    concerning = [f for f in flags if f.cell in (o.task[:80], o.deadline_text) or f.cell in _names(o)]
+    out = [f"  {REVIEW_MARK} {f.message}(来源:{f.table}{f.row})" for f in concerning]
+    out.append(f"  - id: {obligation_id}")
+    out.append(f"    lead: {_unit_id(o.lead, new_ids) if o.lead else q('')}")
+    if o.co_units:
+        out.append(f"    co_units: [{', '.join(_unit_id(r, new_ids) for r in o.co_units)}]")
+    out.append(f"    task: {q(o.task)}")
+    out.append(f"    deadline: {{text: {q(o.deadline_text)}}}")
+    source = [f"section: {q(o.section or '分工表')}"]
+    if o.lead:
+        source.append(f"unit: {q(o.lead.name)}")
+    if o.item is not None:
+        source.append(f"item: {o.item}")
+    out.append(f"    sources:\n      - {{{', '.join(source)}}}  # {o.source.file} {o.source.table} {o.source.row}")
+    return out
+
+
+def _names(o: ImportedObligation) -> set[str]:
+    return {r.name for r in ([o.lead] if o.lead else []) + list(o.co_units)}
+
+
+def report_json(reading: Reading) -> dict[str, Any]:
+    """The report for tools (`--json`): obligations, unit names, flags, totals."""
+    names = reading.names()
+    kinds = Counter(o.rule.kind if o.rule else "unread" for o in reading.obligations)
+    return {
+        "file": reading.document.file_name, "format": reading.document.kind, "year": reading.year,
+        "tables": reading.tables_used,
+        "obligations": [o.as_json() for o in reading.obligations],
+        "units": [{"name": r.name, "unit": r.id, "status": r.status, "candidates": list(r.candidates)} for r in names],
+        "flags": [f.as_json() for f in reading.flags],
+        "totals": {"obligations": len(reading.obligations), "flags": len(reading.flags),
+                   "units_known": sum(r.status in ("known", "group") for r in names),
+                   "units_unknown": sum(r.status == "unknown" for r in names),
+                   "units_ambiguous": sum(r.status == "ambiguous" for r in names), "kinds": dict(kinds)},
+    }

@@ -1,0 +1,298 @@
+"""A document's division-of-labour table read as a person reads it: the header found whatever its words, each row
+an obligation with its lead unit, co-units, deadline and the place it came from, and every doubt a flag.
+
+Pure: it takes a ``tables.Document``, the office's ``units.Directory`` and the document's year, and says what it
+read. Nothing is guessed: a unit that matches nothing is proposed as new, a deadline the parser cannot read stays
+as text, an empty deadline cell is a flag, not a default.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from responsibilities.deadlines.phrases import DeadlinePhraseError, parse_deadline
+from responsibilities.deadlines.rules import DeadlineRule, first_due
+from responsibilities.importing.tables import Document, DocumentUnreadable, Table
+from responsibilities.importing.units import Directory, Resolution, split_units, unit_prefix
+
+# The words a header cell may use for each column (compared without blanks; a cell may add words after them).
+HEADER_WORDS: dict[str, tuple[str, ...]] = {
+    "seq": ("序号", "编号"),
+    "task": ("工作任务", "重点工作", "目标任务", "主要任务", "任务内容", "工作内容", "具体任务", "重点任务",
+             "工作措施", "工作事项", "任务分工", "主要工作", "任务"),
+    "lead": ("牵头单位", "主要责任单位", "牵头责任单位", "牵头部门", "责任主体"),
+    "units": ("责任单位", "责任部门", "承办单位", "落实单位"),
+    "co": ("配合单位", "协同配合单位", "参与单位", "协办单位", "配合部门"),
+    "deadline": ("完成时限", "时间节点", "完成时间", "时限要求", "完成期限", "时间安排", "进度安排", "时限"),
+    "leader": ("责任领导", "分管领导", "牵头领导", "牵头市领导", "责任市领导"),
+    "note": ("备注",),
+}
+SECTION = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[((][一二三四五六七八九十]+[))])")
+NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.、．]\s*(?!\d)")
+# 各县(市、区)人民政府 leads "where the document says so or the columns do": a single 责任单位 column lists the lead
+# first (列第一位者为牵头单位 / 排第一为牵头单位).
+HEADER_SEARCH_ROWS = 15
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something a person must look at before the plan is published."""
+
+    code: str  # unknown-unit | ambiguous-unit | deadline-not-understood | no-deadline | no-unit | no-header
+    message: str  # in Chinese, what is wrong and what to do
+    table: str = ""
+    row: str = ""  # the row's place ("表格 1 第 5 行")
+    cell: str = ""  # the cell's text as the document writes it
+
+    def as_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "table": self.table, "row": self.row, "cell": self.cell}
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str
+    table: str
+    row: str
+    index: int  # the row's index in its table (0-based), for the page that shows the table as read
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "table": self.table, "row": self.row}
+
+
+@dataclass(frozen=True)
+class ImportedObligation:
+    """One obligation as read: names as the document writes them, each with what it resolved to."""
+
+    task: str
+    item: int | None  # the number the document gives it (1. 2. …) within its unit or section
+    section: str
+    lead: Resolution | None
+    co_units: tuple[Resolution, ...]
+    deadline_text: str
+    rule: DeadlineRule | None
+    first_due: date | None
+    source: Source
+    leader: str = ""
+    note: str = ""
+    unit_cell: str = ""  # the lead cell as printed (the plan's sources cite it)
+
+    def as_json(self) -> dict[str, Any]:
+        def name(r: Resolution) -> dict[str, Any]:
+            return {"name": r.name, "unit": r.id, "status": r.status, "candidates": list(r.candidates)}
+
+        return {"task": self.task, "item": self.item, "section": self.section,
+                "lead": name(self.lead) if self.lead else None, "co_units": [name(r) for r in self.co_units],
+                "deadline_text": self.deadline_text,
+                "rule": {"kind": self.rule.kind if self.rule else None,
+                         "first_due": self.first_due.isoformat() if self.first_due else None},
+                "source": self.source.as_json()}
+
+
+@dataclass
+class Reading:
+    """What was read from one document."""
+
+    document: Document
+    year: int
+    start: date  # the day deadlines are counted from (the document's date, or 1 January of its year)
+    obligations: list[ImportedObligation] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    tables_used: list[str] = field(default_factory=list)
+
+    def names(self) -> list[Resolution]:
+        """Every distinct unit name the obligations use, in first-use order."""
+        seen: dict[str, Resolution] = {}
+        for o in self.obligations:
+            for r in ([o.lead] if o.lead else []) + list(o.co_units):
+                seen.setdefault(r.name, r)
+        return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Columns:
+    header_row: int
+    roles: dict[str, int]
+
+    @property
+    def unit_first(self) -> bool:
+        unit = self.roles.get("lead", self.roles.get("units", 10**6))
+        return unit < self.roles["task"]
+
+
+# ── the header ───────────────────────────────────────────────────────────────────────────────────
+
+
+def role_of(cell: str) -> str | None:
+    text = re.sub(r"\s+", "", cell)
+    if not text or len(text) > 12:
+        return None
+    for role, words in HEADER_WORDS.items():
+        if any(text.startswith(w) for w in words):
+            return role
+    return None
+
+
+def find_columns(table: Table) -> Columns | None:
+    """The first row, among the first few, that names a task column and a unit column; None when none does.
+    Raises DocumentUnreadable when two columns of such a header mean the same thing."""
+    for index, row in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
+        roles: dict[str, list[int]] = {}
+        for column, cell in enumerate(row):
+            if column and row[column - 1] == cell:
+                continue  # a header cell merged across columns, expanded: one column for its meaning
+            role = role_of(cell)
+            if role is not None:
+                roles.setdefault(role, []).append(column)
+        if "task" not in roles or not ({"lead", "units"} & roles.keys()):
+            continue
+        units = roles.pop("units", [])
+        if "lead" in roles and units:
+            roles.setdefault("co", []).extend(units)  # 牵头单位 | 责任单位: the second names the others
+        elif len(units) >= 2:
+            roles["lead"], roles["co"] = [units[0]], units[1:2]  # 责任单位 | 责任单位: the lead, then the others
+        elif units:
+            roles["units"] = units
+        doubled = {role: cols for role, cols in roles.items() if len(set(cols)) > 1 and role != "note"}
+        if doubled:
+            role, cols = next(iter(doubled.items()))
+            raise DocumentUnreadable(
+                f"{table.name}的表头有 {len(cols)} 列都像“{table.rows[index][cols[0]]}”,分不清各列的含义:"
+                "请把表头改成每列一个名称(如 工作任务、牵头单位、配合单位、完成时限)后再导入")
+        return Columns(index, {role: cols[0] for role, cols in roles.items()})
+    return None
+
+
+# ── the rows ────────────────────────────────────────────────────────────────────────────────────
+
+
+def document_date(text: str) -> date | None:
+    """The document's date: the first full date in its opening (成文日期, the date under the signature)."""
+    for match in re.finditer(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日", text[:3000]):
+        try:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            continue
+    return None
+
+
+def document_year(text: str) -> int | None:
+    """The year the document speaks of: its date's, else the first year of its title's span (2019—2021年)."""
+    found = document_date(text)
+    if found:
+        return found.year
+    match = re.search(r"((?:19|20)\d{2})\s*(?:年|[-—–~至])", text[:3000])
+    return int(match[1]) if match else None
+
+
+def read_document_tables(document: Document, directory: Directory, *, year: int | None = None) -> Reading:
+    """Every division-of-labour table of ``document`` read into obligations and flags."""
+    found_year = year or document_year(document.text)
+    if found_year is None:
+        raise DocumentUnreadable("无法从文件中看出年份(没有成文日期,标题中也没有年份):请用 --year 指定,"
+                                 "例如 --year 2020")
+    day = document_date(document.text)
+    start = day if day and day.year == found_year else date(found_year, 1, 1)
+    reading = Reading(document, found_year, start)
+    for table in document.tables:
+        columns = find_columns(table)
+        if columns is not None:
+            reading.tables_used.append(table.name)
+            _read_rows(reading, table, columns, directory)
+    if not reading.tables_used:
+        names = "、".join(t.name for t in document.tables[:5]) or "没有表格"
+        raise DocumentUnreadable(f"{document.file_name} 中没有找到分工表({names}):分工表的表头应有“工作任务”一类的"
+                                 "任务列和“牵头单位”或“责任单位”一类的单位列")
+    return reading
+
+
+def _read_rows(reading: Reading, table: Table, columns: Columns, directory: Directory) -> None:
+    roles = columns.roles
+    header = table.rows[columns.header_row]
+    section, unit_cell, counter = "", "", 0
+    for index in range(columns.header_row + 1, len(table.rows)):
+        row = table.rows[index]
+        cell = {role: row[col].strip() for role, col in roles.items()}
+        filled = {c for c in row if c.strip()}
+        if not filled or tuple(row) == tuple(header):  # blank, or the header repeated on a new page
+            continue
+        if len(filled) == 1 and (SECTION.match(next(iter(filled))) or not cell.get("task")):
+            only = next(iter(filled))
+            if SECTION.match(only) or not columns.unit_first:
+                section = only
+                continue
+        unit_text = cell.get("lead") or cell.get("units") or ""
+        if unit_text:
+            unit_cell = unit_text
+        elif columns.unit_first:
+            unit_text = unit_cell  # a unit cell that spans rows, copied as text lost the span
+        task = cell.get("task", "")
+        if not task:
+            continue
+        counter += 1
+        place = Source(reading.document.file_name, table.name, table.places[index], index)
+        for part in _split_items(task, cell.get("deadline", "")):
+            reading.obligations.append(_obligation(reading, directory, part, unit_text, cell, section, place))
+
+
+@dataclass(frozen=True)
+class _Part:
+    task: str
+    item: int | None
+    deadline: str
+
+
+def _split_items(task: str, deadline: str) -> list[_Part]:
+    """Numbered sub-items in one cell are obligations of their own when the deadline cell numbers its dates the
+    same way (one date per item); otherwise the cell is one obligation."""
+    items = _numbered(task)
+    dates = _numbered(deadline)
+    if len(items) > 1 and len(dates) == len(items):
+        return [_Part(text, n, d) for (n, text), (_, d) in zip(items, dates, strict=True)]
+    match = NUMBERED.match(task)
+    number = int(match[1]) if match else None
+    return [_Part(task[match.end():].strip() if match else task, number, deadline)]
+
+
+def _numbered(text: str) -> list[tuple[int, str]]:
+    parts = re.split(r"(?:^|\n)\s*(\d{1,3})\s*[.、．]\s*(?!\d)", text)
+    if len(parts) < 3 or parts[0].strip():
+        return []
+    return [(int(parts[i]), parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
+
+
+def _obligation(reading: Reading, directory: Directory, part: _Part, unit_text: str, cell: dict[str, str],
+                section: str, place: Source) -> ImportedObligation:
+    def flag(code: str, message: str, text: str) -> None:
+        reading.flags.append(Flag(code, message, place.table, place.row, text))
+
+    names = split_units(unit_text)
+    co_names = split_units(cell.get("co", ""))
+    prefix = unit_prefix(names[0]) if names else ""
+    resolved = [directory.resolve(n, prefix=prefix if i else "") for i, n in enumerate(names)]
+    co = [directory.resolve(n, prefix=prefix or (unit_prefix(co_names[0]) if co_names else "")) for n in co_names]
+    lead = resolved[0] if resolved else None
+    co_units = tuple(resolved[1:] + co)
+    if lead is None:
+        flag("no-unit", "这一行像是一项任务,但没有写责任单位:请补上牵头单位", part.task[:80])
+    for r in ([lead] if lead else []) + list(co_units):
+        if r.status == "unknown":
+            flag("unknown-unit", f"单位目录中没有“{r.name}”:请对应到已有单位,或作为新单位补全其信息", r.name)
+        elif r.status == "ambiguous":
+            flag("ambiguous-unit", f"“{r.name}”可能是 {'、'.join(r.candidates)}:请选定一个", r.name)
+    rule, due = None, None
+    text = part.deadline.strip()
+    if not text:
+        flag("no-deadline", "没有写完成时限:请补上(如“2020年6月底前”“持续推进”)", part.task[:80])
+    else:
+        try:
+            rule = parse_deadline(text, year=reading.year)
+            due = first_due(rule, on_or_after=reading.start)
+        except DeadlinePhraseError as error:
+            flag("deadline-not-understood", f"无法读懂完成时限“{text}”({error.reason}):请改写成具体日期或周期", text)
+        if rule is not None and rule.kind == "after_event":
+            flag("event-needed", f"完成时限“{text}”从一件外部事件算起:请在 events 中登记该事件,并在此写 awaits", text)
+    return ImportedObligation(part.task, part.item, section, lead, co_units, text, rule, due, place,
+                              leader=cell.get("leader", ""), note=cell.get("note", ""), unit_cell=unit_text)
