@@ -35,6 +35,8 @@ NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.、．]\s*(?!\d)")
 # 各县(市、区)人民政府 leads "where the document says so or the columns do": a single 责任单位 column lists the lead
 # first (列第一位者为牵头单位 / 排第一为牵头单位).
 HEADER_SEARCH_ROWS = 15
+# Characters only traditional Chinese writes (務 單 時 關 …): a document in them gets told so, not "no table".
+TRADITIONAL = re.compile("[務單時關於區縣辦導績產業閱發據報會這對與過爲門動務員進應當總機構責類級]")
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,9 @@ def read_document_tables(document: Document, directory: Directory, *, year: int 
             reading.tables_used.append(table.name)
             _read_rows(reading, table, columns, directory)
     if not reading.tables_used:
+        if len(TRADITIONAL.findall(document.text)) >= 3:
+            raise DocumentUnreadable(f"{document.file_name} 是繁体字,表头读不出:请先转为简体(如 WPS 的“繁转简”)"
+                                     "后再导入")
         names = "、".join(t.name for t in document.tables[:5]) or "没有表格"
         raise DocumentUnreadable(f"{document.file_name} 中没有找到分工表({names}):分工表的表头应有“工作任务”一类的"
                                  "任务列和“牵头单位”或“责任单位”一类的单位列")
