@@ -196,3 +196,33 @@ def test_a_document_without_a_year_asks_for_one():
 ])
 def test_a_cell_with_several_units_splits_between_them_never_inside_brackets(cell, names):
     assert split_units(cell) == names
+
+
+def corrected_key_tasks(seed_directory):
+    from responsibilities.importing.corrections import Corrections
+
+    return imported(FIXTURES / "guigang-2020-key-tasks.txt", seed_directory, plan_id="key-tasks-2020",
+                    corrections=Corrections(new_units={"市大数据发展局": ("big-data", "贵港市大数据发展局")},
+                                            deadlines={2: "2020年9月30日前"}))
+
+
+def test_a_reviewed_draft_loads_as_a_plan_without_a_leading_group_or_numbers(seed_directory, tmp_path):
+    draft = tmp_path / "key-tasks.yaml"
+    draft.write_text(corrected_key_tasks(seed_directory).draft, encoding="utf-8")
+    plan = load_plan(draft)
+    assert (plan.leading_group, plan.targets, plan.reporting, plan.document_number) == (None, None, None, "")
+    assert [s.to for s in plan.supervision.escalation] == [("unit-member",), ("office",)]
+    assert [o.lead for o in plan.obligations] == ["hrss", "finance", "big-data", "hrss"]
+    assert plan.obligations[2].sources[0].unit == "市大数据发展局"  # the cell as printed, an alias of the new unit
+
+
+@pytest.mark.parametrize("edit, says", [
+    (("to: [office]", "to: [deputies]"), 'goes to "deputies", but the plan has no leading_group'),
+    (("supervision:", "targets: {}\nsupervision:"), "targets and reporting go together"),
+])
+def test_a_plan_without_a_leading_group_escalates_only_to_units_leaders_and_the_office(seed_directory, tmp_path, edit,
+                                                                                         says):
+    draft = tmp_path / "key-tasks.yaml"
+    draft.write_text(corrected_key_tasks(seed_directory).draft.replace(*edit), encoding="utf-8")
+    with pytest.raises(PlanInvalid, match=says):
+        load_plan(draft)

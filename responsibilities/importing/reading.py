@@ -9,7 +9,7 @@ as text, an empty deadline cell is a flag, not a default.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -80,6 +80,35 @@ class ImportedObligation:
     leader: str = ""
     note: str = ""
     unit_cell: str = ""  # the lead cell as printed (the plan's sources cite it)
+    deadline_problem: str = ""  # why the parser could not read ``deadline_text``
+
+    def flags(self) -> list[Flag]:
+        """What a person must look at in this obligation: derived from its state, so that a correction (a unit
+        chosen, a deadline rewritten) settles its flag by itself."""
+        place = self.source
+
+        def flag(code: str, message: str, cell: str) -> Flag:
+            return Flag(code, message, place.table, place.row, cell)
+
+        found = []
+        if self.lead is None:
+            found.append(flag("no-unit", "这一行像是一项任务,但没有写责任单位:请补上牵头单位", self.task[:80]))
+        for r in ([self.lead] if self.lead else []) + list(self.co_units):
+            if r.status == "unknown":
+                found.append(flag("unknown-unit", f"单位目录中没有“{r.name}”:请对应到已有单位,或作为新单位补全其信息",
+                                  r.name))
+            elif r.status == "ambiguous":
+                found.append(flag("ambiguous-unit", f"“{r.name}”可能是 {'、'.join(r.candidates)}:请选定一个", r.name))
+        text = self.deadline_text
+        if not text:
+            found.append(flag("no-deadline", "没有写完成时限:请补上(如“2020年6月底前”“持续推进”)", self.task[:80]))
+        elif self.rule is None:
+            found.append(flag("deadline-not-understood",
+                              f"无法读懂完成时限“{text}”({self.deadline_problem}):请改写成具体日期或周期", text))
+        elif self.rule.kind == "after_event":
+            found.append(flag("event-needed",
+                              f"完成时限“{text}”从一件外部事件算起:请在 events 中登记该事件,并在此写 awaits", text))
+        return found
 
     def as_json(self) -> dict[str, Any]:
         def name(r: Resolution) -> dict[str, Any]:
@@ -101,8 +130,12 @@ class Reading:
     year: int
     start: date  # the day deadlines are counted from (the document's date, or 1 January of its year)
     obligations: list[ImportedObligation] = field(default_factory=list)
-    flags: list[Flag] = field(default_factory=list)
     tables_used: list[str] = field(default_factory=list)
+    new_units: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (id, full name) the office gave
+
+    @property
+    def flags(self) -> list[Flag]:
+        return [f for o in self.obligations for f in o.flags()]
 
     def names(self) -> list[Resolution]:
         """Every distinct unit name the obligations use, in first-use order."""
@@ -270,34 +303,25 @@ def _numbered(text: str) -> list[tuple[int, str]]:
 
 def _obligation(reading: Reading, directory: Directory, part: _Part, unit_text: str, cell: dict[str, str],
                 section: str, place: Source) -> ImportedObligation:
-    def flag(code: str, message: str, text: str) -> None:
-        reading.flags.append(Flag(code, message, place.table, place.row, text))
-
     names = split_units(unit_text)
     co_names = split_units(cell.get("co", ""))
     prefix = unit_prefix(names[0]) if names else ""
     resolved = [directory.resolve(n, prefix=prefix if i else "") for i, n in enumerate(names)]
     co = [directory.resolve(n, prefix=prefix or (unit_prefix(co_names[0]) if co_names else "")) for n in co_names]
-    lead = resolved[0] if resolved else None
-    co_units = tuple(resolved[1:] + co)
-    if lead is None:
-        flag("no-unit", "这一行像是一项任务,但没有写责任单位:请补上牵头单位", part.task[:80])
-    for r in ([lead] if lead else []) + list(co_units):
-        if r.status == "unknown":
-            flag("unknown-unit", f"单位目录中没有“{r.name}”:请对应到已有单位,或作为新单位补全其信息", r.name)
-        elif r.status == "ambiguous":
-            flag("ambiguous-unit", f"“{r.name}”可能是 {'、'.join(r.candidates)}:请选定一个", r.name)
-    rule, due = None, None
-    text = part.deadline.strip()
-    if not text:
-        flag("no-deadline", "没有写完成时限:请补上(如“2020年6月底前”“持续推进”)", part.task[:80])
-    else:
+    obligation = ImportedObligation(part.task, part.item, section, resolved[0] if resolved else None,
+                                    tuple(resolved[1:] + co), "", None, None, place, leader=cell.get("leader", ""),
+                                    note=cell.get("note", ""), unit_cell=unit_text)
+    return with_deadline(obligation, part.deadline, year=reading.year, start=reading.start)
+
+
+def with_deadline(obligation: ImportedObligation, text: str, *, year: int, start: date) -> ImportedObligation:
+    """The obligation with its deadline read from ``text`` (the parser's reason kept when it cannot)."""
+    text = text.strip()
+    rule, due, problem = None, None, ""
+    if text:
         try:
-            rule = parse_deadline(text, year=reading.year)
-            due = first_due(rule, on_or_after=reading.start)
+            rule = parse_deadline(text, year=year)
+            due = first_due(rule, on_or_after=start)
         except DeadlinePhraseError as error:
-            flag("deadline-not-understood", f"无法读懂完成时限“{text}”({error.reason}):请改写成具体日期或周期", text)
-        if rule is not None and rule.kind == "after_event":
-            flag("event-needed", f"完成时限“{text}”从一件外部事件算起:请在 events 中登记该事件,并在此写 awaits", text)
-    return ImportedObligation(part.task, part.item, section, lead, co_units, text, rule, due, place,
-                              leader=cell.get("leader", ""), note=cell.get("note", ""), unit_cell=unit_text)
+            problem = error.reason
+    return replace(obligation, deadline_text=text, rule=rule, first_due=due, deadline_problem=problem)
