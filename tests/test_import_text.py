@@ -226,3 +226,22 @@ def test_a_plan_without_a_leading_group_escalates_only_to_units_leaders_and_the_
     draft.write_text(corrected_key_tasks(seed_directory).draft.replace(*edit), encoding="utf-8")
     with pytest.raises(PlanInvalid, match=says):
         load_plan(draft)
+
+
+def test_numbered_items_in_one_cell_split_when_each_has_its_own_deadline_and_stay_together_otherwise(seed_directory):
+    from responsibilities.importing.reading import read_document_tables
+    from responsibilities.importing.tables import Document, Table
+
+    rows = (("序号", "重点工作", "牵头单位", "完成时限"),
+            ("一", "培训扩容", "培训扩容", "培训扩容"),  # a section row: its number, and one cell merged across
+            ("1", "1.制定企业职工培训计划\n2.举办政策培训班", "市人社局", "1.2020年4月底前\n2.2020年6月底前"),
+            ("2", "1.督促企业报送计划\n2.组织职工参训", "市总工会", "持续推进"),
+            ("3", "开展职业技能竞赛", "", "10月底前"))
+    table = Table("表格 1", rows, tuple(f"表格 1 第 {i + 1} 行" for i in range(len(rows))))
+    reading = read_document_tables(Document("任务.docx", "docx", (table,), "2020年3月1日"), seed_directory)
+    assert [(o.task, o.item, o.deadline_text) for o in reading.obligations] == [
+        ("制定企业职工培训计划", 1, "2020年4月底前"), ("举办政策培训班", 2, "2020年6月底前"),
+        ("1.督促企业报送计划\n2.组织职工参训", None, "持续推进"),  # one deadline for both: one obligation
+        ("开展职业技能竞赛", None, "10月底前")]
+    assert {o.section for o in reading.obligations} == {"一、培训扩容"}
+    assert [(f.code, f.row) for f in reading.flags] == [("no-unit", "表格 1 第 5 行")]

@@ -31,7 +31,9 @@ HEADER_WORDS: dict[str, tuple[str, ...]] = {
     "note": ("备注",),
 }
 SECTION = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[((][一二三四五六七八九十]+[))])")
-NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.、．]\s*(?!\d)")
+# An item's number (1. 2、 3．), not a decimal (1.5倍) — unless what follows is a year (1.2020年6月底前).
+NOT_DECIMAL = r"(?!\d(?!\d{3}\s*年))"
+NUMBERED = re.compile(rf"^\s*(\d{{1,3}})\s*[.、．]\s*{NOT_DECIMAL}")
 # 各县(市、区)人民政府 leads "where the document says so or the columns do": a single 责任单位 column lists the lead
 # first (列第一位者为牵头单位 / 排第一为牵头单位).
 HEADER_SEARCH_ROWS = 15
@@ -256,11 +258,13 @@ def _read_rows(reading: Reading, table: Table, columns: Columns, directory: Dire
         filled = {c for c in row if c.strip()}
         if not filled or tuple(row) == tuple(header):  # blank, or the header repeated on a new page
             continue
-        if len(filled) == 1 and (SECTION.match(next(iter(filled))) or not cell.get("task")):
-            only = next(iter(filled))
-            if SECTION.match(only) or not columns.unit_first:
-                section = only
-                continue
+        heading = _section(row, roles.get("seq"))
+        if heading is not None:
+            section = heading
+            continue
+        if len(filled) == 1 and not cell.get("task") and not columns.unit_first:
+            section = next(iter(filled))
+            continue
         unit_text = cell.get("lead") or cell.get("units") or ""
         if unit_text:
             unit_cell = unit_text
@@ -273,6 +277,24 @@ def _read_rows(reading: Reading, table: Table, columns: Columns, directory: Dire
         place = Source(reading.document.file_name, table.name, table.places[index], index)
         for part in _split_items(task, cell.get("deadline", "")):
             reading.obligations.append(_obligation(reading, directory, part, unit_text, cell, section, place))
+
+
+CHINESE_NUMBER = re.compile(r"^[一二三四五六七八九十]+[、.．]?$")
+
+
+def _section(row: tuple[str, ...], seq: int | None) -> str | None:
+    """A section row's heading (一、培训扩容): one text across the row (a cell merged across it), or a Chinese
+    number in the 序号 column and one text across the rest; None for a row that is not one."""
+    number = row[seq].strip() if seq is not None else ""
+    rest = {c.strip() for i, c in enumerate(row) if c.strip() and i != seq}
+    if len(rest) != 1:
+        return None
+    (text,) = rest
+    if number and CHINESE_NUMBER.match(number):
+        return text if text.startswith(number.rstrip("、.．")) else f"{number.rstrip('、.．')}、{text}"
+    if number and number != text:
+        return None
+    return text if SECTION.match(text) else None
 
 
 @dataclass(frozen=True)
@@ -289,13 +311,15 @@ def _split_items(task: str, deadline: str) -> list[_Part]:
     dates = _numbered(deadline)
     if len(items) > 1 and len(dates) == len(items):
         return [_Part(text, n, d) for (n, text), (_, d) in zip(items, dates, strict=True)]
+    if len(items) > 1:  # several items under one deadline: one obligation, its items kept as written
+        return [_Part(task, None, deadline)]
     match = NUMBERED.match(task)
     number = int(match[1]) if match else None
     return [_Part(task[match.end():].strip() if match else task, number, deadline)]
 
 
 def _numbered(text: str) -> list[tuple[int, str]]:
-    parts = re.split(r"(?:^|\n)\s*(\d{1,3})\s*[.、．]\s*(?!\d)", text)
+    parts = re.split(rf"(?:^|\n)\s*(\d{{1,3}})\s*[.、．]\s*{NOT_DECIMAL}", text)
     if len(parts) < 3 or parts[0].strip():
         return []
     return [(int(parts[i]), parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
