@@ -184,6 +184,8 @@ def report_json(reading: Reading) -> dict[str, Any]:
     return {
         "file": reading.document.file_name, "format": reading.document.kind, "year": reading.year,
         "tables": reading.tables_used,
+        # What the reader had to say: a table joined across pages by a guess, a nested table left out…
+        "notes": [*reading.document.notes, *(t.joined for t in reading.document.tables if t.joined)],
         "obligations": [o.as_json() for o in reading.obligations],
         "units": [{"name": r.name, "unit": r.id, "status": r.status, "candidates": list(r.candidates)} for r in names],
         "flags": [f.as_json() for f in reading.flags],

@@ -150,6 +150,8 @@ def _print_import_report(report: dict, out: Path) -> None:
     print(f"  任务 {totals['obligations']} 项({kinds})")
     print(f"  单位 {totals['units_known']} 个已对应,{totals['units_unknown']} 个不在单位目录中,"
           f"{totals['units_ambiguous']} 个有歧义")
+    for note in report["notes"]:
+        print(f"  注意:{note}")
     if report["flags"]:
         print(f"  待核对 {totals['flags']} 处:")
         for f in report["flags"]:
