@@ -152,3 +152,21 @@ def chromium_browser(executable: str):  # a Playwright Browser
             yield browser
         finally:
             browser.close()
+
+
+def sign_in(page, name: str, password: str) -> None:  # a Playwright Page, on the sign-in form
+    page.fill("#signin-name", name)
+    page.fill("#signin-password", password)
+    page.click("#signin-submit")
+    page.wait_for_url(lambda url: "/signin" not in url)
+
+
+def open_signed_in(browser, server: Server, name: str, password: str, **options):  # a Page
+    """A page in a browser context of its own (a person at their own computer: no cookie shared), signed in."""
+    context = browser.new_context(base_url=server.url, locale="zh-CN",
+                                  **({"viewport": {"width": 1280, "height": 900}} | options))
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/signin")
+    sign_in(page, name, password)
+    return page

@@ -323,3 +323,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if skipped:
         line += f"; {len(skipped)} skipped on PostgreSQL: {'; '.join(sorted(set(skipped)))}"
     terminalreporter.write_line(line)
+
+
+# ── the browser tests' Chromium (tests/browser_support.py) ───────────────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The system's Chromium: fails (or skips, when a developer opted out) before a server is started."""
+    from browser_support import chromium_executable
+
+    return chromium_executable()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str):  # a Playwright Browser, one per module
+    from browser_support import chromium_browser
+
+    with chromium_browser(chromium) as launched:
+        yield launched

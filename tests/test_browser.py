@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import Server, chromium_browser, chromium_executable, screenshot, serving
+from browser_support import Server, screenshot, serving, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -25,22 +25,11 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    return chromium_executable()
-
-
-@pytest.fixture(scope="module")
 def server(chromium: str, tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> Iterator[Server]:
     with serving(tmp_path_factory.mktemp("serve"), loaded_template, as_of=DAY,
                  accounts=[(OFFICE, OFFICE_PASSWORD, "--role", "office"),
                            (UNIT, UNIT_PASSWORD, "--role", "unit", "--unit", UNIT_ID)]) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str):  # a Playwright Browser
-    with chromium_browser(chromium) as browser:
-        yield browser
 
 
 @pytest.fixture
@@ -58,13 +47,6 @@ def new_page(browser, server: Server):
     yield open_page
     for context in contexts:
         context.close()
-
-
-def sign_in(page, name: str, password: str) -> None:
-    page.fill("#signin-name", name)
-    page.fill("#signin-password", password)
-    page.click("#signin-submit")
-    page.wait_for_url(lambda url: "/signin" not in url)
 
 
 def light_label(page, selector: str) -> str:

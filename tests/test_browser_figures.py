@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import Server, chromium_browser, chromium_executable, screenshot, serving
+from browser_support import Server, open_signed_in, screenshot, serving
 
 pytestmark = pytest.mark.browser
 
@@ -25,30 +25,11 @@ FIGURES = {"total": "900", "enterprise-workers": "500", "key-groups": "300", "gr
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> Iterator[Server]:
-    chromium_executable()  # fails (or skips, when a developer opted out) before a server is started
+def server(chromium: str, tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> Iterator[Server]:
     with serving(tmp_path_factory.mktemp("serve-figures"), loaded_template, as_of=DAY,
                  accounts=[(OFFICE, OFFICE_PASSWORD, "--role", "office"),
                            (CLERK, CLERK_PASSWORD, "--role", "unit", "--unit", "guiping")]) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server):  # a Playwright Browser
-    with chromium_browser(chromium_executable()) as browser:
-        yield browser
-
-
-def open_signed_in(browser, server: Server, name: str, password: str):  # a Page
-    context = browser.new_context(base_url=server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto("/signin")
-    page.fill("#signin-name", name)
-    page.fill("#signin-password", password)
-    page.click("#signin-submit")
-    page.wait_for_url(lambda url: "/signin" not in url)
-    return page
 
 
 def test_a_region_corrects_a_refused_figure_in_place_and_the_office_sees_it_on_the_dashboard(browser, server):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import Server, chromium_browser, chromium_executable, screenshot, serving
+from browser_support import Server, open_signed_in, screenshot, serving
 
 pytestmark = pytest.mark.browser
 
@@ -23,35 +23,11 @@ TASK = "牵头制定就业见习实施细则"
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    return chromium_executable()
-
-
-@pytest.fixture(scope="module")
 def server(chromium: str, tmp_path_factory: pytest.TempPathFactory, loaded_template: Path) -> Iterator[Server]:
     with serving(tmp_path_factory.mktemp("serve"), loaded_template, as_of=DAY,
                  accounts=[(OFFICE, OFFICE_PASSWORD, "--role", "office"),
                            (CLERK, CLERK_PASSWORD, "--role", "unit", "--unit", "hrss")]) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str):  # a Playwright Browser
-    with chromium_browser(chromium) as browser:
-        yield browser
-
-
-def signed_in(browser, server: Server, name: str, password: str):
-    """A page of a browser context of its own (a person at their own computer), signed in."""
-    context = browser.new_context(base_url=server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto("/")
-    page.fill("#signin-name", name)
-    page.fill("#signin-password", password)
-    page.click("#signin-submit")
-    page.wait_for_url(lambda url: "/signin" not in url)
-    return page
 
 
 def fill_item(page, *, deadline: str) -> None:
@@ -64,7 +40,7 @@ def fill_item(page, *, deadline: str) -> None:
 
 def test_the_office_checks_the_reading_assigns_the_item_and_the_lead_unit_finds_it_among_what_to_do_now(
         browser, server: Server) -> None:
-    office = signed_in(browser, server, OFFICE, OFFICE_PASSWORD)
+    office = open_signed_in(browser, server, OFFICE, OFFICE_PASSWORD)
     office.click("#nav-items")
     office.wait_for_url("**/items/new")
 
@@ -83,7 +59,7 @@ def test_the_office_checks_the_reading_assigns_the_item_and_the_lead_unit_finds_
     office.wait_for_url("**/items/new?assigned=*")
     assert office.inner_text("#assigned-link") == "assigned-2019:item-1"
 
-    unit = signed_in(browser, server, CLERK, CLERK_PASSWORD)
+    unit = open_signed_in(browser, server, CLERK, CLERK_PASSWORD)
     assert unit.url.endswith("/units/hrss")
     row = unit.locator('#now tr[data-ref="item-1"]')  # six working days left: among what to do now
     assert row.locator("a.task").inner_text() == TASK

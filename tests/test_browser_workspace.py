@@ -16,7 +16,7 @@ import pytest
 from responsibilities.storage.db import make_engine, make_session_factory
 from responsibilities.tracking import services
 
-from browser_support import Server, chromium_browser, chromium_executable, screenshot, serving
+from browser_support import Server, open_signed_in, screenshot, serving
 from conftest import GUIPING, OFFICE, copy_database
 
 pytestmark = pytest.mark.browser
@@ -24,11 +24,6 @@ pytestmark = pytest.mark.browser
 DAY = "2020-06-15"
 CLERK, PASSWORD = "桂平市联络员", "桂平市-2020-口令"
 NOW = datetime(2020, 6, 12, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    return chromium_executable()
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +41,8 @@ def server(chromium: str, tmp_path_factory: pytest.TempPathFactory, loaded_templ
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser(chromium: str):  # a Playwright Browser
-    with chromium_browser(chromium) as browser:
-        yield browser
-
-
-def signed_in_page(browser, server: Server, **options):
-    context = browser.new_context(base_url=server.url, locale="zh-CN",
-                                  **({"viewport": {"width": 1280, "height": 900}} | options))
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto("/")
-    page.fill("#signin-name", CLERK)
-    page.fill("#signin-password", PASSWORD)
-    page.click("#signin-submit")
+def signed_in_page(browser, server: Server, **options):  # the county's clerk, on its workspace
+    page = open_signed_in(browser, server, CLERK, PASSWORD, **options)
     page.wait_for_url("**/units/guiping")
     return page
 
