@@ -140,7 +140,6 @@ def seed_html(rows: list[Row] | None = None) -> str:
   body {{ font-family: "Noto Serif CJK SC", "Noto Sans CJK SC", serif; font-size: 14px; }}
   table {{ border-collapse: collapse; width: 100%; }}
   th, td {{ border: 1px solid #000; padding: 4px 6px; vertical-align: middle; }}
-  td:nth-child(1) {{ width: 18%; }}
   tr {{ break-inside: avoid; }}
 </style>
 <script>window.dataLayer = [];</script>
@@ -155,6 +154,7 @@ def seed_html(rows: list[Row] | None = None) -> str:
 <p>《贵港市职业技能提升行动工作方案(2019—2021年)》已经市人民政府同意,现印发给你们,请认真组织实施。</p>
 <h2>{TITLE}</h2>
 <table>
+<colgroup><col style="width: 16%"><col style="width: 54%"><col style="width: 20%"><col style="width: 10%"></colgroup>
 <thead><tr>{head}</tr></thead>
 <tbody>
 {chr(10).join(body)}
