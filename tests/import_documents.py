@@ -167,21 +167,139 @@ def seed_html(rows: list[Row] | None = None) -> str:
 
 
 def seed_pdf(path: Path, rows: list[Row] | None = None) -> Path:
-    """The page of ``seed_html`` printed to PDF by Chromium (the system's, through Playwright): a real Chinese text
-    layer (Noto CJK), ruled cells, the table over several pages with the header repeated on each (<thead>).
-    Needs Chromium: the tests call it from a fixture that skips when DUBAN_SKIP_BROWSER=1."""
+    """The page of ``seed_html`` printed to PDF by Chromium: a real Chinese text layer (Noto CJK), ruled cells, the
+    table over several pages with the header repeated on each (<thead>). Generated when a test runs (Chromium is
+    needed: the tests that call it are marked ``browser`` and skipped when DUBAN_SKIP_BROWSER=1)."""
+    return print_pdf(seed_html(rows), path)
+
+
+def print_pdf(page_html: str, path: Path) -> Path:
+    """``page_html`` printed to an A4 PDF by the system's Chromium, through Playwright."""
     from playwright.sync_api import sync_playwright
 
     from browser_support import CHROMIUM_ARGS, chromium_executable
 
-    page_html = seed_html(rows)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.set_content(page_html, wait_until="load")
-            page.pdf(path=str(path), format="A4", margin={"top": "20mm", "bottom": "20mm", "left": "15mm",
-                                                          "right": "15mm"})
+            page.pdf(path=str(path), format="A4",
+                     margin={"top": "20mm", "bottom": "20mm", "left": "15mm", "right": "15mm"})
         finally:
             browser.close()
     return path
+
+
+# ── small documents written byte by byte, for the refusals ──────────────────────────────────────────────────
+
+PDF_PADDING = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
+
+
+def _rc4(key: bytes, data: bytes) -> bytes:
+    state = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + state[i] + key[i % len(key)]) % 256
+        state[i], state[j] = state[j], state[i]
+    out, i, j = bytearray(), 0, 0
+    for byte in data:
+        i = (i + 1) % 256
+        j = (j + state[i]) % 256
+        state[i], state[j] = state[j], state[i]
+        out.append(byte ^ state[(state[i] + state[j]) % 256])
+    return bytes(out)
+
+
+def minimal_pdf(content: bytes, *, font: str = "helvetica", user_password: str | None = None) -> bytes:
+    """A one-page PDF drawing ``content`` (a content stream), written as the specification lays it out (objects,
+    cross-reference table, trailer). ``font``: "helvetica" (a standard font) or "cid" (a Chinese font as Identity-H
+    glyph ids with no ToUnicode map, as some writers embed SimSun). ``user_password``: encrypted with the standard
+    security handler (revision 2, 40-bit RC4), so that a reader needs the password to open it."""
+    import hashlib
+
+    if font == "cid":
+        fonts = [b"<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H /DescendantFonts [6 0 R] >>",
+                 b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun /CIDSystemInfo << /Registry (Adobe) "
+                 b"/Ordering (Identity) /Supplement 0 >> /DW 1000 >>"]
+    else:
+        fonts = [b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    file_id = hashlib.md5(content).digest()
+    key = None
+    encrypt = b""
+    if user_password is not None:
+        permissions = -44
+        owner_key = hashlib.md5((b"owner" + PDF_PADDING)[:32]).digest()[:5]
+        padded = (user_password.encode("latin-1") + PDF_PADDING)[:32]
+        owner = _rc4(owner_key, padded)
+        key = hashlib.md5(padded + owner + permissions.to_bytes(4, "little", signed=True) + file_id).digest()[:5]
+        user = _rc4(key, PDF_PADDING)
+        encrypt = (b"<< /Filter /Standard /V 1 /R 2 /O <" + owner.hex().encode() + b"> /U <" + user.hex().encode()
+                   + b"> /P " + str(permissions).encode() + b" >>")
+    stream = content
+    if key is not None:  # each object's key: the file key with its number and generation (here object 4, gen 0)
+        stream = _rc4(hashlib.md5(key + (4).to_bytes(3, "little") + (0).to_bytes(2, "little")).digest()[:10], content)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+               *fonts]
+    if encrypt:
+        objects.append(encrypt)
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    trailer = f"<< /Size {len(objects) + 1} /Root 1 0 R /ID [<{file_id.hex()}> <{file_id.hex()}>]".encode()
+    if encrypt:
+        trailer += f" /Encrypt {len(objects)} 0 R".encode()
+    out += b"trailer\n" + trailer + b" >>\nstartxref\n" + str(xref).encode() + b"\n%%EOF\n"
+    return bytes(out)
+
+
+def ole_file(*streams: str) -> bytes:
+    """An OLE compound file (the container of .doc, .xls, .wps and of encrypted .docx/.xlsx) holding ``streams``,
+    each of 4096 bytes in regular sectors: header, one FAT sector, one directory sector, then the streams."""
+    sector = 512
+    free, end, fat_sector, no_stream = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+    per_stream = 4096 // sector
+    fat = [fat_sector, end]
+    for index in range(len(streams)):
+        first = 2 + index * per_stream
+        fat += [*range(first + 1, first + per_stream), end]
+    fat += [free] * (sector // 4 - len(fat))
+    header = bytearray(sector)
+    header[0:8] = bytes.fromhex("D0CF11E0A1B11AE1")
+    header[24:34] = (0x3E).to_bytes(2, "little") + (3).to_bytes(2, "little") + b"\xfe\xff" + \
+        (9).to_bytes(2, "little") + (6).to_bytes(2, "little")
+    header[44:48] = (1).to_bytes(4, "little")  # FAT sectors
+    header[48:52] = (1).to_bytes(4, "little")  # first directory sector
+    header[56:60] = (4096).to_bytes(4, "little")  # mini stream cutoff
+    header[60:64] = end.to_bytes(4, "little")  # no mini FAT
+    header[68:72] = end.to_bytes(4, "little")  # no DIFAT sectors
+    header[76:80] = (0).to_bytes(4, "little")  # DIFAT[0]: the FAT is sector 0
+    header[80:sector] = b"\xff" * (sector - 80)
+
+    def entry(name: str, kind: int, right: int, child: int, start: int, size: int) -> bytes:
+        encoded = name.encode("utf-16-le") + b"\x00\x00"
+        record = bytearray(128)
+        record[0:len(encoded)] = encoded
+        record[64:66] = len(encoded).to_bytes(2, "little")
+        record[66], record[67] = kind, 1  # black
+        record[68:80] = no_stream.to_bytes(4, "little") + right.to_bytes(4, "little") + child.to_bytes(4, "little")
+        record[116:120] = start.to_bytes(4, "little")
+        record[120:124] = size.to_bytes(4, "little")
+        return bytes(record)
+
+    entries = [entry("Root Entry", 5, no_stream, 1 if streams else no_stream, end, 0)]
+    for index, name in enumerate(streams):
+        right = index + 2 if index + 1 < len(streams) else no_stream  # a chain of right siblings
+        entries.append(entry(name, 2, right, no_stream, 2 + index * per_stream, 4096))
+    directory = b"".join(entries).ljust(sector, b"\x00")
+    data = b"".join(bytes([65 + i]) * 4096 for i in range(len(streams)))
+    return bytes(header) + b"".join(v.to_bytes(4, "little") for v in fat) + directory + data

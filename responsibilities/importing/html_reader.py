@@ -42,18 +42,19 @@ def read_html(data: bytes, file_name: str) -> Document:
     parser = _Parser(file_name)
     parser.feed(page)
     parser.close()
-    tables = []
+    tables, layout = [], []
     for grid in parser.finished:
-        if len(grid.rows) < 2:
-            continue
         table = grid.table(f"表格 {len(tables) + 1}")
-        if table.width >= 2:
+        if len(table.rows) >= 2 and table.width >= 2:
             tables.append(table)
+        else:  # a table that lays the page out (one row, one column): its text is the page's (a date, a number)
+            layout += [cell for row in table.rows for cell in dict.fromkeys(row) if cell]
     if len(tables) > MAX_TABLES:
         raise DocumentUnreadable(f"{file_name} 有超过 {MAX_TABLES} 个表格,不像一份工作方案:请只保留分工表")
     if sum(len(t.rows) for t in tables) > MAX_ROWS:
         raise DocumentUnreadable(f"{file_name} 的表格共超过 {MAX_ROWS} 行:请分批导入")
-    text = "\n".join(line for line in (clean_line(x) for x in "".join(parser.text).split("\n")) if line)
+    lines = [clean_line(x) for x in "".join(parser.text).split("\n")] + layout
+    text = "\n".join(line for line in lines if line)
     return Document(file_name, "html", tuple(tables), text[:MAX_TEXT_CHARS])
 
 

@@ -96,11 +96,13 @@ def _quiet_pdfminer() -> Iterator[None]:
 
 
 def _unopened(error: Exception, data: bytes, file_name: str) -> DocumentUnreadable:
-    causes, cause = [], error
-    while cause is not None and len(causes) < 5:
-        causes.append(type(cause).__name__)
-        cause = cause.__cause__ or cause.__context__
-    if any("Password" in name or "Encrypt" in name for name in causes) or b"/Encrypt" in data[-4096:]:
+    names, pending = [], [error]
+    while pending and len(names) < 10:  # pdfplumber wraps pdfminer's error in its own, as an argument
+        cause = pending.pop()
+        names.append(type(cause).__name__)
+        pending += [a for a in cause.args if isinstance(a, BaseException)]
+        pending += [c for c in (cause.__cause__, cause.__context__) if c is not None]
+    if any("Password" in name or "Encrypt" in name for name in names) or b"/Encrypt" in data:
         return DocumentUnreadable(f"{file_name} 设有打开密码(已加密),无法读取:请在 PDF 阅读器中输入密码后"
                                   "另存为不加密的 PDF,或导入原始的 Word 文件")
     return DocumentUnreadable(f"{file_name}:文件已损坏或不是 PDF 文件:请重新导出 PDF,或导入原始的 Word 文件")
