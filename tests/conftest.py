@@ -140,6 +140,7 @@ SLOW_MODULES = {
     "test_cli_notices.py": "runs the command line as processes",
     "test_cli_tracking.py": "runs the command line as processes",
     "test_cli_plans.py": "runs the command line as processes",
+    "test_cli_import.py": "runs the command line as processes",
     # The hostile-input suites: hundreds of cases, most signing in (Argon2 on purpose); `make test` runs them all.
     "test_hostile_evidence.py": "hundreds of hostile cases", "test_hostile_figures.py": "hundreds of hostile cases",
     "test_hostile_text.py": "hundreds of hostile cases", "test_hostile_web.py": "hundreds of hostile cases",

@@ -123,6 +123,7 @@ FIXED = [
     # a verb after the date is the action
     ("5月底前动工", 2020, fixed("2020-05-31", "动工")),
     ("9月投入使用", 2020, fixed("2020-09-30", "投入使用")),
+    ("年内见成效", 2021, fixed("2021-12-31", "见成效")),  # an implementation plan's way of saying "this year"
     ("6月底完成", 2020, fixed("2020-06-30", "完成")),
     ("2019年10月31日前发布", None, fixed("2019-10-31", "发布")),
     ("2019年11月30日前报送", None, fixed("2019-11-30", "报送")),

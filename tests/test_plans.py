@@ -225,3 +225,15 @@ def test_plans_with_the_same_rules_are_swept_together_and_each_plan_keeps_its_ow
     assert reminders == {SEED_ID: seed_reminders, SECOND: seed_reminders, "third-plan": {3: date(2019, 10, 28)}}
     assert mislabelled == []  # each notice names its deliverable's plan
     assert told == {SEED_ID, SECOND}  # 20 working days after 23 October; not yet after 8 November
+
+
+@pytest.mark.both_databases
+def test_the_office_directory_holds_every_unit_and_the_groups_the_plans_define(loaded, session_factory):
+    from responsibilities.reading.directory import office_directory
+
+    directory = office_directory(session_factory)
+    assert directory.resolve("市人社局").id == "hrss" and directory.resolve("人力资源和社会保障局").id == "hrss"
+    counties = directory.resolve("各(县、市)区人民政府")
+    assert counties.group and directory.entry(counties.id).members == ("guiping", "pingnan", "gangbei", "gangnan",
+                                                                        "qintang")
+    assert directory.resolve("市宇宙局").status == "unknown"

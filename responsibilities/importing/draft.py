@@ -17,9 +17,20 @@ from responsibilities.importing.reading import Flag, ImportedObligation, Reading
 from responsibilities.importing.units import Directory, Resolution
 from responsibilities.plan.yaml_reader import REVIEW_MARK
 
-# The sections a division-of-labour table does not give: the draft says so, and leaves them to the office.
-NOT_IN_TABLES = ("领导小组(leading_group)、目标任务数(targets)、报送要求(reporting)和督办设置(supervision)"
-                 "不在分工表中:请参照已有方案(如 deadlines.yaml)补全")
+# What a division-of-labour table does not say: the draft supervises as offices commonly do, escalating to each
+# unit's leader in charge (unit-member, without a leading group) and then the office; the office may edit it, or add
+# a leading_group (and targets with reporting) as deadlines.yaml has them.
+SUPERVISION = """\
+# 督办设置:分工表中没有,以下为常用做法,可按需修改。本方案未列领导小组:督办先报各单位分管领导,再报督查室。
+supervision:
+  ongoing_cadence: 季度结束后10日内
+  reminder_working_days_before: [5, 1, 0]
+  chase: {first_after_working_days: 1, repeat_every_working_days: 3}
+  escalation:
+    - {level: 1, after_working_days: 3, to: [unit-member]}
+    - {level: 2, after_working_days: 5, to: [office]}
+  awaiting_grace_working_days: 20
+"""
 
 
 def q(text: str) -> str:
@@ -34,9 +45,16 @@ def document_title(reading: Reading) -> str:
         notice = re.search(r"关于印发(.+?)的通知", line)  # the covering notice names the plan it sends
         if notice:
             return notice.group(1).strip("《》")
-        if 4 <= len(line) <= 80 and re.search(r"(方案|计划|分工|要点|清单)", line) and not line.startswith("《"):
+        if 4 <= len(line) <= 80 and re.search(r"(方案|计划|分工|分解|要点|清单)", line) and not line.startswith("《"):
             return line
     return PurePath(reading.document.file_name).stem[:80] or "导入的工作方案"
+
+
+def short_name(title: str) -> str:
+    """贵港市职业技能提升行动 for 贵港市职业技能提升行动工作方案(2019-2021年): what lists and tags show."""
+    name = re.sub(r"[((][^()()]*[))]\s*$", "", title).strip()
+    name = re.sub(r"(工作|实施)?方案$", "", name).strip() or title
+    return name[:32]
 
 
 def document_number(reading: Reading) -> str:
@@ -81,10 +99,9 @@ def render_draft(reading: Reading, directory: Directory, *, plan_id: str) -> str
            "plan:",
            f"  id: {plan_id}",
            f"  title: {q(title)}",
-           f"  short_name: {q(title[:32])}",
+           f"  short_name: {q(short_name(title))}",
            f"  notice_title: {q(title)}",
-           f"  document_number: {q(number)}" + ("" if number else f"  {REVIEW_MARK} 文件中没有找到文号,请填写"),
-           "  issuer: city-gov-office" + f"  {REVIEW_MARK} 发文单位:请填写单位目录中的编号",
+           f"  document_number: {q(number)}" if number else "  # 文件中没有找到文号(document_number)",
            f"  written_on: {reading.start.isoformat()}",
            f"  published_on: {reading.start.isoformat()}",
            "  basis: []",
@@ -101,7 +118,7 @@ def render_draft(reading: Reading, directory: Directory, *, plan_id: str) -> str
         for g in groups:
             out.append(f"  - {{id: {g.id}, name: {q(g.name)}, aliases: {_list(g.aliases)}, "
                        f"members: [{', '.join(g.members)}]}}")
-    out += ["", f"{REVIEW_MARK} {NOT_IN_TABLES}", "", "obligations:"]
+    out += ["", SUPERVISION, "obligations:"]
     for obligation_id, o in zip(obligation_ids(reading, new_ids), reading.obligations, strict=True):
         out += _obligation(obligation_id, o, new_ids, flags_by_row.get((o.source.table, o.source.row), []))
     return "\n".join(out) + "\n"
@@ -114,11 +131,22 @@ def _list(items: tuple[str, ...] | list[str]) -> str:
 def _units(reading: Reading, directory: Directory, new_ids: dict[str, str]) -> list[str]:
     out = []
     members = {m for r in reading.names() if r.group for m in directory.entry(r.id).members}
-    used = [r.id for r in reading.names() if r.id and not r.group] + sorted(members)
+    defined = {unit_id: full_name for unit_id, full_name in reading.new_units.values()}
+    # The names as the document writes them become aliases, so that the plan's sources cite the cells verbatim.
+    written: dict[str, list[str]] = {}
+    for r in reading.names():
+        if r.id:
+            written.setdefault(r.id, []).append(r.name)
+    used = [r.id for r in reading.names() if r.id and not r.group and r.id not in defined] + sorted(members)
+    for unit_id, full_name in defined.items():
+        aliases = [n for n in written.get(unit_id, []) if n != full_name]
+        out.append(f"  - {{id: {unit_id}, name: {q(full_name)}, aliases: {_list(aliases)}, kind: department, "
+                   "contacts: []}")
     for unit_id in dict.fromkeys(used):
         e = directory.entry(unit_id)
+        aliases = list(dict.fromkeys([*e.aliases, *(n for n in written.get(unit_id, []) if n != e.name)]))
         contacts = ", ".join(f"{{role: 联络员, email: {q(m)}}}" for m in e.emails)
-        out.append(f"  - {{id: {e.id}, name: {q(e.name)}, aliases: {_list(e.aliases)}, kind: {e.kind}, "
+        out.append(f"  - {{id: {e.id}, name: {q(e.name)}, aliases: {_list(aliases)}, kind: {e.kind}, "
                    f"contacts: [{contacts}]}}")
     for name, new_id in new_ids.items():
         out.append(f"  {REVIEW_MARK} 新单位“{name}”:单位目录中没有。"

@@ -9,7 +9,7 @@ as text, an empty deadline cell is a flag, not a default.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -31,10 +31,14 @@ HEADER_WORDS: dict[str, tuple[str, ...]] = {
     "note": ("备注",),
 }
 SECTION = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[((][一二三四五六七八九十]+[))])")
-NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.、．]\s*(?!\d)")
+# An item's number (1. 2、 3．), not a decimal (1.5倍) — unless what follows is a year (1.2020年6月底前).
+NOT_DECIMAL = r"(?!\d(?!\d{3}\s*年))"
+NUMBERED = re.compile(rf"^\s*(\d{{1,3}})\s*[.、．]\s*{NOT_DECIMAL}")
 # 各县(市、区)人民政府 leads "where the document says so or the columns do": a single 责任单位 column lists the lead
 # first (列第一位者为牵头单位 / 排第一为牵头单位).
 HEADER_SEARCH_ROWS = 15
+# Characters only traditional Chinese writes (務 單 時 關 …): a document in them gets told so, not "no table".
+TRADITIONAL = re.compile("[務單時關於區縣辦導績產業閱發據報會這對與過爲門動務員進應當總機構責類級]")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,35 @@ class ImportedObligation:
     leader: str = ""
     note: str = ""
     unit_cell: str = ""  # the lead cell as printed (the plan's sources cite it)
+    deadline_problem: str = ""  # why the parser could not read ``deadline_text``
+
+    def flags(self) -> list[Flag]:
+        """What a person must look at in this obligation: derived from its state, so that a correction (a unit
+        chosen, a deadline rewritten) settles its flag by itself."""
+        place = self.source
+
+        def flag(code: str, message: str, cell: str) -> Flag:
+            return Flag(code, message, place.table, place.row, cell)
+
+        found = []
+        if self.lead is None:
+            found.append(flag("no-unit", "这一行像是一项任务,但没有写责任单位:请补上牵头单位", self.task[:80]))
+        for r in ([self.lead] if self.lead else []) + list(self.co_units):
+            if r.status == "unknown":
+                found.append(flag("unknown-unit", f"单位目录中没有“{r.name}”:请对应到已有单位,或作为新单位补全其信息",
+                                  r.name))
+            elif r.status == "ambiguous":
+                found.append(flag("ambiguous-unit", f"“{r.name}”可能是 {'、'.join(r.candidates)}:请选定一个", r.name))
+        text = self.deadline_text
+        if not text:
+            found.append(flag("no-deadline", "没有写完成时限:请补上(如“2020年6月底前”“持续推进”)", self.task[:80]))
+        elif self.rule is None:
+            found.append(flag("deadline-not-understood",
+                              f"无法读懂完成时限“{text}”({self.deadline_problem}):请改写成具体日期或周期", text))
+        elif self.rule.kind == "after_event":
+            found.append(flag("event-needed",
+                              f"完成时限“{text}”从一件外部事件算起:请在 events 中登记该事件,并在此写 awaits", text))
+        return found
 
     def as_json(self) -> dict[str, Any]:
         def name(r: Resolution) -> dict[str, Any]:
@@ -99,8 +132,12 @@ class Reading:
     year: int
     start: date  # the day deadlines are counted from (the document's date, or 1 January of its year)
     obligations: list[ImportedObligation] = field(default_factory=list)
-    flags: list[Flag] = field(default_factory=list)
     tables_used: list[str] = field(default_factory=list)
+    new_units: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (id, full name) the office gave
+
+    @property
+    def flags(self) -> list[Flag]:
+        return [f for o in self.obligations for f in o.flags()]
 
     def names(self) -> list[Resolution]:
         """Every distinct unit name the obligations use, in first-use order."""
@@ -202,6 +239,9 @@ def read_document_tables(document: Document, directory: Directory, *, year: int 
             reading.tables_used.append(table.name)
             _read_rows(reading, table, columns, directory)
     if not reading.tables_used:
+        if len(TRADITIONAL.findall(document.text)) >= 3:
+            raise DocumentUnreadable(f"{document.file_name} 是繁体字,表头读不出:请先转为简体(如 WPS 的“繁转简”)"
+                                     "后再导入")
         names = "、".join(t.name for t in document.tables[:5]) or "没有表格"
         raise DocumentUnreadable(f"{document.file_name} 中没有找到分工表({names}):分工表的表头应有“工作任务”一类的"
                                  "任务列和“牵头单位”或“责任单位”一类的单位列")
@@ -218,11 +258,13 @@ def _read_rows(reading: Reading, table: Table, columns: Columns, directory: Dire
         filled = {c for c in row if c.strip()}
         if not filled or tuple(row) == tuple(header):  # blank, or the header repeated on a new page
             continue
-        if len(filled) == 1 and (SECTION.match(next(iter(filled))) or not cell.get("task")):
-            only = next(iter(filled))
-            if SECTION.match(only) or not columns.unit_first:
-                section = only
-                continue
+        heading = _section(row, roles.get("seq"))
+        if heading is not None:
+            section = heading
+            continue
+        if len(filled) == 1 and not cell.get("task") and not columns.unit_first:
+            section = next(iter(filled))
+            continue
         unit_text = cell.get("lead") or cell.get("units") or ""
         if unit_text:
             unit_cell = unit_text
@@ -235,6 +277,24 @@ def _read_rows(reading: Reading, table: Table, columns: Columns, directory: Dire
         place = Source(reading.document.file_name, table.name, table.places[index], index)
         for part in _split_items(task, cell.get("deadline", "")):
             reading.obligations.append(_obligation(reading, directory, part, unit_text, cell, section, place))
+
+
+CHINESE_NUMBER = re.compile(r"^[一二三四五六七八九十]+[、.．]?$")
+
+
+def _section(row: tuple[str, ...], seq: int | None) -> str | None:
+    """A section row's heading (一、培训扩容): one text across the row (a cell merged across it), or a Chinese
+    number in the 序号 column and one text across the rest; None for a row that is not one."""
+    number = row[seq].strip() if seq is not None else ""
+    rest = {c.strip() for i, c in enumerate(row) if c.strip() and i != seq}
+    if len(rest) != 1:
+        return None
+    (text,) = rest
+    if number and CHINESE_NUMBER.match(number):
+        return text if text.startswith(number.rstrip("、.．")) else f"{number.rstrip('、.．')}、{text}"
+    if number and number != text:
+        return None
+    return text if SECTION.match(text) else None
 
 
 @dataclass(frozen=True)
@@ -251,13 +311,15 @@ def _split_items(task: str, deadline: str) -> list[_Part]:
     dates = _numbered(deadline)
     if len(items) > 1 and len(dates) == len(items):
         return [_Part(text, n, d) for (n, text), (_, d) in zip(items, dates, strict=True)]
+    if len(items) > 1:  # several items under one deadline: one obligation, its items kept as written
+        return [_Part(task, None, deadline)]
     match = NUMBERED.match(task)
     number = int(match[1]) if match else None
     return [_Part(task[match.end():].strip() if match else task, number, deadline)]
 
 
 def _numbered(text: str) -> list[tuple[int, str]]:
-    parts = re.split(r"(?:^|\n)\s*(\d{1,3})\s*[.、．]\s*(?!\d)", text)
+    parts = re.split(rf"(?:^|\n)\s*(\d{{1,3}})\s*[.、．]\s*{NOT_DECIMAL}", text)
     if len(parts) < 3 or parts[0].strip():
         return []
     return [(int(parts[i]), parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
@@ -265,34 +327,25 @@ def _numbered(text: str) -> list[tuple[int, str]]:
 
 def _obligation(reading: Reading, directory: Directory, part: _Part, unit_text: str, cell: dict[str, str],
                 section: str, place: Source) -> ImportedObligation:
-    def flag(code: str, message: str, text: str) -> None:
-        reading.flags.append(Flag(code, message, place.table, place.row, text))
-
     names = split_units(unit_text)
     co_names = split_units(cell.get("co", ""))
     prefix = unit_prefix(names[0]) if names else ""
     resolved = [directory.resolve(n, prefix=prefix if i else "") for i, n in enumerate(names)]
     co = [directory.resolve(n, prefix=prefix or (unit_prefix(co_names[0]) if co_names else "")) for n in co_names]
-    lead = resolved[0] if resolved else None
-    co_units = tuple(resolved[1:] + co)
-    if lead is None:
-        flag("no-unit", "这一行像是一项任务,但没有写责任单位:请补上牵头单位", part.task[:80])
-    for r in ([lead] if lead else []) + list(co_units):
-        if r.status == "unknown":
-            flag("unknown-unit", f"单位目录中没有“{r.name}”:请对应到已有单位,或作为新单位补全其信息", r.name)
-        elif r.status == "ambiguous":
-            flag("ambiguous-unit", f"“{r.name}”可能是 {'、'.join(r.candidates)}:请选定一个", r.name)
-    rule, due = None, None
-    text = part.deadline.strip()
-    if not text:
-        flag("no-deadline", "没有写完成时限:请补上(如“2020年6月底前”“持续推进”)", part.task[:80])
-    else:
+    obligation = ImportedObligation(part.task, part.item, section, resolved[0] if resolved else None,
+                                    tuple(resolved[1:] + co), "", None, None, place, leader=cell.get("leader", ""),
+                                    note=cell.get("note", ""), unit_cell=unit_text)
+    return with_deadline(obligation, part.deadline, year=reading.year, start=reading.start)
+
+
+def with_deadline(obligation: ImportedObligation, text: str, *, year: int, start: date) -> ImportedObligation:
+    """The obligation with its deadline read from ``text`` (the parser's reason kept when it cannot)."""
+    text = text.strip()
+    rule, due, problem = None, None, ""
+    if text:
         try:
-            rule = parse_deadline(text, year=reading.year)
-            due = first_due(rule, on_or_after=reading.start)
+            rule = parse_deadline(text, year=year)
+            due = first_due(rule, on_or_after=start)
         except DeadlinePhraseError as error:
-            flag("deadline-not-understood", f"无法读懂完成时限“{text}”({error.reason}):请改写成具体日期或周期", text)
-        if rule is not None and rule.kind == "after_event":
-            flag("event-needed", f"完成时限“{text}”从一件外部事件算起:请在 events 中登记该事件,并在此写 awaits", text)
-    return ImportedObligation(part.task, part.item, section, lead, co_units, text, rule, due, place,
-                              leader=cell.get("leader", ""), note=cell.get("note", ""), unit_cell=unit_text)
+            problem = error.reason
+    return replace(obligation, deadline_text=text, rule=rule, first_due=due, deadline_problem=problem)

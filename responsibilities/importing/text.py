@@ -34,7 +34,9 @@ ITEM = re.compile(r"^\s*(?:\d{1,3}\s*[.、．]|[((][一二三四五六七八九�
 ASSIGNED = re.compile(r"^(牵头单位|责任单位|责任部门|配合单位)\s*[:：]\s*(.+)$")
 TRAILING = re.compile(r"[((]((?:牵头单位|责任单位|配合单位|牵头部门)\s*[:：][^()()]*)[))]\s*[。.;；]?\s*$")
 DEADLINE_LABEL = re.compile(r"^(完成时限|完成时间|时间节点|时限要求)\s*[:：]\s*(.+)$")
-DEADLINE_SHAPE = re.compile(r"(\d{1,2}\s*月|年底|年内|季度|持续|长期|每[月年季]|前完成|底前|全年|常态)")
+# The last comma-separated piece of a closing parenthesis is its deadline when it reads like one (尽快完成 too: it
+# is a deadline the parser then refuses, rather than a unit named 尽快完成).
+DEADLINE_SHAPE = re.compile(r"(\d{1,2}\s*月|年底|年内|季度|持续|长期|每[月年季]|底前|全年|常态|尽快|及时|立即|完成$)")
 
 
 def read_text(text: str, file_name: str) -> Document:

@@ -64,13 +64,13 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     kinds = Counter(o.kind for o in plan.obligations)
     unit_kinds = Counter(u.kind for u in plan.units)
     leads = {o.lead for o in plan.obligations}
-    breakdown = plan.targets.breakdown
+    group = plan.leading_group
     return {
         "plan": {
             "id": plan.id,
             "title": plan.title,
             "document_number": plan.document_number,
-            "issuer": plan.unit(plan.issuer).name,
+            "issuer": plan.unit(plan.issuer).name if plan.issuer else "",
             "written_on": plan.written_on.isoformat(),
             "published_on": plan.published_on.isoformat(),
             "start": plan.start.isoformat(),
@@ -82,13 +82,22 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
         "units": {"total": len(plan.units), "by_kind": dict(sorted(unit_kinds.items())),
                   "with_obligations": len(leads)},
         "groups": [{"id": g.id, "name": g.name, "members": len(g.members)} for g in plan.groups],
-        "leading_group": {"name": plan.leading_group.name, "leader": plan.leading_group.leader.name,
-                          "deputies": len(plan.leading_group.deputies), "members": len(plan.leading_group.members),
-                          "office_in": plan.unit(plan.leading_group.office.housed_in).name},
+        "leading_group": {"name": group.name, "leader": group.leader.name, "deputies": len(group.deputies),
+                          "members": len(group.members), "office_in": plan.unit(group.office.housed_in).name}
+        if group else None,
         "obligations": {"total": len(plan.obligations), "by_kind": {k: kinds.get(k, 0) for k in KINDS},
                         "from_group_assignments": sum(1 for o in plan.obligations if o.group)},
         "events": [{"id": e.id, "name": e.name} for e in plan.events],
-        "targets": {
+        "targets": _targets_summary(plan),
+        "calendar": plan.working_calendar().describe_known(),
+    }
+
+
+def _targets_summary(plan: Plan) -> dict[str, Any] | None:
+    if plan.targets is None:
+        return None
+    breakdown = plan.targets.breakdown
+    return {
             "unit_of_measure": plan.targets.unit_of_measure,
             "total": breakdown.totals.total,
             "by_year": {str(y): v for y, v in breakdown.totals.by_year.items()},
@@ -97,8 +106,6 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
             "plan_wide": [{"id": t.id, "name": t.name, "value": t.value, "unit_of_measure": t.unit_of_measure}
                           for t in plan.targets.plan_wide if t.year is None],
             "minimum_shares": [s.text for s in breakdown.minimum_shares],
-        },
-        "calendar": plan.working_calendar().describe_known(),
     }
 
 
@@ -115,20 +122,27 @@ def render_summary(summary: dict[str, Any]) -> str:
     """The summary as one screen of Chinese text."""
     p, u, o, t, lg = (summary["plan"], summary["units"], summary["obligations"], summary["targets"],
                       summary["leading_group"])
-    years = list(t["by_year"])
+    years = list(t["by_year"]) if t else []
     lines = [
         f"方案检查通过:{p['title']}",
-        f"  文号 {p['document_number']} · {p['issuer']} · 成文 {p['written_on']} · 发布 {p['published_on']}",
+        f"  文号 {p['document_number'] or '无'} · {p['issuer'] or '未写发文单位'} · 成文 {p['written_on']} · "
+        f"发布 {p['published_on']}",
         f"  期限 {p['start']} 至 {p['end']}({p['time_zone']})",
         "  阶段:" + ";".join(f"{ph['name']} " + "、".join(f"{a}~{b}" for a, b in ph["spans"])
                              for ph in summary["phases"]),
         f"责任单位 {u['total']} 个(承担任务 {u['with_obligations']} 个):"
         + "、".join(f"{UNIT_KIND_NAMES[k]} {n}" for k, n in u["by_kind"].items()),
         "  单位组:" + "、".join(f"{g['name']}({g['members']} 个)" for g in summary["groups"]),
-        f"领导小组:组长 {lg['leader']},副组长 {lg['deputies']} 人,成员 {lg['members']} 人;办公室设在{lg['office_in']}",
+        f"领导小组:组长 {lg['leader']},副组长 {lg['deputies']} 人,成员 {lg['members']} 人;办公室设在{lg['office_in']}"
+        if lg else "领导小组:无(督办上报各单位分管领导,再报督查室)",
         f"工作任务 {o['total']} 项(其中按单位组分解 {o['from_group_assignments']} 项):"
         + "、".join(f"{DEADLINE_KIND_NAMES[k]} {n}" for k, n in o["by_kind"].items() if n),
         "  待记录事件:" + ("、".join(e["name"] for e in summary["events"]) or "无"),
+    ]
+    if t is None:
+        lines += ["目标:无(本方案没有目标任务数和月报)", f"工作日历:{summary['calendar']} 年"]
+        return "\n".join(lines)
+    lines += [
         f"目标({t['unit_of_measure']}):三年 {t['total']:,}," + "、".join(f"{y}年 {t['by_year'][y]:,}" for y in years),
         "  " + _pad("区域", 8) + "".join(_pad(x, 8, right=True) for x in ["三年", *years]),
     ]

@@ -39,7 +39,14 @@ from responsibilities.plan.model import (
 )
 from responsibilities.plan.numbers import NumbersReader
 from responsibilities.plan.supervision import SettingsReader
-from responsibilities.plan.yaml_reader import PlanInvalid, compose_file, did_you_mean, value_node
+from responsibilities.plan.yaml_reader import (
+    PlanInvalid,
+    Reader,
+    compose_file,
+    compose_text,
+    did_you_mean,
+    value_node,
+)
 
 TOP_LEVEL = ("plan", "units", "groups", "leading_group", "events", "obligations", "targets", "reporting",
              "supervision", "calendar", "schedules")
@@ -47,8 +54,15 @@ TOP_LEVEL = ("plan", "units", "groups", "leading_group", "events", "obligations"
 
 def load_plan(path: Path | str) -> Plan:
     """The validated plan in ``path``; raises PlanInvalid with every problem in the file."""
-    path = Path(path)
-    root, reader = compose_file(path)
+    return _read(*compose_file(Path(path)))
+
+
+def load_plan_text(text: str, name: str) -> Plan:
+    """``load_plan`` for a plan file's text in hand (a reviewed import draft); problems name it ``name``."""
+    return _read(*compose_text(text, Reader(name)))
+
+
+def _read(root: Node | None, reader: Reader) -> Plan:
     if root is None:
         raise PlanInvalid(reader.problems)
     plan = PlanReader(reader).read(root)
@@ -63,15 +77,18 @@ class PlanReader(NumbersReader, SettingsReader):
     # ── sections ─────────────────────────────────────────────────────────────────────────────
 
     def read(self, root: Node) -> Plan | None:
-        top = self.r.mapping(root, "", required=TOP_LEVEL[:4] + ("obligations", "targets", "reporting", "supervision"),
-                             optional=("events", "calendar", "schedules"))
+        # A plan read from its division-of-labour table alone (`duban plan import`) may have no leading group (its
+        # escalations then go to each unit's leader in charge and the office), no groups, and no numbers.
+        top = self.r.mapping(root, "", required=("plan", "units", "obligations", "supervision"),
+                             optional=("groups", "leading_group", "events", "targets", "reporting", "calendar",
+                                       "schedules"))
         if top is None:
             return None
         # What a covering notice says (its title, drafter, addressees, basis) is optional: a plan read from its
         # division-of-labour table alone (`duban plan import`) may not know it.
         header = self.r.mapping(top.get("plan"), "plan", required=(
-            "id", "title", "document_number", "issuer", "written_on", "published_on", "time_zone", "start", "end",
-            "phases"), optional=("short_name", "notice_title", "drafted_by", "addressees", "basis"))
+            "id", "title", "written_on", "published_on", "time_zone", "start", "end", "phases"),
+            optional=("short_name", "document_number", "notice_title", "drafted_by", "addressees", "basis", "issuer"))
         if header is None:
             return None
         self.start = self.r.date(header.get("start"), "plan.start") or date.min
@@ -82,14 +99,29 @@ class PlanReader(NumbersReader, SettingsReader):
             self.units.setdefault(unit.id, unit)
         groups = self.each(top.get("groups"), "groups", self.read_group)
         self.groups = {g.id: g for g in groups}
-        leading_group = self.read_leading_group(top.get("leading_group"), "leading_group")
+        leading_group = (self.read_leading_group(top.get("leading_group"), "leading_group")
+                         if "leading_group" in top else None)
         events = self.each(top.get("events"), "events", self.read_event)
         self.events = {e.id: e for e in events}
         obligations = self.read_obligations(top.get("obligations"), "obligations", leading_group)
         declared = {o.declared_id for o in obligations}
-        targets = self.read_targets(top.get("targets"), "targets", self.units)
-        reporting = self.read_reporting(top.get("reporting"), "reporting", declared, self.units)
+        targets = self.read_targets(top.get("targets"), "targets", self.units) if "targets" in top else None
+        reporting = (self.read_reporting(top.get("reporting"), "reporting", declared, self.units)
+                     if "reporting" in top else None)
+        if "targets" not in top:
+            for refs_node, refs_field, refs in self.pending_target_refs:
+                for ref in refs:
+                    self.r.error(refs_node, refs_field, f'unknown target "{ref}": the plan has no targets section')
+        if ("targets" in top) != ("reporting" in top):
+            self.r.error(root, "", "targets and reporting go together: the monthly figures are reported against "
+                                   "the targets (give both, or neither)")
         supervision = self.read_supervision(top.get("supervision"), "supervision")
+        if "leading_group" not in top and supervision is not None:
+            for step in supervision.escalation:
+                for rung in set(step.to) & {"deputies", "leader"}:
+                    self.r.error(top.get("supervision"), "supervision.escalation",
+                                 f'level {step.level} goes to "{rung}", but the plan has no leading_group: without '
+                                 "one, escalations go to unit-member (the unit's leader in charge) and office")
         calendar_years = self.read_calendar(top.get("calendar"), "calendar")
         schedules = self.read_schedules(top.get("schedules"), "schedules")
         plan_id = self.r.text(header.get("id"), "plan.id", max_length=ID_LENGTH)
@@ -104,8 +136,9 @@ class PlanReader(NumbersReader, SettingsReader):
             title=self.r.text(header.get("title"), "plan.title"),
             notice_title=(self.r.text(header.get("notice_title"), "plan.notice_title") if "notice_title" in header
                           else self.r.text(header.get("title"), "plan.title")),
-            document_number=self.r.text(header.get("document_number"), "plan.document_number", max_length=ID_LENGTH),
-            issuer=self.unit_ref(header.get("issuer"), "plan.issuer"),
+            document_number=(self.r.text(header.get("document_number"), "plan.document_number", max_length=ID_LENGTH)
+                             if "document_number" in header else ""),
+            issuer=self.unit_ref(header.get("issuer"), "plan.issuer") if "issuer" in header else "",
             drafted_by=self.r.text(header.get("drafted_by"), "plan.drafted_by") if "drafted_by" in header else "",
             addressees=self.r.text(header.get("addressees"), "plan.addressees") if "addressees" in header else "",
             written_on=self.in_plan(header.get("written_on"), "plan.written_on",
@@ -121,7 +154,8 @@ class PlanReader(NumbersReader, SettingsReader):
         if (plan_fields["written_on"] and plan_fields["published_on"]
                 and plan_fields["published_on"] < plan_fields["written_on"]):
             self.r.error(header.get("published_on"), "plan.published_on", "published before it was written")
-        parts = (leading_group, targets, reporting, supervision, calendar_years)
+        parts = ((leading_group,) * ("leading_group" in top) + (targets,) * ("targets" in top)
+                 + (reporting,) * ("reporting" in top) + (supervision, calendar_years))
         if self.r.problems or any(p is None for p in parts) or any(v is None for v in plan_fields.values()):
             return None
         return Plan(**plan_fields, units=tuple(self.units.values()), groups=tuple(groups),

@@ -294,7 +294,7 @@ class Plan:
     title: str
     notice_title: str
     document_number: str
-    issuer: str
+    issuer: str  # a unit id; "" when the plan file names none
     drafted_by: str
     addressees: str
     written_on: date
@@ -306,11 +306,11 @@ class Plan:
     phases: tuple[Phase, ...]
     units: tuple[Unit, ...]
     groups: tuple[Group, ...]
-    leading_group: LeadingGroup
+    leading_group: LeadingGroup | None  # None: escalations go to each unit's leader in charge, then the office
     events: tuple[Event, ...]
     obligations: tuple[Obligation, ...]
-    targets: Targets
-    reporting: Reporting
+    targets: Targets | None  # None (with reporting): a plan without numbers
+    reporting: Reporting | None
     supervision: Supervision
     calendar_years: tuple[YearOverride, ...] = ()
     schedules: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_SCHEDULES)))

@@ -263,6 +263,12 @@ def compose_file(path: Path) -> tuple[Node | None, Reader]:
         reader.problems.append(Problem(str(path), line, column, "", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} "
                                        "cannot be read; GBK or another encoding?): save it as UTF-8"))
         return None, reader
+    return compose_text(text, reader)
+
+
+def compose_text(text: str, reader: Reader) -> tuple[Node | None, Reader]:
+    """``compose_file`` for a plan already in hand as text (a draft kept in the database); ``reader`` names it."""
+    path = reader.file
     try:
         node = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:

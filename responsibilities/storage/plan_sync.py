@@ -37,7 +37,7 @@ from responsibilities.storage.model import (
     UnitPlan,
     UnitRecord,
 )
-from responsibilities.storage.plans import declared_years
+from responsibilities.storage.plans import PRIMARY_ORDER, declared_years
 
 
 @dataclass
@@ -57,22 +57,30 @@ class LoadReport:
         return {what: dict(c) for what, c in self.counts.items()}
 
 
-def plan_settings(plan: Plan) -> dict[str, Any]:
-    """The parts of the plan services need at run time, stored with the plan row."""
+def plan_settings(plan: Plan, office: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The parts of the plan services need at run time, stored with the plan row. ``office``: the office that
+    supervises a plan without a leading group of its own (the office-wide one, of the office's first plan)."""
     supervision = to_json(plan.supervision)
     supervision["ongoing_cadence"] = rule_to_json(plan.supervision.ongoing_cadence)
-    office = plan.leading_group.office
-    return {"supervision": supervision, "calendar_years": to_json(plan.calendar_years),
-            "office": {"name": office.name, "email": office.email, "unit": office.housed_in},
+    if plan.leading_group is not None:
+        own = plan.leading_group.office
+        office = {"name": own.name, "email": own.email, "unit": own.housed_in}
+    if office is None:
+        raise PlanConflict([f"plan {plan.id} has no leading_group, and no other plan's office can supervise it: "
+                            "load a plan with a leading group (and its office) first"])
+    return {"supervision": supervision, "calendar_years": to_json(plan.calendar_years), "office": office,
             "schedules": dict(plan.schedules), "figures": figures_settings(plan),
             # The plan's groups (各县(市、区)人民政府): the directory a document being imported is read against.
             "groups": [{"id": g.id, "name": g.name, "aliases": list(g.aliases), "members": list(g.members)}
                        for g in plan.groups]}
 
 
-def figures_settings(plan: Plan) -> dict[str, Any]:
-    """What the monthly figures need at run time: the report's obligation and fields, the minimum shares."""
+def figures_settings(plan: Plan) -> dict[str, Any] | None:
+    """What the monthly figures need at run time: the report's obligation and fields, the minimum shares (None for a
+    plan without numbers)."""
     reporting = plan.reporting
+    if reporting is None or plan.targets is None:
+        return None
     return {"obligation": reporting.monthly_report_obligation, "receiver": reporting.monthly_report_receiver,
             "fields": [{"id": f.id, "name": f.name, "part_of": f.part_of} for f in reporting.monthly_report_fields],
             "minimum_shares": [{"category": s.category, "of": s.of, "at_least_percent": s.at_least_percent,
@@ -206,13 +214,21 @@ class _Sync:
                         before={k: _jsonable(old) for k, (old, _) in changes.items()},
                         after={k: _jsonable(new) for k, (_, new) in changes.items()}, **where)
 
+    def office_elsewhere(self) -> dict[str, Any] | None:
+        """The office of the office's first plan (other than this one), for a plan without a leading group."""
+        if self.plan.leading_group is not None:
+            return None
+        settings = self.session.scalars(select(PlanRecord.settings).where(PlanRecord.id != self.plan.id)
+                                        .order_by(*PRIMARY_ORDER).limit(1)).first()
+        return (settings or {}).get("office")
+
     def run(self) -> LoadReport:
         p = self.plan
         self.check_directory()
         plan_row, changes = self.upsert(PlanRecord, p.id, dict(
             id=p.id, title=p.title, short_name=p.display_name, document_number=p.document_number,
-            issuer=p.issuer, time_zone=p.time_zone, start=p.start, end=p.end, published_on=p.published_on,
-            settings=plan_settings(p)), "plan")
+            issuer=p.issuer or None, time_zone=p.time_zone, start=p.start, end=p.end, published_on=p.published_on,
+            settings=plan_settings(p, self.office_elsewhere())), "plan")
         if changes:
             plan_row.loaded_at = self.now
         if plan_row.kind is None:
@@ -262,11 +278,12 @@ class _Sync:
                 if theirs.get(what) != ours[what]:
                     problems.append(f'units[{unit.id}].{what}: "{ours[what]}" here, but plan {link.plan_id} '
                                     f'defines unit {unit.id} as "{theirs.get(what)}"')
+        group_people = self.plan.leading_group.people if self.plan.leading_group else ()
         people = {x.id: x for x in self.session.scalars(select(PersonRecord).where(
-            PersonRecord.id.in_([x.id for x in self.plan.leading_group.people])))}
+            PersonRecord.id.in_([x.id for x in group_people])))}
         in_other_groups = set(self.session.scalars(select(PlanPerson.person_id).where(
             PlanPerson.plan_id != self.plan.id, PlanPerson.person_id.in_(list(people)))))
-        for person in self.plan.leading_group.people:
+        for person in group_people:
             stored = people.get(person.id)
             if stored is not None and person.id in in_other_groups and stored.name != person.name:
                 problems.append(f'leading_group: person {person.id} is "{person.name}" here, but "{stored.name}" '
@@ -328,7 +345,7 @@ class _Sync:
     def sync_people(self) -> None:
         p = self.plan
         members = {m.person_id: m for m in self.session.scalars(select(PlanPerson).where(PlanPerson.plan_id == p.id))}
-        for person in p.leading_group.people:
+        for person in p.leading_group.people if p.leading_group else ():
             self.upsert(PersonRecord, person.id, dict(id=person.id, name=person.name, title=person.title,
                                                        unit_id=person.unit, email=person.email, retired=False),
                         "people")
@@ -420,6 +437,8 @@ class _Sync:
                     deliverable=deliverable, before=before)
 
     def sync_targets(self) -> None:
+        if self.plan.targets is None:
+            return
         breakdown = self.plan.targets.breakdown
         for row in breakdown.regions:
             for year, value in row.by_year.items():
