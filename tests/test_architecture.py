@@ -2,10 +2,10 @@
 or inside functions), one vocabulary, and ruff's rules.
 
 workflows → notifications → responsibilities, never back. Inside responsibilities the layers run upwards:
-vocabulary, errors and limits, deadlines, plan, importing (documents read into plans), storage, tracking, reading,
-figures, notices, reports; a layer imports only the ones below it. Inside workflows: the shared settings at the
-bottom, then schedule and replay, then web, the server process (web and scheduler together), and the command line
-on top.
+vocabulary, errors and limits, zips (the zip-bomb guard), deadlines, plan, importing (documents read into plans),
+storage, tracking, reading, figures, notices, reports; a layer imports only the ones below it. Inside workflows: the
+shared settings at the bottom, then schedule and replay, then web, the server process (web and scheduler together),
+and the command line on top.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("responsibilities", "notifications", "workflows")
 FORBIDDEN = {"responsibilities": {"notifications", "workflows"}, "notifications": {"workflows"}}
 LAYERS = {
-    "responsibilities": ["vocabulary", "errors", "limits", "deadlines", "plan", "importing", "storage", "tracking",
-                         "reading", "figures", "notices", "reports"],
+    "responsibilities": ["vocabulary", "errors", "limits", "zips", "deadlines", "plan", "importing", "storage",
+                         "tracking", "reading", "figures", "notices", "reports"],
     "workflows": ["settings", "paths", "failures", "runtime", "schedule", "replay", "web", "flows", "server", "cli"],
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")

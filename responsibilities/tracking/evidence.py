@@ -18,7 +18,6 @@ import hashlib
 import os
 import re
 import stat
-import struct
 import tempfile
 import unicodedata
 import zipfile
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from responsibilities.zips import ZipBounds, ZipRefused, checked_entries
+
 # ── the bounds, for every door (the service, the web page, the API, the command line) ──────────────────
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 # The display name, in UTF-8: under the 255-byte name limit of every common filesystem, so that whoever saves
@@ -36,8 +37,8 @@ MAX_NAME_BYTES = 200
 # ZIP-based evidence (ZIP, .docx/.xlsx/.pptx, OFD), as its central directory declares it:
 MAX_ZIP_ENTRIES = 5000  # an Office file or OFD has tens of parts, a folder of scans hundreds
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # Office XML at the 20 MB limit unpacks to some 10 times that
-MAX_ZIP_RATIO = 100  # Apache POI's zip-bomb ratio, which real Office files stay under …
-RATIO_GRACE_BYTES = 1024 * 1024  # … counted for entries that unpack past 1 MB (small parts compress as they like)
+MAX_ZIP_RATIO = 100  # Apache POI's zip-bomb ratio, which real Office files stay under, for members past 1 MB
+_ZIP_BOUNDS = ZipBounds(entries=MAX_ZIP_ENTRIES, unpacked=MAX_UNPACKED_BYTES, ratio=MAX_ZIP_RATIO)
 MAX_LINK_CHARS = 2000
 CHUNK = 64 * 1024
 HEAD_BYTES = 1024  # the start kept to sniff: enough for a web page's or a shortcut's first lines
@@ -365,31 +366,28 @@ def _member(name: str) -> str:
 
 
 def _zip_entries(temp: Path, display: str) -> list[zipfile.ZipInfo]:
-    """The archive's entries as its central directory declares them, within the bounds. Nothing is extracted,
-    so members with odd paths (absolute, "..") never reach a disk of ours."""
+    """The archive's entries as its central directory declares them, within the bounds (responsibilities.zips).
+    Nothing is extracted, so members with odd paths (absolute, "..") never reach a disk of ours."""
     try:
-        with zipfile.ZipFile(temp) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error,
-            NotImplementedError):
-        raise EvidenceRejected(f"{display}:看起来是 ZIP 或 Office 文件,但无法打开(已损坏或不完整);"
-                               "请重新保存或导出后再提交") from None
-    if not entries:
-        raise EvidenceRejected(f"{display}:压缩包是空的;请提交有内容的文件")
-    if len(entries) > MAX_ZIP_ENTRIES:
-        raise EvidenceRejected(f"{display}:压缩包内有 {len(entries)} 个文件,超过 {MAX_ZIP_ENTRIES} 个的上限;"
-                               "请分成几个压缩包提交")
-    if any(entry.flag_bits & 0x41 for entry in entries):  # bit 0: encrypted; bit 6: strong encryption
-        raise EvidenceRejected(f"{display}:文件设有密码(已加密),无法检查其中的内容;请去掉密码后再提交")
-    unpacked = sum(entry.file_size for entry in entries)
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise EvidenceRejected(f"{display}:解压后共 {_mb(unpacked)},超过 {_mb(MAX_UNPACKED_BYTES)} 的上限"
-                               "(可能是“压缩炸弹”),不接收;请拆分成几个文件后再提交")
-    for entry in entries:
-        if entry.file_size > RATIO_GRACE_BYTES and entry.file_size > MAX_ZIP_RATIO * max(entry.compress_size, 1):
-            raise EvidenceRejected(f"{display}:其中的“{_member(entry.filename)}”解压后 {_mb(entry.file_size)},"
-                                   f"压缩比超过 {MAX_ZIP_RATIO} 倍(可能是“压缩炸弹”),不接收;请检查文件后重新打包")
-    return entries
+        return checked_entries(temp, _ZIP_BOUNDS)
+    except ZipRefused as refused:
+        raise EvidenceRejected(_zip_refusal(refused, display)) from None
+
+
+def _zip_refusal(refused: ZipRefused, display: str) -> str:
+    if refused.reason == "corrupt":
+        return f"{display}:看起来是 ZIP 或 Office 文件,但无法打开(已损坏或不完整);请重新保存或导出后再提交"
+    if refused.reason == "empty":
+        return f"{display}:压缩包是空的;请提交有内容的文件"
+    if refused.reason == "entries":
+        return f"{display}:压缩包内有 {refused.count} 个文件,超过 {MAX_ZIP_ENTRIES} 个的上限;请分成几个压缩包提交"
+    if refused.reason == "encrypted":
+        return f"{display}:文件设有密码(已加密),无法检查其中的内容;请去掉密码后再提交"
+    if refused.reason == "unpacked":
+        return (f"{display}:解压后共 {_mb(refused.size)},超过 {_mb(MAX_UNPACKED_BYTES)} 的上限"
+                "(可能是“压缩炸弹”),不接收;请拆分成几个文件后再提交")
+    return (f"{display}:其中的“{_member(refused.member)}”解压后 {_mb(refused.size)},"
+            f"压缩比超过 {MAX_ZIP_RATIO} 倍(可能是“压缩炸弹”),不接收;请检查文件后重新打包")
 
 
 def _guarded(chunks: Iterable[bytes], source: Path | None) -> Iterator[bytes]:
