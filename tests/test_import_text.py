@@ -42,9 +42,10 @@ def imported(path: Path, directory: Directory, **options):
     return import_document(path.read_bytes(), path.name, directory, **options)
 
 
-def division_differences(reading, plan) -> list[str]:
-    """Every difference, row by row, between the obligations read from the seed's 工作分工 table and the
-    hand-written ones citing the same row (section 工作分工, the unit cell as printed, the item number)."""
+def division_differences(reading, plan, *, every_row: bool = False) -> list[str]:
+    """Every difference, row by row, between the obligations read from the seed's 工作分工 table (every obligation
+    read, with ``every_row``) and the hand-written ones citing the same row (section 工作分工, the unit cell as
+    printed, the item number)."""
     written = {}
     for o in plan.obligations:
         for s in o.sources:
@@ -53,7 +54,7 @@ def division_differences(reading, plan) -> list[str]:
                 # source keeps the table's own words: those are what the table says.
                 rule = parse_deadline(s.deadline_text, year=plan.start.year) if s.deadline_text else o.deadline
                 written.setdefault((s.unit, s.item), (o, rule))
-    rows = [o for o in reading.obligations if o.source.table.endswith("的表格")]
+    rows = [o for o in reading.obligations if every_row or o.source.table.endswith("的表格")]
     differences = [f"{len(rows)} rows read, {len(written)} written"] if len(rows) != len(written) else []
     for o in rows:
         if (o.unit_cell, o.item) not in written:
@@ -245,3 +246,31 @@ def test_numbered_items_in_one_cell_split_when_each_has_its_own_deadline_and_sta
         ("开展职业技能竞赛", None, "10月底前")]
     assert {o.section for o in reading.obligations} == {"一、培训扩容"}
     assert [(f.code, f.row) for f in reading.flags] == [("no-unit", "表格 1 第 5 行")]
+
+
+def _seed_as(fmt: str, folder: Path) -> Path:
+    import import_documents as build
+
+    if fmt == "html":
+        path = folder / "分工.html"
+        path.write_text(build.seed_html(), encoding="utf-8")
+        return path
+    return {"docx": build.seed_docx, "xlsx": build.seed_xlsx, "pdf": build.seed_pdf}[fmt](folder / f"分工.{fmt}")
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx", "html", pytest.param("pdf", marks=pytest.mark.browser)])
+def test_the_seeds_table_as_word_excel_web_page_or_pdf_imports_as_its_text_does(fmt, seed_plan, seed_directory,
+                                                                               tmp_path):
+    """The same table written as a Word author, a spreadsheet, the site and a printer would (tests/import_documents.py:
+    unit cells merged down over their tasks): every row to the hand-written obligation it is, as from the text."""
+    reading = imported(_seed_as(fmt, tmp_path), seed_directory, year=2019).reading
+    from_text = imported(SEED_TEXT, seed_directory).reading
+
+    def rows(r):  # the obligations of the document's first table: its 工作分工
+        return [(o.task, o.item, o.lead.id, o.rule.kind, o.first_due) for o in r.obligations
+                if o.source.table == r.tables_used[0]]
+
+    assert len(reading.obligations) == 46
+    assert rows(reading) == rows(from_text)
+    differences = division_differences(reading, seed_plan, every_row=True)
+    assert differences == []
