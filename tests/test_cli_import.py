@@ -61,3 +61,14 @@ def test_bad_input_is_one_line_exit_1_and_no_draft_is_written(duban, tmp_path, l
     assert result.returncode != 0 and result.stdout == "", result.stdout
     assert says in result.stderr.strip().splitlines()[-1], result.stderr  # one line (after argparse's usage)
     assert files() == before
+
+
+def test_a_word_file_imports_by_its_content_whatever_its_name(duban, tmp_path):
+    from import_documents import seed_docx
+
+    seed_docx(tmp_path / "分工表.bin")  # a name that says nothing: the content decides
+    result = duban("plan", "import", "分工表.bin", "--year", "2019", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["format"] == "docx" and report["tables"] == ["表格 1"] and report["totals"]["obligations"] == 46
+    assert report["obligations"][2]["lead"]["unit"] == "hrss"  # 市人力资源社会保障局, merged over nine rows
