@@ -27,14 +27,19 @@ SessionFactory = sessionmaker[Session]
 def add_plan(session_factory: SessionFactory, plan: Plan, *, now: datetime, actor: str | None = None) -> LoadReport:
     """Load ``plan`` as a new plan; refused, with nothing changed, when its id is already a plan's."""
     with session_factory.begin() as session:
-        serialise(session, "plan")
-        if actor is not None:
-            require_office(acting_user(session, actor), "plan.add")
-        existing = session.get(PlanRecord, plan.id)
-        if existing is not None:
-            raise InvalidInput(f"方案编号“{plan.id}”已被“{existing.title}”使用,未作任何更改:新方案请换一个编号;"
-                               f"要更新该方案,请用 `duban load 文件`")
-        return sync_in_session(session, plan, now=now, actor=actor or "system")
+        return add_plan_in(session, plan, now=now, actor=actor)
+
+
+def add_plan_in(session: Session, plan: Plan, *, now: datetime, actor: str | None = None) -> LoadReport:
+    """``add_plan`` inside the caller's write transaction (publishing an import marks its draft in the same one)."""
+    serialise(session, "plan")
+    if actor is not None:
+        require_office(acting_user(session, actor), "plan.add")
+    existing = session.get(PlanRecord, plan.id)
+    if existing is not None:
+        raise InvalidInput(f"方案编号“{plan.id}”已被“{existing.title}”使用,未作任何更改:新方案请换一个编号;"
+                           f"要更新该方案,请用 `duban load 文件`")
+    return sync_in_session(session, plan, now=now, actor=actor or "system")
 
 
 def close_plan(session_factory: SessionFactory, *, plan_id: str, now: datetime, actor: str | None = None) -> PlanRecord:
