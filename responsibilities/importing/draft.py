@@ -194,3 +194,16 @@ def report_json(reading: Reading) -> dict[str, Any]:
                    "units_unknown": sum(r.status == "unknown" for r in names),
                    "units_ambiguous": sum(r.status == "ambiguous" for r in names), "kinds": dict(kinds)},
     }
+
+
+def with_plan_names(draft: str, *, title: str | None = None, short_name: str | None = None) -> str:
+    """``draft`` with the plan's title and short name the office chose (None: as read from the document)."""
+    chosen = {"title": title, "short_name": short_name}
+    lines = draft.split("\n")
+    for i, line in enumerate(lines):
+        if line and not line.startswith((" ", "#", "plan:")):
+            break  # past the plan's header
+        key = line[2:].partition(":")[0] if line.startswith("  ") and not line.startswith("   ") else ""
+        if chosen.get(key) is not None:
+            lines[i] = f"  {key}: {q(chosen.pop(key) or '')}"
+    return "\n".join(lines)
