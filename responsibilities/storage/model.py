@@ -505,3 +505,30 @@ class ChannelStatus(Base):
     retry_at: Mapped[datetime]
     failures: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str] = mapped_column(Text)
+
+
+class PlanImport(Base):
+    """A document the office is importing in the browser, kept until the plan is published or the draft discarded:
+    the uploaded bytes (read again on each view: the reading depends on the directory of the day) and the office's
+    corrections. Publishing or discarding empties ``content``; the row stays as the record of who did what."""
+
+    __tablename__ = "plan_imports"
+    __table_args__ = (CheckConstraint("status IN ('draft', 'published', 'discarded')", name="ck_plan_imports_status"),
+                      Index("ix_plan_imports_status", "status"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    file_name: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    year: Mapped[int | None] = mapped_column(Integer)  # the year the office gave for phrases without one
+    # {"units": {name: id}, "new_units": {name: [id, full name]}, "leads": {index: id}, "deadlines": {index: text},
+    #  "plan": {"id", "title", "short_name"}}
+    corrections: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # draft | published | discarded
+    version: Mapped[int] = mapped_column(Integer)  # +1 on each change: a page showing an older one is refused
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"))  # the plan it was published as
+    finished_at: Mapped[datetime | None]
+    finished_by: Mapped[str | None] = mapped_column(String(64))
