@@ -55,6 +55,10 @@ ACTION_NAMES = {
     "plan.close": "结束工作方案",
     "plan.closed": "结束工作方案",
     "item.assign": "交办事项",
+    "import.upload": "导入方案文件",
+    "import.correct": "更正方案草稿",
+    "import.discard": "丢弃方案草稿",
+    "import.publish": "发布导入的方案",
 }
 # Where an item stands on a unit's workspace (reading.workspace.WHY): its sections and the counts at its top.
 WORKSPACE_NAMES = {"overdue": "逾期", "returned": "退回重办", "soon": "两周内到期", "reviewing": "等待审核",
@@ -62,13 +66,15 @@ WORKSPACE_NAMES = {"overdue": "逾期", "returned": "退回重办", "soon": "两
 # A day as pages write it: without its year in the current year (6月30日), else with it (2021年1月10日).
 DAY_FORMATS = {"this_year": "{month}月{day}日", "other_year": "{year}年{month}月{day}日"}
 PLAN_KIND_NAMES = {"plan": "工作方案", "standing": "交办事项"}
+# A plan being imported in the browser (tracking.import_drafts).
+IMPORT_STATUS_NAMES = {"draft": "草稿", "published": "已发布", "discarded": "已丢弃"}
 # A recurring deadline's period: 每月 / 每季度 (the period units of deadlines.rules).
 EVERY_NAMES = {"month": "每月", "quarter": "每季度", "half_year": "每半年", "year": "每年"}
 ROLE_NAMES = {"office": "领导小组办公室", "unit": "责任单位", "leader": "领导"}
 # What kind of refusal a message is, as its headline says it (by the domain error's class name).
 REFUSAL_NAMES = {"NotFound": "未找到", "NotAllowed": "无权进行此操作", "InvalidInput": "输入有误",
                  "IllegalTransition": "当前状态不允许此操作", "StaleDeliverable": "该事项已被他人修改",
-                 "Busy": "上一个请求仍在处理中",
+                 "StaleDraft": "方案草稿已被他人修改", "Busy": "上一个请求仍在处理中",
                  "DomainError": "请求无法完成"}
 
 # ── the plan ─────────────────────────────────────────────────────────────────────────────────────

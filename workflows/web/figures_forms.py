@@ -108,12 +108,13 @@ _uploading_lock = threading.Lock()
 
 
 @contextmanager
-def one_upload_at_a_time(user: SignedIn) -> Iterator[None]:
-    """An account's second upload while its first is being read is refused (429), not queued behind it: one
-    account cannot occupy the server's worker threads with workbooks."""
+def one_upload_at_a_time(user: SignedIn, busy: str = "上一个月报表还在处理中:请等它处理完(最多十几秒)再上传"
+                         ) -> Iterator[None]:
+    """An account's second upload while its first is being read is refused (429, ``busy``), not queued behind it:
+    one account cannot occupy the server's worker threads with workbooks or documents."""
     with _uploading_lock:
         if user.user_name in _uploading:
-            raise Busy("上一个月报表还在处理中:请等它处理完(最多十几秒)再上传")
+            raise Busy(busy)
         _uploading.add(user.user_name)
     try:
         yield

@@ -23,6 +23,7 @@ from responsibilities.vocabulary import (
     BULLETIN_OUTCOME_NAMES,
     DAY_FORMATS,
     DEADLINE_KIND_NAMES,
+    IMPORT_STATUS_NAMES,
     JOB_NAMES,
     LIGHT_NAMES,
     NOTICE_KIND_NAMES,
@@ -45,7 +46,7 @@ templates.env.globals.update(LIGHT_NAMES=LIGHT_NAMES, STATE_NAMES=STATE_NAMES, A
                              NOTICE_STATES=NOTICE_STATE_NAMES,
                              ROLE_NAMES=ROLE_NAMES, PROGRESS_NAMES=PROGRESS_NAMES, JOB_NAMES=JOB_NAMES,
                              OUTCOME_NAMES=BULLETIN_OUTCOME_NAMES, RECENT_PERIOD_NAMES=RECENT_PERIOD_NAMES,
-                             WORKSPACE_NAMES=WORKSPACE_NAMES)
+                             WORKSPACE_NAMES=WORKSPACE_NAMES, IMPORT_STATUS_NAMES=IMPORT_STATUS_NAMES)
 # The upload field states the store's bounds, and offers only the names it accepts (a hint: the store decides).
 templates.env.globals.update(EVIDENCE_ACCEPTED=ACCEPTED, EVIDENCE_EXTENSIONS=",".join(EXPECTED),
                              EVIDENCE_MB=MAX_EVIDENCE_BYTES >> 20, EVIDENCE_FILES=MAX_FILES)
