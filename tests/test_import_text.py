@@ -274,3 +274,38 @@ def test_the_seeds_table_as_word_excel_web_page_or_pdf_imports_as_its_text_does(
     assert rows(reading) == rows(from_text)
     differences = division_differences(reading, seed_plan, every_row=True)
     assert differences == []
+
+
+def test_a_task_first_word_table_reads_its_section_rows_units_on_several_lines_and_leaders(seed_directory, tmp_path):
+    """A 重点工作任务分工 as a Word author makes it: task first, a section row merged across the table, co-units one
+    per line in their cell, the leader in charge in a column of its own."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("贵港市2020年稳就业重点工作任务分工")
+    document.add_paragraph("(2020年4月1日)")
+    rows = [("序号", "重点工作", "牵头单位", "配合单位", "完成时限", "责任领导"),
+            ("一、稳定就业岗位",) * 6,
+            ("1", "落实援企稳岗返还政策", "市人社局", "市财政局\n市税务局", "2020年6月底前", "韦彦"),
+            ("2", "开发公益性岗位安置就业困难人员", "市人力资源社会保障局", "各县(市、区)人民政府", "持续推进", "韦彦"),
+            ("二、扩大培训规模",) * 6,
+            ("3", "开展以工代训", "市人社局、市财政局", "", "12月底前", "")]
+    table = document.add_table(rows=len(rows), cols=6)
+    for r, values in enumerate(rows):
+        if len(set(values)) == 1:  # the section row: one cell merged across the table
+            merged = table.cell(r, 0).merge(table.cell(r, 5))
+            merged.text = values[0]
+            continue
+        for c, value in enumerate(values):
+            table.cell(r, c).text = value
+    path = tmp_path / "分工.docx"
+    document.save(path)
+
+    reading = imported(path, seed_directory).reading
+    assert [(o.section, o.task, o.lead.id, [r.id for r in o.co_units], o.first_due and o.first_due.isoformat(),
+             o.leader) for o in reading.obligations] == [
+        ("一、稳定就业岗位", "落实援企稳岗返还政策", "hrss", ["finance", None], "2020-06-30", "韦彦"),
+        ("一、稳定就业岗位", "开发公益性岗位安置就业困难人员", "hrss", ["counties"], None, "韦彦"),
+        ("二、扩大培训规模", "开展以工代训", "hrss", ["finance"], "2020-12-31", ""),  # the first listed leads
+    ]
+    assert [(f.code, f.cell) for f in reading.flags] == [("unknown-unit", "市税务局")]
