@@ -309,3 +309,31 @@ def test_a_task_first_word_table_reads_its_section_rows_units_on_several_lines_a
         ("二、扩大培训规模", "开展以工代训", "hrss", ["finance"], "2020-12-31", ""),  # the first listed leads
     ]
     assert [(f.code, f.cell) for f in reading.flags] == [("unknown-unit", "市税务局")]
+
+
+def test_a_spreadsheet_with_its_header_on_row_3_reads_the_second_unit_column_as_the_cooperating_units(
+        seed_directory, tmp_path):
+    """牵头单位 then 责任单位: the second names the others. The sheet has a title and a date above the header, as
+    offices' spreadsheets do, and a merged cell for a unit over two tasks."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "任务分解"
+    sheet.append(["贵港市2021年技能培训任务分解表"])
+    sheet.append(["填报日期:2021年1月15日"])
+    sheet.append(["序号", "主要任务", "牵头单位", "责任单位", "时间节点"])
+    sheet.append([1, "组织开展技能竞赛", "市总工会", "市人社局、市教育局", "10月底前"])
+    sheet.append([2, "举办职业技能大赛", "市人社局", "市总工会", "9月底前"])
+    sheet.append([3, "评选技能大师", None, "市总工会", "年底前"])
+    sheet.merge_cells("C5:C6")  # 市人社局 leads tasks 2 and 3
+    path = tmp_path / "任务分解.xlsx"
+    book.save(path)
+
+    reading = imported(path, seed_directory).reading
+    assert [(o.task, o.lead.id, [r.id for r in o.co_units], o.first_due.isoformat()) for o in reading.obligations] == [
+        ("组织开展技能竞赛", "union", ["hrss", "education"], "2021-10-31"),
+        ("举办职业技能大赛", "hrss", ["union"], "2021-09-30"),
+        ("评选技能大师", "hrss", ["union"], "2021-12-31"),
+    ]
+    assert reading.flags == [] and reading.obligations[2].source.row.endswith("第 6 行")
