@@ -171,8 +171,8 @@ def _people(session: Session, plan_id: str | None, role: str, unit_id: str | Non
 def _unit_member(session: Session, plan_id: str | None, unit_id: str | None) -> list[str]:
     """The member who speaks for the unit; for a region that is no government of its own (市本级), whose
     figures the office's unit compiles, the member of that unit (the plan loader checks the same rule). An item
-    of a plan without such a member (the office's hand-assigned items) goes to the unit's leader in charge
-    (分管领导), as the office's directory names them."""
+    of a plan without such a member (the office's hand-assigned items, a plan without a leading group) goes to the
+    unit's leader in charge (分管领导), as the office's directory names them, else to the office."""
     found = _people(session, plan_id, "member", unit_id)
     unit = session.get(UnitRecord, unit_id) if unit_id else None
     if not found and unit is not None and unit.kind == "region":
@@ -180,9 +180,17 @@ def _unit_member(session: Session, plan_id: str | None, unit_id: str | None) -> 
         found = _people(session, plan_id, "member", office_unit) if office_unit else []
     if not found and unit is not None and unit.leader:
         found = [unit.leader["email"]]
-    if not found and _plan(session, plan_id).kind == STANDING:  # no leader in charge on record: the office
+    if not found and _without_leading_group(session, plan_id):  # no leader in charge on record: the office
         found = [_plan(session, plan_id).office.email]
     return found
+
+
+def _without_leading_group(session: Session, plan_id: str | None) -> bool:
+    """A plan whose escalations have no leading group to climb: the office's hand-assigned items, and a plan
+    imported from a document that names none."""
+    plan = _plan(session, plan_id)
+    return plan.kind == STANDING or session.scalar(
+        select(PlanPerson.person_id).where(PlanPerson.plan_id == plan.id).limit(1)) is None
 
 
 def _lead_unit_id(session: Session, notice: Notice) -> str | None:

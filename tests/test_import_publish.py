@@ -72,3 +72,24 @@ def test_the_corrected_draft_is_published_beside_the_seed_plan_with_its_new_unit
 def test_a_correction_that_cannot_apply_is_refused_in_words(loaded, session_factory, corrections, says):
     with pytest.raises(CorrectionRefused, match=says):
         read(session_factory, corrections)
+
+
+def test_an_overdue_item_of_a_plan_without_a_leading_group_escalates_to_the_units_leader_else_the_office(
+        loaded, session_factory):
+    from notifications.messages import recipients_for
+    from responsibilities.notices.sweep import sweep
+    from responsibilities.storage.model import Notice
+
+    corrections = Corrections(new_units={"市大数据发展局": ("big-data", "贵港市大数据发展局")},
+                              deadlines={2: "2020年9月30日前"})
+    publish_draft(session_factory, read(session_factory, corrections).draft, actor=OFFICE, now=NOW)
+    with session_factory.begin() as session:  # finance has its leader in charge on record; big-data has none
+        session.get(UnitRecord, "finance").leader = {"name": "李明", "title": "副市长", "email": "li-ming@gov.example"}
+    for day in (date(2020, 7, 3), date(2020, 10, 12)):  # three working days after 06-30, and after 09-30
+        sweep(session_factory, now=at(day.year, day.month, day.day), today=day)
+    with session_factory() as session:
+        first_rung = {n.unit_id: recipients_for(session, n) for n in session.scalars(
+            select(Notice).where(Notice.plan_id == "skills-2020-tasks", Notice.kind == "escalation",
+                                 Notice.level == 1))}
+    assert first_rung["finance"] == ("li-ming@gov.example",)
+    assert first_rung["big-data"] == ("office@guigang.example",)  # no leader on record: the office at once

@@ -274,3 +274,66 @@ def test_the_seeds_table_as_word_excel_web_page_or_pdf_imports_as_its_text_does(
     assert rows(reading) == rows(from_text)
     differences = division_differences(reading, seed_plan, every_row=True)
     assert differences == []
+
+
+def test_a_task_first_word_table_reads_its_section_rows_units_on_several_lines_and_leaders(seed_directory, tmp_path):
+    """A 重点工作任务分工 as a Word author makes it: task first, a section row merged across the table, co-units one
+    per line in their cell, the leader in charge in a column of its own."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("贵港市2020年稳就业重点工作任务分工")
+    document.add_paragraph("(2020年4月1日)")
+    rows = [("序号", "重点工作", "牵头单位", "配合单位", "完成时限", "责任领导"),
+            ("一、稳定就业岗位",) * 6,
+            ("1", "落实援企稳岗返还政策", "市人社局", "市财政局\n市税务局", "2020年6月底前", "韦彦"),
+            ("2", "开发公益性岗位安置就业困难人员", "市人力资源社会保障局", "各县(市、区)人民政府", "持续推进", "韦彦"),
+            ("二、扩大培训规模",) * 6,
+            ("3", "开展以工代训", "市人社局、市财政局", "", "12月底前", "")]
+    table = document.add_table(rows=len(rows), cols=6)
+    for r, values in enumerate(rows):
+        if len(set(values)) == 1:  # the section row: one cell merged across the table
+            merged = table.cell(r, 0).merge(table.cell(r, 5))
+            merged.text = values[0]
+            continue
+        for c, value in enumerate(values):
+            table.cell(r, c).text = value
+    path = tmp_path / "分工.docx"
+    document.save(path)
+
+    reading = imported(path, seed_directory).reading
+    assert [(o.section, o.task, o.lead.id, [r.id for r in o.co_units], o.first_due and o.first_due.isoformat(),
+             o.leader) for o in reading.obligations] == [
+        ("一、稳定就业岗位", "落实援企稳岗返还政策", "hrss", ["finance", None], "2020-06-30", "韦彦"),
+        ("一、稳定就业岗位", "开发公益性岗位安置就业困难人员", "hrss", ["counties"], None, "韦彦"),
+        ("二、扩大培训规模", "开展以工代训", "hrss", ["finance"], "2020-12-31", ""),  # the first listed leads
+    ]
+    assert [(f.code, f.cell) for f in reading.flags] == [("unknown-unit", "市税务局")]
+
+
+def test_a_spreadsheet_with_its_header_on_row_3_reads_the_second_unit_column_as_the_cooperating_units(
+        seed_directory, tmp_path):
+    """牵头单位 then 责任单位: the second names the others. The sheet has a title and a date above the header, as
+    offices' spreadsheets do, and a merged cell for a unit over two tasks."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "任务分解"
+    sheet.append(["贵港市2021年技能培训任务分解表"])
+    sheet.append(["填报日期:2021年1月15日"])
+    sheet.append(["序号", "主要任务", "牵头单位", "责任单位", "时间节点"])
+    sheet.append([1, "组织开展技能竞赛", "市总工会", "市人社局、市教育局", "10月底前"])
+    sheet.append([2, "举办职业技能大赛", "市人社局", "市总工会", "9月底前"])
+    sheet.append([3, "评选技能大师", None, "市总工会", "年底前"])
+    sheet.merge_cells("C5:C6")  # 市人社局 leads tasks 2 and 3
+    path = tmp_path / "任务分解.xlsx"
+    book.save(path)
+
+    reading = imported(path, seed_directory).reading
+    assert [(o.task, o.lead.id, [r.id for r in o.co_units], o.first_due.isoformat()) for o in reading.obligations] == [
+        ("组织开展技能竞赛", "union", ["hrss", "education"], "2021-10-31"),
+        ("举办职业技能大赛", "hrss", ["union"], "2021-09-30"),
+        ("评选技能大师", "hrss", ["union"], "2021-12-31"),
+    ]
+    assert reading.flags == [] and reading.obligations[2].source.row.endswith("第 6 行")
