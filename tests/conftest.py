@@ -131,6 +131,7 @@ SLOW_MODULES = {
     "test_scale_out.py": "starts a Prefect server and a worker",
     "test_flows_prefect.py": "runs the flows through Prefect's engine",
     "test_browser.py": "drives Chromium", "test_browser_figures.py": "drives Chromium",
+    "test_browser_import.py": "drives Chromium",
     "test_simulate.py": "replays the plan",
     "test_serve.py": "starts `duban serve` and stops it with signals",
     "test_proxy.py": "starts `duban serve` behind a proxy",

@@ -52,12 +52,15 @@ class DraftView:
     draft_text: str = ""
     new_units: dict[str, str] = field(default_factory=dict)  # id → full name of the units the office defined
     original_deadlines: dict[int, str] = field(default_factory=dict)  # index → the deadline cell as written
+    short_names: dict[str, str] = field(default_factory=dict)  # unit id → the short name pages use (市人社局)
 
     @property
     def flags(self) -> list[Flag]:
         return [f for row in self.rows for f in row.flags]
 
     def unit_name(self, unit_id: str | None) -> str:
+        if unit_id in self.short_names:
+            return self.short_names[unit_id]
         entry = self.directory.entry(unit_id) if unit_id else None
         return entry.name if entry else self.new_units.get(unit_id or "", unit_id or "")
 

@@ -123,8 +123,10 @@ def _draft_page(request: Request, user: SignedIn, import_id: int, *, form: Form 
     if view is None:
         view = draft_view(ctx, find_import(ctx.sessions, import_id, viewer=user.user_name))
     status = form.status if form is not None else 422 if problems else 200
+    units = board.unit_choices(ctx.sessions)
+    view.short_names = dict(units)
     return render(request, "import.html", status=status, view=view, d=view.draft, form=form or Form("none"),
-                  problems=problems or [], units=board.unit_choices(ctx.sessions), max_short=SHORT_NAME_LENGTH)
+                  problems=problems or [], units=units, max_short=SHORT_NAME_LENGTH)
 
 
 Change = Callable[[DraftView, Form, Corrections, PlanChoices], tuple[Corrections, PlanChoices] | None]
