@@ -274,3 +274,45 @@ def test_the_open_drafts_are_bounded(app, web_db, monkeypatch):
     with database_unchanged(web_db):
         refused = upload(office)
     assert refused.status_code == 422 and "达到 2 份的上限" in refused.text
+
+
+def test_a_plan_id_already_taken_is_refused_at_publishing_with_nothing_written(app, web_db):
+    office = sign_in(app, OFFICE)
+    draft = uploaded(office)
+    post(office, f"{draft}/units", draft, name=BIG_DATA, action="map", unit="miit")
+    post(office, f"{draft}/rows/2", draft, lead="", deadline="2020年9月30日前")
+    named = post(office, f"{draft}/plan", draft, plan_id="guigang-skills-2019", title="", short_name="")
+    assert named.status_code == 303
+    with database_unchanged(web_db):
+        refused = post(office, f"{draft}/publish", draft)
+    assert refused.status_code == 422
+    problems = refused.text.split('id="publish-problems"')[1].split("</div>")[0]
+    assert "方案编号“guigang-skills-2019”已被" in problems
+    assert f'href="{draft}"' in office.get("/imports").text  # still a draft, still to publish
+
+
+def test_corrections_that_no_longer_apply_are_said_and_can_be_undone(app, web_db):
+    """Two drafts define the same new unit: once one is published, the other's definition would take an id a unit
+    has; its page says so, shows the document as written (where the name now resolves to the unit published, whose
+    aliases keep the document's name), refuses to publish, and undoes its corrections."""
+    office = sign_in(app, OFFICE)
+    first, second = uploaded(office), uploaded(office)
+    for draft in (first, second):
+        post(office, f"{draft}/units", draft, name=BIG_DATA, action="create", new_id="big-data", new_name="大数据局")
+        post(office, f"{draft}/rows/2", draft, lead="", deadline="2020年9月30日前")
+    assert post(office, f"{second}/plan", second, plan_id="tasks-b", title="", short_name="").status_code == 303
+    assert post(office, f"{second}/publish", second).status_code == 303
+
+    page = office.get(first).text
+    assert "编号“big-data”已有单位使用" in page.split('id="correction-problem"')[1].split("</div>")[0]
+    assert 'id="flag-count" class="late">1<' in page and "尽快完成" in row(page, 2)  # as the document writes it
+    assert "牵头:市大数据发展局(big-data)" in row(page, 2)  # the directory knows the name now
+    with database_unchanged(web_db):
+        refused = post(office, f"{first}/publish", first)
+    assert refused.status_code == 422 and "编号“big-data”已有单位使用" in refused.text.split('id="publish-problems"')[1]
+
+    assert post(office, f"{first}/reset", first).status_code == 303
+    page = office.get(first).text
+    assert 'id="correction-problem"' not in page and 'id="flag-count" class="late">1<' in page
+    post(office, f"{first}/rows/2", first, lead="", deadline="2020年9月30日前")
+    assert post(office, f"{first}/publish", first).status_code == 303

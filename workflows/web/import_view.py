@@ -20,6 +20,11 @@ from responsibilities.tracking.import_drafts import ImportDraft, PlanChoices
 from workflows.web.context import WebContext
 
 
+def place_of(table: str, row: str) -> str:
+    """Where a row is, for people: 表格 1 第 5 行 (some readers name the table in the row's place already)."""
+    return row if row.startswith(table) else f"{table} {row}".strip()
+
+
 @dataclass(frozen=True)
 class Row:
     index: int
@@ -27,6 +32,10 @@ class Row:
     flags: list[Flag]
     lead_choice: str  # the unit the office chose as lead ("": as the document says)
     deadline_corrected: bool
+
+    @property
+    def place(self) -> str:
+        return place_of(self.o.source.table, self.o.source.row)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from responsibilities.tracking.import_drafts import (
 from workflows.web.context import signed_in, web
 from workflows.web.figures_forms import one_upload_at_a_time
 from workflows.web.forms import Form, read_form
-from workflows.web.import_view import DraftView, draft_view, read_with
+from workflows.web.import_view import DraftView, draft_view, place_of, read_with
 from workflows.web.security import check_csrf
 from workflows.web.templating import render
 
@@ -111,7 +111,7 @@ def _upload(request: Request, user: SignedIn, form: Form, raw) -> Response:  # r
 # ── one draft ────────────────────────────────────────────────────────────────────────────────────
 
 
-@router.get("/imports/{import_id}")
+@router.get("/imports/{import_id:int}")
 def import_page(import_id: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     _office_only(user)
     return _draft_page(request, user, import_id)
@@ -172,7 +172,7 @@ def _correct(request: Request, user: SignedIn, import_id: int, form: Form, chang
     return _draft_page(request, user, import_id, form=form, view=view)
 
 
-@router.post("/imports/{import_id}/plan")
+@router.post("/imports/{import_id:int}/plan")
 async def save_plan(import_id: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, _ = await read_form(request, "plan")
     return await run_in_threadpool(_correct, request, user, import_id, form, _plan_change, "plan-form")
@@ -185,7 +185,7 @@ def _plan_change(view: DraftView, form: Form, corrections: Corrections, plan: Pl
     return (corrections, PlanChoices(plan_id, title, short)) if form.ok else None
 
 
-@router.post("/imports/{import_id}/rows/{index}")
+@router.post("/imports/{import_id:int}/rows/{index:int}")
 async def correct_row(import_id: int, index: int, request: Request,
                       user: SignedIn = Depends(signed_in)) -> Response:
     form, _ = await read_form(request, f"row-{index}")
@@ -211,7 +211,7 @@ async def correct_row(import_id: int, index: int, request: Request,
     return await run_in_threadpool(_correct, request, user, import_id, form, change, f"row-{index}")
 
 
-@router.post("/imports/{import_id}/units")
+@router.post("/imports/{import_id:int}/units")
 async def settle_unit(import_id: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, _ = await read_form(request, "unit")
     return await run_in_threadpool(_correct, request, user, import_id, form, _unit_change, "units")
@@ -249,10 +249,18 @@ def _unit_change(view: DraftView, form: Form, corrections: Corrections, plan: Pl
     return corrections, plan
 
 
+@router.post("/imports/{import_id:int}/reset")
+async def reset_corrections(import_id: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
+    """Every correction undone (the plan's header kept): the way out when saved ones no longer apply."""
+    form, _ = await read_form(request, "reset")
+    return await run_in_threadpool(_correct, request, user, import_id, form,
+                                   lambda view, form, corrections, plan: (Corrections(), plan), "obligations")
+
+
 # ── publish, discard ─────────────────────────────────────────────────────────────────────────────
 
 
-@router.post("/imports/{import_id}/publish")
+@router.post("/imports/{import_id:int}/publish")
 async def publish(import_id: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, _ = await read_form(request, "publish")
     return await run_in_threadpool(_publish, request, user, import_id, form)
@@ -262,7 +270,7 @@ def _publish(request: Request, user: SignedIn, import_id: int, form: Form) -> Re
     ctx = web(request)
     with one_upload_at_a_time(user, BUSY):
         view = _current(request, user, import_id, form)
-        problems = [f"{f.table} {f.row}:{f.message}" for f in view.flags]
+        problems = [f"{place_of(f.table, f.row)}:{f.message}" for f in view.flags]
         if view.problem:
             problems.insert(0, view.problem)
         if not problems:
@@ -279,7 +287,7 @@ def _publish(request: Request, user: SignedIn, import_id: int, form: Form) -> Re
     return _draft_page(request, user, import_id, problems=problems, view=view)
 
 
-@router.post("/imports/{import_id}/discard")
+@router.post("/imports/{import_id:int}/discard")
 async def discard(import_id: int, request: Request, user: SignedIn = Depends(signed_in)) -> Response:
     form, _ = await read_form(request, "discard")
     return await run_in_threadpool(_discard, request, user, import_id, form)
