@@ -33,7 +33,7 @@ def app(web_db, tmp_path):
 
 
 def upload(client, data: bytes | None = None, name: str = DOCUMENT.name, **fields):
-    files = {"document": (name, DOCUMENT.read_bytes() if data is None else data, "text/plain")}
+    files = {"file": (name, DOCUMENT.read_bytes() if data is None else data, "text/plain")}
     return client.post("/imports", data={"csrf_token": page_csrf(client, "/imports"), **fields}, files=files,
                        follow_redirects=False)
 
@@ -225,7 +225,7 @@ def test_a_bad_year_a_missing_token_and_a_bad_new_unit_id_are_refused_with_nothi
     office = sign_in(app, OFFICE)
     with database_unchanged(web_db):
         assert "年份应在 1990 至 2100 之间" in upload(office, year="1066").text
-        no_token = office.post("/imports", files={"document": (DOCUMENT.name, DOCUMENT.read_bytes(), "text/plain")},
+        no_token = office.post("/imports", files={"file": (DOCUMENT.name, DOCUMENT.read_bytes(), "text/plain")},
                                follow_redirects=False)
         assert no_token.status_code == 403
     draft = uploaded(office)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -67,6 +68,7 @@ def office_action(path: str, ok: int, other: int = 404, **kw) -> Route:
 
 
 EVIDENCE = "/deliverables/prep-2/evidence/{evidence}"
+IMPORTED = Path(__file__).parent / "fixtures" / "import" / "guigang-2020-key-tasks.txt"
 ITEM = {"lead": "hrss", "task": "报送就业见习进展", "deadline": "2019年12月底前"}
 ROUTES = [
     Route("GET", "/signin", 303, 303, 303, 303, public=True),  # signed in: sent on
@@ -136,6 +138,16 @@ ROUTES = [
     office_action("/api/deliverables/hrss-7@2020-Q2/extension/refuse", 200, json={"reason": "不予延期"}),
     office_action("/api/events/region-supporting-documents", 200, other=403, json={"occurred_on": "2019-10-24"}),
     office_action("/api/obligations/hrss-9/dates", 200, json={"due": "2019-11-12"}),
+    Route("GET", "/imports", 403, 403, 200, 403),
+    office_action("/imports", 303, other=403, files=IMPORTED.name),
+    Route("GET", "/imports/{import}", 403, 403, 200, 403),
+    office_action("/imports/{import}/plan", 303, other=403, data={"plan_id": "", "title": "", "short_name": ""}),
+    office_action("/imports/{import}/rows/0", 303, other=403, data={"lead": "", "deadline": "12月底前完成"}),
+    office_action("/imports/{import}/units", 303, other=403, data={"name": "市大数据发展局", "action": "map",
+                                                                   "unit": "miit"}),
+    office_action("/imports/{import}/reset", 303, other=403, data={}),
+    office_action("/imports/{import}/publish", 422, other=403, data={}),  # 尽快完成 is still to be corrected
+    office_action("/imports/{import}/discard", 303, other=403, data={}),
     Route("DELETE", "/api/session", 204, 204, 204, 204),
     Route("POST", "/signout", 303, 303, 303, 303, data={}),
 ]
@@ -154,6 +166,15 @@ def prepare(session_factory, store: EvidenceStore, tmp_path) -> int:
     pdf.write_bytes(PDF)
     services.submit(session_factory, actor=OFFICE, ref="prep-2", now=before, files=[pdf], evidence_store=store)
     return queries.show(session_factory, ref="prep-2").evidence[0].id
+
+
+def prepare_import(session_factory, tmp_path) -> int:
+    """A plan's document being imported by the office (a draft), and the same document to upload again."""
+    from responsibilities.tracking.import_drafts import start_import
+
+    (tmp_path / IMPORTED.name).write_bytes(IMPORTED.read_bytes())
+    return start_import(session_factory, actor=OFFICE, now=NOW - timedelta(hours=1), file_name=IMPORTED.name,
+                        data=IMPORTED.read_bytes()).id
 
 
 # The monthly figures: on 3 April 2020 (months to report on), by a region's clerk (guiping) as the own unit.
@@ -206,7 +227,8 @@ def test_the_matrix_names_every_route_of_the_application():
     from workflows.web.app import routers
 
     served = {(m, r.path) for router in routers() for r in router.routes for m in r.methods if m != "HEAD"}
-    walked = {(r.method, r.path.split("?")[0].replace("{evidence}", "{evidence_id}")) for r in ROUTES + FIGURE_ROUTES}
+    walked = {(r.method, r.path.split("?")[0].replace("{evidence}", "{evidence_id}").replace("{import}", "1"))
+              for r in ROUTES + FIGURE_ROUTES}
     patterns = {(m, p) for m, p in served if not p.startswith("/static")}
     assert len(patterns) > 40
 
@@ -224,8 +246,10 @@ def test_the_matrix_names_every_route_of_the_application():
 def test_each_route_answers_each_actor_with_the_status_the_rules_give(actor, web_db, tmp_path):
     store = EvidenceStore(tmp_path / "evidence")
     evidence = prepare(web_db.session_factory, store, tmp_path)
+    draft = prepare_import(web_db.session_factory, tmp_path)
     app = make_app(web_db.url, tmp_path / "evidence", NOW)
-    assert walk(app, ACTORS[actor], actor, ROUTES, {"{evidence}": str(evidence)}, tmp_path) == []
+    values = {"{evidence}": str(evidence), "{import}": str(draft)}
+    assert walk(app, ACTORS[actor], actor, ROUTES, values, tmp_path) == []
 
 
 @pytest.mark.parametrize("actor", list(FIGURES_ACTORS))

@@ -83,9 +83,9 @@ def _upload(request: Request, user: SignedIn, form: Form, raw) -> Response:  # r
     year = form.integer("year", "年份")
     if year is not None and not 1990 <= year <= 2100:
         form.fail("year", "年份应在 1990 至 2100 之间")
-    document = raw.get("document")
+    document = raw.get("file")
     if document is None or isinstance(document, str) or not document.filename:
-        form.fail("document", "请选择含分工表的文件(Word、Excel、PDF、网页或文本)")
+        form.fail("file", "请选择含分工表的文件(Word、Excel、PDF、网页或文本)")
     if not form.ok:
         return _list_page(request, user, form)
     name = display_name(document.filename)
@@ -93,7 +93,7 @@ def _upload(request: Request, user: SignedIn, form: Form, raw) -> Response:  # r
     data = document.file.read(MAX_DOCUMENT_BYTES + 1)
     refused = too_large(name, document.size if document.size is not None else len(data))
     if refused:
-        form.fail("document", str(refused), status=413)
+        form.fail("file", str(refused), status=413)
         return _list_page(request, user, form)
     with one_upload_at_a_time(user, BUSY):
         try:
@@ -103,7 +103,7 @@ def _upload(request: Request, user: SignedIn, form: Form, raw) -> Response:  # r
         except NotAllowed:
             raise
         except InvalidInput as refused_input:  # DocumentUnreadable too
-            form.fail("document", str(refused_input))
+            form.fail("file", str(refused_input))
             return _list_page(request, user, form)
     return RedirectResponse(f"/imports/{draft.id}", status_code=303)
 
