@@ -316,3 +316,18 @@ def test_corrections_that_no_longer_apply_are_said_and_can_be_undone(app, web_db
     assert 'id="correction-problem"' not in page and 'id="flag-count" class="late">1<' in page
     post(office, f"{first}/rows/2", first, lead="", deadline="2020年9月30日前")
     assert post(office, f"{first}/publish", first).status_code == 303
+
+
+def test_a_document_without_a_year_asks_for_one_in_the_form_and_reads_with_the_year_given(app, web_db):
+    undated = ("职业技能提升行动重点任务分解表\n一、扩大培训规模\n"
+               "1.开展企业职工岗位技能提升培训。(牵头单位:市人力资源社会保障局;责任单位:市总工会,12月底前完成)\n"
+               "2.落实专账资金拨付。(牵头单位:市财政局;责任单位:市人力资源社会保障局,6月30日前完成)\n").encode()
+    office = sign_in(app, OFFICE)
+    with database_unchanged(web_db):
+        asked = upload(office, undated, "重点任务.txt")
+    assert asked.status_code == 422
+    assert "无法从文件中看出年份" in asked.text and "请在“年份”中填写" in asked.text and "--year" not in asked.text
+    read = upload(office, undated, "重点任务.txt", year="2021")
+    assert read.status_code == 303
+    page = office.get(read.headers["location"]).text
+    assert "首个截止 2021-12-31" in row(page, 0) and "首个截止 2021-06-30" in row(page, 1)

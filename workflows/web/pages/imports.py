@@ -36,6 +36,7 @@ from responsibilities.tracking.import_drafts import (
     save_corrections,
     start_import,
 )
+from responsibilities.vocabulary import IMPORT_STATUS_NAMES
 from workflows.web.context import signed_in, web
 from workflows.web.figures_forms import one_upload_at_a_time
 from workflows.web.forms import Form, read_form
@@ -103,7 +104,11 @@ def _upload(request: Request, user: SignedIn, form: Form, raw) -> Response:  # r
         except NotAllowed:
             raise
         except InvalidInput as refused_input:  # DocumentUnreadable too
-            form.fail("file", str(refused_input))
+            message = str(refused_input)
+            if "--year" in message:  # the importer speaks to the command line; here the year is a field
+                form.fail("year", message.split(":")[0] + ":请在“年份”中填写,例如 2020")
+            else:
+                form.fail("file", message)
             return _list_page(request, user, form)
     return RedirectResponse(f"/imports/{draft.id}", status_code=303)
 
@@ -140,8 +145,7 @@ def _current(request: Request, user: SignedIn, import_id: int, form: Form) -> Dr
     draft = find_import(ctx.sessions, import_id, viewer=user.user_name)
     version = form.integer("version", "版本")
     if draft.status != "draft":
-        raise IllegalTransition(f"方案草稿《{draft.file_name}》已{'发布' if draft.status == 'published' else '丢弃'},"
-                                "不能再更改")
+        raise IllegalTransition(f"方案草稿《{draft.file_name}》{IMPORT_STATUS_NAMES[draft.status]},不能再更改")
     if version is not None and version != draft.version:
         raise StaleDraft(f"方案草稿《{draft.file_name}》在此页面打开后已有改动(现为第 {draft.version} 版,页面显示的是"
                          f"第 {version} 版),未作任何更改:请刷新页面,核对后再改")
