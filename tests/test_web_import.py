@@ -331,3 +331,19 @@ def test_a_document_without_a_year_asks_for_one_in_the_form_and_reads_with_the_y
     assert read.status_code == 303
     page = office.get(read.headers["location"]).text
     assert "首个截止 2021-12-31" in row(page, 0) and "首个截止 2021-06-30" in row(page, 1)
+
+
+def test_a_stored_document_that_can_no_longer_be_read_is_said_and_its_draft_can_be_discarded(app, web_db):
+    """Read once when it was uploaded, a document may not be readable later (an old .doc, LibreOffice since
+    removed): its page says why, publishing is refused, and the draft can still be discarded."""
+    from responsibilities.tracking.import_drafts import start_import
+
+    stored = start_import(web_db.session_factory, actor=OFFICE, now=NOW, file_name="方案.doc",
+                          data=b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    office = sign_in(app, OFFICE)
+    draft = f"/imports/{stored.id}"
+    page = office.get(draft)
+    assert page.status_code == 200 and "文件现在读不出:" in page.text.split('id="unreadable"')[1]
+    with database_unchanged(web_db):
+        assert post(office, f"{draft}/publish", draft).status_code == 422
+    assert post(office, f"{draft}/discard", draft).status_code == 303

@@ -14,6 +14,7 @@ from responsibilities.importing.corrections import CorrectionRefused, Correction
 from responsibilities.importing.draft import document_title, short_name, with_plan_names
 from responsibilities.importing.reading import Flag, ImportedObligation
 from responsibilities.importing.service import Imported, import_document
+from responsibilities.importing.tables import DocumentUnreadable
 from responsibilities.importing.units import Directory, Resolution
 from responsibilities.reading.directory import office_directory
 from responsibilities.tracking.import_drafts import ImportDraft, PlanChoices
@@ -54,6 +55,7 @@ class DraftView:
     directory: Directory
     imported: Imported | None = None
     problem: str = ""  # the corrections that no longer apply
+    unreadable: str = ""  # why the document cannot be read now
     rows: list[Row] = field(default_factory=list)
     names: list[Name] = field(default_factory=list)
     title: str = ""  # what the importer proposes for the plan's header
@@ -92,6 +94,9 @@ def draft_view(ctx: WebContext, draft: ImportDraft) -> DraftView:
     except CorrectionRefused as refused:
         view.problem = str(refused)
         imported = read_with(ctx, draft, Corrections(), draft.plan, directory)
+    except DocumentUnreadable as unreadable:  # read once at upload; not now (LibreOffice gone for a .doc…)
+        view.unreadable = str(unreadable)
+        return view
     corrections = draft.corrections if not view.problem else Corrections()
     view.imported = imported
     view.title = document_title(imported.reading)

@@ -275,8 +275,8 @@ def _publish(request: Request, user: SignedIn, import_id: int, form: Form) -> Re
     with one_upload_at_a_time(user, BUSY):
         view = _current(request, user, import_id, form)
         problems = [f"{place_of(f.table, f.row)}:{f.message}" for f in view.flags]
-        if view.problem:
-            problems.insert(0, view.problem)
+        if view.problem or view.unreadable:
+            problems.insert(0, view.problem or view.unreadable)
         if not problems:
             try:
                 plan_id = publish_import(ctx.sessions, import_id, view.draft_text, actor=user.user_name, now=ctx.now(),
