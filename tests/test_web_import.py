@@ -164,7 +164,11 @@ def test_an_unknown_unit_is_created_as_a_new_unit_and_an_id_already_taken_is_ref
     assert "将新建单位 贵港市大数据发展局(big-data)" in name_block(page, BIG_DATA)
     assert "牵头:贵港市大数据发展局(big-data)" in row(page, 2)
     post(office, f"{draft}/rows/2", draft, lead="", deadline="2020年9月30日前")
+    post(office, f"{draft}/plan", draft, plan_id="", title="贵港市2020年数字技能培训工作方案", short_name="")
+    assert 'placeholder="贵港市2020年数字技能培训"' in office.get(draft).text  # the short name made from the title
     assert post(office, f"{draft}/publish", draft).status_code == 303
+    plan = next(p for p in office.get("/api/plans").json() if p["id"] == "imported-2020")
+    assert (plan["title"], plan["short_name"]) == ("贵港市2020年数字技能培训工作方案", "贵港市2020年数字技能培训")
     assert "big-data" in {r["unit"] for r in office.get("/api/dashboard?plan=imported-2020").json()["units"]}
 
 

@@ -101,8 +101,8 @@ def draft_view(ctx: WebContext, draft: ImportDraft) -> DraftView:
     view.imported = imported
     view.title = document_title(imported.reading)
     view.short_name = short_name(draft.plan.title or view.title)
-    view.draft_text = with_plan_names(imported.draft, title=draft.plan.title or None,
-                                      short_name=draft.plan.short_name or None)
+    view.draft_text = with_plan_names(imported.draft, title=draft.plan.title or None,  # a title chosen, not its
+                                      short_name=draft.plan.short_name or view.short_name)  # short name: made from it
     view.rows = [Row(i, o, o.flags(), corrections.leads.get(i, ""), i in corrections.deadlines)
                  for i, o in enumerate(imported.reading.obligations)]
     for number, r in enumerate(imported.reading.names()):
