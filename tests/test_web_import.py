@@ -133,6 +133,8 @@ def test_publishing_is_refused_while_flags_remain_then_the_mapped_unit_and_the_n
     assert published.status_code == 303 and published.headers["location"] == "/dashboard?plan=skills-2020-tasks"
     dashboard = office.get(published.headers["location"]).text
     assert '<option value="skills-2020-tasks" selected>2020年重点任务</option>' in dashboard
+    assert 'id="progress-title"' not in dashboard  # the seed plan's regional figures: not this plan's
+    assert 'id="progress-title"' in office.get("/dashboard?plan=guigang-skills-2019").text
     plans = {p["id"]: p for p in office.get("/api/plans").json()}
     assert plans["skills-2020-tasks"]["short_name"] == "2020年重点任务"
     assert plans["skills-2020-tasks"]["obligations"] == 4

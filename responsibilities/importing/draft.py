@@ -157,7 +157,7 @@ def _units(reading: Reading, directory: Directory, new_ids: dict[str, str]) -> l
 
 def _obligation(obligation_id: str, o: ImportedObligation, new_ids: dict[str, str], flags: list[Flag]) -> list[str]:
     concerning = [f for f in flags if f.cell in (o.task[:80], o.deadline_text) or f.cell in _names(o)]
-    out = [f"  {REVIEW_MARK} {f.message}(来源:{f.table}{f.row})" for f in concerning]
+    out = [f"  {REVIEW_MARK} {f.message}(来源:{f.where})" for f in concerning]
     out.append(f"  - id: {obligation_id}")
     out.append(f"    lead: {_unit_id(o.lead, new_ids) if o.lead else q('')}")
     if o.co_units:

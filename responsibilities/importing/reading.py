@@ -54,6 +54,12 @@ class Flag:
     def as_json(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message, "table": self.table, "row": self.row, "cell": self.cell}
 
+    @property
+    def where(self) -> str:
+        """Where a person finds the row: its place, with the table's name when the place does not say it (the Word,
+        Excel and PDF readers' places name their table; a text's give only the line)."""
+        return self.row if "表" in self.row or not self.table else f"{self.table} {self.row}"
+
 
 @dataclass(frozen=True)
 class Source:

@@ -137,11 +137,11 @@ def cmd_plan_import(ctx: Context) -> int:
     if a.json:
         _print_json({**report, "draft": str(out)})
         return 0
-    _print_import_report(report, out)
+    _print_import_report(imported, report, out)
     return 0
 
 
-def _print_import_report(report: dict, out: Path) -> None:
+def _print_import_report(imported, report: dict, out: Path) -> None:  # an importing.service.Imported
     from responsibilities.vocabulary import DEADLINE_KIND_NAMES
 
     totals = report["totals"]
@@ -154,8 +154,8 @@ def _print_import_report(report: dict, out: Path) -> None:
         print(f"  注意:{note}")
     if report["flags"]:
         print(f"  待核对 {totals['flags']} 处:")
-        for f in report["flags"]:
-            print(f"    {f['table']} {f['row']}:{f['message']}")
+        for f in imported.reading.flags:
+            print(f"    {f.where}:{f.message}")
     print(f"方案草稿:{out}(标有“待核对”的行核对后,`duban plan check {out}`,再 `duban plan add {out}`)")
 
 

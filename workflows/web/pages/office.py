@@ -26,6 +26,7 @@ from responsibilities.reports.files import (
 from responsibilities.reports.html import progress_chart
 from responsibilities.reports.periods import parse_day, recent_periods
 from responsibilities.reports.summary import YearSummary, year_end_summary
+from responsibilities.storage.plans import read_plan
 from responsibilities.tracking.accounts import SignedIn
 from responsibilities.tracking.services import record_event, retry_notices
 from workflows.web.access import require_overview
@@ -50,7 +51,8 @@ def dashboard(request: Request, user: SignedIn = Depends(signed_in)) -> Response
     filters = replace(filters, unit=_unit_typed(ctx, form), plan=filters.plan if "plan" not in form.errors else None)
     pages = {name: page_number(request, key) for name, key in PAGE_KEYS.items()}
     found = board.dashboard(ctx.sessions, today=today, viewer=user.user_name, filters=filters, pages=pages)
-    numbers = _progress(ctx)
+    # The regions' figures are a plan's (the first plan's, in the seed): not shown for a plan that has none.
+    numbers = _progress(ctx) if filters.plan is None or read_plan(ctx.sessions, filters.plan).figures else None
     ops = operations(request.app.state.engine, ctx.sessions, now=datetime.now(timezone.utc))
     return render(request, "dashboard.html", status=422 if form.errors else 200, form=form, plans=plans,
                   units=board.unit_choices(ctx.sessions), query=dict(request.query_params), numbers=numbers,
