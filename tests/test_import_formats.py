@@ -9,6 +9,7 @@ refused PDFs and OLE files are written byte by byte.
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -385,3 +386,27 @@ def seed_docx_bytes() -> bytes:
     document.add_paragraph(TITLE)
     document.save(buffer)
     return buffer.getvalue()
+
+
+def test_an_old_doc_is_converted_through_libreoffice_when_it_is_installed_and_read_as_word(monkeypatch, tmp_path):
+    """LibreOffice is an outside program (not installed on these machines: it weighs hundreds of MB). A stand-in
+    `soffice` on PATH answers as it does: it writes <outdir>/<name>.docx for `--convert-to docx --outdir DIR FILE`
+    (here, a real Word file of the seed's table, as LibreOffice would make of a .doc), and checks it was asked for
+    that conversion, headless, with a profile of its own."""
+    converted = seed_docx(tmp_path / "converted.docx")
+    fake = tmp_path / "bin" / "soffice"
+    fake.parent.mkdir()
+    fake.write_text(f"""#!{sys.executable}
+import shutil, sys
+from pathlib import Path
+args = sys.argv[1:]
+assert "--headless" in args and any(a.startswith("-env:UserInstallation=file://") for a in args), args
+target = args[args.index("--convert-to") + 1]
+outdir, source = Path(args[args.index("--outdir") + 1]), Path(args[-1])
+assert target == "docx" and source.suffix == ".doc" and source.is_file(), args
+shutil.copy({str(converted)!r}, outdir / (source.stem + ".docx"))
+""", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    document = read_document(ole_file("WordDocument", "1Table"), "分工.doc")
+    assert document.kind == "docx" and len(body_after_header(document.tables[0])) == 46
