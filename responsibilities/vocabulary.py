@@ -59,6 +59,7 @@ ACTION_NAMES = {
     "import.correct": "更正方案草稿",
     "import.discard": "丢弃方案草稿",
     "import.publish": "发布导入的方案",
+    "calendar.make": "生成日历订阅地址",
 }
 # Where an item stands on a unit's workspace (reading.workspace.WHY): its sections and the counts at its top.
 WORKSPACE_NAMES = {"overdue": "逾期", "returned": "退回重办", "soon": "两周内到期", "reviewing": "等待审核",

@@ -148,6 +148,9 @@ ROUTES = [
     office_action("/imports/{import}/reset", 303, other=403, data={}),
     office_action("/imports/{import}/publish", 422, other=403, data={}),  # 尽快完成 is still to be corrected
     office_action("/imports/{import}/discard", 303, other=403, data={}),
+    unit_action("/units/hrss/calendar", 200, data={}),  # the address, shown once
+    office_action("/calendar/office", 200, other=403, data={}),
+    Route("GET", "/calendar/not-a-real-token.ics", 404, 404, 404, 404, signed_out=404),  # the feed needs no sign-in
     Route("DELETE", "/api/session", 204, 204, 204, 204),
     Route("POST", "/signout", 303, 303, 303, 303, data={}),
 ]

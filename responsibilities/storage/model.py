@@ -532,3 +532,18 @@ class PlanImport(Base):
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"))  # the plan it was published as
     finished_at: Mapped[datetime | None]
     finished_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CalendarFeed(Base):
+    """A secret calendar subscription (an .ics address) to one unit's due dates, or the office's. Only the token's
+    SHA-256 is kept: the address is shown once, when it is made; making a new one revokes the old, which then
+    answers 404 like any address that never was."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (Index("ix_calendar_feeds_owner", "owner", "revoked_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))  # a unit's id, or "office" for the office's feed
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None]

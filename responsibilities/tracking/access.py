@@ -166,7 +166,7 @@ def viewing_user(session: Session, name: str | None) -> User | None:
 
 def visible_unit(session: Session, viewer: User | None, unit: str | None) -> str | None:
     """The unit whose work to show (None: all), refusing a unit's user a look at another unit."""
-    _require_unit(session, unit)
+    require_unit(session, unit)
     if viewer is not None and viewer.role == "unit":
         if unit is not None and unit != viewer.unit_id:
             raise NotAllowed(f"{viewer.name}(责任单位 {viewer.unit_id})无权查看 {unit} 的事项:只能查看本单位的事项")
@@ -179,9 +179,9 @@ def require_overview(session: Session, viewer: str | None, unit: str | None = No
     user = viewing_user(session, viewer)
     if user is not None and user.role == "unit":
         raise NotAllowed(f"{who(user)}无权查看全部单位的情况:只能查看本单位的事项")
-    _require_unit(session, unit)
+    require_unit(session, unit)
 
 
-def _require_unit(session: Session, unit: str | None) -> None:
+def require_unit(session: Session, unit: str | None) -> None:
     if unit is not None and (not is_clean_key(unit) or session.get(UnitRecord, unit) is None):
         raise NotFound(f"没有编号为“{unit}”的单位:单位编号见 deadlines.yaml 或 `duban status` 的输出")

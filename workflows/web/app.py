@@ -25,7 +25,7 @@ from workflows.web.api import figures as figures_api
 from workflows.web.api import items as items_api
 from workflows.web.api import tracking
 from workflows.web.context import SESSION_COOKIE, SignInRequired, WebContext
-from workflows.web.pages import auth, deliverable, docs, health, imports, items, office, unit
+from workflows.web.pages import auth, calendars, deliverable, docs, health, imports, items, office, unit
 from workflows.web.pages import figures as figures_pages
 from workflows.web.security import CsrfRejected, SecurityHeaders, headline_of, status_of
 from workflows.web.templating import error_response, is_api, render
@@ -76,8 +76,8 @@ def _described(app: FastAPI) -> dict:
 
 def routers() -> list:
     """Every page's and the API's router."""
-    return [m.router for m in (auth, office, items, imports, unit, figures_pages, deliverable, tracking, items_api,
-                               figures_api, docs, health)]
+    return [m.router for m in (auth, office, items, imports, unit, figures_pages, deliverable, calendars, tracking,
+                               items_api, figures_api, docs, health)]
 
 
 def _add_error_handlers(app: FastAPI) -> None:
