@@ -257,7 +257,7 @@ def read_document_tables(document: Document, directory: Directory, *, year: int 
 def _read_rows(reading: Reading, table: Table, columns: Columns, directory: Directory) -> None:
     roles = columns.roles
     header = table.rows[columns.header_row]
-    section, unit_cell, counter = "", "", 0
+    section, unit_cell = "", ""
     for index in range(columns.header_row + 1, len(table.rows)):
         row = table.rows[index]
         cell = {role: row[col].strip() for role, col in roles.items()}
@@ -279,7 +279,6 @@ def _read_rows(reading: Reading, table: Table, columns: Columns, directory: Dire
         task = cell.get("task", "")
         if not task:
             continue
-        counter += 1
         place = Source(reading.document.file_name, table.name, table.places[index], index)
         for part in _split_items(task, cell.get("deadline", "")):
             reading.obligations.append(_obligation(reading, directory, part, unit_text, cell, section, place))
