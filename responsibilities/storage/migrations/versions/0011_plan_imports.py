@@ -35,7 +35,8 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.String(length=64), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.Column('finished_by', sa.String(length=64), nullable=True),
-    sa.CheckConstraint("status IN ('draft', 'published', 'discarded')", name='ck_plan_imports_status'),
+    sa.CheckConstraint("status = 'draft' OR status = 'published' OR status = 'discarded'",
+                       name='ck_plan_imports_status'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
