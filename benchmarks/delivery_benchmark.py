@@ -64,20 +64,38 @@ REMINDER_LEVELS = (5, 1, 0)  # the seed plan's reminder_working_days_before
 
 
 class _CountingHandler:
-    """Counts and discards. aiosmtpd reads the handler's attributes on every connection: plain ones only."""
+    """Counts and discards. aiosmtpd reads the handler's attributes on every connection: plain ones only.
 
-    def __init__(self, count) -> None:  # a multiprocessing.Value
-        self.count = count
+    With ``delay`` (seconds), it answers each command of a message (MAIL, RCPT, DATA) only after that long: a
+    relay across a network, whose round trip and processing take their time, as a real one's do (20–50 ms)."""
+
+    def __init__(self, count, delay: float = 0.0) -> None:  # a multiprocessing.Value
+        self.count, self.delay = count, delay
+
+    async def _wait(self) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
+        await self._wait()
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        await self._wait()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        await self._wait()
         self.count.value += 1  # only the sink's event loop thread writes it
         return "250 OK"
 
 
-def _run_sink(port: int, count, ready, stop) -> None:  # multiprocessing objects
+def _run_sink(port: int, count, ready, stop, delay: float = 0.0) -> None:  # multiprocessing objects
     from aiosmtpd.controller import Controller
 
-    controller = Controller(_CountingHandler(count), hostname=HOST, port=port, server_hostname="bench-sink")
+    controller = Controller(_CountingHandler(count, delay), hostname=HOST, port=port, server_hostname="bench-sink")
     controller.start()
     ready.set()
     stop.wait()
@@ -87,15 +105,15 @@ def _run_sink(port: int, count, ready, stop) -> None:  # multiprocessing objects
 class Sink:
     """The counting sink in a child process; ``count`` is read from shared memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         from notifications.sink import free_port
 
         context = multiprocessing.get_context("spawn")
         self.port = free_port(HOST)
         self._count = context.Value("q", 0, lock=False)
         self._ready, self._stop = context.Event(), context.Event()
-        self._process = context.Process(target=_run_sink, args=(self.port, self._count, self._ready, self._stop),
-                                        daemon=True)
+        self._process = context.Process(target=_run_sink, daemon=True,
+                                        args=(self.port, self._count, self._ready, self._stop, delay))
 
     @property
     def count(self) -> int:
@@ -180,14 +198,18 @@ def render_all(session_factory):  # [(wire bytes, sender, recipients)]
     return out
 
 
-async def bare_send(port: int, messages) -> None:
+async def bare_send(port: int, messages, connections: int = 1) -> None:
+    """The floor: bare aiosmtplib, ``connections`` connections at once, each sending its share in turn."""
     import aiosmtplib
 
-    smtp = aiosmtplib.SMTP(hostname=HOST, port=port, timeout=30)
-    await smtp.connect()
-    for wire, sender, recipients in messages:
-        await smtp.sendmail(sender, recipients, wire)
-    await smtp.quit()
+    async def one(share) -> None:
+        smtp = aiosmtplib.SMTP(hostname=HOST, port=port, timeout=30)
+        await smtp.connect()
+        for wire, sender, recipients in share:
+            await smtp.sendmail(sender, recipients, wire)
+        await smtp.quit()
+
+    await asyncio.gather(*(one(messages[i::connections]) for i in range(connections)))
 
 
 def duban_deliver(session_factory, port: int, batch_size: int):  # DeliveryReport
@@ -254,6 +276,10 @@ def main() -> int:
     parser.add_argument("--database-url", help="an empty PostgreSQL database to fill instead of a temporary SQLite "
                                                "file (postgresql+psycopg://user@host:port/name)")
     parser.add_argument("--keep", action="store_true", help="keep the database (its path or URL is printed)")
+    parser.add_argument("--connections", type=int, default=1,
+                        help="the floor's connections at once (duban delivers over one until issue 17's item 2)")
+    parser.add_argument("--reply-delay-ms", type=float, default=0.0,
+                        help="the sink answers MAIL, RCPT and DATA after this long (a relay across a network)")
     args = parser.parse_args()
 
     from responsibilities.storage.db import make_engine
@@ -271,7 +297,7 @@ def main() -> int:
         engine = make_engine(f"sqlite:///{kept}")
         print(f"database engine: SQLite {sqlite3.sqlite_version}, {kept}")
     try:
-        with Sink() as sink:
+        with Sink(delay=args.reply_delay_ms / 1000) as sink:
             results = run(args, engine, sink)
     finally:
         if args.keep:
@@ -283,6 +309,8 @@ def main() -> int:
         engine.dispose()
     worst = min(d / b for _, b, d in results)
     print(f"goal: duban ≥ 0.7× bare; worst ratio {worst:.2f}× → {'met' if worst >= 0.7 else 'NOT met'}")
+    for line in args.cases:
+        print(line)
     return 0
 
 
@@ -305,10 +333,11 @@ def run(args: argparse.Namespace, engine, sink: Sink) -> list[tuple[int, float, 
 
     expected = 0
     results = []
+    cases: list[str] = []  # printed last, one line per case, for scripts
     for batch_size in args.batch_size:
         before = sink.count
         started = time.perf_counter()
-        asyncio.run(bare_send(sink.port, messages))
+        asyncio.run(bare_send(sink.port, messages, args.connections))
         bare = time.perf_counter() - started
         assert sink.count - before == len(messages), f"bare: sink got {sink.count - before}"
         expected += len(messages)
@@ -327,6 +356,9 @@ def run(args: argparse.Namespace, engine, sink: Sink) -> list[tuple[int, float, 
         results.append((batch_size, bare_rate, duban_rate))
         print(f"batch {batch_size:>5}: bare aiosmtplib {bare_rate:7.0f} msg/s ({bare:.2f} s) | "
               f"duban deliver {duban_rate:7.0f} msg/s ({duban:.2f} s) | ratio {duban_rate / bare_rate:.2f}×")
+        case = f"connections {args.connections}, reply delay {args.reply_delay_ms:g} ms, batch {batch_size}"
+        cases.append(f"{case}: duban {duban_rate:.0f} msg/s, floor {bare_rate:.0f} msg/s, "
+                     f"ratio {duban_rate / bare_rate:.2f}×")
         print(f"{'':12}per message: bare {1000 * bare / len(messages):.2f} ms, "
               f"duban {1000 * duban / args.notices:.2f} ms")
         with_render = len(messages) / (render_seconds + bare)
@@ -351,6 +383,7 @@ def run(args: argparse.Namespace, engine, sink: Sink) -> list[tuple[int, float, 
 
     assert sink.count == expected, f"the sink received {sink.count} messages, expected {expected}"
     print(f"sink received {sink.count} messages in total (expected {expected}): OK")
+    args.cases = cases
     return results
 
 
