@@ -337,3 +337,17 @@ def test_a_spreadsheet_with_its_header_on_row_3_reads_the_second_unit_column_as_
         ("评选技能大师", "hrss", ["union"], "2021-12-31"),
     ]
     assert reading.flags == [] and reading.obligations[2].source.row.endswith("第 6 行")
+
+
+def test_the_closing_parenthesis_reads_the_same_with_the_full_width_colons_chinese_documents_use():
+    text = (FIXTURES / "parenthesised.txt").read_text(encoding="utf-8")
+    assert "：" not in text
+    directory = Directory((DirectoryEntry("pn-market", "平南县市场监督管理局", ("县市场监管局",)),
+                           DirectoryEntry("pn-tax", "平南县税务局", ("县税务局",))))
+
+    def rows(body: str):
+        reading = import_document(body.encode("utf-8"), "任务分解.txt", directory).reading
+        return [(o.task, o.lead.name, [r.name for r in o.co_units], o.deadline_text) for o in reading.obligations]
+
+    assert rows(text.replace(":", "：")) == rows(text)
+    assert rows(text)[0][1:] == ("县市场监管局", ["县税务局", "县公安局"], "6月底前完成")

@@ -246,7 +246,7 @@ def _assignment(inner: str) -> tuple[str, str, str]:
     """牵头单位:X;责任单位:Y、Z,6月底前完成 → (X, "Y、Z", "6月底前完成")."""
     lead = co = deadline = ""
     for part in re.split(r"[;；]", inner):
-        label, _, value = part.partition(":") if ":" in part else part.partition(":")
+        label, _, value = part.replace("：", ":").partition(":")  # a Chinese text's colon is mostly the full-width
         value = value.strip()
         pieces = re.split(r"[,，]", value)
         if len(pieces) > 1 and DEADLINE_SHAPE.search(pieces[-1]):
