@@ -15,6 +15,7 @@ from typing import Any
 
 from responsibilities.importing.reading import Flag, ImportedObligation, Reading
 from responsibilities.importing.units import Directory, Resolution
+from responsibilities.plan.model import SHORT_NAME_LENGTH, plan_name
 from responsibilities.plan.yaml_reader import REVIEW_MARK
 
 # What a division-of-labour table does not say: the draft supervises as offices commonly do, escalating to each
@@ -51,10 +52,8 @@ def document_title(reading: Reading) -> str:
 
 
 def short_name(title: str) -> str:
-    """贵港市职业技能提升行动 for 贵港市职业技能提升行动工作方案(2019-2021年): what lists and tags show."""
-    name = re.sub(r"[((][^()()]*[))]\s*$", "", title).strip()
-    name = re.sub(r"(工作|实施)?方案$", "", name).strip() or title
-    return name[:32]
+    """What lists and tags show: the plan's name, cut to a short name's length."""
+    return plan_name(title)[:SHORT_NAME_LENGTH]
 
 
 def document_number(reading: Reading) -> str:

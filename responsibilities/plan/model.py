@@ -6,6 +6,7 @@ reads these objects and never the YAML.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -24,6 +25,13 @@ SHORT_NAME_LENGTH = 32
 # A plan's id names it in keys (<plan>:<ref>), addresses and the command line: plain ASCII, no separators.
 PLAN_ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
 UNIT_OF_MEASURE_LENGTH = 16
+
+def plan_name(title: str) -> str:
+    """贵港市职业技能提升行动 for 贵港市职业技能提升行动工作方案(2019—2021年): the title without 工作方案 and its
+    span, as summaries are titled and short names are made."""
+    name = re.sub(r"[((][^()()]*[))]\s*$", "", title).strip()
+    return re.sub(r"(工作|实施)?方案$", "", name).strip() or title
+
 
 UnitKind = Literal["government", "county_government", "region", "department", "mass_organization", "external"]
 UNIT_KINDS: tuple[str, ...] = ("government", "county_government", "region", "department", "mass_organization",

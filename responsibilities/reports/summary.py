@@ -25,7 +25,6 @@ due) are not ranked. States are the deliverables' current ones; ``today`` dates 
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -36,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responsibilities.errors import InvalidInput
 from responsibilities.notices.outbox import insert_notices_ignoring_conflicts
+from responsibilities.plan.model import plan_name
 from responsibilities.storage.db import read_session
 from responsibilities.storage.model import Deliverable, Extension, Notice, ObligationRecord, UnitRecord
 from responsibilities.storage.plans import open_plans, require_plan
@@ -129,9 +129,7 @@ class YearSummary:
     @property
     def title(self) -> str:
         """贵港市职业技能提升行动 2019年度督办情况总结: the plan's name without 工作方案 and its span."""
-        name = re.sub(r"[((][^()()]*[))]\s*$", "", self.plan_title).strip()
-        name = re.sub(r"(工作|实施)?方案$", "", name).strip() or self.plan_title
-        return f"{name} {self.year}年度督办情况总结"
+        return f"{plan_name(self.plan_title)} {self.year}年度督办情况总结"
 
     @property
     def year_closed(self) -> bool:
